@@ -1,0 +1,36 @@
+import type { GradRule } from "../ops/op_def.ts";
+import { Tensor } from "../tensor/tensor.ts";
+import { isGradEnabled } from "./grad_mode.ts";
+
+/**
+ * Attaches a backward node to `output` when gradients are on and an input needs one. The node
+ * keeps aliases of what the rule reads (so disposing an intermediate is safe) until backward()
+ * walks it or `releaseGraph` frees it.
+ */
+export function recordGrad<A>(
+  op: string,
+  rule: GradRule<A>,
+  inputs: readonly Tensor[],
+  output: Tensor,
+  attrs: A,
+  saves: { inputs: boolean; output: boolean } = { inputs: true, output: true },
+): void {
+  if (!isGradEnabled() || !inputs.some((t) => t.requiresGrad)) return;
+  let savedInputs: Tensor[] | null = saves.inputs ? inputs.map((t) => Tensor.alias(t)) : null;
+  let savedOutput: Tensor | null = saves.output ? Tensor.alias(output) : null;
+  output.requiresGrad = true;
+  output.gradNode = {
+    op,
+    inputs,
+    backward(dy: Tensor) {
+      if (saves.inputs && !savedInputs) throw new Error(`Cannot run backward of ${op} twice: its graph was already freed`);
+      return rule({ inputs: savedInputs ?? inputs, output: savedOutput ?? output, dy, attrs });
+    },
+    release() {
+      savedInputs?.forEach((t) => t.dispose());
+      savedOutput?.dispose();
+      savedInputs = null;
+      savedOutput = null;
+    },
+  };
+}

@@ -1,0 +1,150 @@
+import type { BufferPool } from "../memory/buffer_pool.ts";
+import { whileAlive } from "./keep_alive.ts";
+import type { CompiledKernel } from "./pipeline_cache.ts";
+
+/** A storage-buffer binding: a whole buffer or a byte window of one. */
+export interface BufferBinding {
+  buffer: GPUBuffer;
+  offset?: number;
+  size?: number;
+}
+
+const UNIFORM_ALIGN = 256;
+const UNIFORM_RING_BYTES = 256 * UNIFORM_ALIGN;
+
+/**
+ * Records dispatches into one command encoder (and one compute pass) and submits them in batches:
+ * after `submitEvery` dispatches, before any readback, and on `flush()`. Kernel parameters go to one
+ * uniform ring per batch, uploaded with a single write just before the submit.
+ */
+export class CommandQueue {
+  readonly #gpu: GPUDevice;
+  readonly #pool: BufferPool;
+  readonly #submitEvery: number;
+  #encoder: GPUCommandEncoder | null = null;
+  #pass: GPUComputePassEncoder | null = null;
+  #ring: GPUBuffer;
+  readonly #ringStaging = new Uint8Array(UNIFORM_RING_BYTES);
+  #ringUsed = 0;
+  #pendingDispatches = 0;
+  #submits = 0;
+  #dispatches = 0;
+
+  constructor(gpu: GPUDevice, pool: BufferPool, submitEvery: number) {
+    this.#gpu = gpu;
+    this.#pool = pool;
+    this.#submitEvery = submitEvery;
+    this.#ring = this.#newRing();
+  }
+
+  /** Totals since creation: how many dispatches were recorded and how many submits made. */
+  get counters(): { dispatches: number; submits: number } {
+    return { dispatches: this.#dispatches, submits: this.#submits };
+  }
+
+  dispatch(
+    kernel: CompiledKernel,
+    uniforms: ArrayBuffer,
+    buffers: readonly BufferBinding[],
+    workgroups: readonly [number, number, number],
+  ): void {
+    if (uniforms.byteLength > UNIFORM_ALIGN) {
+      throw new RangeError(`Cannot dispatch "${kernel.key}": ${uniforms.byteLength} bytes of parameters exceed ${UNIFORM_ALIGN}`);
+    }
+    if (this.#ringUsed + UNIFORM_ALIGN > UNIFORM_RING_BYTES) this.submit();
+    const uniformOffset = this.#ringUsed;
+    this.#ringStaging.set(new Uint8Array(uniforms), uniformOffset);
+    this.#ringUsed += UNIFORM_ALIGN;
+
+    const entries: GPUBindGroupEntry[] = [
+      { binding: 0, resource: { buffer: this.#ring, offset: uniformOffset, size: Math.max(uniforms.byteLength, 16) } },
+    ];
+    buffers.forEach((binding, i) => {
+      const resource: GPUBufferBinding = { buffer: binding.buffer, offset: binding.offset ?? 0 };
+      if (binding.size !== undefined) resource.size = binding.size;
+      entries.push({ binding: i + 1, resource });
+    });
+    const bindGroup = this.#gpu.createBindGroup({
+      label: kernel.key,
+      layout: kernel.pipeline.getBindGroupLayout(0),
+      entries,
+    });
+    const pass = this.#computePass();
+    pass.setPipeline(kernel.pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(workgroups[0], workgroups[1], workgroups[2]);
+    this.#pendingDispatches++;
+    this.#dispatches++;
+    if (this.#pendingDispatches >= this.#submitEvery) this.submit();
+  }
+
+  /** Records a buffer-to-buffer copy (closes the open compute pass). */
+  copy(source: GPUBuffer, sourceOffset: number, target: GPUBuffer, targetOffset: number, byteLength: number): void {
+    this.#endPass();
+    this.#encoderOrNew().copyBufferToBuffer(source, sourceOffset, target, targetOffset, byteLength);
+  }
+
+  /** Submits everything recorded so far. */
+  submit(): void {
+    this.#endPass();
+    if (this.#encoder) {
+      if (this.#ringUsed > 0) this.#gpu.queue.writeBuffer(this.#ring, 0, this.#ringStaging, 0, this.#ringUsed);
+      this.#gpu.queue.submit([this.#encoder.finish()]);
+      this.#submits++;
+    }
+    this.#encoder = null;
+    this.#ringUsed = 0;
+    this.#pendingDispatches = 0;
+    this.#pool.onSubmit();
+  }
+
+  /** Copies a byte range of a buffer to the host, after submitting all recorded work. */
+  async read(source: GPUBuffer, byteOffset: number, byteLength: number): Promise<ArrayBuffer> {
+    const paddedLength = Math.ceil(byteLength / 4) * 4;
+    const staging = this.#gpu.createBuffer({
+      label: "readback",
+      size: Math.max(paddedLength, 4),
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    this.copy(source, byteOffset, staging, 0, paddedLength);
+    this.submit();
+    try {
+      await whileAlive(staging.mapAsync(GPUMapMode.READ));
+      const copy = staging.getMappedRange(0, paddedLength).slice(0, byteLength);
+      // unmap before destroy: dawn.node frees the mapping safely only through unmap
+      staging.unmap();
+      return copy;
+    } finally {
+      staging.destroy();
+    }
+  }
+
+  /** Resolves when the GPU has finished everything submitted so far. */
+  async onIdle(): Promise<void> {
+    this.submit();
+    await whileAlive(this.#gpu.queue.onSubmittedWorkDone());
+  }
+
+  #computePass(): GPUComputePassEncoder {
+    if (!this.#pass) this.#pass = this.#encoderOrNew().beginComputePass();
+    return this.#pass;
+  }
+
+  #endPass(): void {
+    this.#pass?.end();
+    this.#pass = null;
+  }
+
+  #encoderOrNew(): GPUCommandEncoder {
+    if (!this.#encoder) this.#encoder = this.#gpu.createCommandEncoder();
+    return this.#encoder;
+  }
+
+  #newRing(): GPUBuffer {
+    return this.#gpu.createBuffer({
+      label: "uniform_ring",
+      size: UNIFORM_RING_BYTES,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    });
+  }
+}

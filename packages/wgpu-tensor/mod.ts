@@ -1,0 +1,27 @@
+/**
+ * WebGPU tensors for browsers and Node: eager ops recorded into batched command buffers, pooled
+ * memory, WGSL kernels tested against plain-JS references, autograd, nn modules and optimizers.
+ *
+ * @example
+ * ```ts
+ * import { Device, tensor, add, mul } from "@spo/wgpu-tensor";
+ * const device = await Device.create();
+ * const y = add(mul(tensor([1, 2, 3]), 2), 1);
+ * console.log(await y.toArray()); // Float32Array [3, 5, 7]
+ * device.destroy();
+ * ```
+ * @module
+ */
+export { Device, type AdapterFacts, type DeviceOptions } from "./device/device.ts";
+export { DeviceLostError, GpuError, KernelCompileError, NoAdapterError } from "./device/errors.ts";
+export type { MemoryStats } from "./memory/buffer_pool.ts";
+export { keep, tidy } from "./memory/scope.ts";
+export { Tensor, type GradNode } from "./tensor/tensor.ts";
+export { type DType, f16BitsToF32, f32ToF16Bits } from "./tensor/dtype.ts";
+export { DeviceMismatchError, DisposedError, DTypeError, ShapeError } from "./tensor/errors.ts";
+export { type HostTensor, hostTensor } from "./tensor/host_tensor.ts";
+export type { KernelPlan, OpDef, TensorSpec } from "./ops/op_def.ts";
+export { runOp } from "./ops/run_op.ts";
+export { arange, type CreateOptions, full, ones, onesLike, scalar, tensor, zeros, zerosLike } from "./ops/creation/creation.ts";
+export * from "./ops/elementwise/elementwise_ops.ts";
+export { isGradEnabled, noGrad } from "./autograd/grad_mode.ts";

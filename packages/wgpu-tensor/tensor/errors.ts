@@ -1,0 +1,39 @@
+/** A tensor op was called with shapes that do not fit together. Thrown before any GPU work. */
+export class ShapeError extends TypeError {
+  override name = "ShapeError";
+  constructor(
+    readonly op: string,
+    readonly shapes: readonly (readonly number[])[],
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A tensor op was called with dtypes it does not accept. Thrown before any GPU work. */
+export class DTypeError extends TypeError {
+  override name = "DTypeError";
+  constructor(
+    readonly op: string,
+    readonly dtypes: readonly string[],
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Tensors from two different devices met in one op. */
+export class DeviceMismatchError extends Error {
+  override name = "DeviceMismatchError";
+  constructor(readonly op: string) {
+    super(`Cannot run ${op}: its tensors live on different devices`);
+  }
+}
+
+/** A tensor was used after `dispose()`. */
+export class DisposedError extends Error {
+  override name = "DisposedError";
+  constructor(readonly op: string, readonly shape: readonly number[]) {
+    super(`Cannot run ${op}: a tensor of shape [${shape.join(", ")}] was already disposed`);
+  }
+}

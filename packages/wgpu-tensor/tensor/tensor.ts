@@ -1,0 +1,154 @@
+import { Device } from "../device/device.ts";
+import { keep as untrack, trackInScope } from "../memory/scope.ts";
+import { Storage } from "../memory/storage.ts";
+import { type ArrayFor, bytesPerElement, type DType, f16BitsToF32 } from "./dtype.ts";
+import { DisposedError } from "./errors.ts";
+import { formatShape, inferReshape, type Shape, sizeOf } from "./shape.ts";
+
+let nextTensorId = 0;
+
+/** What autograd keeps on a tensor made by a differentiable op (see autograd/tape.ts). */
+export interface GradNode {
+  readonly op: string;
+  readonly inputs: readonly Tensor[];
+  /** Turns the output gradient into one gradient per input (null where none flows). */
+  backward(dy: Tensor): (Tensor | null)[];
+  /** Frees what the node saved for backward. */
+  release(): void;
+}
+
+/**
+ * An n-dimensional array in GPU memory, row-major and contiguous. Ops are eager: each records GPU
+ * work at once and returns a new tensor; only reading values back (`toArray`, `item`) is async.
+ *
+ * @example
+ * ```ts
+ * const x = tensor([1, 2, 3, 4], [2, 2]);
+ * console.log(await x.toArray()); // Float32Array [1, 2, 3, 4]
+ * x.dispose();
+ * ```
+ */
+export class Tensor {
+  /** Creation order; autograd walks tensors in reverse of it. */
+  readonly id = nextTensorId++;
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+  readonly device: Device;
+  #storage: Storage | null;
+  /** Whether gradients should flow to this tensor in `backward()`. */
+  requiresGrad = false;
+  /** The accumulated gradient after `backward()`, same shape as the tensor. */
+  grad: Tensor | null = null;
+  /** Set by autograd on outputs of differentiable ops. */
+  gradNode: GradNode | null = null;
+
+  constructor(storage: Storage, shape: Shape, dtype: DType) {
+    this.#storage = storage;
+    this.shape = Object.freeze([...shape]);
+    this.dtype = dtype;
+    this.device = storage.device;
+    trackInScope(this);
+  }
+
+  /** A tensor with uninitialised contents (for kernels that write every element). */
+  static empty(shape: Shape, dtype: DType = "f32", device: Device = Device.default): Tensor {
+    const storage = new Storage(device, sizeOf(shape) * bytesPerElement(dtype));
+    return new Tensor(storage, shape, dtype);
+  }
+
+  get size(): number {
+    return sizeOf(this.shape);
+  }
+
+  get ndim(): number {
+    return this.shape.length;
+  }
+
+  get byteLength(): number {
+    return this.size * bytesPerElement(this.dtype);
+  }
+
+  get isDisposed(): boolean {
+    return this.#storage === null;
+  }
+
+  /** The GPU storage; throws DisposedError (naming `op`) if the tensor was disposed. */
+  storageFor(op: string): Storage {
+    if (!this.#storage) throw new DisposedError(op, this.shape);
+    return this.#storage;
+  }
+
+  get buffer(): GPUBuffer {
+    return this.storageFor("buffer").buffer;
+  }
+
+  /**
+   * Another handle on the same storage that no scope tracks; autograd keeps these for backward so
+   * that a user disposing an intermediate does not pull data out from under the graph.
+   */
+  static alias(source: Tensor): Tensor {
+    const alias = new Tensor(source.storageFor("alias").retain(), source.shape, source.dtype);
+    untrack(alias);
+    return alias;
+  }
+
+  /** Returns the buffer to the pool (once no other view shares it). Safe to call twice. */
+  dispose(): void {
+    if (!this.#storage) return;
+    this.#storage.release();
+    this.#storage = null;
+    this.grad?.dispose();
+    this.grad = null;
+    // gradNode stays: later nodes of the graph may still walk through it in backward()
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  /**
+   * Same data, new shape (one dimension may be -1). Shares storage; no GPU work. Autograd-aware
+   * reshapes are `reshape()` in ops/movement; this low-level view is for kernels and loaders.
+   */
+  view(...shape: number[]): Tensor {
+    const resolved = inferReshape("view", this.shape, shape);
+    return new Tensor(this.storageFor("view").retain(), resolved, this.dtype);
+  }
+
+  /** Copies the values to the host. f16 is widened to f32. */
+  async toArray(): Promise<ArrayFor<this["dtype"]>> {
+    const storage = this.storageFor("toArray");
+    const bytes = await this.device.queue.read(storage.buffer, 0, this.byteLength);
+    await this.device.raiseErrors();
+    return decodeHost(bytes, this.dtype, this.size) as ArrayFor<this["dtype"]>;
+  }
+
+  /** The single value of a one-element tensor. */
+  async item(): Promise<number> {
+    if (this.size !== 1) {
+      throw new RangeError(`Cannot read item() of a tensor of shape ${formatShape(this.shape)}: it holds ${this.size} elements, not 1`);
+    }
+    return (await this.toArray())[0];
+  }
+
+  toString(): string {
+    return `Tensor(${formatShape(this.shape)}, ${this.dtype}${this.isDisposed ? ", disposed" : ""})`;
+  }
+}
+
+function decodeHost(bytes: ArrayBuffer, dtype: DType, size: number): Float32Array | Int32Array | Uint32Array {
+  switch (dtype) {
+    case "f32":
+      return new Float32Array(bytes, 0, size);
+    case "i32":
+      return new Int32Array(bytes, 0, size);
+    case "u32":
+      return new Uint32Array(bytes, 0, size);
+    case "f16": {
+      const halves = new Uint16Array(bytes, 0, size);
+      const out = new Float32Array(size);
+      for (let i = 0; i < size; i++) out[i] = f16BitsToF32(halves[i]);
+      return out;
+    }
+  }
+}
