@@ -1,0 +1,50 @@
+import { DTypeError } from "../tensor/errors.ts";
+import type { Tensor } from "../tensor/tensor.ts";
+
+/** Saved optimizer state: step count, hyperparameters and per-parameter host arrays. */
+export interface OptimizerState {
+  step: number;
+  hyperparameters: Record<string, number>;
+  /** Per-parameter state tensors (e.g. `exp_avg`) by parameter index, as host f32 data. */
+  slots: Record<string, Float32Array>[];
+}
+
+/**
+ * Base for optimizers over a fixed list of f32 parameters. `step()` updates every parameter that has
+ * a gradient, in place on the GPU; `zeroGrad()` drops the gradients.
+ */
+export abstract class Optimizer {
+  readonly params: readonly Tensor[];
+  /** Learning rate; schedules set it before each step. */
+  lr: number;
+  /** Number of `step()` calls so far. */
+  stepCount = 0;
+
+  constructor(params: Iterable<Tensor>, lr: number) {
+    this.params = [...params];
+    this.lr = lr;
+    for (const p of this.params) {
+      if (p.dtype !== "f32") {
+        throw new DTypeError("Optimizer", [p.dtype], `Cannot optimise a ${p.dtype} parameter of shape [${p.shape}]: keep master weights in f32`);
+      }
+    }
+  }
+
+  abstract step(): void;
+
+  zeroGrad(): void {
+    for (const p of this.params) {
+      p.grad?.dispose();
+      p.grad = null;
+    }
+  }
+
+  /** Copies the optimizer state to the host (for checkpoints). */
+  abstract stateDict(): Promise<OptimizerState>;
+
+  /** Restores state saved by `stateDict()` (same parameter list and shapes). */
+  abstract loadStateDict(state: OptimizerState): void;
+
+  /** Frees the GPU memory of the optimizer's state. */
+  abstract dispose(): void;
+}
