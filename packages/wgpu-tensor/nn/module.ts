@@ -181,6 +181,7 @@ export class Module {
 /** Overwrites a tensor's contents in place (same storage), from a tensor or host data. */
 function copyInto(target: Tensor, value: StateValue): void {
   const device = target.device;
+  target.materialize();
   if ("storageFor" in value) {
     if (value.dtype !== target.dtype) {
       throw new TypeError(`Cannot load a ${value.dtype} tensor into a ${target.dtype} parameter of shape ${formatShape(target.shape)}: cast it first`);

@@ -33,7 +33,7 @@ export class DeviceMismatchError extends Error {
 /** A tensor was used after `dispose()`. */
 export class DisposedError extends Error {
   override name = "DisposedError";
-  constructor(readonly op: string, readonly shape: readonly number[]) {
-    super(`Cannot run ${op}: a tensor of shape [${shape.join(", ")}] was already disposed`);
+  constructor(readonly op: string, readonly shape: readonly number[], message?: string) {
+    super(message ?? `Cannot run ${op}: a tensor of shape [${shape.join(", ")}] was already disposed`);
   }
 }

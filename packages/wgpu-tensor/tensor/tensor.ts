@@ -35,6 +35,7 @@ export class Tensor {
   readonly dtype: DType;
   readonly device: Device;
   #storage: Storage | null;
+  #isMeta = false;
   /** Whether gradients should flow to this tensor in `backward()`. */
   requiresGrad = false;
   /** The accumulated gradient after `backward()`, same shape as the tensor. */
@@ -42,12 +43,35 @@ export class Tensor {
   /** Set by autograd on outputs of differentiable ops. */
   gradNode: GradNode | null = null;
 
-  constructor(storage: Storage, shape: Shape, dtype: DType) {
-    this.#storage = storage;
+  /** Wraps a storage; given a Device instead, makes a shape-only (meta) tensor. */
+  constructor(storage: Storage | Device, shape: Shape, dtype: DType) {
+    const isMeta = storage instanceof Device;
+    this.#storage = isMeta ? null : storage;
+    this.#isMeta = isMeta;
     this.shape = Object.freeze([...shape]);
     this.dtype = dtype;
-    this.device = storage.device;
-    trackInScope(this);
+    this.device = isMeta ? storage : storage.device;
+    if (!isMeta) trackInScope(this);
+  }
+
+  /**
+   * A shape-only tensor: no GPU memory until `materialize()` (which `loadStateDict` calls). Lets a
+   * model as large as the SD1.5 UNet be built, counted and checked without allocating it.
+   */
+  static meta(shape: Shape, dtype: DType = "f32", device: Device = Device.default): Tensor {
+    return new Tensor(device, shape, dtype);
+  }
+
+  get isMeta(): boolean {
+    return this.#isMeta;
+  }
+
+  /** Gives a meta tensor real (uninitialised) GPU memory; no-op for other tensors. */
+  materialize(): this {
+    if (!this.#isMeta) return this;
+    this.#storage = new Storage(this.device, this.byteLength);
+    this.#isMeta = false; // not scope-tracked: parameters outlive the scope that loads them
+    return this;
   }
 
   /** A tensor with uninitialised contents (for kernels that write every element). */
@@ -69,11 +93,14 @@ export class Tensor {
   }
 
   get isDisposed(): boolean {
-    return this.#storage === null;
+    return this.#storage === null && !this.#isMeta;
   }
 
   /** The GPU storage; throws DisposedError (naming `op`) if the tensor was disposed. */
   storageFor(op: string): Storage {
+    if (this.#isMeta) {
+      throw new DisposedError(op, this.shape, `Cannot run ${op}: a tensor of shape ${formatShape(this.shape)} is shape-only (meta); load or materialize it first`);
+    }
     if (!this.#storage) throw new DisposedError(op, this.shape);
     return this.#storage;
   }
@@ -94,6 +121,7 @@ export class Tensor {
 
   /** Returns the buffer to the pool (once no other view shares it). Safe to call twice. */
   dispose(): void {
+    this.#isMeta = false;
     if (!this.#storage) return;
     this.#storage.release();
     this.#storage = null;
@@ -132,7 +160,8 @@ export class Tensor {
   }
 
   toString(): string {
-    return `Tensor(${formatShape(this.shape)}, ${this.dtype}${this.isDisposed ? ", disposed" : ""})`;
+    const state = this.#isMeta ? ", meta" : this.isDisposed ? ", disposed" : "";
+    return `Tensor(${formatShape(this.shape)}, ${this.dtype}${state})`;
   }
 }
 
