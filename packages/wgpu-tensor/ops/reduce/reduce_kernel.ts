@@ -210,7 +210,8 @@ function accumulateLines(spec: PassSpec, reducedRank: number): string[] {
     case "extreme": {
       const pick = spec.op === "max" ? "max" : "min";
       lines.push(`  var acc = p.init;`);
-      lines.push(...walkRange(reducedRank, { each: (q) => [`acc = ${pick}(acc, ${load(q)});`] }));
+      const combine = (a: string, b: string) => `${pick}(${a}, ${b})`;
+      lines.push(...walkRange(reducedRank, { fold: { acc: "acc", combine, value: load } }));
       break;
     }
     case "arg": {

@@ -8,6 +8,10 @@ export type WalkBody =
     each: (offset: string, flat: string) => string[];
   }
   | {
+    /** `acc = combine(acc, value)` for an associative `combine` (max, min), unrolled by four. */
+    fold: { acc: string; combine: (a: string, b: string) => string; value: (offset: string) => string };
+  }
+  | {
     /**
      * Blocked summation into the (already declared) variable `total` of WGSL type `type`: values
      * are summed into blocks of SUM_BLOCK elements, and blocks into the total, so rounding error
@@ -51,6 +55,8 @@ export function walkRange(reducedRank: number, body: WalkBody): string[] {
     body.each("q", "pos + u").forEach((line) => lines.push(`        ${line}`));
     lines.push(`        q += p.rs${inner};`);
     lines.push("      }");
+  } else if ("fold" in body) {
+    lines.push(...foldRun(body.fold, inner));
   } else {
     lines.push(...blockedRun(body.blocked, inner));
   }
@@ -70,7 +76,16 @@ function blockedRun(blocked: { total: string; type: string; add: (offset: string
     "      loop {",
     "        if (t >= run) { break; }",
     `        let piece = min(run - t, ${SUM_BLOCK}u - filled);`,
-    "        for (var u = 0u; u < piece; u++) {",
+    "        var u = 0u;",
+    "        for (; u + 4u <= piece; u += 4u) {",
+    `          let a0 = ${blocked.add("q")};`,
+    `          let a1 = ${blocked.add(`q + p.rs${inner}`)};`,
+    `          let a2 = ${blocked.add(`q + 2u * p.rs${inner}`)};`,
+    `          let a3 = ${blocked.add(`q + 3u * p.rs${inner}`)};`,
+    "          part += (a0 + a1) + (a2 + a3);",
+    `          q += 4u * p.rs${inner};`,
+    "        }",
+    "        for (; u < piece; u++) {",
     `          part += ${blocked.add("q")};`,
     `          q += p.rs${inner};`,
     "        }",
@@ -81,6 +96,25 @@ function blockedRun(blocked: { total: string; type: string; add: (offset: string
     `          part = ${blocked.type}(0);`,
     "          filled = 0u;",
     "        }",
+    "      }",
+  ];
+}
+
+function foldRun(fold: { acc: string; combine: (a: string, b: string) => string; value: (offset: string) => string }, inner: number): string[] {
+  const { acc, combine, value } = fold;
+  return [
+    "      var u = 0u;",
+    "      for (; u + 4u <= run; u += 4u) {",
+    `        let a0 = ${value("q")};`,
+    `        let a1 = ${value(`q + p.rs${inner}`)};`,
+    `        let a2 = ${value(`q + 2u * p.rs${inner}`)};`,
+    `        let a3 = ${value(`q + 3u * p.rs${inner}`)};`,
+    `        ${acc} = ${combine(acc, combine(combine("a0", "a1"), combine("a2", "a3")))};`,
+    `        q += 4u * p.rs${inner};`,
+    "      }",
+    "      for (; u < run; u++) {",
+    `        ${acc} = ${combine(acc, value("q"))};`,
+    `        q += p.rs${inner};`,
     "      }",
   ];
 }
