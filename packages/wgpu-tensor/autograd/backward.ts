@@ -4,7 +4,7 @@ import { onesLike } from "../ops/creation/creation.ts";
 import { sumToShape } from "../ops/reduce/sum_to_shape.ts";
 import { ShapeError } from "../tensor/errors.ts";
 import { formatShape, shapesEqual } from "../tensor/shape.ts";
-import type { Tensor } from "../tensor/tensor.ts";
+import { Tensor } from "../tensor/tensor.ts";
 import { noGrad } from "./grad_mode.ts";
 
 export interface BackwardOptions {
@@ -51,10 +51,16 @@ export function backward(root: Tensor, seed?: Tensor, options: BackwardOptions =
       }
       const inputGrads = tidy(() => {
         const raw = node.backward(grad);
+        const used = new Set<Tensor>([grad]);
         return node.inputs.map((input, i) => {
-          const g = raw[i];
+          let g = raw[i];
           if (!g || !input.requiresGrad) return null;
-          return shapesEqual(g.shape, input.shape) ? g : sumToShape(g, input.shape);
+          if (!shapesEqual(g.shape, input.shape)) g = sumToShape(g, input.shape);
+          // a rule may pass dy through or return one tensor for two inputs (add): give each
+          // input its own handle so each can be disposed independently
+          if (used.has(g)) return Tensor.alias(g);
+          used.add(g);
+          return g;
         });
       });
       grad.dispose();
@@ -71,10 +77,7 @@ export function backward(root: Tensor, seed?: Tensor, options: BackwardOptions =
           grads.set(input, g);
         }
       });
-      if (!options.retainGraph) {
-        node.release();
-        tensor.gradNode = null;
-      }
+      if (!options.retainGraph) node.release();
     }
   });
 }
@@ -108,10 +111,7 @@ function collectGraph(root: Tensor): Tensor[] {
  * forward pass with trainable inputs is abandoned without calling backward.
  */
 export function releaseGraph(root: Tensor): void {
-  for (const tensor of collectGraph(root)) {
-    tensor.gradNode?.release();
-    tensor.gradNode = null;
-  }
+  for (const tensor of collectGraph(root)) tensor.gradNode?.release();
 }
 
 /** A tensor sharing `x`'s data but cut from the graph (like `x.detach()`). */

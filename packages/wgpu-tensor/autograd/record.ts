@@ -18,15 +18,19 @@ export function recordGrad<A>(
   if (!isGradEnabled() || !inputs.some((t) => t.requiresGrad)) return;
   let savedInputs: Tensor[] | null = saves.inputs ? inputs.map((t) => Tensor.alias(t)) : null;
   let savedOutput: Tensor | null = saves.output ? Tensor.alias(output) : null;
+  let isReleased = false;
   output.requiresGrad = true;
   output.gradNode = {
     op,
     inputs,
     backward(dy: Tensor) {
-      if (saves.inputs && !savedInputs) throw new Error(`Cannot run backward of ${op} twice: its graph was already freed`);
+      if (isReleased) {
+        throw new Error(`Cannot run backward through ${op} a second time: its graph was freed by the first backward (pass retainGraph: true to keep it)`);
+      }
       return rule({ inputs: savedInputs ?? inputs, output: savedOutput ?? output, dy, attrs });
     },
     release() {
+      isReleased = true;
       savedInputs?.forEach((t) => t.dispose());
       savedOutput?.dispose();
       savedInputs = null;
