@@ -24,8 +24,6 @@ export function keep<T extends Disposable>(item: T): T {
   return item;
 }
 
-type Returned = Disposable | readonly Disposable[] | Record<string, Disposable> | void | number | string;
-
 /**
  * Runs `fn` and disposes every tensor created inside it, except what it returns (a tensor, an
  * array or a record of tensors) and what was `keep`-ed. Scopes nest; a returned tensor moves to
@@ -37,7 +35,7 @@ type Returned = Disposable | readonly Disposable[] | Record<string, Disposable> 
  * const y = tidy(() => add(mul(x, 2), 1)); // the intermediate product is freed
  * ```
  */
-export function tidy<T extends Returned>(fn: () => T): T {
+export function tidy<T>(fn: () => T): T {
   const scope = new Set<Disposable>();
   scopes.push(scope);
   let result: T;
