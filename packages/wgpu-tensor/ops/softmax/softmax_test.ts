@@ -65,7 +65,7 @@ describe("softmax and logSoftmax", () => {
     const x = fromHost(host);
     const probabilities = softmax(x);
     const logs = logSoftmax(x);
-    const p = await probabilities.toArray();
+    const p = Array.from(await probabilities.toArray());
     const l = await logs.toArray();
     const rowSums = [0, 1, 2].map((row) => p.slice(row * 101, (row + 1) * 101).reduce((a, b) => a + b, 0));
     assertClose(rowSums, [1, 1, 1], toleranceFor("f32", 101, 4));
