@@ -9,8 +9,7 @@
  * - `u = (⌊a / 2⁹⌋ + ½) · 2⁻²³` ∈ (0, 1), an odd multiple of 2⁻²⁴, so `ln u` is never −∞;
  * - `v = ⌊b / 2⁸⌋ · 2⁻²⁴` ∈ [0, 1), the same 24 bits `rand` uses;
  * - `z₀ = √(−2 ln u) · cos 2πv`, `z₁ = √(−2 ln u) · sin 2πv`.
- * The fixed-point result is within a relative 2⁻²⁶ (plus an absolute 1e−8) of that exact formula
- * before the final rounding (box_muller_reference_test.ts checks it exhaustively over `a` and `b`).
+ * The fixed-point result is within a relative 2⁻²⁶ of that exact formula before the final rounding (box_muller_reference_test.ts checks it exhaustively over `a` and `b`).
  * philox_wgsl.ts holds the WGSL twin of each function below, line for line.
  * @module
  */
@@ -111,45 +110,52 @@ export function sqrtTwice(value: Scaled): Scaled {
   return { mantissa: mulhi32(x, y), exponent: power / 2 - 30 };
 }
 
-/** |sin 2πv| and |cos 2πv| in Q31 for v = v24 · 2⁻²⁴, with their signs. */
+/** |sin 2πv| and |cos 2πv| for v = v24 · 2⁻²⁴, with their signs. */
 export interface SinCos {
-  sin: number;
-  cos: number;
+  sin: Scaled;
+  cos: Scaled;
   isSinNegative: boolean;
   isCosNegative: boolean;
 }
 
-/** sin and cos of 2π · v24 · 2⁻²⁴ by octant reduction and Taylor series on [0, π/4] (Q32). */
+/**
+ * sin and cos of 2π · v24 · 2⁻²⁴: octant reduction to φ ∈ [0, π/4], then Taylor series in φ² (Q32).
+ * sin keeps 30 significant bits however small φ is (φ · sin φ/φ, with φ normalised); cos ≥ 0.7 is Q31.
+ */
 export function sinCosTurns(v24: number): SinCos {
   const octant = v24 >>> 21;
   const within = v24 & 0x1fffff;
   const y = (octant & 1) !== 0 ? 0x200000 - within : within;
+  // φ = y · TWO_PI_Q29 · 2⁻⁵³ (a 53-bit product hi:lo)
   const hi = mulhi32(y, TWO_PI_Q29);
   const lo = mullo32(y, TWO_PI_Q29);
-  const phi = ((hi << 11) | (lo >>> 21)) >>> 0; // φ · 2³², φ ∈ [0, π/4]
+  const phi = ((hi << 11) | (lo >>> 21)) >>> 0; // φ · 2³²
+  let phiMantissa = lo; // hi = 0 only for y ≤ 1, where lo holds all the bits
+  let phiExponent = -53;
+  if (hi !== 0) {
+    const shift = Math.clz32(hi); // ≥ 11: hi < 2²¹
+    phiMantissa = ((hi << shift) | (lo >>> (32 - shift))) >>> 0;
+    phiExponent = -21 - shift;
+  }
   const p2 = mulhi32(phi, phi);
-  const p3 = mulhi32(p2, phi);
-  const p4 = mulhi32(p3, phi);
-  const p5 = mulhi32(p4, phi);
-  const p6 = mulhi32(p5, phi);
-  const p7 = mulhi32(p6, phi);
-  const p8 = mulhi32(p7, phi);
-  const p9 = mulhi32(p8, phi);
-  const p10 = mulhi32(p9, phi);
-  const p11 = mulhi32(p10, phi);
-  const p12 = mulhi32(p11, phi);
-  const sinPlus = phi + Math.floor(p5 / 120) + Math.floor(p9 / 362880);
-  const sinMinus = Math.floor(p3 / 6) + Math.floor(p7 / 5040) + Math.floor(p11 / 39916800);
-  const sin32 = (sinPlus - sinMinus) >>> 0;
+  const p4 = mulhi32(p2, p2);
+  const p6 = mulhi32(p4, p2);
+  const p8 = mulhi32(p6, p2);
+  const p10 = mulhi32(p8, p2);
+  const p12 = mulhi32(p10, p2);
+  // 1 − sin φ/φ = φ²/3! − φ⁴/5! + φ⁶/7! − φ⁸/9! + φ¹⁰/11!
+  const sinDefectPlus = Math.floor(p2 / 6) + Math.floor(p6 / 5040) + Math.floor(p10 / 39916800);
+  const sinDefectMinus = Math.floor(p4 / 120) + Math.floor(p8 / 362880);
+  const sinRatio = 2147483648 - ((sinDefectPlus - sinDefectMinus) >>> 1); // Q31
+  // 1 − cos φ = φ²/2! − φ⁴/4! + φ⁶/6! − φ⁸/8! + φ¹⁰/10! − φ¹²/12!
   const oneMinusCosPlus = (p2 >>> 1) + Math.floor(p6 / 720) + Math.floor(p10 / 3628800);
   const oneMinusCosMinus = Math.floor(p4 / 24) + Math.floor(p8 / 40320) + Math.floor(p12 / 479001600);
-  const oneMinusCos32 = (oneMinusCosPlus - oneMinusCosMinus) >>> 0;
-  const sin31 = sin32 >>> 1;
-  const cos31 = 2147483648 - (oneMinusCos32 >>> 1);
+  const sin: Scaled = { mantissa: mulhi32(phiMantissa, sinRatio), exponent: phiExponent + 1 };
+  const cos: Scaled = { mantissa: 2147483648 - ((oneMinusCosPlus - oneMinusCosMinus) >>> 1), exponent: -31 };
   const isSwapped = ((octant + 1) & 2) !== 0;
   return {
-    sin: isSwapped ? cos31 : sin31,
-    cos: isSwapped ? sin31 : cos31,
+    sin: isSwapped ? cos : sin,
+    cos: isSwapped ? sin : cos,
     isSinNegative: octant >= 4,
     isCosNegative: ((octant + 2) & 4) !== 0,
   };
@@ -185,11 +191,13 @@ export function boxMullerBits(a: number, b: number): [number, number] {
   const m = ((a >>> 9) << 1) + 1;
   const radius = sqrtTwice(negLogUnit(m));
   const angle = sinCosTurns(b >>> 8);
-  // r · t = (mantissa · 2^(exponent)) · (t31 · 2⁻³¹); mulhi drops 2³²
-  const cos = mulhi32(radius.mantissa, angle.cos);
-  const sin = mulhi32(radius.mantissa, angle.sin);
-  const exponent = radius.exponent + 1;
-  return [toF32Bits(cos, exponent, angle.isCosNegative), toF32Bits(sin, exponent, angle.isSinNegative)];
+  // r · t: the product of the mantissas loses 2³² in mulhi
+  const cos = mulhi32(radius.mantissa, angle.cos.mantissa);
+  const sin = mulhi32(radius.mantissa, angle.sin.mantissa);
+  return [
+    toF32Bits(cos, radius.exponent + angle.cos.exponent + 32, angle.isCosNegative),
+    toF32Bits(sin, radius.exponent + angle.sin.exponent + 32, angle.isSinNegative),
+  ];
 }
 
 /** The exact (f64) Box–Muller value the integer version approximates, for tests. */

@@ -127,35 +127,42 @@ fn sqrt_twice(value: Scaled) -> Scaled {
   return Scaled(mulhi(x, y), power / 2 - 30);
 }
 
-// |sin|, |cos| of 2 pi v24 / 2^24 in Q31 (x, y) and their signs (z, w: 1 when negative)
-fn sin_cos_turns(v24: u32) -> vec4u {
+struct SinCos { sin: Scaled, cos: Scaled, is_sin_negative: bool, is_cos_negative: bool }
+
+// sin, cos of 2 pi v24 / 2^24: octant reduction, then Taylor series in phi^2 (Q32)
+fn sin_cos_turns(v24: u32) -> SinCos {
   let octant = v24 >> 21u;
   let within = v24 & 0x1fffffu;
   let y = select(within, 0x200000u - within, (octant & 1u) != 0u);
   let hi = mulhi(y, ${TWO_PI_Q29}u);
   let lo = y * ${TWO_PI_Q29}u;
   let phi = (hi << 11u) | (lo >> 21u);
+  var phi_mantissa = lo;
+  var phi_exponent = -53;
+  if (hi != 0u) {
+    let shift = countLeadingZeros(hi);
+    phi_mantissa = (hi << shift) | (lo >> (32u - shift));
+    phi_exponent = -21 - i32(shift);
+  }
   let p2 = mulhi(phi, phi);
-  let p3 = mulhi(p2, phi);
-  let p4 = mulhi(p3, phi);
-  let p5 = mulhi(p4, phi);
-  let p6 = mulhi(p5, phi);
-  let p7 = mulhi(p6, phi);
-  let p8 = mulhi(p7, phi);
-  let p9 = mulhi(p8, phi);
-  let p10 = mulhi(p9, phi);
-  let p11 = mulhi(p10, phi);
-  let p12 = mulhi(p11, phi);
-  let sin_plus = phi + p5 / 120u + p9 / 362880u;
-  let sin_minus = p3 / 6u + p7 / 5040u + p11 / 39916800u;
-  let sin31 = (sin_plus - sin_minus) >> 1u;
+  let p4 = mulhi(p2, p2);
+  let p6 = mulhi(p4, p2);
+  let p8 = mulhi(p6, p2);
+  let p10 = mulhi(p8, p2);
+  let p12 = mulhi(p10, p2);
+  let sin_defect_plus = p2 / 6u + p6 / 5040u + p10 / 39916800u;
+  let sin_defect_minus = p4 / 120u + p8 / 362880u;
+  let sin_ratio = 2147483648u - ((sin_defect_plus - sin_defect_minus) >> 1u);
   let omc_plus = (p2 >> 1u) + p6 / 720u + p10 / 3628800u;
   let omc_minus = p4 / 24u + p8 / 40320u + p12 / 479001600u;
-  let cos31 = 2147483648u - ((omc_plus - omc_minus) >> 1u);
-  let is_swapped = ((octant + 1u) & 2u) != 0u;
-  let sin_mag = select(sin31, cos31, is_swapped);
-  let cos_mag = select(cos31, sin31, is_swapped);
-  return vec4u(sin_mag, cos_mag, select(0u, 1u, octant >= 4u), select(0u, 1u, ((octant + 2u) & 4u) != 0u));
+  let sin = Scaled(mulhi(phi_mantissa, sin_ratio), phi_exponent + 1);
+  let cos = Scaled(2147483648u - ((omc_plus - omc_minus) >> 1u), -31);
+  let is_sin_negative = octant >= 4u;
+  let is_cos_negative = ((octant + 2u) & 4u) != 0u;
+  if (((octant + 1u) & 2u) != 0u) {
+    return SinCos(cos, sin, is_sin_negative, is_cos_negative);
+  }
+  return SinCos(sin, cos, is_sin_negative, is_cos_negative);
 }
 
 // f32 bits of +-p * 2^exponent, rounded to nearest even
@@ -182,10 +189,12 @@ fn box_muller(a: u32, b: u32) -> vec2u {
   let m = ((a >> 9u) << 1u) + 1u;
   let radius = sqrt_twice(neg_log_unit(m));
   let angle = sin_cos_turns(b >> 8u);
-  let cos_part = mulhi(radius.mantissa, angle.y);
-  let sin_part = mulhi(radius.mantissa, angle.x);
-  let exponent = radius.exponent + 1;
-  return vec2u(to_f32_bits(cos_part, exponent, angle.w == 1u), to_f32_bits(sin_part, exponent, angle.z == 1u));
+  let cos_part = mulhi(radius.mantissa, angle.cos.mantissa);
+  let sin_part = mulhi(radius.mantissa, angle.sin.mantissa);
+  return vec2u(
+    to_f32_bits(cos_part, radius.exponent + angle.cos.exponent + 32, angle.is_cos_negative),
+    to_f32_bits(sin_part, radius.exponent + angle.sin.exponent + 32, angle.is_sin_negative),
+  );
 }
 `;
 }
