@@ -1,11 +1,10 @@
 import { Device } from "../../device/device.ts";
-import { type DType, f16BitsToF32, f32ToF16Bits } from "../../tensor/dtype.ts";
+import { bytesPerElement, type DType, f16BitsToF32, f32ToF16Bits } from "../../tensor/dtype.ts";
 import { DTypeError } from "../../tensor/errors.ts";
 import type { HostTensor } from "../../tensor/host_tensor.ts";
 import { checkShape, type Shape, sizeOf } from "../../tensor/shape.ts";
 import { Tensor } from "../../tensor/tensor.ts";
 import type { OpDef } from "../op_def.ts";
-import { kernelContext, runProgram } from "../run_op.ts";
 import { boxMullerBits } from "./box_muller_reference.ts";
 import { blocksFor, MAX_SEED, randomBitsReference } from "./philox_reference.ts";
 import { type Distribution, randomKernel } from "./random_kernel.ts";
@@ -104,12 +103,29 @@ export const randomOp: OpDef<RandomAttrs> = {
   backward: "notDifferentiable",
 };
 
-/** Runs the random op (it has no inputs, so it skips `runOp`): validate, allocate, dispatch. */
-export function makeRandom(attrs: RandomAttrs, device: Device = Device.default): Tensor {
+/**
+ * Runs the random op (it has no inputs, so it skips `runOp`): validate, allocate, dispatch. Outputs
+ * larger than one storage binding (`maxStorageBufferBindingSize`, 128 MiB on lavapipe) are filled
+ * window by window; window k starts at a multiple of 256 elements and reads the blocks from
+ * offset + start/4, so the values are those of a single dispatch. `maxWindowBytes` is for tests.
+ */
+export function makeRandom(attrs: RandomAttrs, device: Device = Device.default, maxWindowBytes?: number): Tensor {
   const spec = randomOp.check([], attrs);
   device.assertUsable(OP_NAMES[attrs.distribution]);
   const out = Tensor.empty(spec.shape, spec.dtype, device);
-  if (out.size > 0) runProgram(device, randomOp.kernel([], attrs, spec, kernelContext(device)), [], out.buffer);
+  const size = out.size;
+  const elementBytes = bytesPerElement(attrs.dtype);
+  // a multiple of 256 elements keeps window offsets 256-byte aligned and on block boundaries
+  const windowBytes = Math.min(maxWindowBytes ?? Infinity, device.limits.maxStorageBufferBindingSize);
+  const windowElements = Math.max(256, Math.floor(windowBytes / elementBytes / 256) * 256);
+  for (let start = 0; start < size; start += windowElements) {
+    const count = Math.min(windowElements, size - start);
+    const plan = randomKernel({ ...attrs, size: count, offset: attrs.offset + start / 4 });
+    const kernel = device.pipelines.get(plan.key, plan.wgsl);
+    // f16 is written as whole u32 words: the window ends on a 4-byte boundary
+    const binding = { buffer: out.buffer, offset: start * elementBytes, size: Math.ceil((count * elementBytes) / 4) * 4 };
+    device.queue.dispatch(kernel, plan.params, [binding], plan.workgroups);
+  }
   return out;
 }
 

@@ -87,6 +87,36 @@ ${linearMain(8)}
     });
   }
 
+  test("tensors filled window by window (as above the 128 MiB binding limit) match the reference bit for bit", async () => {
+    for (const [distribution, dtype] of [["bits", "u32"], ["uniform", "f16"], ["normal", "f32"], ["normal", "f16"]] as const) {
+      for (const size of [257, 1000, 2049]) {
+        const attrs: RandomAttrs = { shape: [size], distribution, dtype, seed: 2 ** 33 + 1, offset: 2 ** 32 - 150 };
+        const windowed = makeRandom(attrs, device, 1024);
+        const expected = randomOp.reference([], attrs).data;
+        const actual = await windowed.toArray();
+        windowed.dispose();
+        const convert = dtype === "u32" ? Uint32Array.from.bind(Uint32Array) : f32Bits;
+        assert.deepEqual(convert(actual), convert(expected), `${distribution} ${dtype} [${size}]`);
+      }
+    }
+  });
+
+  test("a randn tensor larger than one storage binding continues the stream across the window edge", { timeout: 30_000 }, async () => {
+    // lavapipe's binding limit is 128 MiB; adapters with a larger one get the same 128 MiB windows
+    const windowBytes = Math.min(device.limits.maxStorageBufferBindingSize, 2 ** 27);
+    const windowElements = windowBytes / 4;
+    const size = windowElements + 1000;
+    const big = makeRandom({ shape: [size], distribution: "normal", dtype: "f32", seed: 3, offset: 5 }, device, windowBytes);
+    const values = await big.toArray();
+    big.dispose();
+    // the 1008 elements around the edge, and the tail, computed on their own from their offset
+    for (const start of [windowElements - 8, size - 16]) {
+      const count = Math.min(1008, size - start);
+      const expected = randomOp.reference([], { shape: [count], distribution: "normal", dtype: "f32", seed: 3, offset: 5 + start / 4 }).data;
+      assert.deepEqual(f32Bits(values.subarray(start, start + count)), f32Bits(expected), `elements from ${start}`);
+    }
+  });
+
   test("randomBits() with seed 0 at offset 0 starts with Philox(counter 0, key 0)", async () => {
     const words = randomBits([4], { seed: 0 });
     assert.deepEqual([...await words.toArray()], [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]);

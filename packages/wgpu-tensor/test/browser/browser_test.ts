@@ -1,14 +1,14 @@
 // The same computations in Node (dawn.node on lavapipe or a GPU) and in Chromium (browser WebGPU on
 // SwiftShader): identical bits for integer and random outputs, a few ULPs for float math.
 import assert from "node:assert/strict";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import type { Device } from "../../device/device.ts";
 import { assertClose, testDevice } from "../../testing/mod.ts";
-import { type BrowserSession, bundleForBrowser, openBrowser } from "../../testing/browser_node.ts";
+import { type BrowserSession, bundleForBrowser, openBrowser, runInBrowser } from "../../testing/browser_node.ts";
 import { type ComputationResult, computations, runComputation } from "./computations.ts";
 
 const ENTRY = fileURLToPath(new URL("./computations.ts", import.meta.url));
@@ -61,6 +61,17 @@ describe("WebGPU in Chromium", () => {
 
   test("an error thrown in the page surfaces in Node with its message", async () => {
     await assert.rejects(session.call(ENTRY, "runInPage", "no such computation"), /Cannot run computation "no such computation"/);
+  });
+
+  test("runInBrowser() launches, calls and cleans up its own browser and profile", { timeout: TIMEOUT_MS }, async () => {
+    const profiles = async () => (await readdir(tmpdir())).filter((name) => name.startsWith("spo-chromium-"));
+    const before = await profiles();
+    assert.equal(await runInBrowser(ENTRY, "hasNavigatorGpu"), true);
+    assert.deepEqual((await profiles()).filter((name) => !before.includes(name)), []);
+  });
+
+  test("a missing Chromium is reported with how to install it", async () => {
+    await assert.rejects(openBrowser({ executablePath: "/nonexistent/chromium" }), /Cannot launch Chromium for the browser tests: none found at \/nonexistent\/chromium\. Run `bash scripts\/bootstrap.sh --browser`/);
   });
 
   for (const [name, computation] of Object.entries(computations)) {
