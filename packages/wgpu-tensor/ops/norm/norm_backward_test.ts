@@ -1,0 +1,162 @@
+import { after, before, describe, test } from "node:test";
+import fc from "fast-check";
+import type { Device } from "../../device/device.ts";
+import type { HostTensor } from "../../tensor/host_tensor.ts";
+import type { Tensor } from "../../tensor/tensor.ts";
+import { assertClose, checkAgainstReference, fcRuns, fromHost, randomHost, testDevice, toHost, toleranceFor } from "../../testing/mod.ts";
+import type { GradRule, OpDef } from "../op_def.ts";
+import { runOp } from "../run_op.ts";
+import { type GroupNormAttrs, groupNormOp } from "./group_norm.ts";
+import { type LayerNormAttrs, layerNormOp } from "./layer_norm.ts";
+import { normInputGradOp, normStatsOp, normWeightGradOp } from "./norm_backward.ts";
+import { groupNormLayout, layerNormLayout, type NormLayout } from "./norm_layout.ts";
+import { referenceNormStats } from "./norm_reference.ts";
+
+let device: Device;
+before(async () => {
+  device = await testDevice();
+});
+after(() => device.destroy());
+
+/** A groupNorm layout ([N, C, *] with G groups) or a layerNorm one (last one or two dims). */
+const arbLayout = fc.oneof(
+  fc.record({
+    batch: fc.integer({ min: 1, max: 3 }),
+    numGroups: fc.constantFrom(1, 2, 4),
+    perGroup: fc.constantFrom(1, 3, 4),
+    spatial: fc.constantFrom<number[]>([], [1], [5], [3, 7], [16, 17]),
+  }).map(({ batch, numGroups, perGroup, spatial }) => {
+    const shape = [batch, numGroups * perGroup, ...spatial];
+    return { shape, layout: groupNormLayout(shape, numGroups) };
+  }),
+  fc.record({
+    leading: fc.constantFrom<number[]>([], [1], [3], [2, 5]),
+    normalized: fc.constantFrom<number[]>([1], [2], [7], [33], [3, 11], [300]),
+  }).map(({ leading, normalized }) => {
+    const shape = [...leading, ...normalized];
+    return { shape, layout: layerNormLayout(shape, normalized.length) };
+  }),
+);
+
+/** The stats tensor as the GPU would hold it: the f64 reference rounded to f32. */
+function statsFor(x: HostTensor, layout: NormLayout, eps: number): HostTensor {
+  const stats = referenceNormStats(x, layout, eps);
+  stats.data.set(Float32Array.from(stats.data));
+  return stats;
+}
+
+/** ∂/∂input Σ dy·f(inputs) by central differences of the f64 reference. */
+function numericGrad<A>(def: OpDef<A>, inputs: HostTensor[], attrs: A, dy: HostTensor, which: number): Float64Array {
+  const h = 1e-5;
+  const loss = () => def.reference(inputs, attrs).data.reduce((sum, v, i) => sum + v * dy.data[i], 0);
+  const grad = new Float64Array(inputs[which].data.length);
+  for (let i = 0; i < grad.length; i++) {
+    const saved = inputs[which].data[i];
+    inputs[which].data[i] = saved + h;
+    const plus = loss();
+    inputs[which].data[i] = saved - h;
+    const minus = loss();
+    inputs[which].data[i] = saved;
+    grad[i] = (plus - minus) / (2 * h);
+  }
+  return grad;
+}
+
+/** Runs an op's gradient rule on the GPU and compares every input's gradient with finite differences. */
+async function checkGradRule<A>(def: OpDef<A>, inputs: HostTensor[], attrs: A, seed: number): Promise<void> {
+  const gpuInputs = inputs.map((h) => fromHost(h));
+  const output = runOp(def, gpuInputs, attrs);
+  const dyHost = randomHost(output.shape, seed + 7);
+  const dy = fromHost(dyHost);
+  const grads = (def.backward as GradRule<A>)({ inputs: gpuInputs, output, dy, attrs });
+  try {
+    for (let k = 0; k < inputs.length; k++) {
+      const expected = numericGrad(def, inputs, attrs, dyHost, k);
+      // f32 gradients vs f64 differences: sums over up to a row of terms, a few ULPs each
+      const tolerance = { atol: 2e-4, rtol: 2e-3 };
+      assertClose((await toHost(grads[k] as Tensor)).data, expected, tolerance, `${def.name} gradient of input ${k}`);
+    }
+  } finally {
+    [...gpuInputs, output, dy, ...grads].forEach((t) => t?.dispose());
+  }
+}
+
+describe("normalisation backward", () => {
+  test("normStats() matches the reference mean and 1/√(var + eps) per row", async () => {
+    await fc.assert(
+      fc.asyncProperty(arbLayout, fc.integer(), async ({ shape, layout }, seed) => {
+        const x = randomHost(shape, seed, { low: -2, high: 3 });
+        await checkAgainstReference(normStatsOp, [x], { layout, eps: 1e-5 }, toleranceFor("f32", layout.rowLength, 4));
+      }),
+      { numRuns: fcRuns(12) },
+    );
+  });
+
+  test("normInputGrad() and normWeightGrad() match their references", async () => {
+    await fc.assert(
+      fc.asyncProperty(arbLayout, fc.integer(), fc.boolean(), async ({ shape, layout }, seed, hasWeight) => {
+        const x = randomHost(shape, seed, { low: -2, high: 2 });
+        const dy = randomHost(shape, seed + 1);
+        const stats = statsFor(x, layout, 1e-5);
+        const weight = randomHost([layout.channels], seed + 2, { low: 0.5, high: 1.5 });
+        const inputs = hasWeight ? [x, dy, stats, weight] : [x, dy, stats];
+        // dx subtracts two row means from g: cancellation scales the error by |g|·rstd
+        const tolerance = toleranceFor("f32", layout.rowLength, 16);
+        await checkAgainstReference(normInputGradOp, inputs, { layout, eps: 1e-5, hasWeight }, tolerance);
+        const perChannel = (layout.rows * layout.rowLength) / Math.max(1, layout.channels);
+        await checkAgainstReference(normWeightGradOp, [x, dy, stats], { layout, eps: 1e-5 }, toleranceFor("f32", perChannel, 4));
+      }),
+      { numRuns: fcRuns(12) },
+    );
+  });
+
+  test("normWeightGrad() splits few channels with long sums and stays accurate", async () => {
+    const shape = [8, 4, 64, 64];
+    const layout = groupNormLayout(shape, 2);
+    const x = randomHost(shape, 3);
+    const dy = randomHost(shape, 4);
+    const stats = statsFor(x, layout, 1e-5);
+    await checkAgainstReference(normWeightGradOp, [x, dy, stats], { layout, eps: 1e-5 }, toleranceFor("f32", 8 * 4096, 4));
+    await checkAgainstReference(normInputGradOp, [x, dy, stats], { layout, eps: 1e-5, hasWeight: false }, toleranceFor("f32", 2 * 4096, 16));
+  });
+
+  test("groupNorm's gradient rule (affine, SiLU) matches finite differences", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom<[number[], number]>([[2, 4, 3], 2], [[1, 6, 2, 2], 3], [[2, 2, 5], 1], [[1, 4], 4]),
+        fc.boolean(),
+        fc.boolean(),
+        fc.constantFrom("none" as const, "silu" as const),
+        fc.integer(),
+        async ([shape, numGroups], hasWeight, hasBias, activation, seed) => {
+          const channels = shape[1];
+          const inputs = [randomHost(shape, seed, { low: -2, high: 2 })];
+          if (hasWeight) inputs.push(randomHost([channels], seed + 1, { low: 0.5, high: 1.5 }));
+          if (hasBias) inputs.push(randomHost([channels], seed + 2));
+          const attrs: GroupNormAttrs = { numGroups, eps: 1e-5, hasWeight, hasBias, activation };
+          await checkGradRule(groupNormOp, inputs, attrs, seed);
+        },
+      ),
+      { numRuns: fcRuns(8) },
+    );
+  });
+
+  test("layerNorm's gradient rule matches finite differences", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom<[number[], number[]]>([[3, 5], [5]], [[2, 3, 4], [3, 4]], [[7], [7]]),
+        fc.boolean(),
+        fc.boolean(),
+        fc.integer(),
+        async ([shape, normalizedShape], hasWeight, hasBias, seed) => {
+          const inputs = [randomHost(shape, seed, { low: -2, high: 2 })];
+          if (hasWeight) inputs.push(randomHost(normalizedShape, seed + 1, { low: 0.5, high: 1.5 }));
+          if (hasBias) inputs.push(randomHost(normalizedShape, seed + 2));
+          const attrs: LayerNormAttrs = { normalizedShape, eps: 1e-5, hasWeight, hasBias, activation: "none" };
+          await checkGradRule(layerNormOp, inputs, attrs, seed);
+        },
+      ),
+      { numRuns: fcRuns(6) },
+    );
+  });
+});
