@@ -5,8 +5,13 @@
  * SwiftShader's Vulkan as the WebGPU adapter, calls an exported function and returns its result.
  * Node-only; not exported from testing/mod.ts: tests import it by relative path.
  *
- * Results cross from the page as JSON, except typed arrays, which travel as their bytes so that
- * floats (NaN, -0 and all) arrive bit for bit.
+ * An entry file is an ES module whose exported functions run in the page: it makes its own device
+ * with `Device.create()` (which takes `navigator.gpu` there) and must not import Node built-ins or
+ * testing/mod.ts. Arguments go in as JSON; results come back as JSON, except typed arrays, which
+ * travel as their bytes so that floats (NaN, -0 and all) arrive bit for bit. See
+ * test/browser/computations.ts for an entry shared by Node and the page.
+ *
+ * A launch takes about 2 s here (Chromium 156, 2 cores); open one session per test file.
  *
  * @example
  * ```ts
@@ -76,6 +81,11 @@ export interface BrowserSession {
  * Bundles a TypeScript entry file for the browser (ESM). Node-only modules never get in: `webgpu`
  * (dawn.node) and `node:*` stay external, and any static import of them is an error, so a package
  * that would pull dawn.node into a page fails here instead of in the page.
+ *
+ * @example
+ * ```ts
+ * const code = await bundleForBrowser("packages/wgpu-tensor/test/browser/computations.ts");
+ * ```
  */
 export async function bundleForBrowser(entryFile: string): Promise<string> {
   const result = await build({
@@ -99,7 +109,16 @@ export async function bundleForBrowser(entryFile: string): Promise<string> {
   return result.outputFiles[0].text;
 }
 
-/** Launches Chromium with a fresh profile and one blank page from a local server. */
+/**
+ * Launches Chromium with a fresh profile and one blank page from a local server.
+ *
+ * @example
+ * ```ts
+ * let session: BrowserSession;
+ * before(async () => { session = await openBrowser(); });
+ * after(() => session?.close());
+ * ```
+ */
 export async function openBrowser(options: BrowserOptions = {}): Promise<BrowserSession> {
   const timeoutMs = options.timeoutMs ?? 60_000;
   const executablePath = findChromium(options.executablePath);
@@ -148,6 +167,11 @@ export async function withBrowserPage<T>(fn: (session: BrowserSession) => Promis
 /**
  * One-shot: launches Chromium, calls `exportName(...args)` from `entryFile` in the page, returns the
  * result and closes everything. Prefer `openBrowser` when a test file makes several calls.
+ *
+ * @example
+ * ```ts
+ * const hasGpu = await runInBrowser("packages/wgpu-tensor/test/browser/computations.ts", "hasNavigatorGpu");
+ * ```
  */
 export async function runInBrowser<T = unknown>(entryFile: string, exportName: string, args: readonly unknown[] = [], options: BrowserOptions = {}): Promise<T> {
   return withBrowserPage((session) => session.call<T>(entryFile, exportName, ...args), options);

@@ -132,7 +132,7 @@ export function makeRandom(attrs: RandomAttrs, device: Device = Device.default, 
 /**
  * Uniform samples in [0, 1): element i is `(w >> 8) · 2⁻²⁴` for the Philox word w it reads (see
  * philox_reference.ts for which word), so every value is an exact multiple of 2⁻²⁴ and the same bits
- * come out on every adapter. f16 keeps the top 11 bits: `(w >> 21) · 2⁻¹¹`.
+ * come out on every adapter. f16 keeps the top 11 bits: `(w >> 21) · 2⁻¹¹`. No gradient.
  *
  * @example
  * ```ts
@@ -150,7 +150,8 @@ export function rand(shape: Shape, options: RandomOptions): Tensor {
  * Standard normal samples by Box–Muller: elements 2k and 2k + 1 come from the Philox words a, b at
  * those positions as `r·cos 2πv` and `r·sin 2πv`, with `u = (⌊a/2⁹⌋ + ½) · 2⁻²³` ∈ (0, 1),
  * `r = √(−2 ln u)` and `v = ⌊b/2⁸⌋ · 2⁻²⁴`, computed in integer arithmetic so the bits are the same on
- * every adapter and in JS (box_muller_reference.ts). |z| ≤ √(2·24 ln 2) ≈ 5.77.
+ * every adapter and in JS (box_muller_reference.ts). |z| ≤ √(2·24 ln 2) ≈ 5.77. f16 rounds the f32
+ * value to nearest even. No gradient.
  *
  * @example
  * ```ts
