@@ -1,0 +1,10 @@
+import type { KindRunner } from "../kind_runner.ts";
+import { resizeKind } from "./resize.ts";
+
+/**
+ * The oracle kinds the project can check, by manifest `kind`. A new kind (`unet`, `scheduler`,
+ * `clip_text`, …) is one module in this folder plus one line here.
+ */
+export const kindRunners: Record<string, KindRunner> = {
+  [resizeKind.kind]: resizeKind,
+};
