@@ -114,3 +114,18 @@ export function referenceNormWeightGrad(x: HostTensor, dy: HostTensor, layout: N
   }
   return out;
 }
+
+/**
+ * How much the rounding of x (a relative ε) is amplified in x̂ = (x − mean)·rstd: max |x|·rstd over
+ * the rows, at least 1. Rows whose values nearly agree (tiny variance) or sit far from zero are
+ * ill-conditioned for any f32 implementation; tests scale their tolerances by this.
+ */
+export function normCondition(x: HostTensor, layout: NormLayout, eps: number): number {
+  const { rstd } = referenceRowStats(x, layout, eps);
+  let condition = 1;
+  for (let i = 0; i < x.data.length; i++) {
+    const row = Math.floor(i / layout.rowLength);
+    condition = Math.max(condition, Math.abs(x.data[i]) * rstd[row]);
+  }
+  return condition;
+}
