@@ -79,17 +79,20 @@ export function dpmSolverTimesteps(count: number, options: SpacingOptions & { la
 }
 
 /**
- * Throws unless every timestep is an integer (or, for Euler, a number) inside [0, T). numpy's
- * float `arange` makes one value too many for some counts (e.g. "trailing" with 61 steps gives
- * t = −1), which diffusers passes on silently; here it is an error.
+ * Throws unless there are `count` non-increasing timesteps inside [0, T). numpy's float `arange`
+ * makes one value too many for some counts (e.g. "trailing" with 61 steps gives t = −1) and
+ * "leading" with an offset can reach T; diffusers passes these on silently, here they are errors.
+ * Repeats are allowed: Karras σ often map two neighbouring σ to one timestep (e.g. 45 steps end
+ * with …, 3, 1, 1, 0), and only the σ matter to the solver.
  */
 export function checkTimesteps(scheduler: string, timesteps: readonly number[], count: number, options: SpacingOptions): void {
   const T = options.numTrainTimesteps;
-  const bad = timesteps.find((t) => !(t >= 0 && t < T));
-  if (timesteps.length !== count || bad !== undefined) {
+  const isOutside = timesteps.some((t) => !(t >= 0 && t < T));
+  const isIncreasing = timesteps.some((t, i) => i > 0 && !(t <= timesteps[i - 1]));
+  if (timesteps.length !== count || isOutside || isIncreasing) {
     throw new RangeError(
       `Cannot set ${count} "${options.spacing}" timesteps in ${scheduler}: the spacing gives ${timesteps.length} values ` +
-        `[${timesteps.join(", ")}], expected ${count} inside [0, ${T}) (choose another step count or spacing)`,
+        `[${timesteps.join(", ")}], expected ${count} non-increasing values inside [0, ${T}) (choose another step count or spacing)`,
     );
   }
 }
