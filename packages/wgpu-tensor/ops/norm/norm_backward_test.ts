@@ -6,6 +6,7 @@ import type { Tensor } from "../../tensor/tensor.ts";
 import { assertClose, checkAgainstReference, fcRuns, fromHost, randomHost, testDevice, toHost, toleranceFor } from "../../testing/mod.ts";
 import type { GradRule, OpDef } from "../op_def.ts";
 import { runOp } from "../run_op.ts";
+import { checkVariantAgainstReference } from "../reduce/_check_variant.ts";
 import { type GroupNormAttrs, groupNormOp } from "./group_norm.ts";
 import { type LayerNormAttrs, layerNormOp } from "./layer_norm.ts";
 import { normInputGradOp, normStatsOp, normWeightGradOp } from "./norm_backward.ts";
@@ -121,6 +122,30 @@ describe("normalisation backward", () => {
     const stats = statsFor(x, layout, 1e-5);
     await checkAgainstReference(normWeightGradOp, [x, dy, stats], { layout, eps: 1e-5 }, toleranceFor("f32", 8 * 4096, 4));
     await checkAgainstReference(normInputGradOp, [x, dy, stats], { layout, eps: 1e-5, hasWeight: false }, toleranceFor("f32", 2 * 4096, 16));
+  });
+
+  test("the GPU variants of the forward and backward kernels match the reference", async () => {
+    await fc.assert(
+      fc.asyncProperty(arbLayout, fc.integer(), async ({ shape, layout }, seed) => {
+        const x = randomHost(shape, seed, { low: -2, high: 2 });
+        const dy = randomHost(shape, seed + 1);
+        const stats = statsFor(x, layout, 1e-5);
+        const weight = randomHost([layout.channels], seed + 2, { low: 0.5, high: 1.5 });
+        const condition = normCondition(x, layout, 1e-5);
+        const gpu = { isCpuAdapter: false };
+        const attrs = { layout, eps: 1e-5, hasWeight: true };
+        await checkVariantAgainstReference(normStatsOp, [x], attrs, toleranceFor("f32", layout.rowLength, 4 * condition), gpu);
+        await checkVariantAgainstReference(normInputGradOp, [x, dy, stats, weight], attrs, toleranceFor("f32", layout.rowLength, 16 * condition), gpu);
+        const perChannel = (layout.rows * layout.rowLength) / Math.max(1, layout.channels);
+        await checkVariantAgainstReference(normWeightGradOp, [x, dy, stats], attrs, toleranceFor("f32", perChannel, 4 * condition), gpu);
+      }),
+      { numRuns: fcRuns(8) },
+    );
+    const shape = [2, 64, 16, 16];
+    const inputs = [randomHost(shape, 1), randomHost([64], 2), randomHost([64], 3)];
+    const attrs: GroupNormAttrs = { numGroups: 8, eps: 1e-5, hasWeight: true, hasBias: true, activation: "silu" };
+    const condition = normCondition(inputs[0], groupNormLayout(shape, 8), 1e-5);
+    await checkVariantAgainstReference(groupNormOp, inputs, attrs, toleranceFor("f32", 8 * 256, 8 * condition), { isCpuAdapter: false });
   });
 
   test("groupNorm's gradient rule (affine, SiLU) matches finite differences", async () => {

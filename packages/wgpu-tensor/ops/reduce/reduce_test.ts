@@ -5,6 +5,7 @@ import type { Device } from "../../device/device.ts";
 import { DTypeError, ShapeError } from "../../tensor/errors.ts";
 import type { HostTensor } from "../../tensor/host_tensor.ts";
 import { arbShape, assertClose, checkAgainstReference, fcRuns, fromHost, randomHost, testDevice, toHost, toleranceFor } from "../../testing/mod.ts";
+import { checkVariantAgainstReference } from "./_check_variant.ts";
 import { normalizeAxes } from "./reduce_geometry.ts";
 import { argmax, max, reduceOps, sum, variance } from "./reduce_ops.ts";
 
@@ -72,6 +73,23 @@ describe("reductions", () => {
       );
     });
   }
+
+  test("the GPU variants (more, shorter splits; wider workgroups) match the reference too", async () => {
+    await fc.assert(
+      fc.asyncProperty(arbReduction(), fc.constantFrom("sum", "mean", "max", "argmax", "variance" as const), async ({ shape, axes, keepDim, seed }, op) => {
+        const count = reductionLength(shape, axes);
+        fc.pre(count > 0 || op === "sum" || op === "mean");
+        const x = randomHost(shape, seed);
+        const axesList = op === "argmax" && axes !== null && axes.length > 1 ? [normalizeAxes(op, shape, axes)[0]] : normalizeAxes(op, shape, axes);
+        const tolerance = op === "argmax" ? { atol: 0, rtol: 0 } : toleranceFor("f32", count, 2);
+        await checkVariantAgainstReference(reduceOps[op], [x], { axes: axesList, keepDim, correction: 1 }, tolerance, { isCpuAdapter: false });
+      }),
+      { numRuns: fcRuns(12) },
+    );
+    const long = randomHost([3, 40009], 5);
+    await checkVariantAgainstReference(reduceOps.variance, [long], { axes: [1], keepDim: false, correction: 1 }, toleranceFor("f32", 40009, 2), { isCpuAdapter: false });
+    await checkVariantAgainstReference(reduceOps.argmax, [long], { axes: [0, 1], keepDim: false }, { atol: 0, rtol: 0 }, { isCpuAdapter: false });
+  });
 
   test("an empty axis list reduces nothing and omitted axes reduce everything", async () => {
     const x = randomHost([3, 4], 5);

@@ -5,6 +5,7 @@ import type { Device } from "../../device/device.ts";
 import { f16BitsToF32, f32ToF16Bits } from "../../tensor/dtype.ts";
 import { DTypeError, ShapeError } from "../../tensor/errors.ts";
 import { arbShape, assertClose, checkAgainstReference, fcRuns, fromHost, randomHost, testDevice, toleranceFor } from "../../testing/mod.ts";
+import { checkVariantAgainstReference } from "../reduce/_check_variant.ts";
 import { logSoftmax, softmax, softmaxOps } from "./softmax.ts";
 
 let device: Device;
@@ -62,6 +63,18 @@ describe("softmax and logSoftmax", () => {
       );
     });
   }
+
+  test("the GPU variant of both kernels matches the reference", async () => {
+    await fc.assert(
+      fc.asyncProperty(arbSoftmax, fc.boolean(), async ({ shape, axis, seed }, isLog) => {
+        const x = randomHost(shape, seed, { low: -8, high: 8 });
+        const attrs = { axis: axis < 0 ? axis + shape.length : axis };
+        const def = isLog ? softmaxOps.logSoftmax : softmaxOps.softmax;
+        await checkVariantAgainstReference(def, [x], attrs, softmaxTolerance("f32", shape, axis), { isCpuAdapter: false });
+      }),
+      { numRuns: fcRuns(8) },
+    );
+  });
 
   test("softmax() rows sum to one and logSoftmax() is its log", async () => {
     const host = randomHost([3, 101], 4, { low: -20, high: 20 });
