@@ -16,6 +16,8 @@ export interface NormForwardSpec {
   hasWeight: boolean;
   hasBias: boolean;
   activation: NormActivation;
+  /** Chunks per row for the statistics, instead of the adapter-based choice (benchmarks). */
+  splits?: number;
 }
 
 /** Elements one invocation of an elementwise norm pass handles (a run within one row). */
@@ -35,8 +37,9 @@ export function normWorkgroupSize(context: KernelContext): number {
  * long rows several chunks per row merged with Chan's formula, so that 64 groups of 40960
  * elements still keep every core busy.
  */
-export function rowStatsPasses(layout: NormLayout, dtype: DType, eps: number, input: BindingRef, statsTemp: number, context: KernelContext) {
+export function rowStatsPasses(layout: NormLayout, dtype: DType, eps: number, input: BindingRef, statsTemp: number, context: KernelContext, splits?: number) {
   return reducePasses({
+    splits,
     op: "normStats",
     inDType: dtype,
     outDType: "f32",
@@ -50,7 +53,7 @@ export function rowStatsPasses(layout: NormLayout, dtype: DType, eps: number, in
 
 /** Statistics, then the normalisation with the fused affine (and activation) in one more pass. */
 export function normForwardProgram(spec: NormForwardSpec, context: KernelContext): KernelProgram {
-  const stats = rowStatsPasses(spec.layout, spec.dtype, spec.eps, { input: 0 }, 0, context);
+  const stats = rowStatsPasses(spec.layout, spec.dtype, spec.eps, { input: 0 }, 0, context, spec.splits);
   return {
     temps: [spec.layout.rows * 2 * 4, ...stats.temps],
     passes: [...stats.passes, normalizePass(spec, context)],

@@ -101,18 +101,23 @@ export interface ReduceSplit {
 /**
  * Splits long reductions with few outputs so that every core gets work. On CPU adapters each
  * invocation loops serially over its range, so a sum of one million elements in one invocation
- * would use one SIMD lane of one core; splitting into ~256 chunks keeps both the lanes and the cores
- * busy. GPUs want many more invocations. Chunks stay long enough that the second pass is cheap.
+ * would use one SIMD lane of one core; ~1024 invocations (32 workgroups of 32) keep the lanes and
+ * up to 32 cores busy. GPUs want many more invocations. Chunks stay long enough that the second pass is cheap.
  */
 export function chooseSplit(outCount: number, reduceCount: number, context: KernelContext): ReduceSplit {
-  const targetInvocations = context.isCpuAdapter ? 256 : 16384;
+  const targetInvocations = context.isCpuAdapter ? 1024 : 16384;
   const minChunk = context.isCpuAdapter ? 2048 : 256;
   let splits = 1;
   if (outCount < targetInvocations) {
     const wanted = Math.ceil(targetInvocations / outCount);
     splits = Math.max(1, Math.min(wanted, Math.floor(reduceCount / minChunk)));
   }
-  const chunk = Math.max(1, Math.ceil(reduceCount / splits));
+  return splitInto(reduceCount, splits);
+}
+
+/** At most `splits` chunks of equal length (the last may be shorter), none empty. */
+export function splitInto(reduceCount: number, splits: number): ReduceSplit {
+  const chunk = Math.max(1, Math.ceil(reduceCount / Math.max(1, splits)));
   return { splits: Math.max(1, Math.ceil(reduceCount / chunk)), chunk };
 }
 

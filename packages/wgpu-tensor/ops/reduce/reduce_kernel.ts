@@ -2,7 +2,7 @@ import type { DType } from "../../tensor/dtype.ts";
 import { linearGrid, linearMain } from "../../wgsl/grid.ts";
 import { Params } from "../../wgsl/params.ts";
 import type { BindingRef, KernelContext, KernelPlan } from "../op_def.ts";
-import { chooseSplit, type ReduceGeometry } from "./reduce_geometry.ts";
+import { chooseSplit, type ReduceGeometry, splitInto } from "./reduce_geometry.ts";
 import { walkRange } from "./reduce_walk.ts";
 
 /**
@@ -40,6 +40,8 @@ export interface ReduceKernelSpec {
   result?: BindingRef;
   /** Index of the first scratch buffer this reduction may use (default 0). */
   firstTemp?: number;
+  /** Partials per output, instead of the adapter-based choice (tests and benchmarks). */
+  splits?: number;
 }
 
 /** Dispatches and the scratch buffers (bytes) they need, for composing into a KernelProgram. */
@@ -56,7 +58,7 @@ export interface ReducePasses {
  */
 export function reducePasses(spec: ReduceKernelSpec, context: KernelContext): ReducePasses {
   const { outCount, reduceCount } = spec.geometry;
-  const split = chooseSplit(outCount, reduceCount, context);
+  const split = spec.splits === undefined ? chooseSplit(outCount, reduceCount, context) : splitInto(reduceCount, spec.splits);
   const workgroupSize = context.isCpuAdapter ? 32 : 64;
   const input = spec.input ?? { input: 0 };
   const result = spec.result ?? "output";

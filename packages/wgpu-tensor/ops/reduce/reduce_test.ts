@@ -6,7 +6,10 @@ import { DTypeError, ShapeError } from "../../tensor/errors.ts";
 import type { HostTensor } from "../../tensor/host_tensor.ts";
 import { arbShape, assertClose, checkAgainstReference, fcRuns, fromHost, randomHost, testDevice, toHost, toleranceFor } from "../../testing/mod.ts";
 import { checkVariantAgainstReference } from "./_check_variant.ts";
-import { normalizeAxes } from "./reduce_geometry.ts";
+import { normalizeAxes, reduceGeometry } from "./reduce_geometry.ts";
+import { reducePasses } from "./reduce_kernel.ts";
+import type { OpDef } from "../op_def.ts";
+import type { ReduceAttrs } from "./reduce_ops.ts";
 import { argmax, max, reduceOps, sum, variance } from "./reduce_ops.ts";
 
 let device: Device;
@@ -89,6 +92,30 @@ describe("reductions", () => {
     const long = randomHost([3, 40009], 5);
     await checkVariantAgainstReference(reduceOps.variance, [long], { axes: [1], keepDim: false, correction: 1 }, toleranceFor("f32", 40009, 2), { isCpuAdapter: false });
     await checkVariantAgainstReference(reduceOps.argmax, [long], { axes: [0, 1], keepDim: false }, { atol: 0, rtol: 0 }, { isCpuAdapter: false });
+  });
+
+  test("split reductions combine their partial chunks correctly for every op", async () => {
+    const ops = ["sum", "mean", "max", "min", "argmax", "argmin", "variance"] as const;
+    await fc.assert(
+      fc.asyncProperty(arbReduction(), fc.constantFrom(...ops), fc.integer({ min: 2, max: 9 }), async ({ shape, axes, keepDim, seed }, op, splits) => {
+        const count = reductionLength(shape, axes);
+        fc.pre(count > 0);
+        const isArg = op === "argmax" || op === "argmin";
+        const axesList = isArg && axes !== null && axes.length > 1 ? [normalizeAxes(op, shape, axes)[0]] : normalizeAxes(op, shape, axes);
+        const x = randomHost(shape, seed);
+        if (isArg) x.data.forEach((v, i) => (x.data[i] = Math.round(4 * v)));
+        const forced: OpDef<ReduceAttrs> = {
+          ...reduceOps[op],
+          kernel: ([input], attrs, output, context) => {
+            const geometry = reduceGeometry(input.shape, attrs.axes);
+            return reducePasses({ op, inDType: input.dtype, outDType: output.dtype, geometry, correction: attrs.correction, splits }, context);
+          },
+        };
+        const tolerance = isArg ? { atol: 0, rtol: 0 } : toleranceFor("f32", reductionLength(shape, axesList), 2);
+        await checkAgainstReference(forced, [x], { axes: axesList, keepDim, correction: 1 }, tolerance);
+      }),
+      { numRuns: fcRuns(16) },
+    );
   });
 
   test("an empty axis list reduces nothing and omitted axes reduce everything", async () => {
