@@ -39,24 +39,31 @@ export interface DDIMStepCoefficients {
   directionCoefficient: number;
 }
 
-/** Options of `DDIMScheduler.step`. */
-export interface DDIMStepOptions extends StepNoiseOptions {
+/** Options of `DDIMScheduler.stepDistribution`. */
+export interface DDIMDistributionOptions {
   /** η: 0 is deterministic DDIM, 1 is DDPM-like ancestral sampling. Default 0. */
   eta?: number;
   /** Re-derive ε̂ from the clipped x̂₀ (only differs when clipSample is on). */
   useClippedModelOutput?: boolean;
 }
 
-/** What a DDIM step returns; `S` is `number` for one timestep and `number[]` for one per row. */
-export interface DDIMStepOutput<S = number> {
-  /** x_{t−1} = prevSampleMean + σ_t·z (the same tensor as prevSampleMean when σ_t·z is not added: η = 0). */
-  prevSample: Tensor;
+/** Options of `DDIMScheduler.step`: η, and for η > 0 the noise or a generator. */
+export interface DDIMStepOptions extends DDIMDistributionOptions, StepNoiseOptions {}
+
+/** The Gaussian transition of a step; `S` is `number` for one timestep and `number[]` for one per row. */
+export interface DDIMStepDistribution<S = number> {
   /** x̂₀, after clipping when clipSample is on. */
   predOriginalSample: Tensor;
-  /** μ = √ᾱ_prev·x̂₀ + √(1 − ᾱ_prev − σ_t²)·ε̂: the mean of the Gaussian transition (SPO's log-prob). */
+  /** μ = √ᾱ_prev·x̂₀ + √(1 − ᾱ_prev − σ_t²)·ε̂: the mean of the transition (SPO's log-prob). */
   prevSampleMean: Tensor;
   /** σ_t, the standard deviation of the transition. */
   stdDevT: S;
+}
+
+/** What a DDIM step returns: the transition and the sample drawn from it. */
+export interface DDIMStepOutput<S = number> extends DDIMStepDistribution<S> {
+  /** x_{t−1} = prevSampleMean + σ_t·z (the same tensor as prevSampleMean when η = 0). */
+  prevSample: Tensor;
 }
 
 /**
@@ -187,13 +194,22 @@ export class DDIMScheduler {
   }
 
   /**
-   * One reverse step x_t → x_{t−1}. `timestep` is one number for the batch or one per batch row
-   * (the constants then broadcast as [B, 1, …, 1] tensors). With η > 0 the noise z comes from
-   * `noise` (diffusers `variance_noise`) or `generator`.
+   * The Gaussian transition of a step without drawing from it: p(x_{t−1} | x_t) = N(μ, σ_t²), with
+   * μ = `prevSampleMean` and σ_t = `stdDevT` (what SPO's log-probability needs; no noise is
+   * required even for η > 0). `timestep` is one number or one per batch row.
    */
-  step(modelOutput: Tensor, timestep: number, sample: Tensor, options?: DDIMStepOptions): DDIMStepOutput<number>;
-  step(modelOutput: Tensor, timestep: readonly number[], sample: Tensor, options?: DDIMStepOptions): DDIMStepOutput<number[]>;
-  step(modelOutput: Tensor, timestep: number | readonly number[], sample: Tensor, options: DDIMStepOptions = {}): DDIMStepOutput<number | number[]> {
+  stepDistribution(modelOutput: Tensor, timestep: number, sample: Tensor, options?: DDIMDistributionOptions): DDIMStepDistribution<number>;
+  stepDistribution(modelOutput: Tensor, timestep: readonly number[], sample: Tensor, options?: DDIMDistributionOptions): DDIMStepDistribution<number[]>;
+  stepDistribution(
+    modelOutput: Tensor,
+    timestep: number | readonly number[],
+    sample: Tensor,
+    options: DDIMDistributionOptions = {},
+  ): DDIMStepDistribution<number | number[]> {
+    return this.#distribution(modelOutput, timestep, sample, options);
+  }
+
+  #distribution(modelOutput: Tensor, timestep: number | readonly number[], sample: Tensor, options: DDIMDistributionOptions): DDIMStepDistribution<number | number[]> {
     const action = "step DDIMScheduler";
     const eta = options.eta ?? 0;
     this.#requireSteps("step");
@@ -205,7 +221,6 @@ export class DDIMScheduler {
       // 1-3. x̂₀ and ε̂ from the model output
       const sqrtAlphaProdT = at((c) => c.sqrtAlphaProdT);
       const sqrtBetaProdT = at((c) => c.sqrtBetaProdT);
-      const useClipped = options.useClippedModelOutput === true;
       const predicted = vpPrediction(this.config.predictionType, modelOutput, sample, sqrtAlphaProdT, sqrtBetaProdT, true);
       let predOriginalSample = predicted.predOriginalSample;
       let predEpsilon = predicted.predEpsilon!;
@@ -214,17 +229,37 @@ export class DDIMScheduler {
         const range = this.config.clipSampleRange;
         predOriginalSample = clamp(predOriginalSample, -range, range);
       }
-      if (useClipped) predEpsilon = epsilonFromOriginal(sample, predOriginalSample, sqrtAlphaProdT, sqrtBetaProdT);
+      if (options.useClippedModelOutput === true) predEpsilon = epsilonFromOriginal(sample, predOriginalSample, sqrtAlphaProdT, sqrtBetaProdT);
       // 5-7. μ = √ᾱ_prev·x̂₀ + √(1 − ᾱ_prev − σ²)·ε̂ (formula (12))
       const direction = mul(at((c) => c.directionCoefficient), predEpsilon);
       const prevSampleMean = add(mul(at((c) => c.sqrtAlphaProdTPrev), predOriginalSample), direction);
-      if (eta === 0) return { prevSample: prevSampleMean, predOriginalSample, prevSampleMean };
-      // x_{t−1} = μ + σ_t·z
-      const { noise } = resolveNoise(`${action} with eta ${eta}`, sample.shape, options);
-      const prevSample = add(prevSampleMean, mul(at((c) => c.stdDevT), noise));
-      return { prevSample, predOriginalSample, prevSampleMean };
+      return { predOriginalSample, prevSampleMean };
     });
     return { ...tensors, stdDevT: rowValues(rows, (t) => coefficients.get(t)!.stdDevT) };
+  }
+
+  /**
+   * One reverse step x_t → x_{t−1} = μ + σ_t·z (see `stepDistribution`). `timestep` is one number
+   * for the batch or one per batch row (the constants then broadcast as [B, 1, …, 1] tensors).
+   * With η > 0 the noise z comes from `noise` (diffusers `variance_noise`) or `generator`.
+   */
+  step(modelOutput: Tensor, timestep: number, sample: Tensor, options?: DDIMStepOptions): DDIMStepOutput<number>;
+  step(modelOutput: Tensor, timestep: readonly number[], sample: Tensor, options?: DDIMStepOptions): DDIMStepOutput<number[]>;
+  step(modelOutput: Tensor, timestep: number | readonly number[], sample: Tensor, options: DDIMStepOptions = {}): DDIMStepOutput<number | number[]> {
+    const eta = options.eta ?? 0;
+    if (eta > 0 && options.noise === undefined && options.generator === undefined) {
+      resolveNoise(`step DDIMScheduler with eta ${eta}`, sample.shape, options); // throws, naming the fix
+    }
+    const distribution = this.#distribution(modelOutput, timestep, sample, options);
+    if (eta === 0) return { ...distribution, prevSample: distribution.prevSampleMean };
+    const { noise, isDrawn } = resolveNoise(`step DDIMScheduler with eta ${eta}`, sample.shape, options);
+    const rows = rowTimesteps("step DDIMScheduler", timestep, sample.shape[0] ?? 1);
+    const stdDevT = rowOperand(rows, sample, (t) => this.stepCoefficients(t, eta).stdDevT);
+    // x_{t−1} = μ + σ_t·z
+    const prevSample = tidy(() => add(distribution.prevSampleMean, mul(stdDevT, noise)));
+    if (isDrawn) noise.dispose();
+    if (typeof stdDevT !== "number") stdDevT.dispose();
+    return { ...distribution, prevSample };
   }
 
   /** x_t = √ᾱ_t·x₀ + √(1 − ᾱ_t)·ε, with one timestep per batch row (or one for all). */

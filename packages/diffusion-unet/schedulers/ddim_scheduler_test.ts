@@ -101,6 +101,22 @@ describe("DDIMScheduler", () => {
     assert.deepEqual(both.stdDevT, [scheduler.stepCoefficients(951, 1).stdDevT, scheduler.stepCoefficients(51, 1).stdDevT]);
   });
 
+  test("stepDistribution() gives step()'s μ, x̂₀ and σ_t without needing noise", async () => {
+    const scheduler = DDIMScheduler.fromConfig(SD15);
+    scheduler.setTimesteps(20);
+    const shape = [3, 4, 3, 3];
+    const x = randomTensor(shape, 1).tensor;
+    const eps = randomTensor(shape, 2).tensor;
+    const z = randomTensor(shape, 3).tensor;
+    const timesteps = [951, 51, 1];
+    const distribution = scheduler.stepDistribution(eps, timesteps, x, { eta: 1 });
+    const stepped = scheduler.step(eps, timesteps, x, { eta: 1, noise: z });
+    assert.deepEqual(await read(distribution.prevSampleMean), await read(stepped.prevSampleMean));
+    assert.deepEqual(await read(distribution.predOriginalSample), await read(stepped.predOriginalSample));
+    assert.deepEqual(distribution.stdDevT, stepped.stdDevT);
+    assert.ok(distribution.stdDevT.every((sigma) => sigma > 0));
+  });
+
   test("addNoise() with zero noise gives √ᾱ_t·x per row, for host and tensor timesteps", async () => {
     const scheduler = DDIMScheduler.fromConfig(SD15);
     await fc.assert(

@@ -84,7 +84,11 @@ export class DDPMScheduler {
     const d = DDPMScheduler.defaults;
     const config: DDPMSchedulerConfig = {
       ...readNoiseScheduleConfig(reader, ["linear", "scaled_linear", "squaredcos_cap_v2", "sigmoid"], { hasZeroSnrRescale: true }),
-      varianceType: reader.choice("variance_type", ["fixed_small", "fixed_small_log", "fixed_large"] as const, d.varianceType),
+      varianceType: reader.choice("variance_type", ["fixed_small", "fixed_small_log", "fixed_large"] as const, d.varianceType, [
+        "fixed_large_log",
+        "learned",
+        "learned_range",
+      ]),
       clipSample: reader.boolean("clip_sample", d.clipSample),
       clipSampleRange: reader.number("clip_sample_range", d.clipSampleRange),
       predictionType: reader.choice("prediction_type", PREDICTION_TYPES, d.predictionType),

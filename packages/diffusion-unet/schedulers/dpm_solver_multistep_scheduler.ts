@@ -10,7 +10,7 @@ import { checkTimesteps, TIMESTEP_SPACINGS, type TimestepSpacing } from "./times
 
 /** The typed fields of a diffusers `DPMSolverMultistepScheduler` config (0.26), camelCase. */
 export interface DPMSolverMultistepSchedulerConfig extends NoiseScheduleConfig {
-  /** 1, 2 ("DPM++ 2M") or 3. */
+  /** 1, 2 ("DPM++ 2M"), 3; higher orders take third-order steps, as in diffusers. */
   solverOrder: number;
   predictionType: PredictionType;
   /** Only "dpmsolver++" (the data-prediction solver of arXiv 2211.01095) is implemented. */
@@ -28,6 +28,11 @@ export interface DPMSolverMultistepSchedulerConfig extends NoiseScheduleConfig {
   lambdaMinClipped: number;
   timestepSpacing: TimestepSpacing;
   stepsOffset: number;
+}
+
+/** diffusers registers the UniPC/DEIS solver types as "midpoint". */
+function toMidpoint(solverType: "midpoint" | "heun" | "logrho" | "bh1" | "bh2"): "midpoint" | "heun" {
+  return solverType === "heun" ? "heun" : "midpoint";
 }
 
 /** What a DPM-Solver step returns. */
@@ -86,12 +91,14 @@ export class DPMSolverMultistepScheduler {
   static fromConfig(json: unknown): DPMSolverMultistepScheduler {
     const reader = new DiffusersConfigReader("DPMSolverMultistepScheduler", json);
     const d = DPMSolverMultistepScheduler.defaults;
+    // diffusers registers "deis" as "dpmsolver++" and the UniPC/DEIS solver types as "midpoint"
+    reader.choice("algorithm_type", ["dpmsolver++", "deis"] as const, d.algorithmType, ["dpmsolver", "sde-dpmsolver", "sde-dpmsolver++"]);
     const config: DPMSolverMultistepSchedulerConfig = {
       ...readNoiseScheduleConfig(reader, ["linear", "scaled_linear", "squaredcos_cap_v2"], { hasZeroSnrRescale: false }),
       solverOrder: reader.integer("solver_order", d.solverOrder, 1),
       predictionType: reader.choice("prediction_type", PREDICTION_TYPES, d.predictionType),
-      algorithmType: reader.choice("algorithm_type", ["dpmsolver++"] as const, d.algorithmType),
-      solverType: reader.choice("solver_type", ["midpoint", "heun"] as const, d.solverType),
+      algorithmType: "dpmsolver++",
+      solverType: toMidpoint(reader.choice("solver_type", ["midpoint", "heun", "logrho", "bh1", "bh2"] as const, d.solverType)),
       lowerOrderFinal: reader.boolean("lower_order_final", d.lowerOrderFinal),
       eulerAtFinal: reader.boolean("euler_at_final", d.eulerAtFinal),
       useKarrasSigmas: reader.boolean("use_karras_sigmas", d.useKarrasSigmas),
@@ -101,7 +108,7 @@ export class DPMSolverMultistepScheduler {
       timestepSpacing: reader.choice("timestep_spacing", TIMESTEP_SPACINGS, d.timestepSpacing),
       stepsOffset: reader.integer("steps_offset", d.stepsOffset),
     };
-    reader.choice("variance_type", [null], null);
+    reader.choice("variance_type", [null], null, ["learned", "learned_range"]);
     reader.unsupported("thresholding", false);
     for (const key of ["use_exponential_sigmas", "use_beta_sigmas", "use_flow_sigmas"]) reader.unsupported(key, false);
     reader.finish();
@@ -111,7 +118,7 @@ export class DPMSolverMultistepScheduler {
   constructor(config: Partial<DPMSolverMultistepSchedulerConfig> = {}) {
     this.config = Object.freeze({ ...DPMSolverMultistepScheduler.defaults, ...config });
     const order = this.config.solverOrder;
-    if (![1, 2, 3].includes(order)) throw new RangeError(`Cannot build DPMSolverMultistepScheduler: solver_order is ${order}, expected 1, 2 or 3`);
+    if (!Number.isInteger(order) || order < 1) throw new RangeError(`Cannot build DPMSolverMultistepScheduler: solver_order is ${order}, expected an integer >= 1`);
     this.schedule = new NoiseSchedule(this.config);
     this.#modelOutputs = new Array<Tensor | null>(order).fill(null);
   }
@@ -249,7 +256,7 @@ export class DPMSolverMultistepScheduler {
     });
   }
 
-  /** The third-order multistep update with m₀, m₁, m₂ the last three x̂₀. */
+  /** The third-order multistep update with m₀, m₁, m₂ the last three x̂₀ (also for orders above 3). */
   #thirdOrderUpdate(sample: Tensor, index: number): Tensor {
     const [t, s0, s1, s2] = this.#points(index, 4);
     const [m2, m1, m0] = this.#modelOutputs.slice(-3) as Tensor[];

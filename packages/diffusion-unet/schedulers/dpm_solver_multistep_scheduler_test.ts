@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import fc from "fast-check";
-import type { Device } from "@spo/wgpu-tensor";
+import { type Device, tensor } from "@spo/wgpu-tensor";
 import { fcRuns, testDevice } from "@spo/wgpu-tensor/testing";
 import { arbLatentShape, assertNear, randomTensor, read, SD15 } from "./_testing.ts";
 import { DPMSolverMultistepScheduler } from "./dpm_solver_multistep_scheduler.ts";
@@ -66,21 +66,53 @@ describe("DPMSolverMultistepScheduler", () => {
     }
   });
 
-  test("order 2 equals order 1 when x̂₀ does not change between steps", async () => {
+  test("orders 2 (midpoint and Heun) and 3 equal order 1 when x̂₀ does not change between steps", async () => {
     const shape = [1, 4, 4, 4];
     const x0 = randomTensor(shape, 4).tensor;
     const noise = randomTensor(shape, 5).tensor;
-    const finals: Float32Array[] = [];
-    for (const order of [1, 2]) {
-      const scheduler = DPMSolverMultistepScheduler.fromConfig({ ...SD15, solver_order: order, prediction_type: "sample" });
+    const run = async (config: Record<string, unknown>) => {
+      const scheduler = DPMSolverMultistepScheduler.fromConfig({ ...SD15, prediction_type: "sample", ...config });
       scheduler.setTimesteps(8);
       let x = noise;
-      for (const t of scheduler.timesteps) x = scheduler.step(x0, t, x).prevSample;
-      finals.push(await read(x));
+      const rows: Float32Array[] = [];
+      for (const t of scheduler.timesteps) {
+        x = scheduler.step(x0, t, x).prevSample;
+        rows.push(await read(x));
+      }
       scheduler.dispose();
+      return rows;
+    };
+    const firstOrder = await run({ solver_order: 1 });
+    for (const config of [{ solver_order: 2 }, { solver_order: 2, solver_type: "heun" }, { solver_order: 3 }, { solver_order: 4 }]) {
+      const rows = await run(config);
+      rows.forEach((row, i) => assertNear(row, firstOrder[i], 1e-6, 1e-6, `${JSON.stringify(config)} step ${i}`));
     }
-    assertNear(finals[1], finals[0], 1e-6, 1e-6, "order 2 vs order 1");
-    assertNear(finals[0], await read(x0), 1e-6, 1e-6, "the trajectory ends at x̂₀");
+    assertNear(firstOrder.at(-1)!, await read(x0), 1e-6, 1e-6, "the trajectory ends at x̂₀");
+  });
+
+  test("the Heun second-order step is exact when x̂₀ is linear in λ", async () => {
+    const shape = [1, 4, 3, 3];
+    const scheduler = DPMSolverMultistepScheduler.fromConfig({
+      ...SD15,
+      prediction_type: "sample",
+      solver_type: "heun",
+      final_sigmas_type: "sigma_min",
+      lower_order_final: false,
+    });
+    scheduler.setTimesteps(10);
+    const a = randomTensor(shape, 6);
+    const b = randomTensor(shape, 7);
+    const [s1, s0, t] = [0, 1, 2].map((i) => vp(scheduler.sigmas[i]));
+    const x0At = (lambda: number) => tensor(a.data.map((v, i) => v + b.data[i] * lambda), shape);
+    const x = randomTensor(shape, 8, 10).tensor;
+    const first = scheduler.step(x0At(s1.lambda), scheduler.timesteps[0], x).prevSample;
+    const xs = await read(first);
+    const second = await read(scheduler.step(x0At(s0.lambda), scheduler.timesteps[1], first).prevSample);
+    // x_t = (σ_t/σ_s)·x_s + σ_t ∫ e^λ x̂₀(λ) dλ = (σ_t/σ_s)·x_s + α_t[(1 − e^−h)·x̂₀(λ_s) + (h − 1 + e^−h)·b]
+    const h = t.lambda - s0.lambda;
+    const want = xs.map((v, i) => (t.sigmaT / s0.sigmaT) * v + t.alpha * ((1 - Math.exp(-h)) * (a.data[i] + b.data[i] * s0.lambda) + (h - 1 + Math.exp(-h)) * b.data[i]));
+    assertNear(second, want, 1e-4, 1e-4, "Heun step");
+    scheduler.dispose();
   });
 
   test("Karras sigmas run from σ_max down to σ_min with non-increasing timesteps, then 0", () => {

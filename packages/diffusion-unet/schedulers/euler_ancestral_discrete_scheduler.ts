@@ -62,7 +62,7 @@ export class EulerAncestralDiscreteScheduler {
     const d = EulerAncestralDiscreteScheduler.defaults;
     const config: EulerAncestralDiscreteSchedulerConfig = {
       ...readNoiseScheduleConfig(reader, ["linear", "scaled_linear", "squaredcos_cap_v2"], { hasZeroSnrRescale: true }),
-      predictionType: reader.choice("prediction_type", ["epsilon", "v_prediction"] as const, d.predictionType),
+      predictionType: reader.choice("prediction_type", ["epsilon", "v_prediction"] as const, d.predictionType, ["sample"]),
       timestepSpacing: reader.choice("timestep_spacing", TIMESTEP_SPACINGS, d.timestepSpacing),
       stepsOffset: reader.integer("steps_offset", d.stepsOffset),
     };

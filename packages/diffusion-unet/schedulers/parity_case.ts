@@ -5,7 +5,7 @@
  * counts from the output shapes or the description, the fake model from the description.
  * @module
  */
-import { add, mul, type Tensor, tensor, tidy } from "@spo/wgpu-tensor";
+import { add, Device, mul, type Tensor, tensor, tidy } from "@spo/wgpu-tensor";
 import {
   CaseTensors,
   configVariants,
@@ -49,6 +49,8 @@ interface GroupContext {
   text: string;
   /** Shapes of the case's tensors, by full name. */
   shapeOf(field: string): readonly number[] | undefined;
+  /** Uploads an input tensor (or one row of it) to the case's device. */
+  upload(input: ParityTensor, row?: number): Tensor;
 }
 
 /**
@@ -61,8 +63,13 @@ interface GroupContext {
  * outputs.get("timesteps_20"); // { shape: [20], data: Float32Array [951, 901, …, 1] }
  * ```
  */
-export async function schedulerParityCase(manifest: SchedulerManifest, tensors: Map<string, ParityTensor>): Promise<Map<string, ParityOutput>> {
+export async function schedulerParityCase(
+  manifest: SchedulerManifest,
+  tensors: Map<string, ParityTensor>,
+  options: { device?: Device } = {},
+): Promise<Map<string, ParityOutput>> {
   const className = schedulerClassOf(manifest);
+  const device = options.device ?? Device.default;
   const variants = configVariants(manifest.config);
   const inputs = new CaseTensors(tensors);
   const requests = new Map<string, { variant: string; group: string; fields: Map<string, string> }>();
@@ -83,6 +90,7 @@ export async function schedulerParityCase(manifest: SchedulerManifest, tensors: 
       group,
       text: descriptionFor(manifest.description ?? "", group),
       shapeOf: (field) => manifest.shapes?.[`${prefix}${field}`] ?? tensors.get(`${prefix}${field}`)?.shape,
+      upload: (input, row) => upload(input, device, row),
     };
     const computed = await computeGroup(context, [...fields.keys()]);
     for (const [field, name] of fields) {
@@ -152,9 +160,9 @@ async function trajectory(context: GroupContext, fields: readonly string[]): Pro
   ]);
   if ("sigmas" in scheduler) out.set("sigmas", vector(scheduler.sigmas));
   if (!fields.some((f) => ["samples", "pred_original_samples", "model_inputs"].includes(f))) return out;
-  const c = toTensor(inputs.get(variant, group, ["c"]));
+  const c = context.upload(inputs.get(variant, group, ["c"]));
   const start = inputs.find(variant, group, ["x_T"]);
-  let x = start ? toTensor(start) : tidy(() => mul(toTensor(inputs.get(variant, group, ["noise"])), scheduler.initNoiseSigma));
+  let x = start ? context.upload(start) : tidy(() => mul(context.upload(inputs.get(variant, group, ["noise"])), scheduler.initNoiseSigma));
   const sampleShape = [...x.shape];
   const stepNoise = inputs.find(variant, group, ["variance_noise", "step_noise"]);
   const eta = etaIn(context.text) ?? 0;
@@ -163,7 +171,7 @@ async function trajectory(context: GroupContext, fields: readonly string[]): Pro
   for (const [i, t] of scheduler.timesteps.entries()) {
     const modelInput = scheduler.scaleModelInput(x, t);
     const eps = tidy(() => add(mul(modelInput, scale), c));
-    const noise = stepNoise ? rowOf(stepNoise, i) : undefined;
+    const noise = stepNoise ? context.upload(stepNoise, i) : undefined;
     const result = stepAny(scheduler, eps, t, x, noise, eta);
     rows.model_inputs.push(await readF32(modelInput));
     rows.samples.push(await readF32(result.prevSample));
@@ -184,10 +192,10 @@ async function stepGroup(context: GroupContext, fields: readonly string[]): Prom
   const count = stepCountIn(context.text);
   if (count === undefined) throw new Error("Cannot run the step outputs: the description names no single set_timesteps(n) for them");
   const timesteps = Array.from(inputs.get(variant, group, ["timesteps"]).data);
-  const modelOutput = toTensor(inputs.get(variant, group, ["model_output"]));
-  const sample = toTensor(inputs.get(variant, group, ["sample"]));
+  const modelOutput = context.upload(inputs.get(variant, group, ["model_output"]));
+  const sample = context.upload(inputs.get(variant, group, ["sample"]));
   const noiseInput = inputs.find(variant, group, ["variance_noise", "noise"]);
-  const noise = noiseInput ? toTensor(noiseInput) : undefined;
+  const noise = noiseInput ? context.upload(noiseInput) : undefined;
   const out = new Map<string, ParityOutput>();
   for (const field of fields) {
     const { eta = etaIn(context.text) ?? 0, name } = etaOfField(field);
@@ -220,8 +228,8 @@ async function addNoiseGroup(context: GroupContext): Promise<Map<string, ParityO
   const scheduler = createScheduler(context);
   const count = stepCountIn(context.text);
   if (count !== undefined) scheduler.setTimesteps(count);
-  const original = toTensor(inputs.get(variant, group, ["original", "original_samples"]));
-  const noise = toTensor(inputs.get(variant, group, ["noise"]));
+  const original = context.upload(inputs.get(variant, group, ["original", "original_samples"]));
+  const noise = context.upload(inputs.get(variant, group, ["noise"]));
   const timesteps = Array.from(inputs.get(variant, group, ["timesteps"]).data);
   const noisy = scheduler.addNoise(original, noise, timesteps);
   const data = await readF32(noisy);
@@ -259,14 +267,13 @@ async function readF32(t: Tensor): Promise<Float32Array> {
   return Float32Array.from(await t.toArray());
 }
 
-function toTensor(input: ParityTensor): Tensor {
-  return tensor(Float32Array.from(input.data), [...input.shape]);
-}
-
-function rowOf(input: ParityTensor, row: number): Tensor {
+/** The whole tensor, or row `row` of its leading axis, on `device`. */
+function upload(input: ParityTensor, device: Device, row?: number): Tensor {
+  if (row === undefined) return tensor(Float32Array.from(input.data), [...input.shape], { device });
   const rowShape = input.shape.slice(1);
   const size = rowShape.reduce((a, b) => a * b, 1);
-  return tensor(Float32Array.from(Array.prototype.slice.call(input.data, row * size, (row + 1) * size) as number[]), rowShape);
+  const values = Float32Array.from({ length: size }, (_, i) => input.data[row * size + i]);
+  return tensor(values, rowShape, { device });
 }
 
 function vector(values: ArrayLike<number>): ParityOutput {

@@ -29,6 +29,19 @@ const DIFFUSERS_SCHEDULER_KEYS: ReadonlySet<string> = new Set([
 ]);
 
 /**
+ * A config asks for a diffusers feature this port does not implement (e.g. `thresholding: true`,
+ * `algorithm_type: "sde-dpmsolver++"`). Invalid values (typos, wrong types) throw TypeError or
+ * RangeError instead.
+ */
+export class UnsupportedConfigError extends RangeError {
+  override name = "UnsupportedConfigError";
+
+  constructor(readonly scheduler: string, readonly key: string, message: string) {
+    super(message);
+  }
+}
+
+/**
  * Reads one scheduler's fields from a diffusers config dict. Each accessor marks its key as read and
  * returns diffusers' default when the key is absent; `finish()` then rejects unknown keys.
  *
@@ -73,9 +86,13 @@ export class DiffusersConfigReader {
     return value as boolean;
   }
 
-  /** One of the listed strings (or `null` when it is listed). */
-  choice<T extends string | null>(key: string, choices: readonly T[], fallback: T): T {
+  /**
+   * One of the listed strings (or `null` when it is listed). `unsupported` lists values diffusers
+   * accepts but this port does not implement: they throw `UnsupportedConfigError`.
+   */
+  choice<T extends string | null>(key: string, choices: readonly T[], fallback: T, unsupported: readonly string[] = []): T {
     const value = this.#get(key, fallback);
+    if (typeof value === "string" && unsupported.includes(value)) this.#unsupported(key, value, choices);
     if (!choices.includes(value as T)) {
       this.#fail(key, value, `one of ${choices.map((c) => JSON.stringify(c)).join(", ")}`);
     }
@@ -98,9 +115,7 @@ export class DiffusersConfigReader {
    */
   unsupported(key: string, supported: unknown): void {
     if (!(key in this.#json) || this.#json[key] === supported) return;
-    throw new RangeError(
-      `Cannot configure ${this.#className}: ${key}=${JSON.stringify(this.#json[key])} is not supported (only ${JSON.stringify(supported)})`,
-    );
+    this.#unsupported(key, this.#json[key], [supported]);
   }
 
   /** Throws on a key that no diffusers scheduler writes (underscore metadata keys are fine). */
@@ -113,6 +128,11 @@ export class DiffusersConfigReader {
 
   #get(key: string, fallback: unknown): unknown {
     return key in this.#json ? this.#json[key] : fallback;
+  }
+
+  #unsupported(key: string, value: unknown, supported: readonly unknown[]): never {
+    const only = supported.map((v) => JSON.stringify(v)).join(", ");
+    throw new UnsupportedConfigError(this.#className, key, `Cannot configure ${this.#className}: ${key}=${JSON.stringify(value)} is not supported (only ${only})`);
   }
 
   #fail(key: string, value: unknown, expected: string): never {

@@ -4,7 +4,7 @@ import { DDIMScheduler } from "./ddim_scheduler.ts";
 import { DDPMScheduler } from "./ddpm_scheduler.ts";
 import { DPMSolverMultistepScheduler } from "./dpm_solver_multistep_scheduler.ts";
 import { EulerAncestralDiscreteScheduler } from "./euler_ancestral_discrete_scheduler.ts";
-import { parseDiffusersJson } from "./scheduler_config.ts";
+import { parseDiffusersJson, UnsupportedConfigError } from "./scheduler_config.ts";
 
 /** `scheduler/scheduler_config.json` of runwayml/stable-diffusion-v1-5 (a PNDM config). */
 const SD15_SCHEDULER_CONFIG = {
@@ -42,6 +42,12 @@ describe("fromConfig", () => {
     assert.equal(ddim.finalAlphaCumprod, 1);
   });
 
+  test("maps diffusers' DEIS/UniPC names onto DPM-Solver++ midpoint as diffusers does", () => {
+    const scheduler = DPMSolverMultistepScheduler.fromConfig({ algorithm_type: "deis", solver_type: "logrho" });
+    assert.equal(scheduler.config.algorithmType, "dpmsolver++");
+    assert.equal(scheduler.config.solverType, "midpoint");
+  });
+
   test("rejects thresholding by name", () => {
     assert.throws(() => DDIMScheduler.fromConfig({ thresholding: true }), /DDIMScheduler: thresholding=true is not supported/);
     assert.throws(() => DDPMScheduler.fromConfig({ thresholding: true }), /thresholding=true/);
@@ -57,13 +63,14 @@ describe("fromConfig", () => {
   });
 
   test("rejects the samplers' unsupported variants by name", () => {
-    assert.throws(() => DPMSolverMultistepScheduler.fromConfig({ algorithm_type: "sde-dpmsolver++" }), /algorithm_type is "sde-dpmsolver\+\+"/);
-    assert.throws(() => DPMSolverMultistepScheduler.fromConfig({ solver_order: 4 }), /solver_order is 4/);
-    assert.throws(() => DPMSolverMultistepScheduler.fromConfig({ variance_type: "learned_range" }), /variance_type is "learned_range"/);
-    assert.throws(() => DPMSolverMultistepScheduler.fromConfig({ use_exponential_sigmas: true }), /use_exponential_sigmas=true is not supported/);
-    assert.throws(() => DDPMScheduler.fromConfig({ variance_type: "learned" }), /variance_type is "learned"/);
-    assert.throws(() => EulerAncestralDiscreteScheduler.fromConfig({ prediction_type: "sample" }), /prediction_type is "sample"/);
+    const unsupported = (make: () => unknown, message: RegExp) => assert.throws(make, (error) => error instanceof UnsupportedConfigError && message.test(error.message));
+    unsupported(() => DPMSolverMultistepScheduler.fromConfig({ algorithm_type: "sde-dpmsolver++" }), /algorithm_type="sde-dpmsolver\+\+" is not supported \(only "dpmsolver\+\+", "deis"\)/);
+    unsupported(() => DPMSolverMultistepScheduler.fromConfig({ variance_type: "learned_range" }), /variance_type="learned_range" is not supported/);
+    unsupported(() => DPMSolverMultistepScheduler.fromConfig({ use_exponential_sigmas: true }), /use_exponential_sigmas=true is not supported/);
+    unsupported(() => DDPMScheduler.fromConfig({ variance_type: "learned" }), /variance_type="learned" is not supported/);
+    unsupported(() => EulerAncestralDiscreteScheduler.fromConfig({ prediction_type: "sample" }), /prediction_type="sample" is not supported/);
     assert.throws(() => DDIMScheduler.fromConfig({ beta_schedule: "sigmoid" }), /beta_schedule is "sigmoid"/);
+    assert.throws(() => DPMSolverMultistepScheduler.fromConfig({ solver_type: "euler" }), /solver_type is "euler"/);
   });
 
   test("rejects trained_betas whose length is not num_train_timesteps", () => {

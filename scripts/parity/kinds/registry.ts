@@ -1,5 +1,6 @@
 import type { KindRunner } from "../kind_runner.ts";
 import { resizeKind } from "./resize.ts";
+import { schedulerKind } from "./scheduler.ts";
 
 /**
  * The oracle kinds the project can check, by manifest `kind`. A new kind (`unet`, `scheduler`,
@@ -7,4 +8,5 @@ import { resizeKind } from "./resize.ts";
  */
 export const kindRunners: Record<string, KindRunner> = {
   [resizeKind.kind]: resizeKind,
+  [schedulerKind.kind]: schedulerKind,
 };

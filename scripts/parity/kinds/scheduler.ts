@@ -1,0 +1,26 @@
+import { type ParityTensor, type SchedulerManifest, schedulerParityCase, UnsupportedConfigError } from "../../../packages/diffusion-unet/mod.ts";
+import { type KindRunner, type ProducedOutput, UnsupportedCaseError } from "../kind_runner.ts";
+
+/**
+ * `scheduler` cases: diffusers' DDIM, DDPM, Euler ancestral and DPM-Solver++ schedulers (the class
+ * named in `source`) built from the manifest's config; every output (tables, timesteps, single
+ * steps, add_noise, trajectories with the description's fake model) by @spo/diffusion-unet's
+ * `schedulerParityCase`. A config feature the port does not implement is a SKIP.
+ */
+export const schedulerKind: KindRunner = {
+  kind: "scheduler",
+  async run(context) {
+    const tensors = new Map<string, ParityTensor>();
+    for (const name of context.manifest.inputs) tensors.set(name, await context.float32(name));
+    let computed;
+    try {
+      computed = await schedulerParityCase(context.manifest as unknown as SchedulerManifest, tensors, { device: context.device });
+    } catch (error) {
+      if (error instanceof UnsupportedConfigError) throw new UnsupportedCaseError(error.message);
+      throw error;
+    }
+    const outputs = new Map<string, ProducedOutput>();
+    for (const [name, { data, shape }] of computed) outputs.set(name, { type: "tensor", data, shape });
+    return outputs;
+  },
+};
