@@ -18,9 +18,10 @@ before(() => {
 });
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
-/** Runs `npm run parity -- <folder>` as a user would (same script, separate process). */
+/** Runs what `npm run parity -- <folder>` runs (package.json's command, in a separate process). */
 function runCli(folder: string): { lines: string[]; status: number | null; stderr: string } {
-  const result = spawnSync(process.execPath, ["--import", "tsx", "scripts/parity.ts", folder], { cwd: root, encoding: "utf8" });
+  const args = ["--conditions=source", "--import", "tsx", "scripts/parity.ts", folder];
+  const result = spawnSync(process.execPath, args, { cwd: root, encoding: "utf8" });
   return { lines: result.stdout.trim().split("\n"), status: result.status, stderr: result.stderr };
 }
 

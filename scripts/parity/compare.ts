@@ -1,5 +1,12 @@
 import type { Tolerance } from "./manifest.ts";
 
+/** 3 significant digits, e.g. 1.53e-6 (0 and inf as such). */
+export function formatNumber(value: number): string {
+  if (value === 0) return "0";
+  if (!Number.isFinite(value)) return Number.isNaN(value) ? "nan" : "inf";
+  return value.toExponential(2).replace(/\.?0+e/, "e");
+}
+
 /** How one output compared: the element closest to (or furthest past) its tolerance. */
 export interface Comparison {
   output: string;

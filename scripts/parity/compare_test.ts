@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { compareArrays, compareJson } from "./compare.ts";
+import { compareArrays, compareJson, formatNumber } from "./compare.ts";
 import { asManifest, parsePythonJson, toleranceOf } from "./manifest.ts";
-import { formatNumber } from "./run_parity.ts";
 
 describe("parity comparisons", () => {
   test("compareArrays() is numpy allclose and reports the element closest to failing", () => {

@@ -1,7 +1,7 @@
 import { Device } from "../../packages/wgpu-tensor/mod.ts";
 import { toFloat32Array } from "../../packages/safetensors/mod.ts";
 import { CaseFiles, listManifests } from "./case_files_node.ts";
-import { type Comparison, compareArrays, compareJson } from "./compare.ts";
+import { type Comparison, compareArrays, compareJson, formatNumber } from "./compare.ts";
 import { type CaseContext, type KindRunner, type ProducedOutput, UnsupportedCaseError } from "./kind_runner.ts";
 import { kindRunners } from "./kinds/registry.ts";
 import { type Manifest, toleranceOf } from "./manifest.ts";
@@ -21,13 +21,6 @@ export interface ParityResult {
 }
 
 const INTEGER_DTYPES = new Set(["I64", "I32", "I16", "I8", "U64", "U32", "U16", "U8", "BOOL"]);
-
-/** 3 significant digits, e.g. 1.53e-6 (0 and inf as such). */
-export function formatNumber(value: number): string {
-  if (value === 0) return "0";
-  if (!Number.isFinite(value)) return Number.isNaN(value) ? "nan" : "inf";
-  return value.toExponential(2).replace(/\.?0+e/, "e");
-}
 
 /**
  * Runs every oracle case of `folder` whose kind has a runner and reports, per case,

@@ -6,7 +6,7 @@ import type { KernelPlan, OpDef, TensorSpec } from "../op_def.ts";
 import { runOp } from "../run_op.ts";
 import { unsqueeze } from "./reshape.ts";
 import { narrow } from "./slice.ts";
-import { stridedCopyPlan } from "./strided_copy_kernel.ts";
+import { copyRunLength, stridedCopyPlan } from "./strided_copy_kernel.ts";
 
 export interface ConcatAttrs {
   axis: number;
@@ -37,7 +37,7 @@ function checkConcat(inputs: readonly TensorSpec[], attrs: ConcatAttrs): TensorS
 export const concatOp: OpDef<ConcatAttrs> = {
   name: "concat",
   check: checkConcat,
-  kernel(inputs, attrs, output) {
+  kernel(inputs, attrs, output, context) {
     const axis = normalizeAxis("concat", attrs.axis, output.shape.length);
     const outStrides = contiguousStrides(output.shape);
     const passes: KernelPlan[] = [];
@@ -51,6 +51,7 @@ export const concatOp: OpDef<ConcatAttrs> = {
           outStrides,
           outOffset: offset * outStrides[axis],
           source: { input: i },
+          runLength: copyRunLength(context),
         }));
       }
       offset += input.shape[axis];

@@ -5,6 +5,7 @@ import type { Tensor } from "../../tensor/tensor.ts";
 import type { OpDef, TensorSpec } from "../op_def.ts";
 import { runOp } from "../run_op.ts";
 import { padIntoPlan } from "./pad_into_kernel.ts";
+import { copyRunLength } from "./strided_copy_kernel.ts";
 import { sliceAxes } from "./slice.ts";
 
 /** Where x goes in the output: on axis a at starts[a], starts[a] + steps[a], … */
@@ -49,9 +50,9 @@ export const padIntoOp: OpDef<PadIntoAttrs> = {
     resolve(x, attrs);
     return { shape: [...attrs.shape], dtype: x.dtype };
   },
-  kernel([x], attrs, output) {
+  kernel([x], attrs, output, context) {
     const { starts, steps, value } = resolve(x, attrs);
-    return padIntoPlan(x.dtype, x.shape, output.shape, starts, steps, value);
+    return padIntoPlan(x.dtype, x.shape, output.shape, starts, steps, value, copyRunLength(context));
   },
   reference([x], attrs) {
     const { starts, steps, value } = resolve(x, attrs);

@@ -44,7 +44,8 @@ export function collapsePadAxes(axes: readonly PadAxis[]): PadAxis[] {
 /**
  * y[i] = x[(i − start) / step] where that lands on an element of x on every axis, else `value`:
  * constant padding (step 1) and the gradient of a strided slice (value 0) in one gather-form pass,
- * one invocation per output element, no atomics and no separate fill.
+ * no atomics and no separate fill. Each invocation writes a run of `runLength` outputs along the
+ * innermost axis (see `copyRunLength`), decoding the outer coordinate once per run.
  */
 export function padIntoPlan(
   dtype: DType,
@@ -53,10 +54,17 @@ export function padIntoPlan(
   starts: readonly number[],
   steps: readonly number[],
   value: number,
+  runLength = 1,
 ): KernelPlan {
   const inStrides = contiguousStrides(inShape);
-  const axes = collapsePadAxes(outShape.map((outDim, a) => ({ outDim, start: starts[a], step: steps[a], inDim: inShape[a], inStride: inStrides[a] })));
-  const params = new Params().u32("size", sizeOf(outShape));
+  const collapsed = collapsePadAxes(outShape.map((outDim, a) => ({ outDim, start: starts[a], step: steps[a], inDim: inShape[a], inStride: inStrides[a] })));
+  // a 0-d (or all-whole size-1) output is one element that x fills
+  const axes = collapsed.length > 0 ? collapsed : [{ outDim: 1, start: 0, step: 1, inDim: 1, inStride: 1 }];
+  const rank = axes.length;
+  const inner = axes[rank - 1].outDim;
+  const runsPerRow = Math.ceil(inner / runLength);
+  const invocations = sizeOf(outShape) === 0 ? 0 : (sizeOf(outShape) / inner) * runsPerRow;
+  const params = new Params().u32("size", invocations).u32("runsPerRow", runsPerRow);
   if (dtype === "i32") params.i32("value", value);
   else if (dtype === "u32") params.u32("value", value);
   else params.f32("value", value);
@@ -64,17 +72,21 @@ export function padIntoPlan(
     params.u32(`od${a}`, axis.outDim).u32(`st${a}`, axis.start).u32(`sp${a}`, axis.step);
     params.u32(`id${a}`, axis.inDim).u32(`is${a}`, axis.inStride);
   });
-  const rank = axes.length;
+  // constant padding has unit steps: its range tests need no integer division
+  const isUnitStep = axes.every((axis) => axis.step === 1);
   return {
-    key: `pad_into_${dtype}_r${rank}`,
-    wgsl: () => padIntoSource(dtype, params, rank),
+    key: `pad_into_${dtype}_r${rank}_run${runLength}${isUnitStep ? "_unit" : ""}`,
+    wgsl: () => padIntoSource(dtype, params, rank, runLength, isUnitStep),
     params: params.pack(),
-    workgroups: linearGrid(sizeOf(outShape), WORKGROUP_SIZE),
+    workgroups: linearGrid(invocations, WORKGROUP_SIZE),
   };
 }
 
-function padIntoSource(dtype: DType, params: Params, rank: number): string {
+function padIntoSource(dtype: DType, params: Params, rank: number, run: number, isUnitStep: boolean): string {
+  const quotient = (i: string, a: number | string) => (isUnitStep ? `${i} - p.st${a}` : `(${i} - p.st${a}) / p.sp${a}`);
+  const onGrid = (i: string, q: string, a: number | string) => (isUnitStep ? "" : ` && ${q} * p.sp${a} == ${i} - p.st${a}`);
   const type = wgslType(dtype);
+  const last = rank - 1;
   const lines: string[] = [];
   if (dtype === "f16") lines.push("enable f16;");
   lines.push(params.struct());
@@ -82,22 +94,32 @@ function padIntoSource(dtype: DType, params: Params, rank: number): string {
   lines.push(`@group(0) @binding(2) var<storage, read_write> y: array<${type}>;`);
   lines.push(linearMain(WORKGROUP_SIZE));
   lines.push("  if (index >= p.size) { return; }");
-  lines.push("  var rest = index;");
+  // 1. which run of which innermost row; the row's first output element
+  lines.push("  var rest = index / p.runsPerRow;");
+  lines.push(`  let first = (index % p.runsPerRow) * ${run}u;`);
+  lines.push("  let row = rest;");
   lines.push("  var source = 0u;");
   lines.push("  var inside = true;");
-  // per axis, innermost first: the output coordinate, its offset from x's start, and whether it
+  // 2. per outer axis, innermost first: the coordinate, its offset from x's start, and whether it
   // lands on one of x's elements (unsigned wrap-around makes i < start fail the range test)
-  for (let a = rank - 1; a >= 0; a--) {
+  for (let a = last - 1; a >= 0; a--) {
     lines.push(`  let i${a} = rest % p.od${a};`);
     lines.push(`  rest = rest / p.od${a};`);
-    lines.push(`  let r${a} = i${a} - p.st${a};`);
-    lines.push(`  let q${a} = r${a} / p.sp${a};`);
-    lines.push(`  inside = inside && i${a} >= p.st${a} && q${a} < p.id${a} && q${a} * p.sp${a} == r${a};`);
+    lines.push(`  let q${a} = ${quotient(`i${a}`, a)};`);
+    lines.push(`  inside = inside && i${a} >= p.st${a} && q${a} < p.id${a}${onGrid(`i${a}`, `q${a}`, a)};`);
     lines.push(`  source += q${a} * p.is${a};`);
   }
-  lines.push(`  var v = ${type}(p.value);`);
-  lines.push("  if (inside) { v = x[source]; }");
-  lines.push("  y[index] = v;");
+  // 3. the run along the innermost axis
+  lines.push(`  let count = min(${run}u, p.od${last} - first);`);
+  lines.push(`  let base = row * p.od${last};`);
+  lines.push("  for (var k = 0u; k < count; k++) {");
+  lines.push("    let i = first + k;");
+  lines.push(`    let q = ${quotient("i", last)};`);
+  lines.push(`    let hit = inside && i >= p.st${last} && q < p.id${last}${onGrid("i", "q", last)};`);
+  lines.push(`    var v = ${type}(p.value);`);
+  lines.push(`    if (hit) { v = x[source + q * p.is${last}]; }`);
+  lines.push("    y[base + i] = v;");
+  lines.push("  }");
   lines.push("}");
   return lines.join("\n");
 }

@@ -4,7 +4,7 @@ import { contiguousStrides, formatShape, normalizeAxis } from "../../tensor/shap
 import type { Tensor } from "../../tensor/tensor.ts";
 import type { OpDef, TensorSpec } from "../op_def.ts";
 import { runOp } from "../run_op.ts";
-import { stridedCopyPlan } from "./strided_copy_kernel.ts";
+import { copyRunLength, stridedCopyPlan } from "./strided_copy_kernel.ts";
 
 /** `dims[k]` is the input dimension that becomes output dimension k. */
 export interface PermuteAttrs {
@@ -40,7 +40,7 @@ export const permuteOp: OpDef<PermuteAttrs> = {
     const dims = resolveDims(x, attrs.dims);
     return { shape: dims.map((dim) => x.shape[dim]), dtype: x.dtype };
   },
-  kernel([x], attrs, output) {
+  kernel([x], attrs, output, context) {
     const dims = resolveDims(x, attrs.dims);
     const inStrides = contiguousStrides(x.shape);
     return stridedCopyPlan({
@@ -48,6 +48,7 @@ export const permuteOp: OpDef<PermuteAttrs> = {
       shape: output.shape,
       inStrides: dims.map((dim) => inStrides[dim]),
       outStrides: contiguousStrides(output.shape),
+      runLength: copyRunLength(context),
     });
   },
   reference([x], attrs) {

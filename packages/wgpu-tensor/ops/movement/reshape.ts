@@ -3,7 +3,7 @@ import { ShapeError } from "../../tensor/errors.ts";
 import { contiguousStrides, formatShape, inferReshape, normalizeAxis } from "../../tensor/shape.ts";
 import type { Tensor } from "../../tensor/tensor.ts";
 import type { GradRule, OpDef } from "../op_def.ts";
-import { stridedCopyPlan } from "./strided_copy_kernel.ts";
+import { copyRunLength, stridedCopyPlan } from "./strided_copy_kernel.ts";
 
 /** The target shape of a reshape; one entry may be -1. */
 export interface ReshapeAttrs {
@@ -22,9 +22,9 @@ export const reshapeOp: OpDef<ReshapeAttrs> = {
   check([x], attrs) {
     return { shape: inferReshape("reshape", x.shape, attrs.shape), dtype: x.dtype };
   },
-  kernel([x], _attrs, output) {
+  kernel([x], _attrs, output, context) {
     const strides = contiguousStrides(output.shape);
-    return stridedCopyPlan({ dtype: x.dtype, shape: output.shape, inStrides: strides, outStrides: strides });
+    return stridedCopyPlan({ dtype: x.dtype, shape: output.shape, inStrides: strides, outStrides: strides, runLength: copyRunLength(context) });
   },
   reference([x], attrs) {
     return { shape: inferReshape("reshape", x.shape, attrs.shape), dtype: x.dtype, data: Float64Array.from(x.data) };

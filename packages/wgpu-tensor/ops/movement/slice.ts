@@ -5,7 +5,7 @@ import type { Tensor } from "../../tensor/tensor.ts";
 import type { OpDef, TensorSpec } from "../op_def.ts";
 import { runOp } from "../run_op.ts";
 import { padInto } from "./pad_into.ts";
-import { stridedCopyPlan } from "./strided_copy_kernel.ts";
+import { copyRunLength, stridedCopyPlan } from "./strided_copy_kernel.ts";
 
 /** A range on one axis, Python style: negative start/end count from the end and are clamped. */
 export interface SliceSpec {
@@ -75,7 +75,7 @@ export const sliceOp: OpDef<SliceAttrs> = {
     checkAttrs(x, attrs);
     return { shape: [...attrs.shape], dtype: x.dtype };
   },
-  kernel([x], attrs, output) {
+  kernel([x], attrs, output, context) {
     const strides = contiguousStrides(x.shape);
     return stridedCopyPlan({
       dtype: x.dtype,
@@ -83,6 +83,7 @@ export const sliceOp: OpDef<SliceAttrs> = {
       inStrides: strides.map((stride, a) => stride * attrs.steps[a]),
       inOffset: strides.reduce((sum, stride, a) => sum + stride * attrs.starts[a], 0),
       outStrides: contiguousStrides(output.shape),
+      runLength: copyRunLength(context),
     });
   },
   reference([x], attrs) {

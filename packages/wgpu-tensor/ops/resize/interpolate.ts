@@ -4,6 +4,7 @@ import { formatShape } from "../../tensor/shape.ts";
 import type { Tensor } from "../../tensor/tensor.ts";
 import type { OpDef, TensorSpec } from "../op_def.ts";
 import { runOp } from "../run_op.ts";
+import { copyRunLength } from "../movement/strided_copy_kernel.ts";
 import { resizeAdjointPlan, type ResizeGeometry, resizePlan } from "./resize_kernel.ts";
 import { checkResizeInput, type InterpolateOptions, type ResizeAttrs, resolveResize } from "./resize_options.ts";
 import { axisTaps, type Taps } from "./resize_taps.ts";
@@ -53,8 +54,8 @@ export const resizeOp: OpDef<ResizeAttrs> = {
     checkResizeInput("interpolate", x);
     return { shape: [x.shape[0], x.shape[1], attrs.outH, attrs.outW], dtype: x.dtype };
   },
-  kernel([x], attrs) {
-    return resizePlan(x.dtype, geometry(x.shape, attrs));
+  kernel([x], attrs, _output, context) {
+    return resizePlan(x.dtype, geometry(x.shape, attrs), copyRunLength(context));
   },
   reference([x], attrs) {
     const out = hostZeros([x.shape[0], x.shape[1], attrs.outH, attrs.outW], x.dtype);

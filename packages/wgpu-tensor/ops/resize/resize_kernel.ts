@@ -83,15 +83,22 @@ export interface ResizeGeometry {
 }
 
 /**
- * Forward: one invocation per output pixel reads its ≤ 4×4 taps, y = Σⱼ wyⱼ Σᵢ wxᵢ x[iyⱼ, ixᵢ]
- * (accumulated in f32 whatever the storage dtype).
+ * Forward: y = Σⱼ wyⱼ Σᵢ wxᵢ x[iyⱼ, ixᵢ] over the ≤ 4×4 taps, accumulated in f32 whatever the
+ * storage dtype. Each invocation computes a run of `runLength` neighbouring outputs of one row
+ * (the row's taps and plane are decoded once); the tap loops are unrolled so no vector is
+ * indexed dynamically (CPU compilers spill those to memory).
  */
-export function resizePlan(dtype: DType, g: ResizeGeometry): KernelPlan {
-  const size = g.planes * g.outH * g.outW;
-  const params = new Params().u32("size", size).u32("inH", g.inH).u32("inW", g.inW).u32("outH", g.outH).u32("outW", g.outW)
+export function resizePlan(dtype: DType, g: ResizeGeometry, runLength = 1): KernelPlan {
+  const runsPerRow = Math.ceil(g.outW / runLength);
+  const invocations = g.planes * g.outH * runsPerRow;
+  const params = new Params().u32("size", invocations).u32("runsPerRow", runsPerRow)
+    .u32("inH", g.inH).u32("inW", g.inW).u32("outH", g.outH).u32("outW", g.outW)
     .f32("scaleH", g.scaleH).f32("scaleW", g.scaleW);
   const count = TAP_SPAN[g.mode].count;
   const type = wgslType(dtype);
+  const taps = Array.from({ length: count }, (_, j) => j);
+  // Σⱼ wyⱼ · (Σᵢ wxᵢ · x[row j, column i]), rows outer like PyTorch
+  const rowSum = (j: number) => taps.map((i) => `tx.weight[${i}] * f32(x[row${j} + tx.index[${i}]])`).join(" + ");
   const source = () => [
     dtype === "f16" ? "enable f16;" : "",
     params.struct(),
@@ -100,30 +107,29 @@ export function resizePlan(dtype: DType, g: ResizeGeometry): KernelPlan {
     tapsFunction(g.mode, g.alignCorners),
     linearMain(WORKGROUP_SIZE),
     "  if (index >= p.size) { return; }",
-    // 1. the output pixel
-    "  let ox = index % p.outW;",
-    "  let oy = (index / p.outW) % p.outH;",
-    "  let plane = index / (p.outW * p.outH);",
-    // 2. its taps on each axis
+    // 1. which run of which output row
+    "  let outRow = index / p.runsPerRow;",
+    `  let first = (index - outRow * p.runsPerRow) * ${runLength}u;`,
+    "  let oy = outRow % p.outH;",
+    "  let plane = outRow / p.outH;",
+    // 2. the row's vertical taps, as offsets of input rows
     "  let ty = taps(oy, p.inH, p.outH, p.scaleH);",
-    "  let tx = taps(ox, p.inW, p.outW, p.scaleW);",
-    // 3. the weighted sum, rows outer like PyTorch
     "  let base = plane * p.inH * p.inW;",
-    "  var sum = 0.0;",
-    `  for (var j = 0u; j < ${count}u; j++) {`,
-    "    let rowStart = base + ty.index[j] * p.inW;",
-    "    var row = 0.0;",
-    `    for (var i = 0u; i < ${count}u; i++) { row += tx.weight[i] * f32(x[rowStart + tx.index[i]]); }`,
-    "    sum += ty.weight[j] * row;",
+    ...taps.map((j) => `  let row${j} = base + ty.index[${j}] * p.inW;`),
+    // 3. each output of the run: horizontal taps, weighted sum, store
+    `  let last = min(first + ${runLength}u, p.outW);`,
+    "  for (var ox = first; ox < last; ox++) {",
+    "    let tx = taps(ox, p.inW, p.outW, p.scaleW);",
+    `    let sum = ${taps.map((j) => `ty.weight[${j}] * (${rowSum(j)})`).join(" + ")};`,
+    `    y[outRow * p.outW + ox] = ${type}(sum);`,
     "  }",
-    `  y[index] = ${type}(sum);`,
     "}",
   ].join("\n");
   return {
-    key: `resize_${keySuffix(g.mode, g.alignCorners)}_${dtype}`,
+    key: `resize_${keySuffix(g.mode, g.alignCorners)}_${dtype}_run${runLength}`,
     wgsl: source,
     params: params.pack(),
-    workgroups: linearGrid(size, WORKGROUP_SIZE),
+    workgroups: linearGrid(invocations, WORKGROUP_SIZE),
   };
 }
 
@@ -182,7 +188,7 @@ export function resizeAdjointPlan(a: AdjointAxis): KernelPlan {
     "  for (var o = lo; o <= hi; o++) {",
     "    let t = taps(u32(o), p.inSize, p.outSize, p.scale);",
     "    var w = 0.0;",
-    `    for (var j = 0u; j < ${span.count}u; j++) { if (t.index[j] == i) { w += t.weight[j]; } }`,
+    ...Array.from({ length: span.count }, (_, j) => `    w += select(0.0, t.weight[${j}], t.index[${j}] == i);`),
     "    if (w != 0.0) { sum += w * f32(src[(outer * p.outSize + u32(o)) * p.inner + k]); }",
     "  }",
     `  dst[index] = ${wgslType(a.dstType)}(sum);`,
