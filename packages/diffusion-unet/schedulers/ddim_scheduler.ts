@@ -3,7 +3,7 @@ import { f32 } from "./_numpy.ts";
 import { rowOperand, rowTimesteps, rowValues } from "./_per_row.ts";
 import { epsilonFromOriginal, vpPrediction } from "./_vp_prediction.ts";
 import { addNoiseVp, type NoiseTimesteps, velocityVp } from "./add_noise.ts";
-import { checkSameShape, resolveNoise, type StepNoiseOptions } from "./noise.ts";
+import { checkNoiseOptions, checkSameShape, resolveNoise, type StepNoiseOptions } from "./noise.ts";
 import { DEFAULT_NOISE_SCHEDULE, NoiseSchedule, type NoiseScheduleConfig, readNoiseScheduleConfig } from "./noise_schedule.ts";
 import { DiffusersConfigReader, PREDICTION_TYPES, type PredictionType } from "./scheduler_config.ts";
 import { checkTimesteps, discreteTimesteps, TIMESTEP_SPACINGS, type TimestepSpacing } from "./timestep_spacing.ts";
@@ -247,12 +247,11 @@ export class DDIMScheduler {
   step(modelOutput: Tensor, timestep: readonly number[], sample: Tensor, options?: DDIMStepOptions): DDIMStepOutput<number[]>;
   step(modelOutput: Tensor, timestep: number | readonly number[], sample: Tensor, options: DDIMStepOptions = {}): DDIMStepOutput<number | number[]> {
     const eta = options.eta ?? 0;
-    if (eta > 0 && options.noise === undefined && options.generator === undefined) {
-      resolveNoise(`step DDIMScheduler with eta ${eta}`, sample.shape, options); // throws, naming the fix
-    }
+    const action = `step DDIMScheduler with eta ${eta}`;
+    if (eta > 0) checkNoiseOptions(action, sample.shape, options);
     const distribution = this.#distribution(modelOutput, timestep, sample, options);
     if (eta === 0) return { ...distribution, prevSample: distribution.prevSampleMean };
-    const { noise, isDrawn } = resolveNoise(`step DDIMScheduler with eta ${eta}`, sample.shape, options);
+    const { noise, isDrawn } = resolveNoise(action, sample.shape, options);
     const rows = rowTimesteps("step DDIMScheduler", timestep, sample.shape[0] ?? 1);
     const stdDevT = rowOperand(rows, sample, (t) => this.stepCoefficients(t, eta).stdDevT);
     // x_{t−1} = μ + σ_t·z

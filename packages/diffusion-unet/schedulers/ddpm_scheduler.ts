@@ -3,7 +3,7 @@ import { f32 } from "./_numpy.ts";
 import { rowOperand, rowTimesteps, rowValues } from "./_per_row.ts";
 import { vpPrediction } from "./_vp_prediction.ts";
 import { addNoiseVp, type NoiseTimesteps, velocityVp } from "./add_noise.ts";
-import { checkSameShape, resolveNoise, type StepNoiseOptions } from "./noise.ts";
+import { checkNoiseOptions, checkSameShape, resolveNoise, type StepNoiseOptions } from "./noise.ts";
 import { DEFAULT_NOISE_SCHEDULE, NoiseSchedule, type NoiseScheduleConfig, readNoiseScheduleConfig } from "./noise_schedule.ts";
 import { DiffusersConfigReader, PREDICTION_TYPES, type PredictionType } from "./scheduler_config.ts";
 import { checkTimesteps, discreteTimesteps, TIMESTEP_SPACINGS, type TimestepSpacing } from "./timestep_spacing.ts";
@@ -182,6 +182,9 @@ export class DDPMScheduler {
     const rows = rowTimesteps(action, timestep, sample.shape[0] ?? 1);
     const coefficients = new Map(rows.values.map((t) => [t, this.stepCoefficients(t)]));
     const at = (pick: (c: DDPMStepCoefficients) => number) => rowOperand(rows, sample, (t) => pick(coefficients.get(t)!));
+    const addsNoise = rows.values.some((t) => t > 0);
+    const noiseAction = `${action} at timestep ${rows.values.join(", ")}`;
+    if (addsNoise) checkNoiseOptions(noiseAction, sample.shape, options);
     const tensors = tidy(() => {
       // 2. x̂₀ from the model output
       const sqrtAlphaProdT = at((c) => c.sqrtAlphaProdT);
@@ -194,8 +197,8 @@ export class DDPMScheduler {
       // 4-5. posterior mean μ̃ = c₀·x̂₀ + c_t·x_t
       const prevSampleMean = add(mul(at((c) => c.predOriginalSampleCoeff), predOriginalSample), mul(at((c) => c.currentSampleCoeff), sample));
       // 6. add σ_t·z where t > 0
-      if (rows.values.every((t) => t <= 0)) return { prevSample: prevSampleMean, predOriginalSample, prevSampleMean };
-      const { noise } = resolveNoise(`${action} at timestep ${rows.values.join(", ")}`, sample.shape, options);
+      if (!addsNoise) return { prevSample: prevSampleMean, predOriginalSample, prevSampleMean };
+      const { noise } = resolveNoise(noiseAction, sample.shape, options);
       const prevSample = add(prevSampleMean, mul(at((c) => c.stdDevT), noise));
       return { prevSample, predOriginalSample, prevSampleMean };
     });

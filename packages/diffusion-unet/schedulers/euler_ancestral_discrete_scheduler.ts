@@ -1,7 +1,7 @@
 import { add, div, mul, sub, type Tensor, tidy } from "@spo/wgpu-tensor";
 import { f32, interpUnitGrid, linspace } from "./_numpy.ts";
 import { rowOperand, rowTimesteps } from "./_per_row.ts";
-import { checkSameShape, resolveNoise, type StepNoiseOptions } from "./noise.ts";
+import { checkNoiseOptions, checkSameShape, resolveNoise, type StepNoiseOptions } from "./noise.ts";
 import { DEFAULT_NOISE_SCHEDULE, NoiseSchedule, type NoiseScheduleConfig, readNoiseScheduleConfig } from "./noise_schedule.ts";
 import { DiffusersConfigReader } from "./scheduler_config.ts";
 import { checkTimesteps, eulerTimesteps, TIMESTEP_SPACINGS, type TimestepSpacing } from "./timestep_spacing.ts";
@@ -140,6 +140,8 @@ export class EulerAncestralDiscreteScheduler {
     const sigmaSquared = f32(sigma * sigma);
     const sigmaUp = f32(Math.sqrt(f32(f32(sigmaToSquared * f32(sigmaSquared - sigmaToSquared)) / sigmaSquared)));
     const sigmaDown = f32(Math.sqrt(f32(sigmaToSquared - f32(sigmaUp * sigmaUp))));
+    const noiseAction = `${action} at timestep ${timestep}`;
+    if (sigmaUp > 0) checkNoiseOptions(noiseAction, sample.shape, options);
     const result = tidy(() => {
       // 1. x̂₀ from the model output
       const predOriginalSample = this.config.predictionType === "epsilon"
@@ -150,7 +152,7 @@ export class EulerAncestralDiscreteScheduler {
       let prevSample = add(sample, mul(derivative, f32(sigmaDown - sigma)));
       // 3. ancestral noise σ_up·z
       if (sigmaUp > 0) {
-        const { noise } = resolveNoise(`${action} at timestep ${timestep}`, sample.shape, options);
+        const { noise } = resolveNoise(noiseAction, sample.shape, options);
         prevSample = add(prevSample, mul(noise, sigmaUp));
       }
       return { prevSample, predOriginalSample };

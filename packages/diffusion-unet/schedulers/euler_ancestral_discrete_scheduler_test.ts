@@ -77,11 +77,13 @@ describe("EulerAncestralDiscreteScheduler", () => {
     assert.throws(() => scheduler.step(eps, last, x.tensor), /all 4 steps are done/);
   });
 
-  test("a timestep that is not in the schedule is rejected", () => {
+  test("a timestep that is not in the schedule and a missing noise are rejected without advancing", () => {
     const scheduler = EulerAncestralDiscreteScheduler.fromConfig(SD15);
     scheduler.setTimesteps(20);
     const x = randomTensor([1, 1, 2, 2], 1).tensor;
     assert.throws(() => scheduler.scaleModelInput(x, 500), /Cannot find timestep 500/);
+    assert.throws(() => scheduler.step(x, scheduler.timesteps[0], x), /it adds noise, pass noise/);
+    assert.equal(scheduler.stepIndex, 0);
   });
 
   test("addNoise() adds σ_t·ε at each row's timestep", async () => {

@@ -23,21 +23,29 @@ export interface StepNoiseOptions {
 }
 
 /**
- * The noise a step adds: `noise` when given (checked against the sample's shape), else a draw from
- * `generator`. Throws when both or neither are given, before any GPU work.
+ * Throws unless exactly one of `noise` (shaped like the sample) and `generator` is given: call it
+ * before any GPU work of a step that will add noise.
  */
-export function resolveNoise(action: string, shape: readonly number[], options: StepNoiseOptions): { noise: Tensor; isDrawn: boolean } {
+export function checkNoiseOptions(action: string, shape: readonly number[], options: StepNoiseOptions): void {
   if (options.noise !== undefined && options.generator !== undefined) {
     throw new TypeError(`Cannot ${action}: pass either noise or generator, not both`);
   }
-  if (options.noise !== undefined) {
-    if (!sameShape(options.noise.shape, shape)) {
-      throw new TypeError(`Cannot ${action}: noise has shape [${options.noise.shape.join(", ")}], the sample [${shape.join(", ")}]`);
-    }
-    return { noise: options.noise, isDrawn: false };
+  if (options.noise === undefined && options.generator === undefined) {
+    throw new TypeError(`Cannot ${action}: it adds noise, pass noise (a tensor shaped like the sample) or a generator`);
   }
-  if (options.generator !== undefined) return { noise: options.generator.randn(shape), isDrawn: true };
-  throw new TypeError(`Cannot ${action}: it adds noise, pass noise (a tensor shaped like the sample) or a generator`);
+  if (options.noise !== undefined && !sameShape(options.noise.shape, shape)) {
+    throw new TypeError(`Cannot ${action}: noise has shape [${options.noise.shape.join(", ")}], the sample [${shape.join(", ")}]`);
+  }
+}
+
+/**
+ * The noise a step adds: `noise` when given, else a draw from `generator` (`isDrawn`: the caller
+ * owns it). Checks the options like `checkNoiseOptions`.
+ */
+export function resolveNoise(action: string, shape: readonly number[], options: StepNoiseOptions): { noise: Tensor; isDrawn: boolean } {
+  checkNoiseOptions(action, shape, options);
+  if (options.noise !== undefined) return { noise: options.noise, isDrawn: false };
+  return { noise: options.generator!.randn(shape), isDrawn: true };
 }
 
 /** Throws unless the model output and the sample have the same shape. */
