@@ -1,6 +1,8 @@
 import type { KindRunner } from "../kind_runner.ts";
+import { promptParserKind } from "./prompt_parser.ts";
 import { resizeKind } from "./resize.ts";
 import { schedulerKind } from "./scheduler.ts";
+import { tokenizerKind } from "./tokenizer.ts";
 
 /**
  * The oracle kinds the project can check, by manifest `kind`. A new kind (`unet`, `scheduler`,
@@ -8,5 +10,7 @@ import { schedulerKind } from "./scheduler.ts";
  */
 export const kindRunners: Record<string, KindRunner> = {
   [resizeKind.kind]: resizeKind,
+  [tokenizerKind.kind]: tokenizerKind,
+  [promptParserKind.kind]: promptParserKind,
   [schedulerKind.kind]: schedulerKind,
 };

@@ -1,0 +1,25 @@
+/**
+ * The text-to-image pipeline for Stable Diffusion on WebGPU. For now: AUTOMATIC1111's prompt syntax,
+ * parsed exactly like the webui does it — emphasis `(x)` `[x]` `(x:1.5)`, `BREAK`, and
+ * `<lora:name:te:unet:dyn>` / other `<kind:args>` extra-network tags.
+ *
+ * @example
+ * ```ts
+ * import { parseExtraNetworks, parseLoraTags, parsePromptAttention } from "@spo/pipeline";
+ * const prompt = "<lora:spo:0.8> a (red:1.2) cat, [blurry]";
+ * parseLoraTags(prompt); // [{ name: "spo", teMultiplier: 0.8, unetMultiplier: 0.8, dynDim: null }]
+ * parsePromptAttention(parseExtraNetworks(prompt).text);
+ * // [[" a ", 1], ["red", 1.2], [" cat, ", 1], ["blurry", 0.9090909090909091]]
+ * ```
+ *
+ * @module
+ */
+
+export { type PromptChunk, parsePromptAttention, PromptSyntaxError } from "./prompt/prompt_attention.ts";
+export { type ExtraNetworkParams, extraNetworkParams, parseExtraNetworks, type ParsedExtraNetworks } from "./prompt/extra_networks.ts";
+export { type LoraTag, loraTagFromParams, type LoraTagOptions, loraTagsFromNetworks, parseLoraTags } from "./prompt/lora_tags.ts";
+export {
+  type PromptParserParityManifest,
+  type PromptParserParityResult,
+  promptParserParityCase,
+} from "./prompt/prompt_parser_parity.ts";
