@@ -2,12 +2,18 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import fc from "fast-check";
 import type { Device } from "../../device/device.ts";
+import type { OpDef } from "../op_def.ts";
 import { DTypeError, ShapeError } from "../../tensor/errors.ts";
 import { arbShape, checkAgainstReference, fcRuns, fromHost, randomHost, testDevice, toHost } from "../../testing/mod.ts";
 import { arbDim } from "../../testing/arbitraries.ts";
 import { concat, concatOp, stack } from "./concat.ts";
 import { sliceOp, resolveSlices } from "./slice.ts";
 import { permuteOp } from "./permute.ts";
+
+/** The op as a GPU adapter would plan it (one element per invocation), run here on lavapipe. */
+function asOnGpu<A>(def: OpDef<A>): OpDef<A> {
+  return { ...def, kernel: (inputs, attrs, output, context) => def.kernel(inputs, attrs, output, { ...context, isCpuAdapter: false }) };
+}
 
 let device: Device;
 before(async () => {
@@ -32,6 +38,15 @@ describe("concat and stack", () => {
         await checkAgainstReference(concatOp, inputs, attrs, { atol: 0, rtol: 0 });
       }),
       { numRuns: fcRuns(16) },
+    );
+  });
+
+  test("the GPU-adapter variant (one element per invocation) matches the reference too", async () => {
+    await fc.assert(
+      fc.asyncProperty(arbConcat, fc.integer(), async ({ axis, shapes }, seed) => {
+        await checkAgainstReference(asOnGpu(concatOp), shapes.map((shape, i) => randomHost(shape, seed + i)), { axis }, { atol: 0, rtol: 0 });
+      }),
+      { numRuns: fcRuns(6) },
     );
   });
 

@@ -2,9 +2,15 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import fc from "fast-check";
 import type { Device } from "../../device/device.ts";
+import type { OpDef } from "../op_def.ts";
 import { arbShape, checkAgainstReference, fcRuns, fromHost, randomHost, testDevice, toHost } from "../../testing/mod.ts";
 import { inversePermutation, permute, permuteOp, transpose } from "./permute.ts";
 import { ShapeError } from "../../tensor/errors.ts";
+
+/** The op as a GPU adapter would plan it (one element per invocation), run here on lavapipe. */
+function asOnGpu<A>(def: OpDef<A>): OpDef<A> {
+  return { ...def, kernel: (inputs, attrs, output, context) => def.kernel(inputs, attrs, output, { ...context, isCpuAdapter: false }) };
+}
 
 let device: Device;
 before(async () => {
@@ -37,6 +43,15 @@ describe("permute", () => {
         await checkAgainstReference(permuteOp, [x], { dims }, { atol: 0, rtol: 0 });
       }),
       { numRuns: fcRuns(8) },
+    );
+  });
+
+  test("the GPU-adapter variant (one element per invocation) matches the reference too", async () => {
+    await fc.assert(
+      fc.asyncProperty(arbPermutation, fc.integer(), async ({ shape, dims }, seed) => {
+        await checkAgainstReference(asOnGpu(permuteOp), [randomHost(shape, seed)], { dims }, { atol: 0, rtol: 0 });
+      }),
+      { numRuns: fcRuns(6) },
     );
   });
 

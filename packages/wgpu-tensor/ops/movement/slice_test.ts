@@ -2,12 +2,18 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import fc from "fast-check";
 import type { Device } from "../../device/device.ts";
+import type { OpDef } from "../op_def.ts";
 import { ShapeError } from "../../tensor/errors.ts";
 import type { HostTensor } from "../../tensor/host_tensor.ts";
 import { arbShape, checkAgainstReference, fcRuns, fromHost, randomHost, testDevice, toHost } from "../../testing/mod.ts";
 import { collapsePadAxes } from "./pad_into_kernel.ts";
 import { padInto, padIntoOp } from "./pad_into.ts";
 import { narrow, resolveSlices, type SliceSpec, slice, sliceAxes, sliceOp } from "./slice.ts";
+
+/** The op as a GPU adapter would plan it (one element per invocation), run here on lavapipe. */
+function asOnGpu<A>(def: OpDef<A>): OpDef<A> {
+  return { ...def, kernel: (inputs, attrs, output, context) => def.kernel(inputs, attrs, output, { ...context, isCpuAdapter: false }) };
+}
 
 let device: Device;
 before(async () => {
@@ -85,6 +91,18 @@ describe("slice and padInto", () => {
         assert.ok(Math.abs(lhs - rhs) <= 1e-9 * (1 + Math.abs(lhs)), `${lhs} vs ${rhs}`);
       }),
       { numRuns: fcRuns(16) },
+    );
+  });
+
+  test("the GPU-adapter variants (one element per invocation) of slice and padInto match too", async () => {
+    await fc.assert(
+      fc.asyncProperty(arbSliced, fc.integer(), async ({ shape, specs }, seed) => {
+        const attrs = resolveSlices("slice", shape, specs);
+        await checkAgainstReference(asOnGpu(sliceOp), [randomHost(shape, seed)], attrs, { atol: 0, rtol: 0 });
+        const padAttrs = { shape, starts: attrs.starts, steps: attrs.steps, value: 3 };
+        await checkAgainstReference(asOnGpu(padIntoOp), [randomHost(attrs.shape, seed)], padAttrs, { atol: 0, rtol: 0 });
+      }),
+      { numRuns: fcRuns(6) },
     );
   });
 

@@ -2,11 +2,17 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import fc from "fast-check";
 import type { Device } from "../../device/device.ts";
+import type { OpDef } from "../op_def.ts";
 import { DTypeError, ShapeError } from "../../tensor/errors.ts";
 import type { HostTensor } from "../../tensor/host_tensor.ts";
 import { assertClose, checkAgainstReference, fcRuns, fromHost, randomHost, testDevice, toHost, toleranceFor } from "../../testing/mod.ts";
 import { interpolate, resizeGradOp, resizeOp, upsampleNearest } from "./interpolate.ts";
 import { type InterpolateOptions, type ResizeMode, resolveResize } from "./resize_options.ts";
+
+/** The op as a GPU adapter would plan it (one element per invocation), run here on lavapipe. */
+function asOnGpu<A>(def: OpDef<A>): OpDef<A> {
+  return { ...def, kernel: (inputs, attrs, output, context) => def.kernel(inputs, attrs, output, { ...context, isCpuAdapter: false }) };
+}
 
 let device: Device;
 before(async () => {
@@ -49,6 +55,15 @@ describe("interpolate", () => {
         await checkAgainstReference(resizeOp, [randomHost(shape, seed)], resolveResize("interpolate", shape, options), tolerance);
       }),
       { numRuns: fcRuns(40) },
+    );
+  });
+
+  test("the GPU-adapter variant (one output per invocation) matches the reference too", async () => {
+    await fc.assert(
+      fc.asyncProperty(arbResize, async ({ shape, options, seed }) => {
+        await checkAgainstReference(asOnGpu(resizeOp), [randomHost(shape, seed)], resolveResize("interpolate", shape, options), tolerance);
+      }),
+      { numRuns: fcRuns(12) },
     );
   });
 
