@@ -37,7 +37,7 @@ export { embedding } from "./ops/movement/embedding.ts";
 export { rand, randn, randomBits, type RandomOptions } from "./ops/random/random.ts";
 export { RandomGenerator } from "./ops/random/random_generator.ts";
 export { backward, type BackwardOptions, detach, releaseGraph } from "./autograd/backward.ts";
-export { Module, type LoadReport, StateDictError, type StateValue } from "./nn/module.ts";
+export { loadTensorInto, Module, type LoadReport, StateDictError, type StateValue } from "./nn/module.ts";
 export { type InitMode, type LayerOptions } from "./nn/init.ts";
 export { Optimizer, type OptimizerState } from "./optim/optimizer.ts";
 export { AdamW, type AdamWOptions } from "./optim/adamw.ts";

@@ -129,7 +129,7 @@ export class Module {
       for (const [name, target] of targets) {
         const value = source.get(name);
         if (!value || skip.has(name)) continue;
-        copyInto(target, value);
+        loadTensorInto(target, value);
         report.loaded.push(name);
       }
     });
@@ -178,8 +178,14 @@ export class Module {
   }
 }
 
-/** Overwrites a tensor's contents in place (same storage), from a tensor or host data. */
-function copyInto(target: Tensor, value: StateValue): void {
+/**
+ * Overwrites a parameter's contents in place (same storage, materialising a meta tensor), from a
+ * tensor or host data of the same shape. Loaders that stream checkpoints tensor by tensor use it.
+ */
+export function loadTensorInto(target: Tensor, value: StateValue): void {
+  if (!shapesEqual(value.shape, target.shape)) {
+    throw new RangeError(`Cannot load a tensor of shape ${formatShape(value.shape)} into a parameter of shape ${formatShape(target.shape)}`);
+  }
   const device = target.device;
   target.materialize();
   if ("storageFor" in value) {
