@@ -36,7 +36,10 @@ export function pad(x: Tensor, pads: readonly number[], value = 0): Tensor {
   const crops: SliceSpec[] = [];
   x.shape.forEach((dim, axis) => {
     if (before[axis] < 0 || after[axis] < 0) {
-      crops.push({ axis, start: Math.max(0, -before[axis]), end: dim - Math.max(0, -after[axis]) });
+      const start = Math.max(0, -before[axis]);
+      // never below start: a negative end would count from the back, Python style
+      const end = Math.max(start, dim - Math.max(0, -after[axis]));
+      crops.push({ axis, start, end });
     }
   });
   const cropped = crops.length > 0 ? sliceAxes(x, crops) : x;

@@ -79,6 +79,16 @@ describe("pad", () => {
     for (const t of [x, y, dy, dCropped!, dx!]) t.dispose();
   });
 
+  test("a crop larger than the axis leaves an empty axis instead of wrapping around", async () => {
+    const host = randomHost([6, 2, 2], 1);
+    const x = fromHost(host);
+    const y = pad(x, [0, 0, 1, -3]);
+    assert.deepEqual(y.shape, [6, 0, 2]);
+    assert.deepEqual(padReference(host, [0, 0, 1, -3], 0).shape, [6, 0, 2]);
+    x.dispose();
+    y.dispose();
+  });
+
   test("pad() rejects odd pad lists and negative results", () => {
     const x = fromHost(randomHost([2, 3], 1));
     assert.throws(() => pad(x, [1]), ShapeError);
