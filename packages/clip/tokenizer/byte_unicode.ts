@@ -36,7 +36,14 @@ function buildByteToUnicode(): string[] {
   return table;
 }
 
-/** The inverse of {@link BYTE_TO_UNICODE}. */
+/**
+ * The inverse of {@link BYTE_TO_UNICODE}.
+ *
+ * @example
+ * ```ts
+ * UNICODE_TO_BYTE.get("Ġ"); // 32
+ * ```
+ */
 export const UNICODE_TO_BYTE: ReadonlyMap<string, number> = new Map(BYTE_TO_UNICODE.map((char, byte) => [char, byte]));
 
 /**

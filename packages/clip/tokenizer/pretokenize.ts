@@ -17,6 +17,11 @@ const REGEX_SPACE = "\\t\\n\\v\\f\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2
  * CLIP's pre-tokenization pattern, compiled case-insensitively as transformers and openai/CLIP do
  * (so `'ſ` matches `'s`): special tokens, the contractions `'s 't 're 've 'm 'll 'd`, runs of
  * letters, single numeric characters, and runs of anything else but whitespace.
+ *
+ * @example
+ * ```ts
+ * "it's 42".match(CLIP_PATTERN); // ["it", "'s", "4", "2"]
+ * ```
  */
 export const CLIP_PATTERN = new RegExp(
   `<\\|startoftext\\|>|<\\|endoftext\\|>|'s|'t|'re|'ve|'m|'ll|'d|\\p{L}+|\\p{N}|[^${REGEX_SPACE}\\p{L}\\p{N}]+`,

@@ -29,6 +29,12 @@ function findUpwards(path: string, folder: string): string | null {
  * The tokenizer for a `tokenizer` manifest: its `vocab_file` and `merges_file` resolved upwards from
  * `folder` (the manifest's folder; e.g. `shared/tokenizers/clip/vocab.json` from
  * `shared/fixtures/oracle/`), else the package's own copy of the same CLIP vocabulary.
+ *
+ * @example
+ * ```ts
+ * const tokenizer = await loadTokenizerForManifest(manifest, { folder: "shared/fixtures/oracle" });
+ * const results = tokenizerParityCase(manifest, tokenizer);
+ * ```
  */
 export async function loadTokenizerForManifest(
   manifest: Pick<TokenizerParityManifest, "config">,

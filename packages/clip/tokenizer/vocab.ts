@@ -98,7 +98,14 @@ export function buildClipVocab(merges: readonly Merge[]): Map<string, number> {
   return new Map(tokens.map((token, id) => [token, id]));
 }
 
-/** Gunzips bytes with the web-standard `DecompressionStream` (browsers, Node 18+, Deno). */
+/**
+ * Gunzips bytes with the web-standard `DecompressionStream` (browsers, Node 18+, Deno).
+ *
+ * @example
+ * ```ts
+ * const text = new TextDecoder().decode(await gunzip(gzippedBytes));
+ * ```
+ */
 export async function gunzip(bytes: Uint8Array | ArrayBuffer): Promise<Uint8Array> {
   // A copy into a fresh ArrayBuffer-backed array: Blob takes no SharedArrayBuffer views.
   const stream = new Blob([new Uint8Array(bytes)]).stream().pipeThrough(new DecompressionStream("gzip"));
@@ -108,6 +115,12 @@ export async function gunzip(bytes: Uint8Array | ArrayBuffer): Promise<Uint8Arra
 /**
  * Reads openai/CLIP's `bpe_simple_vocab_16e6.txt.gz`: the merges after its header line, and the
  * vocabulary built from them by {@link buildClipVocab}.
+ *
+ * @example
+ * ```ts
+ * const { vocab, merges } = await parseOpenAIBpeGz(await (await fetch(bpeGzUrl)).arrayBuffer());
+ * vocab.size; // 49408
+ * ```
  */
 export async function parseOpenAIBpeGz(gzipped: Uint8Array | ArrayBuffer): Promise<BpeVocabulary> {
   const text = new TextDecoder("utf-8", { fatal: true }).decode(await gunzip(gzipped));

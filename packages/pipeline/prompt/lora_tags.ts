@@ -68,7 +68,16 @@ export function loraTagFromParams(params: ExtraNetworkParams): LoraTag {
   return { name, teMultiplier, unetMultiplier, dynDim };
 }
 
-/** The LoRAs among already parsed extra-network tags (see {@link parseExtraNetworks}), in prompt order. */
+/**
+ * The LoRAs among already parsed extra-network tags (see {@link parseExtraNetworks}), in prompt
+ * order (by kind, then position, when several kinds are read).
+ *
+ * @example
+ * ```ts
+ * const { text, networks } = parseExtraNetworks("<lora:spo:0.8> a cat");
+ * loraTagsFromNetworks(networks); // [{ name: "spo", teMultiplier: 0.8, unetMultiplier: 0.8, dynDim: null }]
+ * ```
+ */
 export function loraTagsFromNetworks(networks: ReadonlyMap<string, readonly ExtraNetworkParams[]>, options: LoraTagOptions = {}): LoraTag[] {
   const kinds = options.kinds ?? ["lora"];
   return kinds.flatMap((kind) => (networks.get(kind) ?? []).map(loraTagFromParams));
