@@ -12,6 +12,7 @@ export interface ParityLog {
   note(text: string): void;
 }
 
+/** Case counts and the process exit code they imply. */
 export interface ParityResult {
   passed: number;
   failed: number;

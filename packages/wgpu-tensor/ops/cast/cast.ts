@@ -10,6 +10,7 @@ import { runOp } from "../run_op.ts";
 const WORKGROUP_SIZE = 256;
 const DTYPES: readonly DType[] = ["f32", "f16", "i32", "u32"];
 
+/** The dtype to convert to. */
 export interface CastAttrs {
   dtype: DType;
 }

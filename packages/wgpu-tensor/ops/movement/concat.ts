@@ -8,6 +8,7 @@ import { unsqueeze } from "./reshape.ts";
 import { narrow } from "./slice.ts";
 import { copyRunLength, stridedCopyPlan } from "./strided_copy_kernel.ts";
 
+/** The axis to join along (negative counts from the end). */
 export interface ConcatAttrs {
   axis: number;
 }

@@ -95,6 +95,7 @@ export function runWindowedOp<A>(def: WindowedOpDef<A>, inputs: readonly Tensor[
   return output;
 }
 
+/** The device facts a windowed kernel plans with. */
 export function windowContext(device: Device): WindowContext {
   return {
     ...kernelContext(device),
