@@ -14,6 +14,11 @@ describe("parity comparisons", () => {
     assert.ok(Math.abs(fail.maxError - 0.01) < 1e-12 && Math.abs(fail.allowed - 0.0021) < 1e-12);
   });
 
+  test("with no error anywhere, compareArrays() reports the tightest allowance", () => {
+    const exact = compareArrays("y", [50, 0.5, 7], [50, 0.5, 7], { atol: 1e-5, rtol: 1e-3 });
+    assert.deepEqual([exact.isPass, exact.maxError, exact.allowed], [true, 0, 1e-5 + 1e-3 * 0.5]);
+  });
+
   test("compareArrays() fails NaN, length mismatches and any difference under exact tolerances", () => {
     assert.equal(compareArrays("y", [NaN], [NaN], { atol: 1, rtol: 1 }).isPass, false);
     assert.equal(compareArrays("y", [1, 2], [1], { atol: 1, rtol: 1 }).maxError, Infinity);
