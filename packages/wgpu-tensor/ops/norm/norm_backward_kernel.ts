@@ -4,7 +4,7 @@ import { Params } from "../../wgsl/params.ts";
 import type { BindingRef, KernelContext, KernelPlan, KernelProgram } from "../op_def.ts";
 import { chooseSplit } from "../reduce/reduce_geometry.ts";
 import { SUM_BLOCK } from "../reduce/reduce_walk.ts";
-import { normWorkgroupSize, runHeader, runPrologue } from "./norm_kernel.ts";
+import { normWorkgroupSize, runHeader, runPrologue, unrolledLoop, unrolledSpan } from "./norm_kernel.ts";
 import { type NormLayout, outerCount } from "./norm_layout.ts";
 
 // Inputs of both backward programs: x (0), dy (1), stats (2, [rows, 2] f32: mean and rstd),
@@ -89,12 +89,11 @@ function rowSumsPass(layout: NormLayout, dtype: DType, hasWeight: boolean, split
     lines.push(`      let piece = min(span - k, ${SUM_BLOCK}u);`);
     lines.push("      var partG = 0.0;");
     lines.push("      var partGX = 0.0;");
-    lines.push("      for (var u = 0u; u < piece; u++) {");
-    lines.push(`        let g = ${load("dy", "idx")} * wc;`);
-    lines.push("        partG += g;");
-    lines.push(`        partGX += g * (${load("x", "idx")} - mean);`);
-    lines.push("        idx += 1u;");
-    lines.push("      }");
+    lines.push(...unrolledLoop("piece", "idx", "u", "      ", (at) => [
+      `let g = ${load("dy", at)} * wc;`,
+      "partG += g;",
+      `partGX += g * (${load("x", at)} - mean);`,
+    ]));
     lines.push("      sumG += partG;");
     lines.push("      sumGX += partGX;");
     lines.push("      k += piece;");
@@ -163,12 +162,11 @@ function inputGradPass(layout: NormLayout, dtype: DType, hasWeight: boolean, con
     lines.push("    if (t >= tEnd) { break; }");
     lines.push("    let span = min(p.inner - r, tEnd - t);");
     lines.push(`    let wc = ${hasWeight ? load("w", "c") : "1.0"};`);
-    lines.push("    for (var k = 0u; k < span; k++) {");
-    lines.push(`      let xhat = (${load("x", "idx")} - mean) * rstd;`);
-    lines.push(`      let g = ${load("dy", "idx")} * wc;`);
-    lines.push(`      dx[idx] = ${dtype}(rstd * (g - meanG - xhat * meanGX));`);
-    lines.push("      idx += 1u;");
-    lines.push("    }");
+    lines.push(...unrolledSpan((at) => [
+      `let xhat = (${load("x", at)} - mean) * rstd;`,
+      `let g = ${load("dy", at)} * wc;`,
+      `dx[${at}] = ${dtype}(rstd * (g - meanG - xhat * meanGX));`,
+    ]));
     lines.push("    t += span;");
     lines.push("    r = 0u;");
     lines.push("    c += 1u;");
@@ -249,10 +247,7 @@ function weightGradSource(dtype: DType, params: Params, workgroupSize: number, i
   lines.push("      if (k >= p.inner) { break; }");
   lines.push(`      let piece = min(p.inner - k, ${SUM_BLOCK}u);`);
   lines.push("      var part = 0.0;");
-  lines.push("      for (var u = 0u; u < piece; u++) {");
-  lines.push(`        part += ${load("dy", "q")} * (${load("x", "q")} - mean);`);
-  lines.push("        q += 1u;");
-  lines.push("      }");
+  lines.push(...unrolledLoop("piece", "q", "u", "      ", (at) => [`part += ${load("dy", at)} * (${load("x", at)} - mean);`]));
   lines.push("      run += part;");
   lines.push("      k += piece;");
   lines.push("    }");
