@@ -1,8 +1,8 @@
-let gradDepthDisabled = 0;
+let gradDisabledDepth = 0;
 
 /** Whether ops record a graph for backward (false inside `noGrad`). */
 export function isGradEnabled(): boolean {
-  return gradDepthDisabled === 0;
+  return gradDisabledDepth === 0;
 }
 
 /**
@@ -14,10 +14,24 @@ export function isGradEnabled(): boolean {
  * ```
  */
 export function noGrad<T>(fn: () => T): T {
-  gradDepthDisabled++;
+  gradDisabledDepth++;
   try {
     return fn();
   } finally {
-    gradDepthDisabled--;
+    gradDisabledDepth--;
+  }
+}
+
+/**
+ * Runs `fn` with gradient recording on, even inside `noGrad` (like `torch.enable_grad()`);
+ * gradient checkpointing uses it to rebuild a block's graph during backward.
+ */
+export function withGrad<T>(fn: () => T): T {
+  const saved = gradDisabledDepth;
+  gradDisabledDepth = 0;
+  try {
+    return fn();
+  } finally {
+    gradDisabledDepth = saved;
   }
 }

@@ -14,8 +14,10 @@ export function recordGrad<A>(
   output: Tensor,
   attrs: A,
   saves: { inputs: boolean; output: boolean } = { inputs: true, output: true },
+  options: { force?: boolean } = {},
 ): void {
-  if (!isGradEnabled() || !inputs.some((t) => t.requiresGrad)) return;
+  if (!isGradEnabled()) return;
+  if (!options.force && !inputs.some((t) => t.requiresGrad)) return;
   let savedInputs: Tensor[] | null = saves.inputs ? inputs.map((t) => Tensor.alias(t)) : null;
   let savedOutput: Tensor | null = saves.output ? Tensor.alias(output) : null;
   let isReleased = false;
