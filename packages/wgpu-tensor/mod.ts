@@ -56,3 +56,5 @@ export { resizeGrad, type ResizeGradAttrs } from "./ops/resize/interpolate.ts";
 export type { ResizeAttrs } from "./ops/resize/resize_options.ts";
 export { type ScaledDotProductAttentionOptions, scaledDotProductAttention } from "./ops/attention/attention.ts";
 export { checkGradients, type GradCheckOptions } from "./autograd/grad_check.ts";
+export { clipGradNorm } from "./optim/clip_grad.ts";
+export { GradScaler, type GradScalerOptions } from "./optim/grad_scaler.ts";
