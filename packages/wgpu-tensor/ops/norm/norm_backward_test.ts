@@ -2,11 +2,9 @@ import { after, before, describe, test } from "node:test";
 import fc from "fast-check";
 import type { Device } from "../../device/device.ts";
 import type { HostTensor } from "../../tensor/host_tensor.ts";
-import type { Tensor } from "../../tensor/tensor.ts";
-import { assertClose, checkAgainstReference, fcRuns, fromHost, randomHost, testDevice, toHost, toleranceFor } from "../../testing/mod.ts";
-import type { GradRule, OpDef } from "../op_def.ts";
-import { runOp } from "../run_op.ts";
+import { checkAgainstReference, fcRuns, randomHost, testDevice, toleranceFor } from "../../testing/mod.ts";
 import { checkVariantAgainstReference } from "../reduce/_check_variant.ts";
+import { checkGradRule } from "../reduce/_check_grad_rule.ts";
 import { type GroupNormAttrs, groupNormOp } from "./group_norm.ts";
 import { type LayerNormAttrs, layerNormOp } from "./layer_norm.ts";
 import { normInputGradOp, normStatsOp, normWeightGradOp } from "./norm_backward.ts";
@@ -44,42 +42,6 @@ function statsFor(x: HostTensor, layout: NormLayout, eps: number): HostTensor {
   const stats = referenceNormStats(x, layout, eps);
   stats.data.set(Float32Array.from(stats.data));
   return stats;
-}
-
-/** ∂/∂input Σ dy·f(inputs) by central differences of the f64 reference. */
-function numericGrad<A>(def: OpDef<A>, inputs: HostTensor[], attrs: A, dy: HostTensor, which: number): Float64Array {
-  const h = 1e-5;
-  const loss = () => def.reference(inputs, attrs).data.reduce((sum, v, i) => sum + v * dy.data[i], 0);
-  const grad = new Float64Array(inputs[which].data.length);
-  for (let i = 0; i < grad.length; i++) {
-    const saved = inputs[which].data[i];
-    inputs[which].data[i] = saved + h;
-    const plus = loss();
-    inputs[which].data[i] = saved - h;
-    const minus = loss();
-    inputs[which].data[i] = saved;
-    grad[i] = (plus - minus) / (2 * h);
-  }
-  return grad;
-}
-
-/** Runs an op's gradient rule on the GPU and compares every input's gradient with finite differences. */
-async function checkGradRule<A>(def: OpDef<A>, inputs: HostTensor[], attrs: A, seed: number): Promise<void> {
-  const gpuInputs = inputs.map((h) => fromHost(h));
-  const output = runOp(def, gpuInputs, attrs);
-  const dyHost = randomHost(output.shape, seed + 7);
-  const dy = fromHost(dyHost);
-  const grads = (def.backward as GradRule<A>)({ inputs: gpuInputs, output, dy, attrs });
-  try {
-    for (let k = 0; k < inputs.length; k++) {
-      const expected = numericGrad(def, inputs, attrs, dyHost, k);
-      // f32 gradients vs f64 differences: sums over up to a row of terms, a few ULPs each
-      const tolerance = { atol: 2e-4, rtol: 2e-3 };
-      assertClose((await toHost(grads[k] as Tensor)).data, expected, tolerance, `${def.name} gradient of input ${k}`);
-    }
-  } finally {
-    [...gpuInputs, output, dy, ...grads].forEach((t) => t?.dispose());
-  }
 }
 
 describe("normalisation backward", () => {

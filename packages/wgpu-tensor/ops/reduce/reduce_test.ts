@@ -5,6 +5,7 @@ import type { Device } from "../../device/device.ts";
 import { DTypeError, ShapeError } from "../../tensor/errors.ts";
 import type { HostTensor } from "../../tensor/host_tensor.ts";
 import { arbShape, assertClose, checkAgainstReference, fcRuns, fromHost, randomHost, testDevice, toHost, toleranceFor } from "../../testing/mod.ts";
+import { checkGradRule } from "./_check_grad_rule.ts";
 import { checkVariantAgainstReference } from "./_check_variant.ts";
 import { normalizeAxes, reduceGeometry } from "./reduce_geometry.ts";
 import { reducePasses } from "./reduce_kernel.ts";
@@ -113,6 +114,18 @@ describe("reductions", () => {
         };
         const tolerance = isArg ? { atol: 0, rtol: 0 } : toleranceFor("f32", reductionLength(shape, axesList), 2);
         await checkAgainstReference(forced, [x], { axes: axesList, keepDim, correction: 1 }, tolerance);
+      }),
+      { numRuns: fcRuns(16) },
+    );
+  });
+
+  test("the gradients of sum, mean, max, min and variance match finite differences", async () => {
+    const ops = ["sum", "mean", "max", "min", "variance"] as const;
+    await fc.assert(
+      fc.asyncProperty(arbReduction({ maxSize: 60 }).filter(({ shape }) => shape.every((d) => d <= 6)), fc.constantFrom(...ops), async ({ shape, axes, keepDim, seed }, op) => {
+        fc.pre(reductionLength(shape, axes) > 1 && shape.every((dim) => dim > 0));
+        const x = randomHost(shape, seed);
+        await checkGradRule(reduceOps[op], [x], { axes: normalizeAxes(op, shape, axes), keepDim, correction: 1 }, seed);
       }),
       { numRuns: fcRuns(16) },
     );

@@ -5,6 +5,7 @@ import type { Device } from "../../device/device.ts";
 import { ShapeError } from "../../tensor/errors.ts";
 import { sizeOf } from "../../tensor/shape.ts";
 import { arbShape, checkAgainstReference, fcRuns, fromHost, randomHost, testDevice, toleranceFor } from "../../testing/mod.ts";
+import { checkGradRule } from "./_check_grad_rule.ts";
 import { broadcastTo, broadcastToOp, sumToShape, sumToShapeOp } from "./sum_to_shape.ts";
 
 let device: Device;
@@ -57,6 +58,16 @@ describe("sumToShape and broadcastTo", () => {
         await checkAgainstReference(broadcastToOp, [x], { shape: full }, { atol: 0, rtol: 0 });
       }),
       { numRuns: fcRuns(12) },
+    );
+  });
+
+  test("the gradients of sumToShape() and broadcastTo() match finite differences", async () => {
+    await fc.assert(
+      fc.asyncProperty(arbBroadcastTarget({ maxDim: 5, maxSize: 60 }), fc.integer(), async ([full, small], seed) => {
+        await checkGradRule(sumToShapeOp, [randomHost(full, seed)], { shape: small }, seed);
+        await checkGradRule(broadcastToOp, [randomHost(small, seed)], { shape: full }, seed);
+      }),
+      { numRuns: fcRuns(8) },
     );
   });
 

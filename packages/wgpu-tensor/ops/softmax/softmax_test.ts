@@ -5,6 +5,7 @@ import type { Device } from "../../device/device.ts";
 import { f16BitsToF32, f32ToF16Bits } from "../../tensor/dtype.ts";
 import { DTypeError, ShapeError } from "../../tensor/errors.ts";
 import { arbShape, assertClose, checkAgainstReference, fcRuns, fromHost, randomHost, testDevice, toleranceFor } from "../../testing/mod.ts";
+import { checkGradRule } from "../reduce/_check_grad_rule.ts";
 import { checkVariantAgainstReference } from "../reduce/_check_variant.ts";
 import { logSoftmax, softmax, softmaxOps } from "./softmax.ts";
 
@@ -71,6 +72,18 @@ describe("softmax and logSoftmax", () => {
         const attrs = { axis: axis < 0 ? axis + shape.length : axis };
         const def = isLog ? softmaxOps.logSoftmax : softmaxOps.softmax;
         await checkVariantAgainstReference(def, [x], attrs, softmaxTolerance("f32", shape, axis), { isCpuAdapter: false });
+      }),
+      { numRuns: fcRuns(8) },
+    );
+  });
+
+  test("the gradients of softmax() and logSoftmax() match finite differences", async () => {
+    await fc.assert(
+      fc.asyncProperty(arbShape({ minRank: 1, maxRank: 3, maxDim: 6, maxSize: 60 }), fc.integer(), fc.nat(), async (shape, seed, pick) => {
+        const x = randomHost(shape, seed, { low: -3, high: 3 });
+        const attrs = { axis: pick % shape.length };
+        await checkGradRule(softmaxOps.softmax, [x], attrs, seed);
+        await checkGradRule(softmaxOps.logSoftmax, [x], attrs, seed);
       }),
       { numRuns: fcRuns(8) },
     );
