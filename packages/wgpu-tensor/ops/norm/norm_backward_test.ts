@@ -79,6 +79,23 @@ describe("normalisation backward", () => {
     );
   });
 
+  test("the backward kernels read f16 tensors and accumulate in f32", async () => {
+    const shape = [2, 6, 5, 7];
+    const layout = groupNormLayout(shape, 3);
+    // values on a 1/64 grid below 2 are exact in f16
+    const x = randomHost(shape, 5, { dtype: "f16", low: -1.5, high: 1.5 });
+    const dy = randomHost(shape, 6, { dtype: "f16", low: -1, high: 1 });
+    const weight = randomHost([6], 7, { dtype: "f16", low: 0.5, high: 1.5 });
+    [x, dy, weight].forEach((t) => t.data.forEach((v, i) => (t.data[i] = Math.round(v * 64) / 64)));
+    const stats = statsFor(x, layout, 1e-5);
+    const condition = normCondition(x, layout, 1e-5);
+    // one f16 rounding of each result, plus the f32 error of the row sums
+    const tolerance = { atol: toleranceFor("f16", 1, 4).atol + toleranceFor("f32", 70, 16 * condition).atol, rtol: toleranceFor("f16", 1, 4).rtol };
+    await checkAgainstReference(normInputGradOp, [x, dy, stats, weight], { layout, eps: 1e-5, hasWeight: true }, tolerance);
+    // dweight sums 70 terms of size ~1 per channel: values up to ~8, so 8× the absolute rounding
+    await checkAgainstReference(normWeightGradOp, [x, dy, stats], { layout, eps: 1e-5 }, { atol: 8 * tolerance.atol, rtol: tolerance.rtol });
+  });
+
   test("normWeightGrad() splits few channels with long sums and stays accurate", async () => {
     const shape = [8, 4, 64, 64];
     const layout = groupNormLayout(shape, 2);
