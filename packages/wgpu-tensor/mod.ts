@@ -26,7 +26,7 @@ export { arange, type CreateOptions, full, ones, onesLike, scalar, tensor, zeros
 export * from "./ops/elementwise/elementwise_ops.ts";
 export { isGradEnabled, noGrad, withGrad } from "./autograd/grad_mode.ts";
 export { checkpoint } from "./autograd/checkpoint.ts";
-export { argmax, argmin, max, mean, min, sum, variance } from "./ops/reduce/reduce_ops.ts";
+export { argmax, argmin, type Axes, max, mean, min, type ReduceOptions, sum, var_, variance, type VarianceOptions } from "./ops/reduce/reduce_ops.ts";
 export { broadcastTo, sumToShape } from "./ops/reduce/sum_to_shape.ts";
 export { logSoftmax, softmax } from "./ops/softmax/softmax.ts";
 export { flatten, reshape, squeeze, unsqueeze } from "./ops/movement/reshape.ts";
