@@ -139,7 +139,13 @@ export function attentionParams(dims: AttentionDims, attrs: AttentionAttrs): Par
   return params;
 }
 
-/** Private-array capacity for a head size: the next multiple of 32 (one kernel per bucket). */
+/**
+ * Private-array capacity for a head size. The loops run to the real size (a uniform), so a larger
+ * capacity costs only untouched stack; few buckets mean few kernels to compile: 64 holds CLIP's
+ * and SD's 40 and 64, 160 holds SD's 80 and 160.
+ */
 export function headCapacity(size: number): number {
-  return Math.max(32, Math.ceil(size / 32) * 32);
+  if (size <= 64) return 64;
+  if (size <= 160) return 160;
+  return MAX_HEAD_SIZE;
 }
