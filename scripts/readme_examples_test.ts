@@ -1,4 +1,5 @@
-// Runs the "## Example (Node)" block of every package README (except those that test their own)
+// Runs the "## Example (Node)" block of every package README (except those with their own
+// test/readme_test.ts)
 // and checks that each `console.log(...)` prints what its trailing `// ` comment says.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -9,8 +10,6 @@ import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const packagesDir = join(root, "packages");
-/** Packages whose own test suite runs their README example. */
-const selfTested = new Set(["safetensors"]);
 
 function nodeExample(readme: string): string | null {
   const match = /## Example \(Node\)\n\n```ts\n([\s\S]*?)```/.exec(readme);
@@ -20,7 +19,8 @@ function nodeExample(readme: string): string | null {
 describe("README examples", () => {
   for (const name of readdirSync(packagesDir).sort()) {
     const readmePath = join(packagesDir, name, "README.md");
-    if (selfTested.has(name) || !existsSync(readmePath)) continue;
+    const isSelfTested = existsSync(join(packagesDir, name, "test", "readme_test.ts"));
+    if (isSelfTested || !existsSync(readmePath)) continue;
     const example = nodeExample(readFileSync(readmePath, "utf8"));
     if (!example) continue;
     test(`packages/${name}/README.md example runs and prints what its comments say`, () => {

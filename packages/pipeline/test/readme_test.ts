@@ -30,7 +30,7 @@ test("the README's Node example runs and prints what its comments say", () => {
   try {
     const script = join(directory, "example.mts");
     writeFileSync(script, example);
-    const result = spawnSync(process.execPath, ["--import", "tsx", script], {
+    const result = spawnSync(process.execPath, ["--conditions=source", "--import", "tsx", script], {
       cwd: fileURLToPath(new URL("..", import.meta.url)),
       encoding: "utf8",
     });
