@@ -1,0 +1,158 @@
+import { access, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { readSafetensorsFile } from "@spo/safetensors/node";
+import type { Device, DType, LoadReport, Module } from "@spo/wgpu-tensor";
+import { CLIPTextModel, CLIPTextModelWithProjection } from "../text_encoder/clip_text_model.ts";
+import { SD15_TEXT_ENCODER_CONFIG } from "../transformer/clip_config.ts";
+import { CLIPVisionModel, CLIPVisionModelWithProjection } from "../vision_encoder/clip_vision_model.ts";
+import { loadClipWeights } from "./clip_checkpoint.ts";
+
+/** Options of the folder loaders. */
+export interface ClipFolderOptions {
+  device?: Device;
+  /** Parameter dtype (default f32; f16 needs `shader-f16`). */
+  dtype?: DType;
+  /** Weight file variant: `"fp16"` reads `model.fp16.safetensors`. */
+  variant?: string;
+  strict?: boolean;
+  onProgress?: (loaded: number, total: number, name: string) => void;
+}
+
+type Json = Record<string, unknown>;
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The folder holding config.json: `<path>/<subfolder>` when a diffusers model root is given, else `path`. */
+async function modelFolder(path: string | URL, subfolder: string): Promise<string> {
+  const root = typeof path === "string" ? path : fileURLToPath(path);
+  const nested = join(root, subfolder);
+  return (await exists(join(nested, "config.json"))) ? nested : root;
+}
+
+async function loadFromFolder<M extends Module>(
+  path: string | URL,
+  subfolder: string,
+  build: (json: Json) => M,
+  options: ClipFolderOptions,
+): Promise<{ model: M; report: LoadReport }> {
+  const folder = await modelFolder(path, subfolder);
+  const configPath = join(folder, "config.json");
+  if (!(await exists(configPath))) {
+    throw new Error(`Cannot load a CLIP model from "${String(path)}": neither ${subfolder}/config.json nor config.json exists there`);
+  }
+  const weightsName = options.variant ? `model.${options.variant}.safetensors` : "model.safetensors";
+  const weightsPath = join(folder, weightsName);
+  if (!(await exists(weightsPath))) {
+    throw new Error(`Cannot load a CLIP model from "${folder}": ${weightsName} does not exist (only safetensors weights are read)`);
+  }
+  const model = build(JSON.parse(await readFile(configPath, "utf8")) as Json);
+  const reader = await readSafetensorsFile(weightsPath);
+  try {
+    const report = await loadClipWeights(model, reader, { strict: options.strict, onProgress: options.onProgress });
+    return { model, report };
+  } catch (error) {
+    model.dispose();
+    throw error;
+  } finally {
+    await reader.close();
+  }
+}
+
+function layerOptions(options: ClipFolderOptions) {
+  return { init: "meta" as const, device: options.device, dtype: options.dtype };
+}
+
+/**
+ * Stable Diffusion's text encoder from a diffusers model folder (`text_encoder/config.json` and
+ * `text_encoder/model.safetensors`) or a transformers model folder, streamed tensor by tensor.
+ *
+ * @example
+ * ```ts
+ * const textEncoder = await loadCLIPTextModel("/models/stable-diffusion-v1-5");
+ * const { lastHiddenState } = textEncoder.forward(ids); // [B, 77, 768]
+ * ```
+ */
+export async function loadCLIPTextModel(path: string | URL, options: ClipFolderOptions = {}): Promise<CLIPTextModel> {
+  const { model } = await loadFromFolder(path, "text_encoder", (json) => CLIPTextModel.fromConfig(json, layerOptions(options)), options);
+  return model;
+}
+
+/**
+ * A text tower with its projection (`text_model.*`, `text_projection.weight`) from a transformers
+ * folder (a `CLIPModel` or `CLIPTextModelWithProjection`), or a diffusers folder's `text_encoder_2/`.
+ *
+ * @example
+ * ```ts
+ * const text = await loadCLIPTextModelWithProjection("/models/clip-vit-large-patch14");
+ * ```
+ */
+export async function loadCLIPTextModelWithProjection(path: string | URL, options: ClipFolderOptions = {}): Promise<CLIPTextModelWithProjection> {
+  const build = (json: Json) => CLIPTextModelWithProjection.fromConfig(json, layerOptions(options));
+  const { model } = await loadFromFolder(path, "text_encoder_2", build, options);
+  return model;
+}
+
+/**
+ * The vision tower (`vision_model.*`) from a transformers folder (`CLIPModel` or `CLIPVisionModel`).
+ *
+ * @example
+ * ```ts
+ * const vision = await loadCLIPVisionModel("/models/clip-vit-large-patch14");
+ * ```
+ */
+export async function loadCLIPVisionModel(path: string | URL, options: ClipFolderOptions = {}): Promise<CLIPVisionModel> {
+  const { model } = await loadFromFolder(path, "image_encoder", (json) => CLIPVisionModel.fromConfig(json, layerOptions(options)), options);
+  return model;
+}
+
+/**
+ * The vision tower with its projection (`vision_model.*`, `visual_projection.weight`) from a
+ * transformers folder, or a diffusers folder's `image_encoder/`.
+ *
+ * @example
+ * ```ts
+ * const vision = await loadCLIPVisionModelWithProjection("/models/clip-vit-large-patch14");
+ * const { imageEmbeds } = vision.forward(pixelValues);
+ * ```
+ */
+export async function loadCLIPVisionModelWithProjection(path: string | URL, options: ClipFolderOptions = {}): Promise<CLIPVisionModelWithProjection> {
+  const build = (json: Json) => CLIPVisionModelWithProjection.fromConfig(json, layerOptions(options));
+  const { model } = await loadFromFolder(path, "image_encoder", build, options);
+  return model;
+}
+
+/**
+ * The text encoder inside a single-file SD checkpoint (`cond_stage_model.transformer.*`,
+ * A1111/Civitai `.safetensors`, with or without the `text_model.` level), with SD1.5's text encoder
+ * config unless another transformers config object is given.
+ *
+ * @example
+ * ```ts
+ * const textEncoder = await loadCLIPTextModelFromSingleFile("/models/v1-5-pruned-emaonly.safetensors");
+ * ```
+ */
+export async function loadCLIPTextModelFromSingleFile(
+  file: string | URL,
+  config: Json = SD15_TEXT_ENCODER_CONFIG,
+  options: Omit<ClipFolderOptions, "variant"> = {},
+): Promise<CLIPTextModel> {
+  const model = CLIPTextModel.fromConfig(config, layerOptions(options));
+  const reader = await readSafetensorsFile(typeof file === "string" ? file : fileURLToPath(file));
+  try {
+    await loadClipWeights(model, reader, { strict: options.strict, onProgress: options.onProgress });
+    return model;
+  } catch (error) {
+    model.dispose();
+    throw error;
+  } finally {
+    await reader.close();
+  }
+}
