@@ -1,0 +1,72 @@
+// The benchmark suite: `npm run bench -- [filter …] [--full] [--budget=ms] [--list]`.
+// Each case is checked against the peer (tfjs-backend-webgpu on the same Dawn adapter), then timed
+// on both sides; the table goes to stdout, results to benchmarks/results/latest.{json,svg}.
+import { Device } from "@spo/wgpu-tensor";
+import { fileURLToPath } from "node:url";
+import { allCases } from "./cases/all_cases.ts";
+import type { BenchContext } from "./harness/bench_case.ts";
+import { PassTimer } from "./harness/gpu_timer.ts";
+import { type CaseResult, measureCase } from "./harness/measure.ts";
+import { loadOptionalOps } from "./harness/optional_ops.ts";
+import { currentLoad, machineLine, writeResults } from "./harness/report_node.ts";
+import { toRecord } from "./harness/results.ts";
+import { formatTable } from "./harness/table.ts";
+import { startTfjsPeer } from "./harness/tfjs_peer_node.ts";
+
+// Dawn rounds timestamps to 65.5 µs by default; the harness wants nanoseconds.
+const DAWN_OPTIONS = ["disable-dawn-features=timestamp_quantization"];
+
+const args = process.argv.slice(2);
+const filters = args.filter((a) => !a.startsWith("--")).map((a) => a.toLowerCase());
+const budgetArg = args.find((a) => a.startsWith("--budget="));
+const budgetMs = budgetArg ? Number(budgetArg.slice("--budget=".length)) : 3000;
+const isFull = args.includes("--full");
+const selected = allCases
+  .filter((c) => isFull || !c.isHeavy)
+  .filter((c) => filters.length === 0 || filters.some((f) => `${c.group} ${c.name}`.toLowerCase().includes(f)));
+
+if (args.includes("--list")) {
+  for (const c of allCases) console.log(`${c.group.padEnd(12)} ${c.name}${c.isHeavy ? "  (--full only)" : ""}`);
+  process.exit(0);
+}
+if (selected.length === 0) {
+  console.error(`No case matches ${filters.join(", ")}; \`npm run bench -- --list\` lists them`);
+  process.exit(1);
+}
+
+await loadOptionalOps();
+const device = await Device.create({ dawnOptions: DAWN_OPTIONS });
+Device.setDefault(device);
+PassTimer.for(device.gpu);
+let peer: BenchContext["peer"] = null;
+try {
+  peer = await startTfjsPeer(DAWN_OPTIONS);
+  PassTimer.for(peer.gpu);
+} catch (error) {
+  console.error(`The peer did not start, timing ours only: ${(error as Error).message}`);
+}
+const context: BenchContext = { device, peer };
+console.log(machineLine(device.adapter.description, peer?.adapterDescription ?? null));
+console.log(`timestamp-query: ours ${device.features.has("timestamp-query")}, peer ${peer?.gpu.features.has("timestamp-query") ?? false}`);
+
+const results: CaseResult[] = [];
+for (const benchCase of selected) {
+  const load = currentLoad();
+  const started = performance.now();
+  const result = await measureCase(benchCase, context, { budgetMs });
+  results.push(result);
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  const ours = result.ours ? `ours ${result.ours.summary.median.toFixed(2)} ms` : "";
+  const theirs = result.peer ? `, peer ${result.peer.summary.median.toFixed(2)} ms` : "";
+  const status = result.status === "ok" ? `${ours}${theirs}` : `${result.status}: ${result.detail.split("\n")[0]}`;
+  console.log(`  ${benchCase.name}: ${status} (${seconds} s, load ${load.toFixed(1)})`);
+}
+
+const records = results.map(toRecord);
+const machine = machineLine(device.adapter.description, peer?.adapterDescription ?? null);
+console.log(`\n${machine}\n`);
+console.log(formatTable(records));
+const written = writeResults(fileURLToPath(new URL("results/", import.meta.url)), records, machine);
+console.log(`\nwrote ${written.json} and ${written.svg}`);
+device.destroy();
+process.exitCode = results.some((r) => r.status === "failed") ? 1 : 0;
