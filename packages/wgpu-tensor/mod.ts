@@ -58,3 +58,11 @@ export { type ScaledDotProductAttentionOptions, scaledDotProductAttention } from
 export { checkGradients, type GradCheckOptions } from "./autograd/grad_check.ts";
 export { clipGradNorm } from "./optim/clip_grad.ts";
 export { GradScaler, type GradScalerOptions } from "./optim/grad_scaler.ts";
+export { conv2d, type Conv2dOptions } from "./ops/conv2d/conv2d.ts";
+export { linear, matmul, matmulFused } from "./ops/matmul/matmul.ts";
+export { constantParameter, layerOptions, uniformParameter } from "./nn/init.ts";
+export { Linear } from "./nn/linear.ts";
+export { Conv2d, type Conv2dOptions as Conv2dLayerOptions } from "./nn/conv2d.ts";
+export { GroupNorm, LayerNorm } from "./nn/norms.ts";
+export { Embedding } from "./nn/embedding.ts";
+export { Attention, type AttentionOptions } from "./nn/attention.ts";

@@ -18,7 +18,8 @@ export function recordGrad<A>(
 ): void {
   if (!isGradEnabled()) return;
   if (!options.force && !inputs.some((t) => t.requiresGrad)) return;
-  let savedInputs: Tensor[] | null = saves.inputs ? inputs.map((t) => Tensor.alias(t)) : null;
+  // aliases carry requiresGrad so rules can skip gradients nobody needs (frozen weights)
+  let savedInputs: Tensor[] | null = saves.inputs ? inputs.map((t) => aliasLike(t)) : null;
   let savedOutput: Tensor | null = saves.output ? Tensor.alias(output) : null;
   let isReleased = false;
   output.requiresGrad = true;
@@ -39,4 +40,10 @@ export function recordGrad<A>(
       savedOutput = null;
     },
   };
+}
+
+function aliasLike(t: Tensor): Tensor {
+  const alias = Tensor.alias(t);
+  alias.requiresGrad = t.requiresGrad;
+  return alias;
 }

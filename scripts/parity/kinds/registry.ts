@@ -3,6 +3,8 @@ import { promptParserKind } from "./prompt_parser.ts";
 import { resizeKind } from "./resize.ts";
 import { schedulerKind } from "./scheduler.ts";
 import { tokenizerKind } from "./tokenizer.ts";
+import { unetKind } from "./unet.ts";
+import { unetGradKind } from "./unet_grad.ts";
 
 /**
  * The oracle kinds the project can check, by manifest `kind`. A new kind (`unet`, `scheduler`,
@@ -13,4 +15,6 @@ export const kindRunners: Record<string, KindRunner> = {
   [tokenizerKind.kind]: tokenizerKind,
   [promptParserKind.kind]: promptParserKind,
   [schedulerKind.kind]: schedulerKind,
+  [unetKind.kind]: unetKind,
+  [unetGradKind.kind]: unetGradKind,
 };
