@@ -66,3 +66,4 @@ export { Conv2d, type Conv2dOptions as Conv2dLayerOptions } from "./nn/conv2d.ts
 export { GroupNorm, LayerNorm } from "./nn/norms.ts";
 export { Embedding } from "./nn/embedding.ts";
 export { Attention, type AttentionOptions } from "./nn/attention.ts";
+export { Activation, Dropout, quickGelu } from "./nn/activations.ts";
