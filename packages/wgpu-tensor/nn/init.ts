@@ -1,5 +1,5 @@
 import { Device } from "../device/device.ts";
-import { keep } from "../memory/scope.ts";
+import { keep, tidy } from "../memory/scope.ts";
 import { full, zeros } from "../ops/creation/creation.ts";
 import { mul, sub } from "../ops/elementwise/elementwise_ops.ts";
 import { rand } from "../ops/random/random.ts";
@@ -34,12 +34,7 @@ export function uniformParameter(shape: Shape, bound: number, options: LayerOpti
   if (options.init === "zeros") return zeros(shape, { device, dtype: options.dtype });
   const offset = nextInitOffset;
   nextInitOffset += Math.ceil(shape.reduce((a, b) => a * b, 1) / 4) + 1;
-  return keep(noGrad(() => {
-    const unit = rand(shape, { seed: options.seed ?? 0x5eed, offset, device });
-    const scaled = mul(sub(unit, 0.5), 2 * bound);
-    unit.dispose();
-    return scaled;
-  }));
+  return keep(noGrad(() => tidy(() => mul(sub(rand(shape, { seed: options.seed ?? 0x5eed, offset, device }), 0.5), 2 * bound))));
 }
 
 /** A parameter filled with one value (norm scales and shifts). */
