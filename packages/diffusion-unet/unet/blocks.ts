@@ -1,4 +1,4 @@
-import { concat, type LayerOptions, Module, type Tensor } from "@spo/wgpu-tensor";
+import { checkpoint, concat, type LayerOptions, Module, type Tensor } from "@spo/wgpu-tensor";
 import { ResnetBlock2D } from "./resnet.ts";
 import { Downsample2D, Upsample2D } from "./sampling.ts";
 import { Transformer2DModel, type TransformerOptions } from "./transformer_2d.ts";
@@ -18,12 +18,25 @@ function transformerOptions(options: BlockOptions): TransformerOptions {
   return { ...options, layers: options.transformerLayers };
 }
 
+/** Switch shared by the blocks: recompute each resnet and transformer in backward instead of storing it. */
+export class CheckpointedBlock extends Module {
+  isCheckpointing = false;
+
+  protected resnet(resnet: ResnetBlock2D, h: Tensor, temb: Tensor): Tensor {
+    return this.isCheckpointing ? checkpoint((x, t) => resnet.forward(x, t), h, temb) : resnet.forward(h, temb);
+  }
+
+  protected transformer(transformer: Transformer2DModel, h: Tensor, context: Tensor): Tensor {
+    return this.isCheckpointing ? checkpoint((x, c) => transformer.forward(x, c), h, context) : transformer.forward(h, context);
+  }
+}
+
 /**
  * DownBlock2D / CrossAttnDownBlock2D: `layers` resnets (each followed by a transformer when
  * `hasAttention`), then an optional stride-2 downsampler. Returns the output and every
  * intermediate state the up path will concatenate back.
  */
-export class DownBlock extends Module {
+export class DownBlock extends CheckpointedBlock {
   readonly resnets: ResnetBlock2D[];
   readonly attentions: Transformer2DModel[];
   readonly downsampler: Downsample2D | null;
@@ -42,8 +55,8 @@ export class DownBlock extends Module {
     const skips: Tensor[] = [];
     let h = x;
     this.resnets.forEach((resnet, i) => {
-      h = resnet.forward(h, temb);
-      if (this.attentions[i]) h = this.attentions[i].forward(h, context);
+      h = this.resnet(resnet, h, temb);
+      if (this.attentions[i]) h = this.transformer(this.attentions[i], h, context);
       skips.push(h);
     });
     if (this.downsampler) {
@@ -55,7 +68,7 @@ export class DownBlock extends Module {
 }
 
 /** UNetMidBlock2DCrossAttn: resnet, transformer, resnet. */
-export class MidBlock extends Module {
+export class MidBlock extends CheckpointedBlock {
   readonly resnets: ResnetBlock2D[];
   readonly attentions: Transformer2DModel[];
 
@@ -66,9 +79,9 @@ export class MidBlock extends Module {
   }
 
   forward(x: Tensor, temb: Tensor, context: Tensor): Tensor {
-    const h = this.resnets[0].forward(x, temb);
-    const attended = this.attentions[0].forward(h, context);
-    return this.resnets[1].forward(attended, temb);
+    const h = this.resnet(this.resnets[0], x, temb);
+    const attended = this.transformer(this.attentions[0], h, context);
+    return this.resnet(this.resnets[1], attended, temb);
   }
 }
 
@@ -77,7 +90,7 @@ export class MidBlock extends Module {
  * channels (skips taken newest first), each followed by a transformer when `hasAttention`, then an
  * optional upsampler to the next skip's spatial size.
  */
-export class UpBlock extends Module {
+export class UpBlock extends CheckpointedBlock {
   readonly resnets: ResnetBlock2D[];
   readonly attentions: Transformer2DModel[];
   readonly upsampler: Upsample2D | null;
@@ -101,9 +114,9 @@ export class UpBlock extends Module {
     this.resnets.forEach((resnet, i) => {
       const skip = skips.pop()!;
       const joined = concat([h, skip], 1);
-      h = resnet.forward(joined, temb);
+      h = this.resnet(resnet, joined, temb);
       joined.dispose();
-      if (this.attentions[i]) h = this.attentions[i].forward(h, context);
+      if (this.attentions[i]) h = this.transformer(this.attentions[i], h, context);
     });
     if (!this.upsampler) return h;
     const next = skips.at(-1);

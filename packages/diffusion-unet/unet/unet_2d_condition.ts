@@ -82,6 +82,16 @@ export class UNet2DConditionModel extends Module {
     this.conv_out = this.registerModule("conv_out", new Conv2d(channels[0], config.outChannels, 3, { ...layer, padding: 1 }));
   }
 
+  /**
+   * Gradient checkpointing on every resnet and transformer of the down, mid and up blocks
+   * (diffusers' `enable_gradient_checkpointing`): backward recomputes them instead of keeping
+   * their activations, trading compute for memory when training.
+   */
+  setGradientCheckpointing(isEnabled: boolean): this {
+    for (const block of [...this.down_blocks, this.mid_block, ...this.up_blocks]) block.isCheckpointing = isEnabled;
+    return this;
+  }
+
   /** Builds the model from diffusers' snake_case `config.json` object. */
   static fromConfig(json: Record<string, unknown>, options: LayerOptions = {}): UNet2DConditionModel {
     return new UNet2DConditionModel(unetConfigFromDiffusers(json), options);
