@@ -1,9 +1,12 @@
 /**
- * CLIP for browsers and Node. For now: the byte-level BPE tokenizer exactly as Stable Diffusion 1.5
- * uses it (transformers' `CLIPTokenizer` with ftfy: text clean-up, lower case, BPE with `</w>`,
- * `<|startoftext|>` 49406 / `<|endoftext|>` 49407, padded with 49407 to 77).
+ * CLIP for browsers and Node: the byte-level BPE tokenizer exactly as Stable Diffusion 1.5 uses it
+ * (transformers' `CLIPTokenizer` with ftfy: text clean-up, lower case, BPE with `</w>`,
+ * `<|startoftext|>` 49406 / `<|endoftext|>` 49407, padded with 49407 to 77), and the text and
+ * vision encoders on `@spo/wgpu-tensor` (transformers' `CLIPTextModel` with clip skip,
+ * `CLIPVisionModelWithProjection`, …) built from their `config.json`, loading their checkpoints.
  *
- * Node loaders (`CLIPTokenizer.fromFolder`, `loadDefaultClipTokenizer`) are in `@spo/clip/node`.
+ * Node loaders (`CLIPTokenizer.fromFolder`, `loadDefaultClipTokenizer`, `loadCLIPTextModel`, …)
+ * are in `@spo/clip/node`.
  *
  * @example
  * ```ts
@@ -48,3 +51,38 @@ export {
   type TokenizerParityResult,
   tokenizerParityCase,
 } from "./tokenizer/tokenizer_parity.ts";
+export {
+  type CLIPEncoderConfig,
+  type CLIPHiddenAct,
+  type CLIPTextConfig,
+  clipTextConfigFromTransformers,
+  type CLIPVisionConfig,
+  clipVisionConfigFromTransformers,
+  SD15_TEXT_ENCODER_CONFIG,
+  UnsupportedConfigError,
+} from "./transformer/clip_config.ts";
+export { clipActivation, quickGelu } from "./transformer/activations.ts";
+export { CLIPAttention, type CLIPAttentionOptions } from "./transformer/clip_attention.ts";
+export { CLIPEncoder, CLIPEncoderLayer, type CLIPEncoderOptions, CLIPMLP } from "./transformer/clip_encoder.ts";
+export { checkIds, CLIPTextEmbeddings } from "./text_encoder/clip_text_embeddings.ts";
+export { gatherTokens, poolingIndices } from "./text_encoder/pooling.ts";
+export { textAttentionMask } from "./text_encoder/attention_mask.ts";
+export {
+  type CLIPTextForwardOptions,
+  CLIPTextModel,
+  CLIPTextModelWithProjection,
+  type CLIPTextOutput,
+  type CLIPTextProjectionOutput,
+  CLIPTextTransformer,
+} from "./text_encoder/clip_text_model.ts";
+export { CLIPVisionEmbeddings } from "./vision_encoder/clip_vision_embeddings.ts";
+export {
+  type CLIPVisionForwardOptions,
+  CLIPVisionModel,
+  CLIPVisionModelWithProjection,
+  type CLIPVisionOutput,
+  type CLIPVisionProjectionOutput,
+  CLIPVisionTransformer,
+} from "./vision_encoder/clip_vision_model.ts";
+export { type ClipLoadOptions, clipFileNaming, LDM_CLIP_TEXT_PREFIX, loadClipWeights } from "./loading/clip_checkpoint.ts";
+export { loadWeights, type LoadWeightsOptions } from "./loading/load_weights.ts";

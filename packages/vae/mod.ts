@@ -32,7 +32,7 @@ export { VAEDecoder } from "./autoencoder_kl/decoder.ts";
 export { DownEncoderBlock2D, UpDecoderBlock2D, VAEMidBlock2D } from "./autoencoder_kl/blocks.ts";
 export { VAE_NORM_EPS, VAEResnetBlock2D } from "./autoencoder_kl/resnet.ts";
 export { VAEDownsample2D, VAEUpsample2D } from "./autoencoder_kl/sampling.ts";
-export { FUSED_MAX_HEAD_SIZE, VAEAttention, vaeAttentionCore } from "./autoencoder_kl/attention.ts";
+export { FUSED_MAX_HEAD_SIZE, VAEAttention, vaeAttentionCore, type VAEAttentionCoreOptions } from "./autoencoder_kl/attention.ts";
 export { TAESD, TAESDDecoder, TAESDEncoder } from "./taesd/taesd.ts";
 export { TAESDBlock } from "./taesd/taesd_block.ts";
 export { type TaesdConfig, taesdConfigFromJson, type TaesdVariant } from "./taesd/taesd_config.ts";

@@ -2,9 +2,7 @@
 
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 
@@ -26,17 +24,18 @@ test("the README's Node example runs and prints what its comments say", () => {
     .filter((line) => line.startsWith("console.log("))
     .map((line) => line.slice(line.lastIndexOf(" // ") + 4));
   assert.ok(expected.length >= 5, "the example prints its results");
-  const directory = mkdtempSync(join(tmpdir(), "clip-readme-"));
+  // inside the package folder, so the example's other `@spo/*` imports resolve through the workspace
+  const script = fileURLToPath(new URL(`../.readme_example_${process.pid}.mts`, import.meta.url));
   try {
-    const script = join(directory, "example.mts");
     writeFileSync(script, example);
     const result = spawnSync(process.execPath, ["--conditions=source", "--import", "tsx", script], {
       cwd: fileURLToPath(new URL("..", import.meta.url)),
       encoding: "utf8",
+      env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? "/tmp/spo-xdg-runtime" },
     });
     assert.equal(result.status, 0, result.stderr);
     assert.deepEqual(result.stdout.trimEnd().split("\n"), expected);
   } finally {
-    rmSync(directory, { recursive: true, force: true });
+    rmSync(script, { force: true });
   }
 });

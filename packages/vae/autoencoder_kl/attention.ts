@@ -23,27 +23,34 @@ export const FUSED_MAX_HEAD_SIZE = 256;
 /** Query rows per chunk of the unfused path keep each score block under this many bytes. */
 const SCORE_CHUNK_BYTES = 32 * 1024 * 1024;
 
+/** Options of `vaeAttentionCore` (tests use them to force the unfused path and several chunks). */
+export interface VAEAttentionCoreOptions {
+  /** Head sizes up to this run fused (default `FUSED_MAX_HEAD_SIZE`). */
+  maxFusedHeadSize?: number;
+  /** Bytes of scores per query-row chunk on the unfused path (default 32 MiB). */
+  scoreChunkBytes?: number;
+}
+
 /**
- * softmax(q·kᵀ·scale)·v for q, k, v [B, H, L, D]: the fused kernel when D ≤ 256, otherwise
+ * softmax(q·kᵀ/√D)·v for q, k, v [B, H, L, D]: the fused kernel when D ≤ 256, otherwise
  * (SD's VAE has one head of 512) two matmuls and a softmax over blocks of query rows, so at most
- * ~32 MiB of scores exist at a time. `maxFusedHeadSize` lets tests force the unfused path.
+ * ~32 MiB of scores exist at a time.
  *
  * @example
  * ```ts
  * const out = vaeAttentionCore(q, k, v); // [1, 1, 4096, 512] at a 64×64 latent
  * ```
  */
-export function vaeAttentionCore(q: Tensor, k: Tensor, v: Tensor, options: { maxFusedHeadSize?: number } = {}): Tensor {
+export function vaeAttentionCore(q: Tensor, k: Tensor, v: Tensor, options: VAEAttentionCoreOptions = {}): Tensor {
   const [batch, heads, length, headSize] = q.shape;
   if (headSize <= (options.maxFusedHeadSize ?? FUSED_MAX_HEAD_SIZE)) return scaledDotProductAttention(q, k, v);
   return tidy(() => {
     const scale = 1 / Math.sqrt(headSize);
-    const keysT = permute(k, [0, 1, 3, 2]);
-    const rowsPerChunk = Math.max(1, Math.floor(SCORE_CHUNK_BYTES / (4 * batch * heads * k.shape[2])));
+    const rowsPerChunk = Math.max(1, Math.floor((options.scoreChunkBytes ?? SCORE_CHUNK_BYTES) / (4 * batch * heads * k.shape[2])));
     const chunks: Tensor[] = [];
     for (let start = 0; start < length; start += rowsPerChunk) {
       const rows = narrow(q, 2, start, Math.min(rowsPerChunk, length - start));
-      const scores = mul(matmul(rows, keysT), scale);
+      const scores = mul(matmul(rows, k, { transposeB: true }), scale);
       chunks.push(matmul(softmax(scores, -1), v));
     }
     return chunks.length === 1 ? chunks[0] : concat(chunks, 2);

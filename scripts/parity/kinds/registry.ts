@@ -1,8 +1,12 @@
 import type { KindRunner } from "../kind_runner.ts";
+import { clipTextKind } from "./clip_text.ts";
+import { clipVisionKind } from "./clip_vision.ts";
 import { promptParserKind } from "./prompt_parser.ts";
 import { resizeKind } from "./resize.ts";
 import { schedulerKind } from "./scheduler.ts";
+import { taesdKind } from "./taesd.ts";
 import { tokenizerKind } from "./tokenizer.ts";
+import { vaeKind } from "./vae.ts";
 import { unetKind } from "./unet.ts";
 import { unetGradKind } from "./unet_grad.ts";
 
@@ -15,6 +19,10 @@ export const kindRunners: Record<string, KindRunner> = {
   [tokenizerKind.kind]: tokenizerKind,
   [promptParserKind.kind]: promptParserKind,
   [schedulerKind.kind]: schedulerKind,
+  [clipTextKind.kind]: clipTextKind,
+  [clipVisionKind.kind]: clipVisionKind,
+  [vaeKind.kind]: vaeKind,
+  [taesdKind.kind]: taesdKind,
   [unetKind.kind]: unetKind,
   [unetGradKind.kind]: unetGradKind,
 };

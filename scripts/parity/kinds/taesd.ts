@@ -1,0 +1,44 @@
+import { loadTaesdWeights, TAESD, UnsupportedConfigError } from "../../../packages/vae/mod.ts";
+import { type KindRunner, UnsupportedCaseError } from "../kind_runner.ts";
+import { caseWeights, CaseTensors } from "./_case_tensors.ts";
+
+/**
+ * `taesd` cases: madebyollin/taesd's encoder and decoder from the manifest config with the case's
+ * (F16) weights. `latent` = encoder(image), `reconstruction` = decoder(latent),
+ * `decoded_random_latent` = decoder(random_latent); nothing is clamped.
+ */
+export const taesdKind: KindRunner = {
+  kind: "taesd",
+  async run(context) {
+    const { manifest, device } = context;
+    let taesd: TAESD;
+    try {
+      taesd = TAESD.fromConfig(manifest.config, { init: "meta", device });
+    } catch (error) {
+      if (error instanceof UnsupportedConfigError) throw new UnsupportedCaseError(error.message);
+      throw error;
+    }
+    const io = new CaseTensors(context);
+    try {
+      const { reader, prefix } = await caseWeights(context);
+      await loadTaesdWeights(taesd, reader, { prefix });
+      const unknownInputs = manifest.inputs.filter((name) => name !== "image" && name !== "random_latent");
+      if (unknownInputs.length > 0) throw new UnsupportedCaseError(`inputs ${unknownInputs.join(", ")} are not understood`);
+      for (const name of manifest.outputs) {
+        if (name === "latent" || name === "reconstruction") continue;
+        if (name !== "decoded_random_latent") throw new UnsupportedCaseError(`output "${name}" is not understood`);
+      }
+      const wants = (name: string) => manifest.outputs.includes(name);
+      if (wants("latent") || wants("reconstruction")) {
+        const latent = io.own(taesd.encode(await io.float("image")));
+        if (wants("latent")) await io.produce("latent", latent);
+        if (wants("reconstruction")) await io.produce("reconstruction", taesd.decode(latent));
+      }
+      if (wants("decoded_random_latent")) await io.produce("decoded_random_latent", taesd.decode(await io.float("random_latent")));
+      return io.outputs;
+    } finally {
+      io.dispose();
+      taesd.dispose();
+    }
+  },
+};
