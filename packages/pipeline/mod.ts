@@ -23,3 +23,29 @@ export {
   type PromptParserParityResult,
   promptParserParityCase,
 } from "./prompt/prompt_parser_parity.ts";
+export {
+  type ChunkTokenizer,
+  chunkParsedPrompt,
+  emptyChunk,
+  type PromptChunkOptions,
+  type PromptTokenChunks,
+  type TokenChunk,
+  tokenizePromptChunks,
+} from "./encoding/prompt_chunks.ts";
+export {
+  encodeChunkBatch,
+  encodePrompts,
+  type EncodePromptsOptions,
+  type PromptTextEncoder,
+  type TokenizedPrompts,
+  tokenizePrompts,
+} from "./encoding/prompt_encoder.ts";
+export { createScheduler, type SamplingScheduler, SCHEDULER_NAMES, type SchedulerName } from "./pipeline/scheduler_factory.ts";
+export { type RgbaImage, tensorToRgba } from "./pipeline/images.ts";
+export {
+  type GenerateOptions,
+  type GenerateResult,
+  type StableDiffusionComponents,
+  StableDiffusionPipeline,
+  type StepInfo,
+} from "./pipeline/stable_diffusion_pipeline.ts";

@@ -1,0 +1,197 @@
+/**
+ * `StableDiffusionPipeline`: text-to-image with Stable Diffusion 1.x on `@spo/wgpu-tensor` —
+ * A1111 prompt encoding, Philox initial noise per image seed, classifier-free guidance with the
+ * unconditional and conditional halves in one UNet batch, a named sampler, VAE decoding.
+ *
+ * @module
+ */
+
+import type { CLIPTextModel, CLIPTokenizer } from "@spo/clip";
+import { classifierFreeGuidance, type UNet2DConditionModel } from "@spo/diffusion-unet";
+import type { AutoencoderKL, TAESD, TAESDDecoder } from "@spo/vae";
+import { add, concat, div, mul, narrow, RandomGenerator, randn, type Tensor, tidy } from "@spo/wgpu-tensor";
+import { encodePrompts, tokenizePrompts } from "../encoding/prompt_encoder.ts";
+import type { LoraTag } from "../prompt/lora_tags.ts";
+import { type RgbaImage, tensorToRgba } from "./images.ts";
+import { createScheduler, type SchedulerName } from "./scheduler_factory.ts";
+
+/** The loaded parts of a Stable Diffusion model. */
+export interface StableDiffusionComponents {
+  tokenizer: CLIPTokenizer;
+  textEncoder: CLIPTextModel;
+  unet: UNet2DConditionModel;
+  vae: AutoencoderKL;
+  /** The folder's `scheduler/scheduler_config.json` object. */
+  schedulerConfig: Record<string, unknown>;
+  /** Optional tiny decoder for live previews. */
+  taesd?: TAESD | TAESDDecoder;
+}
+
+/** What the per-step callback receives. */
+export interface StepInfo {
+  /** 1-based step number and the step count. */
+  step: number;
+  steps: number;
+  timestep: number;
+  /** The latents after this step [B, 4, h, w] (valid during the callback only). */
+  latents: Tensor;
+  /** The TAESD preview of these latents (throws when the pipeline has no TAESD). */
+  preview(): Promise<RgbaImage[]>;
+}
+
+/** Options of {@link StableDiffusionPipeline.generate}. */
+export interface GenerateOptions {
+  prompt: string;
+  negativePrompt?: string;
+  /** Sampling steps (default 20). */
+  steps?: number;
+  /** Classifier-free guidance scale (default 7.5; ≤ 1 runs the conditional branch only). */
+  cfgScale?: number;
+  /** Seed of image 0; image i uses seed + i (A1111's batch seeds). Default 0. */
+  seed?: number;
+  /** Multiples of 8 and of the VAE's scale factor (default: the UNet's sample size × that factor). */
+  width?: number;
+  height?: number;
+  /** Images per call (default 1). */
+  batchSize?: number;
+  /** Sampler (default "ddim"). */
+  scheduler?: SchedulerName;
+  /** diffusers' `clip_skip` (A1111 "Clip skip N" is N − 1). */
+  clipSkip?: number;
+  /** Called once with the `<lora:…>` tags of the prompt and negative prompt before the text is encoded. */
+  onLoraTags?: (tags: { prompt: LoraTag[]; negativePrompt: LoraTag[] }) => void | Promise<void>;
+  /** Called after every step (awaited). */
+  onStep?: (info: StepInfo) => void | Promise<void>;
+}
+
+/** The images and the settings that made them. */
+export interface GenerateResult {
+  images: RgbaImage[];
+  seeds: number[];
+  loraTags: LoraTag[];
+  /** A1111's token count of the prompt. */
+  tokenCount: number;
+}
+
+/**
+ * Stable Diffusion 1.x text-to-image. Build it from loaded components, or in Node with
+ * `loadStableDiffusionPipeline(folder)` from `@spo/pipeline/node`.
+ *
+ * @example
+ * ```ts
+ * const pipe = await loadStableDiffusionPipeline("/models/stable-diffusion-v1-5");
+ * const { images } = await pipe.generate({ prompt: "a (red:1.2) fox", steps: 20, cfgScale: 7, seed: 42 });
+ * images[0].data; // Uint8ClampedArray, 512·512·4
+ * ```
+ */
+export class StableDiffusionPipeline {
+  readonly components: StableDiffusionComponents;
+
+  constructor(components: StableDiffusionComponents) {
+    this.components = components;
+  }
+
+  /** Runs text-to-image; see {@link GenerateOptions}. */
+  async generate(options: GenerateOptions): Promise<GenerateResult> {
+    const { tokenizer, textEncoder, unet, vae, schedulerConfig } = this.components;
+    const steps = options.steps ?? 20;
+    const cfgScale = options.cfgScale ?? 7.5;
+    const seed = options.seed ?? 0;
+    const batch = options.batchSize ?? 1;
+    const width = options.width ?? unet.config.sampleSize * 2 ** (vae.config.blockOutChannels.length - 1);
+    const height = options.height ?? unet.config.sampleSize * 2 ** (vae.config.blockOutChannels.length - 1);
+    checkGenerateOptions(steps, seed, batch, width, height);
+    const scheduler = createScheduler(options.scheduler ?? "ddim", schedulerConfig);
+    scheduler.setTimesteps(steps);
+
+    const prompts = new Array<string>(batch).fill(options.prompt);
+    const negatives = new Array<string>(batch).fill(options.negativePrompt ?? "");
+    const positive = tokenizePrompts(tokenizer, prompts);
+    const negative = tokenizePrompts(tokenizer, negatives);
+    await options.onLoraTags?.({ prompt: positive.loraTags[0]!, negativePrompt: negative.loraTags[0]! });
+    const chunkCount = Math.max(positive.chunks.length, negative.chunks.length);
+    const useCfg = cfgScale > 1;
+    const context = tidy(() => {
+      const encode = (texts: string[]) => encodePrompts(textEncoder, tokenizer, texts, { minChunks: chunkCount, clipSkip: options.clipSkip }).context;
+      return useCfg ? concat([encode(negatives), encode(prompts)], 0) : encode(prompts);
+    });
+
+    const seeds = Array.from({ length: batch }, (_, i) => seed + i);
+    const factor = 2 ** (vae.config.blockOutChannels.length - 1);
+    if (width % factor !== 0 || height % factor !== 0) throw new RangeError(`Cannot generate ${width}×${height} images: the VAE needs multiples of ${factor}`);
+    const latentShape = [1, unet.config.inChannels, height / factor, width / factor];
+    let latents = tidy(() => {
+      const noise = seeds.map((s) => randn(latentShape, { seed: s }));
+      return mul(noise.length === 1 ? noise[0]! : concat(noise, 0), scheduler.initNoiseSigma);
+    });
+    // ancestral noise: the same Philox stream as image 0's seed, past the blocks of the initial noise
+    const noiseBlocks = Math.ceil((latentShape.reduce((a, b) => a * b, 1) * batch) / 4);
+    const generator = new RandomGenerator(seed, { offset: noiseBlocks });
+    try {
+      for (const [index, timestep] of scheduler.timesteps.entries()) {
+        const next = tidy(() => {
+          const scaled = scheduler.scaleModelInput(latents, timestep);
+          const input = useCfg ? concat([scaled, scaled], 0) : scaled;
+          const eps = unet.forward(input, timestep, context);
+          const guided = useCfg ? classifierFreeGuidance(narrow(eps, 0, 0, batch), narrow(eps, 0, batch, batch), cfgScale) : eps;
+          const out = scheduler.step(guided, timestep, latents, { generator });
+          return out.prevSample;
+        });
+        latents.dispose();
+        latents = next;
+        if (options.onStep) {
+          const current = latents;
+          await options.onStep({
+            step: index + 1,
+            steps,
+            timestep,
+            latents: current,
+            preview: () => this.preview(current),
+          });
+        }
+      }
+      const { scalingFactor, shiftFactor } = vae.config;
+      const decoded = tidy(() => vae.decode(shiftFactor ? add(div(latents, scalingFactor), shiftFactor) : div(latents, scalingFactor)));
+      try {
+        const images = await tensorToRgba(decoded);
+        return { images, seeds, loraTags: positive.loraTags[0]!, tokenCount: positive.tokenCounts[0]! };
+      } finally {
+        decoded.dispose();
+      }
+    } finally {
+      latents.dispose();
+      context.dispose();
+      scheduler.dispose?.();
+    }
+  }
+
+  /** TAESD's RGB preview of latents [B, 4, h, w] (in the UNet's latent space). */
+  async preview(latents: Tensor): Promise<RgbaImage[]> {
+    const taesd = this.components.taesd;
+    if (!taesd) throw new Error("Cannot preview: the pipeline has no TAESD decoder (components.taesd)");
+    const rgb = tidy(() => ("decoder" in taesd ? taesd.decode(latents) : taesd.forward(latents)));
+    try {
+      return await tensorToRgba(rgb, 1, 0);
+    } finally {
+      rgb.dispose();
+    }
+  }
+
+  /** Frees every model's weights. */
+  dispose(): void {
+    const { textEncoder, unet, vae, taesd } = this.components;
+    textEncoder.dispose();
+    unet.dispose();
+    vae.dispose();
+    taesd?.dispose();
+  }
+}
+
+function checkGenerateOptions(steps: number, seed: number, batch: number, width: number, height: number): void {
+  if (!Number.isInteger(steps) || steps < 1) throw new RangeError(`Cannot generate with ${steps} steps: it must be an integer ≥ 1`);
+  if (!Number.isInteger(seed) || seed < 0) throw new RangeError(`Cannot generate with seed ${seed}: it must be an integer ≥ 0`);
+  if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`Cannot generate a batch of ${batch}: it must be an integer ≥ 1`);
+  for (const [name, value] of [["width", width], ["height", height]] as const) {
+    if (!Number.isInteger(value) || value < 8 || value % 8 !== 0) throw new RangeError(`Cannot generate with ${name} ${value}: it must be a positive multiple of 8`);
+  }
+}
