@@ -1,0 +1,94 @@
+import assert from "node:assert/strict";
+import { rm, unlink } from "node:fs/promises";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import type { Device } from "@spo/wgpu-tensor";
+import { testDevice } from "@spo/wgpu-tensor/testing";
+import { writeTinyModel } from "../test/_tiny_model_node.ts";
+import { loadStableDiffusionPipeline, ModelFolderError } from "./load_pipeline_node.ts";
+import type { StableDiffusionPipeline } from "./stable_diffusion_pipeline.ts";
+
+let device: Device;
+let folder: string;
+let pipe: StableDiffusionPipeline;
+
+before(async () => {
+  device = await testDevice();
+  folder = await writeTinyModel();
+  pipe = await loadStableDiffusionPipeline(folder);
+});
+
+after(async () => {
+  pipe?.dispose();
+  device?.destroy();
+  if (folder) await rm(folder, { recursive: true, force: true });
+});
+
+function differingBytes(a: Uint8ClampedArray, b: Uint8ClampedArray): number {
+  let count = 0;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) count++;
+  return count;
+}
+
+describe("StableDiffusionPipeline on a tiny random model folder", () => {
+  test("the same seed gives the same pixels twice and another seed gives other pixels", async () => {
+    const options = { prompt: "a (red:1.3) cat, [blurry] <lora:style:0.6>", negativePrompt: "ugly", steps: 2, cfgScale: 5, width: 32, height: 32 };
+    const steps: number[] = [];
+    const first = await pipe.generate({ ...options, seed: 7, onStep: ({ step }) => void steps.push(step) });
+    const second = await pipe.generate({ ...options, seed: 7 });
+    const other = await pipe.generate({ ...options, seed: 8 });
+    const [a, b, c] = [first.images[0]!, second.images[0]!, other.images[0]!];
+    assert.equal(a.width, 32);
+    assert.equal(a.height, 32);
+    assert.equal(a.data.length, 32 * 32 * 4);
+    assert.equal(differingBytes(a.data, b.data), 0);
+    assert.ok(differingBytes(a.data, c.data) > 100, "seed 8 should change most pixels");
+    assert.deepEqual(steps, [1, 2]);
+    assert.deepEqual(first.loraTags.map((t) => [t.name, t.unetMultiplier]), [["style", 0.6]]);
+  });
+
+  test("the Euler ancestral sampler is reproducible too and differs from DDIM", async () => {
+    const options = { prompt: "a dog", steps: 2, cfgScale: 3, seed: 3, width: 32, height: 32 };
+    const a = await pipe.generate({ ...options, scheduler: "euler_a" });
+    const b = await pipe.generate({ ...options, scheduler: "euler_a" });
+    const ddim = await pipe.generate({ ...options, scheduler: "ddim" });
+    assert.equal(differingBytes(a.images[0]!.data, b.images[0]!.data), 0);
+    assert.ok(differingBytes(a.images[0]!.data, ddim.images[0]!.data) > 0);
+  });
+
+  test("rejects a size that is not a multiple of 8 before any GPU work", async () => {
+    await assert.rejects(pipe.generate({ prompt: "a", width: 30, height: 32 }), /width 30: it must be a positive multiple of 8/);
+  });
+});
+
+describe("loadStableDiffusionPipeline", () => {
+  test("names a missing file of the model folder", async () => {
+    const broken = await writeTinyModel();
+    try {
+      await unlink(join(broken, "vae", "diffusion_pytorch_model.safetensors"));
+      await assert.rejects(loadStableDiffusionPipeline(broken), (error: Error) => {
+        assert.ok(error instanceof ModelFolderError);
+        assert.match(error.message, /missing vae\/diffusion_pytorch_model\.safetensors/);
+        return true;
+      });
+      await assert.rejects(loadStableDiffusionPipeline(join(broken, "nope")), /the folder does not exist/);
+    } finally {
+      await rm(broken, { recursive: true, force: true });
+    }
+  });
+
+  test("names the part and the key when a weight file lacks a tensor", async () => {
+    const key = "conv_in.weight";
+    const broken = await writeTinyModel({ dropUNetKey: key });
+    try {
+      await assert.rejects(loadStableDiffusionPipeline(broken), (error: Error) => {
+        assert.ok(error instanceof ModelFolderError);
+        assert.match(error.message, /the UNet/);
+        assert.ok(error.message.includes(key), error.message);
+        return true;
+      });
+    } finally {
+      await rm(broken, { recursive: true, force: true });
+    }
+  });
+});
