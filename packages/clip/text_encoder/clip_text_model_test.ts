@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { type Device, DTypeError, ShapeError, tensor } from "@spo/wgpu-tensor";
+import { backward, type Device, DTypeError, ShapeError, sum, tensor } from "@spo/wgpu-tensor";
 import { assertClose, testDevice } from "@spo/wgpu-tensor/testing";
 import { clipTextConfigFromTransformers, SD15_TEXT_ENCODER_CONFIG, UnsupportedConfigError } from "../transformer/clip_config.ts";
 import { CLIPTextModel, CLIPTextModelWithProjection } from "./clip_text_model.ts";
@@ -141,6 +141,31 @@ describe("CLIPTextModel forward", () => {
     assertClose(allOnes, plain, { atol: 1e-5, rtol: 1e-5 });
     const later = Math.max(...plain.slice(6 * 16).map((v, i) => Math.abs(v - masked[6 * 16 + i])));
     assert.ok(later > 1e-4, "padded positions see a different context");
+    model.dispose();
+  });
+
+  test("forward frees every intermediate: with its outputs disposed, live memory is back where it began", async () => {
+    const model = CLIPTextModel.fromConfig(TINY, { seed: 5 }).requiresGrad_(false);
+    const ids = tensor(Int32Array.from(sdIds([[320], [1125, 539]])), [2, 77], { dtype: "i32" });
+    const mask = tensor(new Float32Array(2 * 77).fill(1), [2, 77]);
+    for (const options of [{}, { clipSkip: 1 }, { outputHiddenStates: true, attentionMask: mask }]) {
+      const before = device.memory().liveBytes;
+      const out = model.forward(ids, options);
+      await out.pooledOutput.toArray();
+      for (const t of [out.lastHiddenState, out.pooledOutput, ...(out.hiddenStates ?? [])]) t.dispose();
+      assert.equal(device.memory().liveBytes, before, JSON.stringify(Object.keys(options)));
+    }
+    model.dispose();
+  });
+
+  test("gradients of the pooled output reach every parameter used (training the text tower)", async () => {
+    const model = CLIPTextModel.fromConfig({ ...TINY, vocab_size: 50, max_position_embeddings: 6, eos_token_id: 7 }, { seed: 9 });
+    const ids = tensor(Int32Array.from([1, 5, 7, 7, 3, 2, 8, 7, 7, 7, 7, 7]), [2, 6], { dtype: "i32" });
+    backward(sum(model.forward(ids).pooledOutput));
+    for (const [name, parameter] of model.namedParameters()) {
+      const grad = await parameter.grad?.toArray();
+      assert.ok(grad && grad.some((v) => v !== 0), `${name} got a gradient`);
+    }
     model.dispose();
   });
 });

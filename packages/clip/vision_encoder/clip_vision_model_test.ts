@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { type Device, ShapeError, tensor, zeros } from "@spo/wgpu-tensor";
+import { backward, type Device, randn, ShapeError, sum, tensor, zeros } from "@spo/wgpu-tensor";
 import { assertClose, testDevice } from "@spo/wgpu-tensor/testing";
 import { CLIPVisionModel, CLIPVisionModelWithProjection } from "./clip_vision_model.ts";
 
@@ -16,7 +16,7 @@ const VIT_L_14 = {
   image_size: 224, patch_size: 14, projection_dim: 768, hidden_act: "quick_gelu",
 };
 
-describe("CLIPVisionModelWithProjection structure", () => {
+describe("CLIPVisionModelWithProjection", () => {
   test("ViT-L/14 builds shape-only with 392 tensors and 303,966,208 parameters", () => {
     const model = CLIPVisionModelWithProjection.fromConfig(VIT_L_14, { init: "meta" });
     const named = new Map([...model.namedParameters()].map(([name, t]) => [name, [...t.shape]]));
@@ -57,6 +57,17 @@ describe("CLIPVisionModelWithProjection structure", () => {
     const pooledB = await b.pooledOutput.toArray();
     assert.ok(pooledA.some((v, i) => Math.abs(v - pooledB[i]) > 1e-4), "the last patch reaches the class token");
     assertClose(await a.imageEmbeds.toArray(), await model.visual_projection.forward(a.pooledOutput).toArray(), { atol: 1e-6, rtol: 1e-6 });
+    model.dispose();
+  });
+
+  test("gradients of the image embeds reach every parameter, the class token and patch conv included", async () => {
+    const config = { hidden_size: 16, intermediate_size: 24, num_attention_heads: 2, num_hidden_layers: 2, image_size: 8, patch_size: 4, projection_dim: 6 };
+    const model = CLIPVisionModelWithProjection.fromConfig(config, { seed: 6 });
+    backward(sum(model.forward(randn([2, 3, 8, 8], { seed: 1 })).imageEmbeds));
+    for (const [name, parameter] of model.namedParameters()) {
+      const grad = await parameter.grad?.toArray();
+      assert.ok(grad && grad.some((v) => v !== 0), `${name} got a gradient`);
+    }
     model.dispose();
   });
 });

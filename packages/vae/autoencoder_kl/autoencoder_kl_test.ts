@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { type Device, ShapeError, tensor, zeros } from "@spo/wgpu-tensor";
+import { type Device, randn, ShapeError, type Tensor, tensor, zeros } from "@spo/wgpu-tensor";
 import { assertClose, testDevice } from "@spo/wgpu-tensor/testing";
 import { AutoencoderKL } from "./autoencoder_kl.ts";
 import { DiagonalGaussianDistribution } from "./diagonal_gaussian.ts";
@@ -115,5 +115,25 @@ describe("DiagonalGaussianDistribution", () => {
     assertClose(sample, [0.5, -1, 2, 3].map((m, i) => m + std[i] * noise[i]), { atol: 1e-6, rtol: 1e-5 });
     assert.throws(() => posterior.sample(zeros([1, 2, 2, 2])), ShapeError);
     posterior.dispose();
+  });
+});
+
+describe("AutoencoderKL memory", () => {
+  test("encode, decode and forward free every intermediate (captures and outputs are the caller's)", async () => {
+    const vae = AutoencoderKL.fromConfig({ block_out_channels: [32, 64], layers_per_block: 1 }, { seed: 4 }).requiresGrad_(false);
+    const image = randn([1, 3, 16, 16], { seed: 1 });
+    const latents = randn([1, 4, 8, 8], { seed: 2 });
+    const before = device.memory().liveBytes;
+    const capture = new Map<string, Tensor>();
+    const posterior = vae.encode(image, { capture });
+    const sample = posterior.sample({ seed: 3 });
+    const decoded = vae.decode(latents, { capture });
+    const roundTrip = vae.forward(image, { noise: { seed: 5 } });
+    await roundTrip.toArray();
+    assert.deepEqual([...capture.keys()].sort(), ["encoder_out", "post_quant_conv_out"]);
+    posterior.dispose();
+    for (const t of [sample, decoded, roundTrip, ...capture.values()]) t.dispose();
+    assert.equal(device.memory().liveBytes, before);
+    vae.dispose();
   });
 });

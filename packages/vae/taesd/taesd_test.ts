@@ -69,11 +69,18 @@ describe("TAESD forward", () => {
     assertClose(await taesd.unscaleLatents(tensor([0, 0.25, 1])).toArray(), [-3, -1.5, 3], { atol: 1e-6, rtol: 0 });
   });
 
-  test("the encoder downsamples 8× and the decoder upsamples 8×, refusing other channel counts", () => {
-    const taesd = TAESD.fromConfig({}, { seed: 1 });
-    const latent = taesd.encode(tensor(new Float32Array(3 * 24 * 16), [1, 3, 24, 16]));
+  test("the encoder downsamples 8× and the decoder upsamples 8×, freeing every intermediate", async () => {
+    const taesd = TAESD.fromConfig({}, { seed: 1 }).requiresGrad_(false);
+    const image = tensor(new Float32Array(3 * 24 * 16), [1, 3, 24, 16]);
+    const before = device.memory().liveBytes;
+    const latent = taesd.encode(image);
+    const decoded = taesd.decode(latent);
     assert.deepEqual(latent.shape, [1, 4, 3, 2]);
-    assert.deepEqual(taesd.decode(latent).shape, [1, 3, 24, 16]);
+    assert.deepEqual(decoded.shape, [1, 3, 24, 16]);
+    await decoded.toArray();
+    latent.dispose();
+    decoded.dispose();
+    assert.equal(device.memory().liveBytes, before);
     assert.throws(() => taesd.decode(tensor(new Float32Array(3 * 4), [1, 3, 2, 2])), /expected \[batch, 4, height, width\]/);
     taesd.dispose();
   });

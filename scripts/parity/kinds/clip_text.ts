@@ -26,6 +26,7 @@ export const clipTextKind: KindRunner = {
     try {
       const { reader, prefix } = await caseWeights(context);
       await loadClipWeights(model, reader, { prefix });
+      model.requiresGrad_(false); // inference: no graph is recorded
       const unknownInputs = manifest.inputs.filter((name) => name !== "input_ids" && name !== "attention_mask");
       if (unknownInputs.length > 0) throw new UnsupportedCaseError(`inputs ${unknownInputs.join(", ")} are not understood`);
       const ids = await io.int("input_ids");

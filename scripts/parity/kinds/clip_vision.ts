@@ -26,6 +26,7 @@ export const clipVisionKind: KindRunner = {
     const io = new CaseTensors(context);
     try {
       await loadClipWeights(model, reader, { prefix });
+      model.requiresGrad_(false); // inference: no graph is recorded
       const unknownInputs = manifest.inputs.filter((name) => name !== "pixel_values");
       if (unknownInputs.length > 0) throw new UnsupportedCaseError(`inputs ${unknownInputs.join(", ")} are not understood`);
       const pixels = await io.float("pixel_values");

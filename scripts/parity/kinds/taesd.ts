@@ -22,6 +22,7 @@ export const taesdKind: KindRunner = {
     try {
       const { reader, prefix } = await caseWeights(context);
       await loadTaesdWeights(taesd, reader, { prefix });
+      taesd.requiresGrad_(false); // inference: no graph is recorded
       const unknownInputs = manifest.inputs.filter((name) => name !== "image" && name !== "random_latent");
       if (unknownInputs.length > 0) throw new UnsupportedCaseError(`inputs ${unknownInputs.join(", ")} are not understood`);
       for (const name of manifest.outputs) {

@@ -26,6 +26,7 @@ export const vaeKind: KindRunner = {
     try {
       const { reader, prefix } = await caseWeights(context);
       await loadAutoencoderKLWeights(vae, reader, { prefix });
+      vae.requiresGrad_(false); // inference: no graph is recorded
       const unknownInputs = manifest.inputs.filter((name) => !INPUTS.includes(name));
       if (unknownInputs.length > 0) throw new UnsupportedCaseError(`inputs ${unknownInputs.join(", ")} are not understood`);
       const capture = new Map<string, Tensor>();
