@@ -26,6 +26,12 @@ function isIgnoredBuffer(fileName: string): boolean {
 /**
  * How the model's parameter names map to the file's: the first candidate layout under which the
  * file holds the model's first parameter.
+ *
+ * @example
+ * ```ts
+ * const nameOf = clipFileNaming(textEncoder, reader); // reader of an A1111 checkpoint
+ * nameOf("text_model.final_layer_norm.weight"); // "cond_stage_model.transformer.text_model.final_layer_norm.weight"
+ * ```
  */
 export function clipFileNaming(model: Module, reader: Pick<SafetensorsReader, "has">, prefix?: string): (name: string) => string {
   const probe = model.namedParameters().next().value?.[0] ?? "";

@@ -33,7 +33,14 @@ export class CLIPTextEmbeddings extends Module {
   }
 }
 
-/** Ids must be integer [batch, length] with 1 ≤ length ≤ the model's positions; throws before any GPU work. */
+/**
+ * Ids must be integer [batch, length] with 1 ≤ length ≤ the model's positions; throws before any GPU work.
+ *
+ * @example
+ * ```ts
+ * checkIds("CLIPTextModel", tensor(new Float32Array(77), [1, 77]), 77); // throws DTypeError: ids must be i32 or u32
+ * ```
+ */
 export function checkIds(op: string, ids: Tensor, maxPositions: number): void {
   if (ids.dtype !== "i32" && ids.dtype !== "u32") {
     throw new DTypeError(op, [ids.dtype], `Cannot run ${op} on ids of dtype ${ids.dtype}: they must be i32 or u32`);

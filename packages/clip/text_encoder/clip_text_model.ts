@@ -36,6 +36,12 @@ export interface CLIPTextOutput {
 /**
  * transformers' `CLIPTextTransformer` (the `text_model.` of a checkpoint): embeddings, a causal
  * pre-LN transformer, final LayerNorm, pooling at the EOS token.
+ *
+ * @example
+ * ```ts
+ * const textModel = new CLIPTextTransformer(clipTextConfigFromTransformers(configJson));
+ * textModel.forward(ids).lastHiddenState; // [B, L, hidden]
+ * ```
  */
 export class CLIPTextTransformer extends Module {
   readonly config: CLIPTextConfig;

@@ -35,7 +35,14 @@ export interface CLIPVisionConfig extends CLIPEncoderConfig {
   projectionDim: number;
 }
 
-/** A config field this package does not implement; the message names the field and its value. */
+/**
+ * A config field this package does not implement; the message names the field and its value.
+ *
+ * @example
+ * ```ts
+ * clipTextConfigFromTransformers({ hidden_act: "relu" }); // throws: hidden_act = "relu" is not supported (…)
+ * ```
+ */
 export class UnsupportedConfigError extends Error {
   override name = "UnsupportedConfigError";
 }

@@ -23,6 +23,12 @@ export interface CLIPVisionOutput {
  * transformers' `CLIPVisionTransformer` (the `vision_model.` of a checkpoint): patch embeddings,
  * `pre_layrnorm` (sic, the checkpoint's spelling), a bidirectional pre-LN transformer, and
  * `post_layernorm` on the class token. Input: normalised pixel values [B, C, S, S].
+ *
+ * @example
+ * ```ts
+ * const visionModel = new CLIPVisionTransformer(clipVisionConfigFromTransformers(configJson));
+ * visionModel.forward(pixelValues).pooledOutput; // [B, hidden]
+ * ```
  */
 export class CLIPVisionTransformer extends Module {
   readonly config: CLIPVisionConfig;

@@ -1,4 +1,11 @@
-/** A config field this package does not implement; the message names the field and its value. */
+/**
+ * A config field this package does not implement; the message names the field and its value.
+ *
+ * @example
+ * ```ts
+ * AutoencoderKL.fromConfig({ act_fn: "gelu" }); // throws: act_fn = "gelu" is not supported
+ * ```
+ */
 export class UnsupportedConfigError extends Error {
   override name = "UnsupportedConfigError";
 }

@@ -14,7 +14,14 @@ const blocks = (count: number, channels: number): TaesdLayer[] => Array.from({ l
 const RELU: TaesdLayer = { kind: "relu" };
 const UPSAMPLE: TaesdLayer = { kind: "upsample" };
 
-/** taesd.py `Encoder` (or `F32Encoder`): image [B, 3, H, W] → latents [B, C, H/8, W/8] (/32). */
+/**
+ * taesd.py `Encoder` (or `F32Encoder`): image [B, 3, H, W] → latents [B, C, H/8, W/8] (/32).
+ *
+ * @example
+ * ```ts
+ * taesdEncoderLayers(4, null)[14]; // { kind: "conv", inChannels: 64, outChannels: 4, stride: 1, bias: true }
+ * ```
+ */
 export function taesdEncoderLayers(latentChannels: number, variant: TaesdVariant): TaesdLayer[] {
   const down = (): TaesdLayer[] => [conv(64, 64, 2, false), ...blocks(3, 64)];
   const stem = variant === "f32"
@@ -24,7 +31,14 @@ export function taesdEncoderLayers(latentChannels: number, variant: TaesdVariant
   return [...stem, ...down(), ...down(), ...down(), conv(64, latentChannels)];
 }
 
-/** taesd.py `Decoder` (or `F32Decoder`): latents → image in about [0, 1], ×8 (×32). */
+/**
+ * taesd.py `Decoder` (or `F32Decoder`): latents → image in about [0, 1], ×8 (×32).
+ *
+ * @example
+ * ```ts
+ * taesdDecoderLayers(4, null)[0]; // { kind: "clamp" } — tanh(x / 3) · 3
+ * ```
+ */
 export function taesdDecoderLayers(latentChannels: number, variant: TaesdVariant): TaesdLayer[] {
   const level = (width: number, next: number): TaesdLayer[] => [...blocks(3, width), UPSAMPLE, conv(width, next, 1, false)];
   const widths = variant === "f32" ? [256, 128, 64, 64, 64, 64] : [64, 64, 64, 64];
