@@ -1,4 +1,5 @@
 import type { Tensor } from "../tensor/tensor.ts";
+import { applyAdapters, type LayerAdapter } from "./adapter.ts";
 import { type LayerOptions, uniformParameter } from "./init.ts";
 import { Module } from "./module.ts";
 import { conv2d } from "./_ops.ts";
@@ -16,6 +17,8 @@ export class Conv2d extends Module {
   readonly weight: Tensor;
   readonly bias: Tensor | null;
   readonly options: Required<Pick<Conv2dOptions, "stride" | "padding" | "dilation" | "groups">>;
+  /** Branches added to the output (LoRA), by name; not parameters of this layer (see LayerAdapter). */
+  readonly adapters = new Map<string, LayerAdapter>();
 
   constructor(inChannels: number, outChannels: number, kernelSize: number | [number, number], options: Conv2dOptions = {}) {
     super();
@@ -32,6 +35,7 @@ export class Conv2d extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return conv2d(x, this.weight, this.bias ?? undefined, this.options);
+    const y = conv2d(x, this.weight, this.bias ?? undefined, this.options);
+    return this.adapters.size === 0 ? y : applyAdapters(this.adapters, x, y);
   }
 }

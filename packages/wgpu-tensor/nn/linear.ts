@@ -1,4 +1,5 @@
 import type { Tensor } from "../tensor/tensor.ts";
+import { applyAdapters, type LayerAdapter } from "./adapter.ts";
 import { type LayerOptions, uniformParameter } from "./init.ts";
 import { Module } from "./module.ts";
 import { linear } from "./_ops.ts";
@@ -12,6 +13,8 @@ export class Linear extends Module {
   readonly outFeatures: number;
   readonly weight: Tensor;
   readonly bias: Tensor | null;
+  /** Branches added to the output (LoRA), by name; not parameters of this layer (see LayerAdapter). */
+  readonly adapters = new Map<string, LayerAdapter>();
 
   constructor(inFeatures: number, outFeatures: number, options: LayerOptions & { bias?: boolean } = {}) {
     super();
@@ -23,6 +26,7 @@ export class Linear extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return linear(x, this.weight, this.bias ?? undefined);
+    const y = linear(x, this.weight, this.bias ?? undefined);
+    return this.adapters.size === 0 ? y : applyAdapters(this.adapters, x, y);
   }
 }

@@ -9,6 +9,7 @@ import { tokenizerKind } from "./tokenizer.ts";
 import { vaeKind } from "./vae.ts";
 import { unetKind } from "./unet.ts";
 import { unetGradKind } from "./unet_grad.ts";
+import { unetLoraKind } from "./unet_lora.ts";
 
 /**
  * The oracle kinds the project can check, by manifest `kind`. A new kind (`unet`, `scheduler`,
@@ -25,4 +26,5 @@ export const kindRunners: Record<string, KindRunner> = {
   [taesdKind.kind]: taesdKind,
   [unetKind.kind]: unetKind,
   [unetGradKind.kind]: unetGradKind,
+  [unetLoraKind.kind]: unetLoraKind,
 };
