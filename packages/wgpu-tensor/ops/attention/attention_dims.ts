@@ -33,7 +33,7 @@ export interface AttentionDims {
   maskStrides: readonly number[] | null;
 }
 
-/** Largest head size the kernels' private arrays hold. */
+/** Largest head size the kernels' private arrays are built for. */
 export const MAX_HEAD_SIZE = 256;
 
 /**
@@ -131,21 +131,11 @@ export function attentionParams(dims: AttentionDims, attrs: AttentionAttrs): Par
     .u32("lk", dims.keys)
     .u32("d", dims.headSize)
     .u32("dv", dims.valueSize)
-    .f32("scale", attrs.scale);
+    .f32("scale", attrs.scale)
+    .u32("causal", attrs.isCausal ? 1 : 0);
   if (dims.maskStrides) {
     const [strideB, strideH, strideI, strideJ] = dims.maskStrides;
     params.u32("maskB", strideB).u32("maskH", strideH).u32("maskI", strideI).u32("maskJ", strideJ);
   }
   return params;
-}
-
-/**
- * Private-array capacity for a head size. The loops run to the real size (a uniform), so a larger
- * capacity costs only untouched stack; few buckets mean few kernels to compile: 64 holds CLIP's
- * and SD's 40 and 64, 160 holds SD's 80 and 160.
- */
-export function headCapacity(size: number): number {
-  if (size <= 64) return 64;
-  if (size <= 160) return 160;
-  return MAX_HEAD_SIZE;
 }
