@@ -85,4 +85,3 @@ export {
   CLIPVisionTransformer,
 } from "./vision_encoder/clip_vision_model.ts";
 export { type ClipLoadOptions, clipFileNaming, LDM_CLIP_TEXT_PREFIX, loadClipWeights } from "./loading/clip_checkpoint.ts";
-export { loadWeights, type LoadWeightsOptions } from "./loading/load_weights.ts";

@@ -58,5 +58,4 @@ export {
 export { UNet2DConditionModel, type Timesteps, type UNetForwardOptions } from "./unet/unet_2d_condition.ts";
 export { SD15_UNET_CONFIG, type UNetConfig, unetConfigFromDiffusers } from "./unet/config.ts";
 export { timestepProjection } from "./unet/embeddings.ts";
-export { loadWeights, type LoadWeightsOptions } from "./loading/load_weights.ts";
 export { diffusersToLdmUNetKey, LDM_UNET_PREFIX, ldmKeyMap } from "./loading/ldm_key_map.ts";

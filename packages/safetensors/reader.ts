@@ -9,6 +9,7 @@
 import { SafetensorsError } from "./errors.ts";
 import { decodeHeader, LENGTH_FIELD_BYTES, readHeaderByteLength, type SafetensorsHeader, type TensorInfo } from "./header.ts";
 import type { SafeTensor, SafeTensorMap } from "./tensor.ts";
+import { toFloat32Array } from "./to_float32.ts";
 
 /**
  * Random access to the bytes of one file. Implement it to read safetensors from anywhere.
@@ -162,6 +163,15 @@ export class SafetensorsReader implements AsyncDisposable {
     this.#checkOpen(name);
     const data = await readExactly(this.#source, location.byteOffset, location.byteOffset + location.byteLength, `tensor "${name}"`, name);
     return { dtype: location.dtype, shape: [...location.shape], data };
+  }
+
+  /**
+   * Reads one tensor and converts it to f32 (from any float or integer dtype): the form model
+   * loaders want, so a reader can be handed to `loadWeights` of @spo/wgpu-tensor as it is.
+   */
+  async float32(name: string): Promise<{ shape: number[]; data: Float32Array }> {
+    const entry = await this.tensor(name);
+    return { shape: entry.shape, data: toFloat32Array(entry) };
   }
 
   /**

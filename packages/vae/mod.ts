@@ -39,4 +39,3 @@ export { type TaesdConfig, taesdConfigFromJson, type TaesdVariant } from "./taes
 export { taesdDecoderLayers, taesdEncoderLayers, type TaesdLayer } from "./taesd/taesd_layers.ts";
 export { loadAutoencoderKLWeights, loadTaesdWeights, type VaeLoadOptions } from "./loading/vae_checkpoint.ts";
 export { ldmVaeName, legacyVaeName } from "./loading/vae_key_map.ts";
-export { loadWeights, type LoadWeightsOptions } from "./loading/load_weights.ts";

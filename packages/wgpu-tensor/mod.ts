@@ -67,3 +67,4 @@ export { GroupNorm, LayerNorm } from "./nn/norms.ts";
 export { Embedding } from "./nn/embedding.ts";
 export { Attention, type AttentionOptions } from "./nn/attention.ts";
 export { Activation, Dropout, quickGelu } from "./nn/activations.ts";
+export { loadWeights, type LoadWeightsOptions, type WeightSource } from "./nn/load_weights.ts";

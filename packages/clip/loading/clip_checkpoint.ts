@@ -1,6 +1,6 @@
 import type { SafetensorsReader } from "@spo/safetensors";
 import type { LoadReport, Module } from "@spo/wgpu-tensor";
-import { loadWeights } from "./load_weights.ts";
+import { loadWeights } from "@spo/wgpu-tensor";
 
 /** Where SD single-file checkpoints (A1111, CompVis) keep the text encoder. */
 export const LDM_CLIP_TEXT_PREFIX = "cond_stage_model.transformer.";

@@ -6,7 +6,7 @@ import type { LayerOptions } from "@spo/wgpu-tensor";
 import { unetConfigFromDiffusers } from "../unet/config.ts";
 import { UNet2DConditionModel } from "../unet/unet_2d_condition.ts";
 import { ldmKeyMap, LDM_UNET_PREFIX } from "./ldm_key_map.ts";
-import { type LoadWeightsOptions, loadWeights } from "./load_weights.ts";
+import { type LoadWeightsOptions, loadWeights } from "@spo/wgpu-tensor";
 
 export interface LoadUNetOptions extends LoadWeightsOptions, Pick<LayerOptions, "device"> {
   /** Weights variant: "fp16" reads `diffusion_pytorch_model.fp16.safetensors` (converted to f32). */

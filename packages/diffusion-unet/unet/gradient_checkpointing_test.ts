@@ -4,7 +4,7 @@ import { after, before, test } from "node:test";
 import { readSafetensorsFile, toFloat32Array } from "@spo/safetensors/node";
 import { backward, type Device, mul, randn, sum, type Tensor, tensor, tidy } from "@spo/wgpu-tensor";
 import { assertClose, testDevice } from "@spo/wgpu-tensor/testing";
-import { loadWeights } from "../loading/load_weights.ts";
+import { loadWeights } from "@spo/wgpu-tensor";
 import { UNet2DConditionModel } from "./unet_2d_condition.ts";
 
 const fixture = new URL("../test/fixtures/oracle/unet.safetensors", import.meta.url).pathname;

@@ -2,7 +2,7 @@ import type { SafetensorsReader } from "@spo/safetensors";
 import type { LoadReport, Module } from "@spo/wgpu-tensor";
 import type { AutoencoderKL } from "../autoencoder_kl/autoencoder_kl.ts";
 import { TAESD, TAESDDecoder, TAESDEncoder } from "../taesd/taesd.ts";
-import { loadWeights } from "./load_weights.ts";
+import { loadWeights } from "@spo/wgpu-tensor";
 import { ldmVaeName, legacyVaeName } from "./vae_key_map.ts";
 
 /** Options of the VAE and TAESD loaders. */

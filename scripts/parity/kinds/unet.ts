@@ -1,5 +1,5 @@
-import { loadWeights, UNet2DConditionModel, UnsupportedConfigError } from "../../../packages/diffusion-unet/mod.ts";
-import { tensor, type Tensor } from "../../../packages/wgpu-tensor/mod.ts";
+import { UNet2DConditionModel, UnsupportedConfigError } from "../../../packages/diffusion-unet/mod.ts";
+import { loadWeights, tensor, type Tensor } from "../../../packages/wgpu-tensor/mod.ts";
 import { type CaseContext, type KindRunner, type ProducedOutput, UnsupportedCaseError } from "../kind_runner.ts";
 
 /** Builds the case's UNet from its config and loads `<weights_prefix><name>` weights. */
