@@ -18,8 +18,10 @@ describe("oracle fixtures through npm run parity", () => {
       const result = spawnSync(process.execPath, ["--conditions=source", "--import", "tsx", "scripts/parity.ts", folder], {
         cwd: root,
         encoding: "utf8",
-        timeout: 300_000,
+        timeout: 600_000,
+        maxBuffer: 64 * 2 ** 20,
       });
+      assert.ifError(result.error);
       const lines = result.stdout.trim().split("\n");
       const summary = lines.at(-1) ?? "";
       assert.equal(result.status, 0, `${result.stdout}\n${result.stderr}`);
