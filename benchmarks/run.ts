@@ -1,4 +1,4 @@
-// The benchmark suite: `npm run bench -- [filter …] [--full] [--budget=ms] [--list]`.
+// The benchmark suite: `npm run bench -- [filter …] [--full] [--profile] [--budget=ms] [--list]`.
 // Each case is checked against the peer (tfjs-backend-webgpu on the same Dawn adapter), then timed
 // on both sides; the table goes to stdout, results to benchmarks/results/latest.{json,svg}.
 import { Device } from "@spo/wgpu-tensor";
@@ -8,6 +8,7 @@ import type { BenchContext } from "./harness/bench_case.ts";
 import { PassTimer } from "./harness/gpu_timer.ts";
 import { type CaseResult, measureCase } from "./harness/measure.ts";
 import { loadOptionalOps } from "./harness/optional_ops.ts";
+import { formatProfile } from "./harness/profile.ts";
 import { currentLoad, machineLine, writeResults } from "./harness/report_node.ts";
 import { toRecord } from "./harness/results.ts";
 import { formatTable } from "./harness/table.ts";
@@ -21,6 +22,8 @@ const filters = args.filter((a) => !a.startsWith("--")).map((a) => a.toLowerCase
 const budgetArg = args.find((a) => a.startsWith("--budget="));
 const budgetMs = budgetArg ? Number(budgetArg.slice("--budget=".length)) : 3000;
 const isFull = args.includes("--full");
+// one dispatch per compute pass on both sides, so per-pass timestamps give a per-kernel profile
+const isProfile = args.includes("--profile");
 const selected = allCases
   .filter((c) => isFull || !c.isHeavy)
   .filter((c) => filters.length === 0 || filters.some((f) => `${c.group} ${c.name}`.toLowerCase().includes(f)));
@@ -35,13 +38,14 @@ if (selected.length === 0) {
 }
 
 await loadOptionalOps();
-const device = await Device.create({ dawnOptions: DAWN_OPTIONS });
+const device = await Device.create({ dawnOptions: DAWN_OPTIONS, submitEvery: isProfile ? 1 : undefined });
 Device.setDefault(device);
 PassTimer.for(device.gpu);
 let peer: BenchContext["peer"] = null;
 try {
   peer = await startTfjsPeer(DAWN_OPTIONS);
   PassTimer.for(peer.gpu);
+  if (isProfile) peer.tf.env().set("WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE", 1);
 } catch (error) {
   console.error(`The peer did not start, timing ours only: ${(error as Error).message}`);
 }
@@ -53,13 +57,14 @@ const results: CaseResult[] = [];
 for (const benchCase of selected) {
   const load = currentLoad();
   const started = performance.now();
-  const result = await measureCase(benchCase, context, { budgetMs });
+  const result = await measureCase(benchCase, context, { budgetMs, profile: isProfile });
   results.push(result);
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   const ours = result.ours ? `ours ${result.ours.summary.median.toFixed(2)} ms` : "";
   const theirs = result.peer ? `, peer ${result.peer.summary.median.toFixed(2)} ms` : "";
   const status = result.status === "ok" ? `${ours}${theirs}` : `${result.status}: ${result.detail.split("\n")[0]}`;
   console.log(`  ${benchCase.name}: ${status} (${seconds} s, load ${load.toFixed(1)})`);
+  for (const { label, kernels } of result.profiles ?? []) console.log(formatProfile(label, kernels));
 }
 
 const records = results.map(toRecord);

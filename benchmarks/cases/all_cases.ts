@@ -6,6 +6,7 @@ import { normCases } from "./norm_cases.ts";
 import { softmaxCases } from "./softmax_cases.ts";
 import { attentionCases } from "./attention_cases.ts";
 import { dispatchCases } from "./dispatch_cases.ts";
+import { unetBlockCases } from "./unet_block_cases.ts";
 
 /** Every case of `npm run bench`, in table order. */
 export const allCases: BenchCase[] = [
@@ -16,4 +17,5 @@ export const allCases: BenchCase[] = [
   ...softmaxCases,
   ...attentionCases,
   ...dispatchCases,
+  ...unetBlockCases,
 ];

@@ -73,8 +73,8 @@ function peerLimit(shape: AttentionShape, context: BenchContext): string | null 
   const limit = context.peer?.gpu.limits.maxStorageBufferBindingSize ?? Infinity;
   const bytes = scoreBytes(shape);
   if (bytes <= limit) return null;
-  return `its [B·H, L, L] f32 score matrix is ${bytes / 2 ** 20} MiB and tfjs binds whole buffers, ` +
-    `above this adapter's maxStorageBufferBindingSize of ${limit / 2 ** 20} MiB (tried: Dawn rejects the bind group, tfjs returns zeros)`;
+  return `needs a ${bytes / 2 ** 20} MiB [B·H, L, L] f32 score matrix, above the ${limit / 2 ** 20} MiB ` +
+    "maxStorageBufferBindingSize of this adapter (tfjs binds whole buffers; tried: Dawn rejects the bind group and tfjs returns zeros)";
 }
 
 function attentionCase(shape: AttentionShape, label: string, isHeavy = false): BenchCase {

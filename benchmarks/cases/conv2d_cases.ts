@@ -7,8 +7,11 @@ import { pairedRun } from "../harness/paired_run.ts";
 // 9·C products of values in [-1, 1]·[-0.05, 0.05]: |y| ~ 1, f32 rounding well below 1e-4
 const TOLERANCE = { atol: 1e-4, rtol: 1e-3 };
 
-/** Moves axis 1 of a 4-D row-major array to the end: NCHW → NHWC, OIHW → … (with `order`). */
-function permute4(data: Float32Array, shape: readonly number[], order: readonly number[]): Float32Array {
+/**
+ * Permutes a 4-D row-major array: output axis i is input axis `order[i]` (NCHW → NHWC is
+ * [0, 2, 3, 1]; OIHW → HWIO is [2, 3, 1, 0]).
+ */
+export function permute4(data: Float32Array, shape: readonly number[], order: readonly number[]): Float32Array {
   const out = new Float32Array(data.length);
   const strides = [shape[1] * shape[2] * shape[3], shape[2] * shape[3], shape[3], 1];
   const outShape = order.map((axis) => shape[axis]);

@@ -3,8 +3,8 @@ import type { ResultRecord } from "./results.ts";
 const ROW = 26;
 const LABEL_WIDTH = 360;
 const PLOT_WIDTH = 520;
-const RIGHT_MARGIN = 90;
-const TOP = 64;
+const RIGHT_MARGIN = 140;
+const TOP = 84;
 const BOTTOM = 44;
 
 /**
@@ -19,8 +19,9 @@ const BOTTOM = 44;
  */
 export function ratioChartSvg(records: readonly ResultRecord[], subtitle: string): string {
   const ratios = records.map((r) => r.ratio).filter((r): r is number => r !== null && r > 0);
-  const low = Math.min(0.1, ...ratios.map((r) => r / 1.5));
-  const high = Math.max(10, ...ratios.map((r) => r * 1.5));
+  // room beyond the longest bars for their labels
+  const low = Math.min(0.1, ...ratios.map((r) => r / 3));
+  const high = Math.max(10, ...ratios.map((r) => r * 2));
   const [logLow, logHigh] = [Math.log10(low), Math.log10(high)];
   const x = (ratio: number) => LABEL_WIDTH + ((Math.log10(ratio) - logLow) / (logHigh - logLow)) * PLOT_WIDTH;
   const width = LABEL_WIDTH + PLOT_WIDTH + RIGHT_MARGIN;
@@ -28,8 +29,9 @@ export function ratioChartSvg(records: readonly ResultRecord[], subtitle: string
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="DejaVu Sans, Arial, sans-serif" font-size="12">`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
-    `<text x="12" y="22" font-size="15" font-weight="bold">Speed-up over tfjs-backend-webgpu (peer time / our time, log scale)</text>`,
+    `<text x="12" y="22" font-size="15" font-weight="bold">Peer time / our time, log scale (peer: tfjs-backend-webgpu unless the case names another)</text>`,
     `<text x="12" y="42" fill="#555">${escapeXml(subtitle)}</text>`,
+    `<text x="12" y="60" fill="#555">Bars right of 1× (green): we are faster; left (red): the peer is. Numbers: the ratio of medians.</text>`,
   ];
   for (const tick of ticks(low, high)) {
     const tx = x(tick).toFixed(1);
@@ -41,8 +43,9 @@ export function ratioChartSvg(records: readonly ResultRecord[], subtitle: string
     const middle = y + ROW / 2 + 4;
     parts.push(`<text x="${LABEL_WIDTH - 8}" y="${middle}" text-anchor="end">${escapeXml(record.name)}</text>`);
     if (record.ratio === null || record.ratio <= 0) {
-      const why = record.status === "ok" ? `n/a: ${record.note.replace(/^.*peer: /, "peer ")}` : record.status;
-      parts.push(`<text x="${x(1) + 6}" y="${middle}" fill="#888">${escapeXml(truncate(why, 70))}</text>`);
+      const why = record.status === "ok" ? `n/a, the peer cannot run it: ${record.note.replace(/^.*peer: /, "")}` : record.status;
+      const room = Math.floor((width - x(1) - 12) / 6.5); // characters that fit at ~6.5 px each
+      parts.push(`<text x="${x(1) + 6}" y="${middle}" fill="#888">${escapeXml(truncate(why, room))}</text>`);
       return;
     }
     const [from, to] = [x(1), x(record.ratio)];

@@ -14,6 +14,8 @@ export class PassTimer {
   readonly #querySet: GPUQuerySet;
   readonly #resolve: GPUBuffer;
   #used = 0;
+  /** Labels of the pipelines set in each timed pass, by pass. */
+  #passLabels: Set<string>[] = [];
   #isActive = false;
   #overflowed = false;
 
@@ -30,8 +32,17 @@ export class PassTimer {
     (gpu as { createCommandEncoder: GPUDevice["createCommandEncoder"] }).createCommandEncoder = (descriptor) => {
       const encoder = timer.#createEncoder(descriptor);
       const beginPass = encoder.beginComputePass.bind(encoder);
-      (encoder as { beginComputePass: GPUCommandEncoder["beginComputePass"] }).beginComputePass = (pass = {}) => {
-        return beginPass(timer.#isActive ? timer.#withTimestamps(pass) : pass);
+      (encoder as { beginComputePass: GPUCommandEncoder["beginComputePass"] }).beginComputePass = (descriptor = {}) => {
+        if (!timer.#isActive) return beginPass(descriptor);
+        const pass = beginPass(timer.#withTimestamps(descriptor));
+        const labels = new Set<string>();
+        timer.#passLabels.push(labels);
+        const setPipeline = pass.setPipeline.bind(pass);
+        (pass as { setPipeline: GPUComputePassEncoder["setPipeline"] }).setPipeline = (pipeline) => {
+          labels.add(pipeline.label || "unlabelled");
+          setPipeline(pipeline);
+        };
+        return pass;
       };
       return encoder;
     };
@@ -54,6 +65,7 @@ export class PassTimer {
   /** Starts timing the passes begun from now on. Call with no pass open (after a sync). */
   begin(): void {
     this.#used = 0;
+    this.#passLabels = [];
     this.#overflowed = false;
     this.#isActive = true;
   }
@@ -63,6 +75,15 @@ export class PassTimer {
    * null if there were none or more than the query set holds. Call after the work has completed.
    */
   async end(): Promise<number | null> {
+    const passes = await this.endWithPasses();
+    return passes === null ? null : passes.reduce((total, pass) => total + pass.ms, 0);
+  }
+
+  /**
+   * Like `end()`, but per pass: its GPU milliseconds and the pipelines it ran (a profile, when the
+   * work was recorded one dispatch per pass).
+   */
+  async endWithPasses(): Promise<{ labels: string[]; ms: number }[] | null> {
     this.#isActive = false;
     const count = this.#used;
     if (count === 0 || this.#overflowed) return null;
@@ -75,11 +96,12 @@ export class PassTimer {
       await staging.mapAsync(GPUMapMode.READ);
       const stamps = new BigUint64Array(staging.getMappedRange().slice(0));
       staging.unmap();
-      let nanoseconds = 0n;
+      const passes: { labels: string[]; ms: number }[] = [];
       for (let i = 0; i < count; i += 2) {
-        if (stamps[i + 1] > stamps[i]) nanoseconds += stamps[i + 1] - stamps[i];
+        const nanoseconds = stamps[i + 1] > stamps[i] ? stamps[i + 1] - stamps[i] : 0n;
+        passes.push({ labels: [...(this.#passLabels[i / 2] ?? [])], ms: Number(nanoseconds) / 1e6 });
       }
-      return Number(nanoseconds) / 1e6;
+      return passes;
     } finally {
       staging.destroy();
     }

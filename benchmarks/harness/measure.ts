@@ -1,6 +1,7 @@
 import type { BenchCase, BenchContext, CaseRun, CheckReport, Side } from "./bench_case.ts";
 import { compareValues } from "./compare.ts";
 import { PassTimer } from "./gpu_timer.ts";
+import { type KernelTime, profileSide } from "./profile.ts";
 import { type Summary, summarize } from "./stats.ts";
 
 /** A side whose check run took longer than this needs no separate warm-up run. */
@@ -33,6 +34,8 @@ export interface CaseResult {
   flops: number | null;
   bytes: number | null;
   opsPerRun: number | null;
+  /** With `MeasureOptions.profile`: GPU time per kernel of one extra run, ours then the peer's. */
+  profiles?: { label: string; kernels: KernelTime[] }[];
 }
 
 export interface MeasureOptions {
@@ -44,6 +47,8 @@ export interface MeasureOptions {
   maxReps?: number;
   /** Untimed runs per side after the check run (which already compiled the kernels). Default: 1. */
   warmups?: number;
+  /** After timing, profile one more run of each side by kernel. Default: false. */
+  profile?: boolean;
 }
 
 /**
@@ -97,7 +102,12 @@ export async function measureCase(benchCase: BenchCase, context: BenchContext, o
       }
     }
     const timings = sides.map((side, i) => sideTiming(side.label, samples[i], benchCase.timing ?? "gpu", reps));
-    return { ...base, detail: report.detail, ours: timings[0], peer: timings[1] ?? null };
+    const profiles: CaseResult["profiles"] = [];
+    for (const side of options.profile ? sides : []) {
+      const kernels = await profileSide(side);
+      if (kernels) profiles.push({ label: side.label, kernels });
+    }
+    return { ...base, detail: report.detail, ours: timings[0], peer: timings[1] ?? null, profiles };
   } catch (error) {
     return { ...base, status: "failed", detail: `threw: ${(error as Error).stack ?? error}` };
   } finally {

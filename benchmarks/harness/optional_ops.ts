@@ -1,4 +1,4 @@
-// Ops that other work adds to the library over time (matmul, conv2d, UNet blocks). Cases that need
+// Ops and blocks that other work adds over time (matmul, conv2d, the UNet's ResnetBlock2D). Cases that need
 // them look them up here and are skipped, with the reason printed, while they are missing, so the
 // suite runs at every stage of the project.
 import type { Tensor } from "@spo/wgpu-tensor";
@@ -9,7 +9,7 @@ export type LinearFn = (x: Tensor, weight: Tensor, bias?: Tensor) => Tensor;
 export type Conv2dFn = (x: Tensor, weight: Tensor, bias?: Tensor, options?: { padding?: number | [number, number] }) => Tensor;
 
 interface Source {
-  /** Exported from `@spo/wgpu-tensor` under this name, once it is public. */
+  /** Exported from `@spo/wgpu-tensor` under this name, once it is public (model blocks never are). */
   name: string;
   /** Until then: the module that defines it, relative to this file. */
   module: string;
@@ -19,6 +19,7 @@ const SOURCES: Record<string, Source> = {
   matmul: { name: "matmul", module: "../../packages/wgpu-tensor/ops/matmul/matmul.ts" },
   linear: { name: "linear", module: "../../packages/wgpu-tensor/ops/matmul/matmul.ts" },
   conv2d: { name: "conv2d", module: "../../packages/wgpu-tensor/ops/conv2d/conv2d.ts" },
+  ResnetBlock2D: { name: "ResnetBlock2D", module: "../../packages/diffusion-unet/unet/resnet.ts" },
 };
 
 const found = new Map<string, (...args: never[]) => unknown>();

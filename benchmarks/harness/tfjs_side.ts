@@ -13,6 +13,8 @@ export interface TfjsPeer {
   adapterDescription: string;
   /** Submits tfjs's pending command encoder and waits for the GPU to finish it. */
   sync(): Promise<void>;
+  /** Registers tfjs-core's gradient functions (for `tf.grads`); slow the first time, then a no-op. */
+  registerGradients(): void;
 }
 
 /** What the harness touches of tfjs-backend-webgpu's backend object (public JS, untyped in d.ts). */
