@@ -1,10 +1,12 @@
-import type { SafeTensor } from "@spo/safetensors";
-import { toFloat32Array } from "@spo/safetensors";
+import { type DType, toFloat32Array } from "@spo/safetensors";
 import type { LoraEntry, PlannedLoraModule } from "./lora_plan.ts";
 import type { LoraModuleWeights } from "./write_lora.ts";
 
-/** A LoRA tensor as given: a safetensors entry (any float dtype) or float32 values with a shape. */
-export type LoraTensorInput = SafeTensor | { shape: readonly number[]; data: Float32Array };
+/**
+ * A LoRA tensor as given: a safetensors entry (raw bytes or the typed array of any float dtype,
+ * as `parseSafetensors` returns and `formatLora` produces), or float32 values with a shape.
+ */
+export type LoraTensorInput = { dtype: DType; shape: readonly number[]; data: ArrayBufferView } | { shape: readonly number[]; data: Float32Array };
 
 /** A LoRA file's tensors by key (a Map such as `parseSafetensors(bytes).tensors`, or a record). */
 export type LoraTensors = ReadonlyMap<string, LoraTensorInput> | Readonly<Record<string, LoraTensorInput>>;
@@ -21,10 +23,16 @@ export function loraEntries(tensors: LoraTensors): Map<string, LoraEntry> {
   const source = tensors instanceof Map ? tensors : new Map(Object.entries(tensors as Record<string, LoraTensorInput>));
   const entries = new Map<string, LoraEntry>();
   for (const [key, t] of source) {
-    const values = t.data instanceof Float32Array ? t.data : toFloat32Array(t as SafeTensor);
-    entries.set(key, { shape: [...t.shape], values });
+    entries.set(key, { shape: [...t.shape], values: float32Values(key, t) });
   }
   return entries;
+}
+
+function float32Values(key: string, t: LoraTensorInput): Float32Array {
+  if (t.data instanceof Float32Array) return t.data;
+  if (!("dtype" in t)) throw new TypeError(`Cannot read LoRA tensor "${key}": give float32 values or a dtype`);
+  const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+  return toFloat32Array({ dtype: t.dtype, data: bytes, name: key });
 }
 
 /** Planned modules with their values, as host weights (throws if a plan was made from shapes only). */
