@@ -64,7 +64,7 @@ export function describeLoraReport(report: LoraLoadReport): string {
   const perComponent = Object.entries(report.modulesByComponent).map(([c, n]) => `${c} ${n}`).join(", ");
   const lines = [
     `format ${report.formats.join("+") || "unknown"}: ${report.matchedTensors} of ${report.tensorCount} tensors matched ` +
-    `${report.matchedModules} modules${perComponent ? ` (${perComponent})` : ""}, ${report.parameterCount} parameters`,
+    `${plural(report.matchedModules, "module")}${perComponent ? ` (${perComponent})` : ""}, ${report.parameterCount} parameters`,
   ];
   for (const { key, reason, detail } of report.unmatched) lines.push(`unmatched ${key}: ${reason}: ${detail}`);
   return lines.join("\n");
@@ -75,7 +75,11 @@ function summarizeUnmatched(report: LoraLoadReport): string {
   for (const { reason } of report.unmatched) counts.set(reason, (counts.get(reason) ?? 0) + 1);
   const byReason = [...counts].map(([reason, n]) => `${n} ${reason}`).join(", ");
   const first = report.unmatched.slice(0, 3).map(({ key, detail }) => `"${key}" (${detail})`).join("; ");
-  const matched = `${report.matchedTensors} of ${report.tensorCount} tensors matched ${report.matchedModules} modules`;
+  const matched = `${report.matchedTensors} of ${report.tensorCount} tensors matched ${plural(report.matchedModules, "module")}`;
   if (report.unmatched.length === 0) return `${matched}, nothing to apply`;
   return `${matched}; ${report.unmatched.length} unmatched (${byReason}): ${first}${report.unmatched.length > 3 ? "; …" : ""}`;
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }
