@@ -1,6 +1,6 @@
 // Shapes, inputs and checks shared by the attention tests (not exported from the package).
 import fc from "fast-check";
-import type { DType } from "../../tensor/dtype.ts";
+import { type DType, f16BitsToF32, f32ToF16Bits } from "../../tensor/dtype.ts";
 import type { HostTensor } from "../../tensor/host_tensor.ts";
 import { broadcastStrides, contiguousStrides, sizeOf } from "../../tensor/shape.ts";
 import { checkAgainstReference, randomHost, type Tolerance, toleranceFor } from "../../testing/mod.ts";
@@ -95,9 +95,11 @@ function randomMask(shape: readonly number[], seed: number, dtype: DType): HostT
   return mask;
 }
 
-/** The values rounded to f32, so the GPU and the reference read identical numbers. */
-export function roundToF32(t: HostTensor): HostTensor {
-  return { ...t, data: Float64Array.from(Float32Array.from(t.data)) };
+/** The values rounded to the tensor's dtype (f32 or f16), so the GPU and the reference read identical numbers. */
+export function roundToDType(t: HostTensor): HostTensor {
+  const rounded = Float64Array.from(Float32Array.from(t.data));
+  if (t.dtype === "f16") rounded.forEach((value, i) => (rounded[i] = f16BitsToF32(f32ToF16Bits(value))));
+  return { ...t, data: rounded };
 }
 
 /** Sums a host tensor over the dimensions where `shape` broadcasts (what autograd does to gradients). */
@@ -126,14 +128,15 @@ export function gradTolerance(c: AttentionCase): Tolerance {
 }
 
 /** Runs every gradient kernel on one case against its reference, given the same saved statistics. */
-export async function checkGradKernels(c: AttentionCase, seed: number): Promise<void> {
-  const { query, key, value, outGrad, mask } = attentionInputs(c, seed);
+export async function checkGradKernels(c: AttentionCase, seed: number, dtype: "f32" | "f16" = "f32"): Promise<void> {
+  const { query, key, value, outGrad, mask } = attentionInputs(c, seed, dtype);
   const attrs = { scale: 1 / Math.sqrt(c.headSize), isCausal: c.isCausal };
   const options = { ...attrs, mask };
-  const output = roundToF32(referenceAttention(query, key, value, options));
-  const stats = roundToF32(referenceAttentionStats(query, key, output, outGrad, options));
+  const output = roundToDType(referenceAttention(query, key, value, options));
+  const stats = roundToDType(referenceAttentionStats(query, key, output, outGrad, options));
   const maskInput = mask ? [mask] : [];
-  const tolerance = gradTolerance(c);
+  // f16 gradients are computed in f32 from exact f16 inputs: the final rounding to f16 dominates
+  const tolerance = dtype === "f16" ? toleranceFor("f16") : gradTolerance(c);
   await checkAgainstReference(attentionBackwardStatsOp, [query, key, output, outGrad, ...maskInput], attrs, tolerance);
   await checkAgainstReference(attentionGradQueryOp, [query, key, value, outGrad, stats, ...maskInput], attrs, tolerance);
   await checkAgainstReference(attentionGradKeyOp, [query, key, value, outGrad, stats, ...maskInput], attrs, tolerance);

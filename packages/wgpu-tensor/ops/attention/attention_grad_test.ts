@@ -39,6 +39,11 @@ describe("scaledDotProductAttention gradients", () => {
     await checkGradKernels({ ...base, queries: 66, keys: 5, headSize: 77, valueSize: 65, isCausal: true }, 2);
   });
 
+  test("f16 inputs get f16 gradients computed in f32", async () => {
+    const c: AttentionCase = { batch: 1, heads: 2, queries: 9, keys: 33, headSize: 17, valueSize: 8, isCausal: true, maskShape: null };
+    await checkGradKernels(c, 4, "f16");
+  });
+
   test("backward() through scaledDotProductAttention gives the analytic gradients of referenceAttentionBackward", async () => {
     const cases: AttentionCase[] = [
       { batch: 2, heads: 2, queries: 9, keys: 77, headSize: 32, valueSize: 32, isCausal: false, maskShape: null },

@@ -91,7 +91,7 @@ export function referenceAttentionBackward(
 export function referenceAttentionStats(query: HostTensor, key: HostTensor, output: HostTensor, outGrad: HostTensor, options: ReferenceAttentionOptions): HostTensor {
   const [batch, heads, queries] = query.shape;
   const keys = key.shape[2];
-  const stats = hostZeros([batch, heads, queries, 2], query.dtype);
+  const stats = hostZeros([batch, heads, queries, 2], "f32");
   for (let b = 0; b < batch; b++) {
     for (let h = 0; h < heads; h++) {
       const scores = maskedScores(query, key, options, b, h);

@@ -19,12 +19,16 @@ export interface Layout {
 }
 
 /**
- * Blocking of the forward kernel and of the gradient kernels. On lavapipe a load costs about a
- * dozen multiply-adds, so larger blocks run faster, but the unrolled rows × block body also sets
- * the LLVM compile time (measured cold on 2 busy cores: the four gradient kernels at 8 × 4 took
- * ~50 s, at 4 × 4 ~25 s). The hot forward kernel gets the larger block.
+ * Blocking of the forward kernel. On lavapipe a load (lane-uniform or private) costs about a dozen
+ * multiply-adds, so larger blocks run faster, but the unrolled rows × block body also sets the
+ * LLVM compile time; the hot forward kernel gets the larger block.
  */
 export const FORWARD_BLOCKING = { rows: 8, block: 4 };
+
+/**
+ * Blocking of the gradient kernels, whose bodies hold two or three products each: measured cold
+ * on 2 busy cores, the four of them compiled in ~50 s at 8 × 4 and ~25 s at 4 × 4.
+ */
 export const GRAD_BLOCKING = { rows: 4, block: 4 };
 
 /**
