@@ -14,3 +14,4 @@ export * from "./mod.ts";
 export { applyLoraFiles, type LoraFile, type LoraFileSpec, readLoraFile, writeLoraFile } from "./node/lora_files_node.ts";
 export { convertLora, type ConvertLoraOptions } from "./node/convert_lora_node.ts";
 export { type LoraToMerge, mergeLoraIntoCheckpoint, type MergeLoraOptions } from "./node/merge_checkpoint_node.ts";
+export { LORA_USAGE, runLoraCommand } from "./node/lora_command_node.ts";

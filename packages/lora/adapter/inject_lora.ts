@@ -58,7 +58,14 @@ export function injectLora(models: LoraModels, config: LoraConfig): LoraAdapter 
   return adapter;
 }
 
-/** The trainable tensors of adapters (what to hand an optimizer). */
+/**
+ * The trainable tensors of adapters (what to hand an optimizer).
+ *
+ * @example
+ * ```ts
+ * const optimizer = new AdamW(loraParameters(unetAdapter, textAdapter), { lr: 1e-4 });
+ * ```
+ */
 export function loraParameters(...adapters: LoraAdapter[]): Tensor[] {
   return adapters.flatMap((adapter) => adapter.parameters());
 }

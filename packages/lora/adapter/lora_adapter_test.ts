@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import fc from "fast-check";
-import type { Device, Tensor } from "@spo/wgpu-tensor";
+import { type Device, noGrad, type Tensor, tidy } from "@spo/wgpu-tensor";
 import { assertClose, fcRuns, testDevice, toleranceFor } from "@spo/wgpu-tensor/testing";
 import { parameterValues, randomizeLora, seededTensor, ToyModel } from "../test/_toy_model.ts";
 import { injectLora } from "./inject_lora.ts";
@@ -171,10 +171,35 @@ describe("LoraAdapter switching", () => {
     adapter.merge();
     assert.throws(() => (adapter.weight = 2), /Cannot change the weight of adapter "spo": it is merged into the base weights; unmerge it first/);
     assert.throws(() => (adapter.isEnabled = false), /Cannot disable adapter "spo": it is merged/);
+    const other = injectLora(model, { name: "other", rank: 2, targetModules: ["to_k"] });
+    assert.throws(() => withAdaptersDisabled(model, () => 0), /Cannot disable adapter "spo": it is merged into the base weights; unmerge it first/);
+    assert.throws(() => disableAdapters(model), /Cannot disable adapter "spo"/);
+    assert.ok(other.isEnabled, "nothing was switched off half-way");
+    other.remove();
     assert.throws(() => adapter.merge(), /Cannot merge adapter "spo": it is already merged/);
     assert.throws(() => injectLora(model, { name: "spo", rank: 2, targetModules: ["to_q"] }), /Cannot add adapter "spo" to "unet.blocks.0.to_q": the layer already has an adapter of that name/);
     adapter.remove();
     assert.throws(() => adapter.merge(), /Cannot merge adapter "spo": it was removed/);
     assert.throws(() => adapter.unmerge(), /it was removed/);
+  });
+
+  test("inference forwards, merges and remove() leave GPU memory where it was", async () => {
+    const model = new ToyModel();
+    const x = seededTensor([1, 3, 4, 4], 5);
+    const baseline = device.memory().liveBytes;
+    const adapter = injectLora(model, { rank: 2, targetModules: TARGETS, dropout: 0.1 });
+    randomizeLora(adapter, 80);
+    const withAdapter = device.memory().liveBytes;
+    for (const isTraining of [true, false]) {
+      model.train(isTraining);
+      // without noGrad the autograd graph would keep its saved tensors until backward
+      noGrad(() => tidy(() => model.forward(x))).dispose();
+    }
+    adapter.merge();
+    adapter.unmerge();
+    assert.equal(device.memory().liveBytes, withAdapter, "forwards and merges free every intermediate");
+    adapter.remove();
+    assert.equal(device.memory().liveBytes, baseline, "remove() frees the adapter's parameters");
+    x.dispose();
   });
 });

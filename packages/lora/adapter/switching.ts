@@ -24,14 +24,30 @@ export function loraAdaptersOf(models: LoraModels): LoraAdapter[] {
   return [...found];
 }
 
-/** Turns every attached adapter on (PEFT's `enable_adapters`). */
+/**
+ * Turns every attached adapter on (PEFT's `enable_adapters`).
+ *
+ * @example
+ * ```ts
+ * enableAdapters({ unet, text_encoder });
+ * ```
+ */
 export function enableAdapters(models: LoraModels): void {
   for (const adapter of loraAdaptersOf(models)) adapter.isEnabled = true;
 }
 
-/** Turns every attached adapter off: the model computes exactly the base model (PEFT's `disable_adapters`). */
+/**
+ * Turns every attached adapter off: the model computes exactly the base model (PEFT's
+ * `disable_adapters`). Throws for a merged adapter (unmerge it first).
+ *
+ * @example
+ * ```ts
+ * disableAdapters(unet);
+ * unet.forward(x, t, context); // the base UNet, bit for bit
+ * ```
+ */
 export function disableAdapters(models: LoraModels): void {
-  for (const adapter of loraAdaptersOf(models)) adapter.isEnabled = false;
+  for (const adapter of unmergedAdapters(models, "disable")) adapter.isEnabled = false;
 }
 
 /**
@@ -45,7 +61,7 @@ export function disableAdapters(models: LoraModels): void {
  * ```
  */
 export function withAdaptersDisabled<T>(models: LoraModels, fn: () => T): T {
-  const adapters = loraAdaptersOf(models);
+  const adapters = unmergedAdapters(models, "disable");
   const states = adapters.map((adapter) => adapter.isEnabled);
   adapters.forEach((adapter) => (adapter.isEnabled = false));
   const restore = () => adapters.forEach((adapter, i) => (adapter.isEnabled = states[i]));
@@ -89,4 +105,12 @@ export function setAdapters(models: LoraModels, names: readonly string[], weight
     adapter.isEnabled = true;
     if (weights) adapter.weight = weights[index];
   }
+}
+
+/** The attached adapters, after checking that none is merged (a merged ΔW cannot be switched off). */
+function unmergedAdapters(models: LoraModels, action: string): LoraAdapter[] {
+  const adapters = loraAdaptersOf(models);
+  const merged = adapters.find((adapter) => adapter.isMerged);
+  if (merged) throw new Error(`Cannot ${action} adapter "${merged.name}": it is merged into the base weights; unmerge it first`);
+  return adapters;
 }

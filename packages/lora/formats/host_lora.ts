@@ -35,7 +35,15 @@ function float32Values(key: string, t: LoraTensorInput): Float32Array {
   return toFloat32Array({ dtype: t.dtype, data: bytes, name: key });
 }
 
-/** Planned modules with their values, as host weights (throws if a plan was made from shapes only). */
+/**
+ * Planned modules with their values, as host weights (throws if a plan was made from shapes only).
+ *
+ * @example
+ * ```ts
+ * const { modules } = planLora(loraEntries(tensors), table);
+ * const { tensors: kohya } = formatLora(plannedWeights(modules), "kohya");
+ * ```
+ */
 export function plannedWeights(modules: readonly PlannedLoraModule[]): LoraModuleWeights[] {
   return modules.map((m) => {
     if (!m.down.values || !m.up.values) throw new Error(`Cannot read the LoRA of "${m.path}": it was planned from shapes only`);

@@ -43,7 +43,19 @@ export interface LoraLoadReport {
   unmatched: UnmatchedKey[];
 }
 
-/** Thrown by a strict load with unmatched keys, and by any load that matched nothing. */
+/**
+ * Thrown by a strict load with unmatched keys, and by any load that matched nothing; `report`
+ * holds every key's outcome.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   loadLora(unet, tensors, { strict: true });
+ * } catch (error) {
+ *   if (error instanceof LoraLoadError) console.log(describeLoraReport(error.report));
+ * }
+ * ```
+ */
 export class LoraLoadError extends Error {
   override name = "LoraLoadError";
   constructor(readonly report: LoraLoadReport, action = "Cannot load LoRA") {

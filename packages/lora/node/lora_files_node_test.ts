@@ -12,6 +12,7 @@ import { loadLora } from "../loading/load_lora.ts";
 import { ORACLE_UNET_CONFIG, oracleUNet } from "../test/_tiny_unet.ts";
 import { convertLora } from "./convert_lora_node.ts";
 import { applyLoraFiles, readLoraFile } from "./lora_files_node.ts";
+import { runLoraCommand } from "./lora_command_node.ts";
 import { mergeLoraIntoCheckpoint } from "./merge_checkpoint_node.ts";
 
 const FIXTURES = new URL("../test/fixtures/oracle/", import.meta.url).pathname;
@@ -163,5 +164,37 @@ describe("applyLoraFiles()", () => {
     assert.deepEqual(applied.adapters.map((a) => [a.name, a.weight]), [["spo", 0.7], ["kohya", 0.3]]);
     assert.deepEqual([...applied.reports.values()].map((r) => [r.formats, r.matchedTensors]), [[["diffusers"], 96], [["kohya"], 144]]);
     applied.remove();
+  });
+});
+
+describe("runLoraCommand()", () => {
+  test("spo lora convert and merge print the match reports; bad arguments and unmatched LoRAs give exit codes 2 and 1", async () => {
+    const lines: string[] = [];
+    const log = (line: string) => lines.push(line);
+    const kohya = join(scratch, "cli_kohya.safetensors");
+    assert.equal(await runLoraCommand(["convert", DIFFUSERS, kohya, "--to", "kohya"], log), 0);
+    assert.deepEqual(lines.splice(0), ["format diffusers: 96 of 96 tensors matched 48 modules (unet 48), 14080 parameters"]);
+    const checkpoint = join(scratch, "cli_unet.safetensors");
+    await writeSafetensorsFile(checkpoint, oracleWeights());
+    const merged = join(scratch, "cli_merged.safetensors");
+    assert.equal(await runLoraCommand(["merge", checkpoint, merged, "--lora", `${DIFFUSERS}:0.5`, "--lora", `${KOHYA}:0.5`, "--strict"], log), 0);
+    assert.deepEqual(lines.splice(0), [
+      `${DIFFUSERS}: format diffusers: 96 of 96 tensors matched 48 modules (unet 48), 14080 parameters`,
+      `${KOHYA}: format kohya: 144 of 144 tensors matched 48 modules (unet 48), 14080 parameters`,
+    ]);
+    assertClose(toFloat32Array(parseSafetensors(readFileSync(merged)).tensors.get(`${MERGED_PATH}.weight`)!), await expectedMerged(), { atol: 2e-6, rtol: 1e-5 });
+    assert.equal(await runLoraCommand(["convert", DIFFUSERS, kohya, "--to", "a1111"], log), 2);
+    assert.match(lines.splice(0)[0], /--to must be one of diffusers, diffusers-peft, peft, kohya, got "a1111"/);
+    assert.equal(await runLoraCommand(["merge", checkpoint, merged], log), 2);
+    assert.equal(await runLoraCommand(["rename", "a", "b"], log), 2);
+    lines.splice(0);
+    const elsewhere = join(scratch, "elsewhere.safetensors");
+    await writeSafetensorsFile(elsewhere, {
+      "lora_unet_nowhere.lora_down.weight": { dtype: "F32", shape: [1, 2], data: new Float32Array(2) },
+      "lora_unet_nowhere.lora_up.weight": { dtype: "F32", shape: [2, 1], data: new Float32Array(2) },
+    });
+    assert.equal(await runLoraCommand(["merge", checkpoint, merged, "--lora", elsewhere], log), 1);
+    assert.match(lines[0], /Cannot merge .*elsewhere.safetensors into .*cli_unet.safetensors: nothing matched/);
+    assert.equal(lines[2], 'unmatched lora_unet_nowhere.lora_down.weight: unknown module: the unet has no Linear or Conv2d named like "nowhere"');
   });
 });
