@@ -46,7 +46,7 @@ function attentionGradOp(kind: AttentionGradKind): OpDef<AttentionAttrs> {
       const options: ReferenceAttentionOptions = { scale: attrs.scale, isCausal: attrs.isCausal, mask: inputs[names.length] ?? null };
       if (kind === "stats") return referenceAttentionStats(host.query, host.key, host.output, host.outGrad, options);
       // dV does not read V; a zero value of the right shape lets the shared reference run
-      const value = host.value ?? zerosLike(host.outGrad, host.key.shape[2]);
+      const value = host.value ?? zeroValue(host.outGrad, host.key.shape[2]);
       const grads = referenceGradientsFromStats({ ...host, value }, host.stats, options);
       return grads[kind];
     },
@@ -98,7 +98,7 @@ function outputShape(kind: AttentionGradKind, dims: AttentionDims): number[] {
   }
 }
 
-function zerosLike(outGrad: HostTensor, keys: number): HostTensor {
+function zeroValue(outGrad: HostTensor, keys: number): HostTensor {
   const [batch, heads, , valueSize] = outGrad.shape;
   return { shape: [batch, heads, keys, valueSize], dtype: outGrad.dtype, data: new Float64Array(batch * heads * keys * valueSize) };
 }

@@ -1,7 +1,11 @@
 import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
 import fc from "fast-check";
 import type { Device } from "../../device/device.ts";
-import { fcRuns, testDevice } from "../../testing/mod.ts";
+import { runOp } from "../run_op.ts";
+import { DTypeError, ShapeError } from "../../tensor/errors.ts";
+import { fcRuns, fromHost, randomHost, testDevice } from "../../testing/mod.ts";
+import { attentionBackwardStatsOp, attentionGradMaskOp, attentionGradQueryOp } from "./attention_backward.ts";
 import { arbAttentionCase, checkGradKernels } from "./_attention_testing.ts";
 
 let device: Device;
@@ -23,5 +27,17 @@ describe("scaledDotProductAttention gradient kernels", () => {
       fc.asyncProperty(arbAttentionCase({ withMask: true, headSizes: [8, 17], maxWork: 1e6 }), fc.integer(), async (c, seed) => checkGradKernels(c, seed)),
       { numRuns: fcRuns(4) },
     );
+  });
+
+  test("the gradient ops reject inputs that do not fit before any GPU work", () => {
+    const t = (shape: number[], dtype: "f32" | "f16" = "f32") => fromHost(randomHost(shape, 1, { dtype }));
+    const [q, k, v, dO] = [t([1, 2, 3, 8]), t([1, 2, 5, 8]), t([1, 2, 5, 4]), t([1, 2, 3, 4])];
+    const attrs = { scale: 0.5, isCausal: false };
+    const dispatchesBefore = device.queue.counters.dispatches;
+    assert.throws(() => runOp(attentionGradQueryOp, [q, k, v, dO, t([1, 2, 3, 2], "f16")], attrs), (e: Error) => e instanceof DTypeError && /stats is f16, expected f32/.test(e.message));
+    assert.throws(() => runOp(attentionGradQueryOp, [q, k, v, dO, t([1, 2, 3, 1])], attrs), (e: Error) => e instanceof ShapeError && /statistics has shape \[1, 2, 3, 1\], expected \[1, 2, 3, 2\]/.test(e.message));
+    assert.throws(() => runOp(attentionBackwardStatsOp, [q, k, t([1, 2, 3, 5]), dO], attrs), (e: Error) => e instanceof ShapeError && /the output has shape/.test(e.message));
+    assert.throws(() => runOp(attentionGradMaskOp, [q, k, v, dO, t([1, 2, 3, 2])], attrs), /it needs the mask/);
+    assert.equal(device.queue.counters.dispatches, dispatchesBefore);
   });
 });
