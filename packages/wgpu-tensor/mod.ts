@@ -68,3 +68,4 @@ export { Embedding } from "./nn/embedding.ts";
 export { Attention, type AttentionOptions } from "./nn/attention.ts";
 export { Activation, Dropout, quickGelu } from "./nn/activations.ts";
 export { loadWeights, type LoadWeightsOptions, type WeightSource } from "./nn/load_weights.ts";
+export { applyAdapters, type LayerAdapter } from "./nn/adapter.ts";
