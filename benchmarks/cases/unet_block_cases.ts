@@ -70,11 +70,15 @@ function peerForwardBackward(peer: TfjsPeer, params: Map<string, TfCore.Variable
  * loss Σ(y·g) for a fixed random g, gradients for the input and every parameter. At 32×32, a
  * quarter of the pixels of SD's first level (64×64), batch 1. GFLOP/s counts the convolutions
  * only: 2 forward, and input and weight gradients of each (6 × 2·H·W·C²·9).
+ *
+ * Runs with --full only: one run took 106 s (ours) and 25 s (peer) at load ~11 on the 2-core
+ * adapter, 76% of ours in conv2d_grad_input_f32 (`npm run bench -- --profile --full unet`).
  */
 export const unetBlockCases: BenchCase[] = [
   {
     name: `ResnetBlock2D(320) fwd+bwd ${SIZE}×${SIZE} (¼ of 64×64)`,
     group: "unet",
+    isHeavy: true,
     flops: 6 * 2 * SIZE * SIZE * CHANNELS * CHANNELS * 9,
     tolerance: { atol: 1e-3, rtol: 2e-3 },
     skipReason: () => missingReason("ResnetBlock2D"),

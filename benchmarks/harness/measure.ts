@@ -19,6 +19,8 @@ export interface SideTiming {
   summary: Summary;
   wall: Summary;
   gpu: Summary | null;
+  /** Host milliseconds inside `run()`: recording (and any submits it makes), without waiting for the GPU. */
+  record: Summary;
 }
 
 export interface CaseResult {
@@ -90,14 +92,15 @@ export async function measureCase(benchCase: BenchCase, context: BenchContext, o
       for (let i = 0; i < warmups; i++) estimate += (await timeOnce(side, null)).wall / warmups;
     }
     const reps = Math.max(minReps, Math.min(maxReps, Math.round(budgetMs / Math.max(estimate, 1e-3))));
-    const samples = sides.map(() => ({ wall: [] as number[], gpu: [] as number[] }));
+    const samples = sides.map(() => ({ wall: [] as number[], gpu: [] as number[], record: [] as number[] }));
     for (let rep = 0; rep < reps; rep++) {
       // alternate the order so a drift in machine load does not favour one side
       const order = rep % 2 === 0 ? sides.map((_, i) => i) : sides.map((_, i) => sides.length - 1 - i);
       for (const index of order) {
         const side = sides[index];
-        const { wall, gpu } = await timeOnce(side, PassTimer.for(side.gpu));
+        const { wall, gpu, record } = await timeOnce(side, PassTimer.for(side.gpu));
         samples[index].wall.push(wall);
+        samples[index].record.push(record);
         if (gpu !== null) samples[index].gpu.push(gpu);
       }
     }
@@ -153,21 +156,22 @@ async function timeOnceKeeping(side: Side): Promise<{ result: unknown; wall: num
   return { result, wall: performance.now() - start };
 }
 
-async function timeOnce(side: Side, timer: PassTimer | null): Promise<{ wall: number; gpu: number | null }> {
+async function timeOnce(side: Side, timer: PassTimer | null): Promise<{ wall: number; gpu: number | null; record: number }> {
   await side.sync();
   timer?.begin();
   const start = performance.now();
   const result = side.run();
+  const record = performance.now() - start;
   await side.sync();
   const wall = performance.now() - start;
   const gpu = timer ? await timer.end() : null;
   side.release(result);
-  return { wall, gpu };
+  return { wall, gpu, record };
 }
 
-function sideTiming(label: string, samples: { wall: number[]; gpu: number[] }, preferred: "gpu" | "wall", reps: number): SideTiming {
+function sideTiming(label: string, samples: { wall: number[]; gpu: number[]; record: number[] }, preferred: "gpu" | "wall", reps: number): SideTiming {
   const wall = summarize(samples.wall);
   const gpu = samples.gpu.length === reps ? summarize(samples.gpu) : null;
   const useGpu = preferred === "gpu" && gpu !== null;
-  return { label, method: useGpu ? "gpu-timestamp" : "wall", summary: useGpu ? gpu : wall, wall, gpu };
+  return { label, method: useGpu ? "gpu-timestamp" : "wall", summary: useGpu ? gpu : wall, wall, gpu, record: summarize(samples.record) };
 }

@@ -24,6 +24,9 @@ export interface ResultRecord {
   peer_max_ms: number | null;
   ours_wall_ms: number | null;
   peer_wall_ms: number | null;
+  /** Median host milliseconds spent recording a run (inside `run()`, before waiting for the GPU). */
+  ours_record_ms: number | null;
+  peer_record_ms: number | null;
   repetitions: number | null;
   peer: string | null;
   /** Check detail, skip reason, failure, or why the peer did not run. */
@@ -77,6 +80,8 @@ export function toRecord(result: CaseResult): ResultRecord {
     peer_max_ms: side(result.peer)?.max ?? null,
     ours_wall_ms: result.ours?.wall.median ?? null,
     peer_wall_ms: result.peer?.wall.median ?? null,
+    ours_record_ms: result.ours?.record.median ?? null,
+    peer_record_ms: result.peer?.record.median ?? null,
     repetitions: result.ours?.summary.count ?? null,
     peer: result.peer?.label ?? null,
     note: notes.join("; "),

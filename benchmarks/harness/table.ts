@@ -18,9 +18,13 @@ export function formatTable(records: readonly ResultRecord[]): string {
   const line = (cells: readonly string[]) => `| ${cells.map((cell, i) => cell.padEnd(widths[i])).join(" | ")} |`;
   const out = [line(COLUMNS), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...rows.map(line)];
   const notes = records.filter((r) => r.status !== "ok" || r.peer_ms === null);
-  if (notes.length > 0) {
-    out.push("");
-    for (const r of notes) out.push(`- ${r.name}: ${r.status === "ok" ? "" : `${r.status.toUpperCase()}: `}${r.note}`);
+  const recording = records.filter((r) => r.status === "ok" && r.us_per_op !== null && r.ours_record_ms !== null);
+  if (notes.length + recording.length > 0) out.push("");
+  for (const r of notes) out.push(`- ${r.name}: ${r.status === "ok" ? "" : `${r.status.toUpperCase()}: `}${r.note}`);
+  for (const r of recording) {
+    const perOp = (ms: number) => ((ms * r.us_per_op!) / r.ours_ms!).toFixed(1); // ms → µs per op, by the same op count
+    const peer = r.peer_record_ms === null ? "" : `, ${r.peer} ${perOp(r.peer_record_ms)} µs/op`;
+    out.push(`- ${r.name}: host time recording the chain (before waiting for the GPU): ours ${perOp(r.ours_record_ms!)} µs/op${peer}`);
   }
   return out.join("\n");
 }
