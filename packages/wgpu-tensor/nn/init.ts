@@ -3,6 +3,7 @@ import { keep, tidy } from "../memory/scope.ts";
 import { full, zeros } from "../ops/creation/creation.ts";
 import { mul, sub } from "../ops/elementwise/elementwise_ops.ts";
 import { rand } from "../ops/random/random.ts";
+import { cast } from "../ops/cast/cast.ts";
 import { noGrad } from "../autograd/grad_mode.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import type { Shape } from "../tensor/shape.ts";
@@ -34,7 +35,10 @@ export function uniformParameter(shape: Shape, bound: number, options: LayerOpti
   if (options.init === "zeros") return zeros(shape, { device, dtype: options.dtype });
   const offset = nextInitOffset;
   nextInitOffset += Math.ceil(shape.reduce((a, b) => a * b, 1) / 4) + 1;
-  return keep(noGrad(() => tidy(() => mul(sub(rand(shape, { seed: options.seed ?? 0x5eed, offset, device }), 0.5), 2 * bound))));
+  return keep(noGrad(() => tidy(() => {
+    const values = mul(sub(rand(shape, { seed: options.seed ?? 0x5eed, offset, device }), 0.5), 2 * bound);
+    return options.dtype && options.dtype !== "f32" ? cast(values, options.dtype) : values;
+  })));
 }
 
 /** A parameter filled with one value (norm scales and shifts). */
