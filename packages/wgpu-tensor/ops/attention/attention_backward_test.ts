@@ -29,6 +29,12 @@ describe("scaledDotProductAttention gradient kernels", () => {
     );
   });
 
+  test("larger head sizes (SD's 80, odd 77) match their references, with cross attention over 77 keys", async () => {
+    const base = { batch: 1, heads: 2, isCausal: false, maskShape: null };
+    await checkGradKernels({ ...base, queries: 9, keys: 77, headSize: 80, valueSize: 80 }, 1);
+    await checkGradKernels({ ...base, queries: 66, keys: 5, headSize: 77, valueSize: 65, isCausal: true }, 2);
+  });
+
   test("the gradient ops reject inputs that do not fit before any GPU work", () => {
     const t = (shape: number[], dtype: "f32" | "f16" = "f32") => fromHost(randomHost(shape, 1, { dtype }));
     const [q, k, v, dO] = [t([1, 2, 3, 8]), t([1, 2, 5, 8]), t([1, 2, 5, 4]), t([1, 2, 3, 4])];

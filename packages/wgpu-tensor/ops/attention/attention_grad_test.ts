@@ -33,12 +33,6 @@ async function gpuGradients(c: AttentionCase, seed: number, wrt: readonly boolea
 }
 
 describe("scaledDotProductAttention gradients", () => {
-  test("larger head sizes (SD's 80, odd 77) match their references, with cross attention over 77 keys", async () => {
-    const base = { batch: 1, heads: 2, isCausal: false, maskShape: null };
-    await checkGradKernels({ ...base, queries: 9, keys: 77, headSize: 80, valueSize: 80 }, 1);
-    await checkGradKernels({ ...base, queries: 66, keys: 5, headSize: 77, valueSize: 65, isCausal: true }, 2);
-  });
-
   test("f16 inputs get f16 gradients computed in f32", async () => {
     const c: AttentionCase = { batch: 1, heads: 2, queries: 9, keys: 33, headSize: 17, valueSize: 8, isCausal: true, maskShape: null };
     await checkGradKernels(c, 4, "f16");
