@@ -44,6 +44,7 @@ export const GENERATE_OPTIONS = {
 
 /** Usage text of the command line. */
 export const USAGE = `Usage: spo generate --model <folder> --prompt <text> [options]
+       spo lora convert|merge …   (spo lora --help)
 
   --model, -m      diffusers Stable Diffusion 1.x folder (tokenizer/, text_encoder/, unet/, vae/, scheduler/)
   --prompt, -p     prompt, AUTOMATIC1111 syntax: (word:1.2), (word), [word], BREAK, <lora:name:w>

@@ -1,5 +1,6 @@
 /**
- * The `spo` command line: `spo generate --model <folder> --prompt … [--out image.png]`.
+ * The `spo` command line: `spo generate --model <folder> --prompt … [--out image.png]`, and
+ * `spo lora convert|merge …` (from @spo/lora).
  * Run it with `npm run spo -- generate …` from the repository root.
  *
  * @module
@@ -8,6 +9,7 @@
 import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
+import { runLoraCommand } from "@spo/lora/node";
 import { Device } from "@spo/wgpu-tensor";
 import { loadStableDiffusionPipeline, ModelFolderError } from "../pipeline/load_pipeline_node.ts";
 import { toPng } from "../pipeline/png_node.ts";
@@ -27,6 +29,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(USAGE);
     return command === undefined ? 2 : 0;
   }
+  if (command === "lora") return runLoraCommand(rest, (line) => process.stdout.write(`${line}\n`));
   if (command !== "generate") {
     process.stderr.write(`spo: unknown command "${command}"\n\n${USAGE}`);
     return 2;

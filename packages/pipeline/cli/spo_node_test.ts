@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { mkdtemp, readFile, rm, unlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -70,4 +71,14 @@ describe("toGenerateCommand", () => {
     assert.equal(progressLine("s", 1, 4, 8, 2), "s [##------] 1/4 2.00 s/it");
     assert.equal(progressLine("s", 0, 4, 4, 0), "s [----] 0/4");
   });
+});
+
+test("spo lora convert writes a kohya file from SPO's diffusers layout", () => {
+  const out = join(mkdtempSync(join(tmpdir(), "spo-lora-")), "kohya.safetensors");
+  const input = fileURLToPath(new URL("../../lora/test/fixtures/oracle/unet_lora.lora.safetensors", import.meta.url));
+  const result = spawnSync(process.execPath, ["--conditions=source", "--import", "tsx", fileURLToPath(new URL("./spo_node.ts", import.meta.url)), "lora", "convert", input, out, "--to", "kohya"], { encoding: "utf8", timeout: 120_000 });
+  assert.equal(result.status, 0, result.stderr);
+  assert.match(result.stdout, /96 of 96 tensors matched/);
+  const keys = Object.keys(JSON.parse(readFileSync(out).subarray(8, 8 + Number(readFileSync(out).readBigUInt64LE(0))).toString("utf8")));
+  assert.ok(keys.some((k) => k.startsWith("lora_unet_") && k.endsWith(".lora_down.weight")), keys.slice(0, 3).join(", "));
 });
