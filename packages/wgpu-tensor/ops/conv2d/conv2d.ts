@@ -23,8 +23,8 @@ export const conv2dOp: OpDef<Conv2dAttrs> = {
     const g = conv2dGeometry("conv2d", x, weight, attrs, attrs.hasBias ? bias : undefined);
     return specOf([g.batch, g.outChannels, g.outHeight, g.outWidth], x.dtype);
   },
-  kernel([x, weight], attrs) {
-    return conv2dForwardPlan(conv2dGeometry("conv2d", x, weight, attrs), x.dtype, attrs.hasBias);
+  kernel([x, weight], attrs, _output, context) {
+    return conv2dForwardPlan(conv2dGeometry("conv2d", x, weight, attrs), x.dtype, attrs.hasBias, context);
   },
   reference([x, weight, bias], attrs) {
     return referenceConv2d(x, weight, attrs.hasBias ? bias : null, conv2dGeometry("conv2d", x, weight, attrs));
@@ -47,8 +47,8 @@ export const conv2dGradInputOp: OpDef<Conv2dGradAttrs> = {
     conv2dGeometry("conv2dGradInput", specOf(attrs.shape, dy.dtype), weight, attrs);
     return specOf(attrs.shape, dy.dtype);
   },
-  kernel([dy, weight], attrs) {
-    return conv2dGradInputPlan(conv2dGeometry("conv2dGradInput", specOf(attrs.shape, dy.dtype), weight, attrs), dy.dtype);
+  kernel([dy, weight], attrs, _output, context) {
+    return conv2dGradInputPlan(conv2dGeometry("conv2dGradInput", specOf(attrs.shape, dy.dtype), weight, attrs), dy.dtype, context);
   },
   reference([dy, weight], attrs) {
     return referenceConv2dGradInput(dy, weight, conv2dGeometry("conv2dGradInput", specOf(attrs.shape, dy.dtype), weight, attrs));
@@ -63,8 +63,8 @@ export const conv2dGradWeightOp: OpDef<Conv2dGradAttrs> = {
     conv2dGeometry("conv2dGradWeight", x, specOf(attrs.shape, dy.dtype), attrs);
     return specOf(attrs.shape, dy.dtype);
   },
-  kernel([dy, x], attrs) {
-    return conv2dGradWeightPlan(conv2dGeometry("conv2dGradWeight", x, specOf(attrs.shape, dy.dtype), attrs), dy.dtype);
+  kernel([dy, x], attrs, _output, context) {
+    return conv2dGradWeightPlan(conv2dGeometry("conv2dGradWeight", x, specOf(attrs.shape, dy.dtype), attrs), dy.dtype, context);
   },
   reference([dy, x], attrs) {
     return referenceConv2dGradWeight(dy, x, conv2dGeometry("conv2dGradWeight", x, specOf(attrs.shape, dy.dtype), attrs));

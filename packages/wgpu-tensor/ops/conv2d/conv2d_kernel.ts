@@ -1,163 +1,150 @@
 import type { DType } from "../../tensor/dtype.ts";
-import { linearGrid, linearMain } from "../../wgsl/grid.ts";
-import type { KernelPlan } from "../op_def.ts";
-import { type Conv2dGeometry, geometryParams } from "./conv2d_geometry.ts";
+import { Params } from "../../wgsl/params.ts";
+import type { KernelContext, KernelPlan } from "../op_def.ts";
+import type { Conv2dGeometry } from "./conv2d_geometry.ts";
+import { type Blocking, chooseBlocking, COLS, entry, header, LANES, reductionLoop, rowsPerGroup, storeBlock } from "./conv2d_wgsl.ts";
 
-const LANES = 64;
-/** Output pixels per invocation, strided by the workgroup size so lanes read neighbouring pixels. */
-const PIXELS = 4;
+// The three convolution kernels are implicit GEMMs (no im2col buffer) on one register-blocked
+// skeleton (conv2d_wgsl.ts). Each names its rows, columns and reduction:
+//   forward      rows = output channels of a group, columns = output pixels, k = (tap, input channel)
+//   grad input   rows = input channels of a group,  columns = input pixels,  k = (tap, output channel)
+//   grad weight  rows = output channels of a group, columns = (input channel, tap), k = (batch, output pixel)
+// and the z dimension of the grid runs over (batch, group), or groups alone for the weight gradient.
 
-const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+const MAX_GROUPS = 65535;
 
-function header(dtype: DType, structText: string, buffers: [string, "read" | "read_write"][]): string {
-  const lines = dtype === "f16" ? ["enable f16;"] : [];
-  lines.push(structText);
-  buffers.forEach(([name, access], i) => lines.push(`@group(0) @binding(${i + 1}) var<storage, ${access}> ${name}: array<${dtype}>;`));
-  return lines.join("\n");
+/** Sizes and options as kernel parameters; the shaders compute in u32, with i32 for offsets. */
+function convParams(g: Conv2dGeometry): Params {
+  return new Params()
+    .u32("n", g.batch).u32("cin", g.inChannels).u32("h", g.height).u32("w", g.width)
+    .u32("cout", g.outChannels).u32("oh", g.outHeight).u32("ow", g.outWidth)
+    .u32("kw", g.kernelWidth).u32("taps", g.kernelHeight * g.kernelWidth)
+    .u32("sh", g.strideH).u32("sw", g.strideW).u32("ph", g.padH).u32("pw", g.padW)
+    .u32("dh", g.dilationH).u32("dw", g.dilationW)
+    .u32("groups", g.groups).u32("cig", g.inChannels / g.groups).u32("cog", g.outChannels / g.groups);
+}
+
+function grid(columns: number, rows: number, z: number, blocking: Blocking, op: string): [number, number, number] {
+  const result: [number, number, number] = [Math.ceil(columns / (LANES * COLS)), Math.ceil(rows / rowsPerGroup(blocking)), z];
+  if (result.some((count) => count > MAX_GROUPS)) {
+    throw new RangeError(`Cannot run ${op}: its grid needs ${result.join("×")} workgroups, at most ${MAX_GROUPS} per dimension`);
+  }
+  return result;
+}
+
+function variant(blocking: Blocking): string {
+  return blocking.share ? "cpu" : "blocked";
+}
+
+/** Lines locating this workgroup's batch entry `bn` and group `g`, and the plane sizes. */
+const batchAndGroup = ["  let bn = wid.z / p.groups;", "  let g = wid.z % p.groups;", "  let hw = p.h * p.w;", "  let ohw = p.oh * p.ow;"];
+
+/** y[n, co, oy, ox] = bias[co] + Σ_{tap, ci} w[co, ci, tap]·x[n, g·cig + ci, oy·s − p + ky·d, ox·s − p + kx·d]. */
+export function conv2dForwardPlan(g: Conv2dGeometry, dtype: DType, hasBias: boolean, context: KernelContext): KernelPlan {
+  const blocking = chooseBlocking(context);
+  const params = convParams(g);
+  const key = `conv2d_${variant(blocking)}_${dtype}${hasBias ? "_bias" : ""}`;
+  const wgsl = () => {
+    const lines = header(dtype, blocking, params.struct(), ["x", "wt", ...(hasBias ? ["bias"] : []), "y"]);
+    lines.push(...entry(blocking), ...batchAndGroup);
+    lines.push("  let xBase = (bn * p.cin + g * p.cig) * hw;", "  let yBase = (bn * p.cout + g * p.cog) * ohw;");
+    for (let r = 0; r < blocking.rows; r++) lines.push(`  let wRow${r} = (g * p.cog + min(row0 + ${r}u, p.cog - 1u)) * p.cig * p.taps;`);
+    for (let c = 0; c < COLS; c++) {
+      lines.push(`  let pix${c} = min(col${c}, ohw - 1u);`);
+      lines.push(`  let iy0_${c} = i32(pix${c} / p.ow * p.sh) - i32(p.ph);`, `  let ix0_${c} = i32(pix${c} % p.ow * p.sw) - i32(p.pw);`);
+    }
+    lines.push("  for (var tap = 0u; tap < p.taps; tap++) {", "    let ky = tap / p.kw;", "    let kx = tap % p.kw;");
+    for (let c = 0; c < COLS; c++) {
+      lines.push(`    let iy${c} = iy0_${c} + i32(ky * p.dh);`, `    let ix${c} = ix0_${c} + i32(kx * p.dw);`);
+      lines.push(`    let ok${c} = iy${c} >= 0 && iy${c} < i32(p.h) && ix${c} >= 0 && ix${c} < i32(p.w);`);
+      lines.push(`    let xo${c} = xBase + select(0u, u32(iy${c}) * p.w + u32(ix${c}), ok${c});`);
+    }
+    lines.push(...reductionLoop(blocking, {
+      count: "p.cig",
+      a: (r, k) => `f32(wt[wRow${r} + (${k}) * p.taps + tap])`,
+      b: (c, k) => `select(0.0, f32(x[xo${c} + (${k}) * hw]), ok${c})`,
+      indent: "    ",
+    }));
+    lines.push("  }");
+    const bias = hasBias ? (r: number) => `f32(bias[g * p.cog + min(row0 + ${r}u, p.cog - 1u)])` : null;
+    lines.push(...storeBlock(blocking, dtype, "p.cog", "ohw", (r, c) => `yBase + (row0 + ${r}u) * ohw + col${c}`, bias), "}");
+    return lines.join("\n");
+  };
+  const workgroups = grid(g.outHeight * g.outWidth, g.outChannels / g.groups, g.batch * g.groups, blocking, "conv2d");
+  return { key, wgsl, params: params.pack(), workgroups };
 }
 
 /**
- * Direct convolution, register-blocked: each invocation computes `channels` output channels
- * (weights loaded once per tap, the same for every lane: broadcast loads on CPU adapters) at
- * PIXELS output pixels (input loads lane-contiguous). No workgroup memory, no barriers.
+ * dx[n, ci, iy, ix] = Σ_{tap, co} w[co, ci, tap]·dy[n, co, oy, ox] over the (tap, oy, ox) with
+ * oy·s − p + ky·d = iy (and the same along x): the adjoint of the forward gather.
  */
-export function conv2dForwardPlan(g: Conv2dGeometry, dtype: DType, hasBias: boolean): KernelPlan {
-  const outPerGroup = g.outChannels / g.groups;
-  const channels = outPerGroup % 4 === 0 ? 4 : 1;
-  const params = geometryParams(g);
-  const plane = g.outHeight * g.outWidth;
-  const key = `conv2d_direct_c${channels}_p${PIXELS}_${dtype}${hasBias ? "_bias" : ""}`;
+export function conv2dGradInputPlan(g: Conv2dGeometry, dtype: DType, context: KernelContext): KernelPlan {
+  const blocking = chooseBlocking(context);
+  const params = convParams(g);
+  const key = `conv2d_grad_input_${variant(blocking)}_${dtype}`;
   const wgsl = () => {
-    const buffers: [string, "read" | "read_write"][] = [["x", "read"], ["w", "read"]];
-    if (hasBias) buffers.push(["b", "read"]);
-    buffers.push(["y", "read_write"]);
-    const lines = [header(dtype, params.struct(), buffers)];
-    lines.push(`@compute @workgroup_size(${LANES})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let co_blocks = p.out_channels / ${channels}u;
-  let n = wid.y / co_blocks;
-  let co0 = (wid.y % co_blocks) * ${channels}u;
-  let group = co0 / p.out_per_group;
-  let plane = p.out_height * p.out_width;
-  let area = p.kernel_h * p.kernel_w;`);
-    // 1. the output pixels this invocation owns
-    for (const k of range(PIXELS)) {
-      lines.push(`  let pix${k} = (wid.x * ${PIXELS}u + ${k}u) * ${LANES}u + lid;`);
-      lines.push(`  let live${k} = pix${k} < plane;`);
-      lines.push(`  let oh${k} = i32(pix${k} / p.out_width) * p.stride_h - p.pad_h;`);
-      lines.push(`  let ow${k} = i32(pix${k} % p.out_width) * p.stride_w - p.pad_w;`);
-      for (const c of range(channels)) lines.push(`  var acc${c}_${k} = 0.0;`);
+    const lines = header(dtype, blocking, params.struct(), ["dy", "wt", "y"]);
+    lines.push(...entry(blocking), ...batchAndGroup);
+    lines.push("  let dyBase = (bn * p.cout + g * p.cog) * ohw;", "  let dxBase = (bn * p.cin + g * p.cig) * hw;", "  let wStride = p.cig * p.taps;");
+    for (let r = 0; r < blocking.rows; r++) lines.push(`  let wCol${r} = g * p.cog * wStride + min(row0 + ${r}u, p.cig - 1u) * p.taps;`);
+    for (let c = 0; c < COLS; c++) {
+      lines.push(`  let pix${c} = min(col${c}, hw - 1u);`);
+      lines.push(`  let iy${c} = i32(pix${c} / p.w + p.ph);`, `  let ix${c} = i32(pix${c} % p.w + p.pw);`);
     }
-    // 2. accumulate over input channels of the group and kernel taps
-    lines.push(`  for (var c = 0u; c < p.in_per_group; c++) {
-    let x_plane = (n * p.in_channels + group * p.in_per_group + c) * p.height;
-    for (var kh = 0u; kh < p.kernel_h; kh++) {
-      for (var kw = 0u; kw < p.kernel_w; kw++) {
-        let tap = (c * p.kernel_h + kh) * p.kernel_w + kw;
-        let dh = i32(kh) * p.dilation_h;
-        let dw = i32(kw) * p.dilation_w;`);
-    for (const c of range(channels)) lines.push(`        let w${c} = f32(w[(co0 + ${c}u) * p.in_per_group * area + tap]);`);
-    for (const k of range(PIXELS)) {
-      lines.push(`        let ih${k} = oh${k} + dh;`);
-      lines.push(`        let iw${k} = ow${k} + dw;`);
-      lines.push(`        let ok${k} = live${k} && ih${k} >= 0 && ih${k} < i32(p.height) && iw${k} >= 0 && iw${k} < i32(p.width);`);
-      lines.push(`        let xv${k} = select(0.0, f32(x[select(0u, (x_plane + u32(ih${k})) * p.width + u32(iw${k}), ok${k})]), ok${k});`);
-      for (const c of range(channels)) lines.push(`        acc${c}_${k} = fma(w${c}, xv${k}, acc${c}_${k});`);
+    lines.push("  for (var tap = 0u; tap < p.taps; tap++) {", "    let ky = tap / p.kw;", "    let kx = tap % p.kw;");
+    for (let c = 0; c < COLS; c++) {
+      // the output pixel that read this input pixel through this tap, if any
+      lines.push(`    let ny${c} = iy${c} - i32(ky * p.dh);`, `    let nx${c} = ix${c} - i32(kx * p.dw);`);
+      lines.push(`    let ok${c} = ny${c} >= 0 && nx${c} >= 0 && u32(ny${c}) % p.sh == 0u && u32(nx${c}) % p.sw == 0u && u32(ny${c}) / p.sh < p.oh && u32(nx${c}) / p.sw < p.ow;`);
+      lines.push(`    let yo${c} = dyBase + select(0u, u32(ny${c}) / p.sh * p.ow + u32(nx${c}) / p.sw, ok${c});`);
     }
-    lines.push("      }\n    }\n  }");
-    // 3. bias and store
-    for (const c of range(channels)) {
-      const bias = hasBias ? ` + f32(b[co0 + ${c}u])` : "";
-      for (const k of range(PIXELS)) {
-        lines.push(`  if (live${k}) { y[(n * p.out_channels + co0 + ${c}u) * plane + pix${k}] = ${dtype}(acc${c}_${k}${bias}); }`);
-      }
-    }
-    lines.push("}");
+    lines.push(...reductionLoop(blocking, {
+      count: "p.cog",
+      a: (r, k) => `f32(wt[wCol${r} + (${k}) * wStride + tap])`,
+      b: (c, k) => `select(0.0, f32(dy[yo${c} + (${k}) * ohw]), ok${c})`,
+      indent: "    ",
+    }));
+    lines.push("  }");
+    lines.push(...storeBlock(blocking, dtype, "p.cig", "hw", (r, c) => `dxBase + (row0 + ${r}u) * hw + col${c}`, null), "}");
     return lines.join("\n");
   };
-  return {
-    key,
-    wgsl,
-    params: params.pack(),
-    workgroups: [Math.ceil(plane / (LANES * PIXELS)), g.batch * (g.outChannels / channels), 1],
-  };
+  const workgroups = grid(g.height * g.width, g.inChannels / g.groups, g.batch * g.groups, blocking, "conv2dGradInput");
+  return { key, wgsl, params: params.pack(), workgroups };
 }
 
-/** ∂L/∂x: one invocation per input element, gathering every (output pixel, tap) that read it. */
-export function conv2dGradInputPlan(g: Conv2dGeometry, dtype: DType): KernelPlan {
-  const params = geometryParams(g);
-  const size = g.batch * g.inChannels * g.height * g.width;
-  params.u32("size", size);
-  return {
-    key: `conv2d_grad_input_${dtype}`,
-    wgsl: () => `${header(dtype, params.struct(), [["dy", "read"], ["w", "read"], ["dx", "read_write"]])}
-${linearMain(64)}
-  if (index >= p.size) { return; }
-  let iw = i32(index % p.width);
-  let ih = i32((index / p.width) % p.height);
-  let ci = (index / (p.width * p.height)) % p.in_channels;
-  let n = index / (p.width * p.height * p.in_channels);
-  let group = ci / p.in_per_group;
-  let c = ci % p.in_per_group;
-  let area = p.kernel_h * p.kernel_w;
-  var acc = 0.0;
-  for (var j = 0u; j < p.out_per_group; j++) {
-    let co = group * p.out_per_group + j;
-    let dy_plane = (n * p.out_channels + co) * p.out_height;
-    let w_base = (co * p.in_per_group + c) * area;
-    for (var kh = 0u; kh < p.kernel_h; kh++) {
-      let oh_scaled = ih + p.pad_h - i32(kh) * p.dilation_h;
-      if (oh_scaled < 0 || oh_scaled % p.stride_h != 0) { continue; }
-      let oh = oh_scaled / p.stride_h;
-      if (oh >= i32(p.out_height)) { continue; }
-      for (var kw = 0u; kw < p.kernel_w; kw++) {
-        let ow_scaled = iw + p.pad_w - i32(kw) * p.dilation_w;
-        if (ow_scaled < 0 || ow_scaled % p.stride_w != 0) { continue; }
-        let ow = ow_scaled / p.stride_w;
-        if (ow >= i32(p.out_width)) { continue; }
-        acc = fma(f32(w[w_base + kh * p.kernel_w + kw]), f32(dy[(dy_plane + u32(oh)) * p.out_width + u32(ow)]), acc);
-      }
+/** dw[co, ci, tap] = Σ_{n, oy, ox} dy[n, co, oy, ox]·x[n, g·cig + ci, oy·s − p + ky·d, ox·s − p + kx·d]. */
+export function conv2dGradWeightPlan(g: Conv2dGeometry, dtype: DType, context: KernelContext): KernelPlan {
+  const blocking = chooseBlocking(context);
+  const params = convParams(g);
+  const key = `conv2d_grad_weight_${variant(blocking)}_${dtype}`;
+  const wgsl = () => {
+    const lines = header(dtype, blocking, params.struct(), ["dy", "x", "y"]);
+    lines.push(...entry(blocking));
+    lines.push("  let g = wid.z;", "  let hw = p.h * p.w;", "  let ohw = p.oh * p.ow;", "  let cols = p.cig * p.taps;");
+    for (let c = 0; c < COLS; c++) {
+      lines.push(`  let q${c} = min(col${c}, cols - 1u);`, `  let ci${c} = q${c} / p.taps;`, `  let tap${c} = q${c} % p.taps;`);
+      lines.push(`  let offY${c} = i32(tap${c} / p.kw * p.dh) - i32(p.ph);`, `  let offX${c} = i32(tap${c} % p.kw * p.dw) - i32(p.pw);`);
     }
-  }
-  dx[index] = ${dtype}(acc);
-}`,
-    params: params.pack(),
-    workgroups: linearGrid(size, 64),
-  };
-}
-
-/** ∂L/∂w: one invocation per weight element, summing over the batch and output pixels. */
-export function conv2dGradWeightPlan(g: Conv2dGeometry, dtype: DType): KernelPlan {
-  const params = geometryParams(g);
-  const size = g.outChannels * (g.inChannels / g.groups) * g.kernelHeight * g.kernelWidth;
-  params.u32("size", size);
-  return {
-    key: `conv2d_grad_weight_${dtype}`,
-    wgsl: () => `${header(dtype, params.struct(), [["dy", "read"], ["x", "read"], ["dw", "read_write"]])}
-${linearMain(64)}
-  if (index >= p.size) { return; }
-  let kw = index % p.kernel_w;
-  let kh = (index / p.kernel_w) % p.kernel_h;
-  let c = (index / (p.kernel_w * p.kernel_h)) % p.in_per_group;
-  let co = index / (p.kernel_w * p.kernel_h * p.in_per_group);
-  let ci = (co / p.out_per_group) * p.in_per_group + c;
-  var acc = 0.0;
-  for (var n = 0u; n < p.batch; n++) {
-    let dy_plane = (n * p.out_channels + co) * p.out_height;
-    let x_plane = (n * p.in_channels + ci) * p.height;
-    for (var oh = 0u; oh < p.out_height; oh++) {
-      let ih = i32(oh) * p.stride_h - p.pad_h + i32(kh) * p.dilation_h;
-      if (ih < 0 || ih >= i32(p.height)) { continue; }
-      for (var ow = 0u; ow < p.out_width; ow++) {
-        let iw = i32(ow) * p.stride_w - p.pad_w + i32(kw) * p.dilation_w;
-        if (iw < 0 || iw >= i32(p.width)) { continue; }
-        acc = fma(f32(dy[(dy_plane + oh) * p.out_width + ow]), f32(x[(x_plane + u32(ih)) * p.width + u32(iw)]), acc);
-      }
+    lines.push("  for (var bn = 0u; bn < p.n; bn++) {", "    let xPlane = (bn * p.cin + g * p.cig) * hw;");
+    for (let r = 0; r < blocking.rows; r++) lines.push(`    let dyRow${r} = (bn * p.cout + g * p.cog + min(row0 + ${r}u, p.cog - 1u)) * ohw;`);
+    lines.push("    for (var oy = 0u; oy < p.oh; oy++) {", "      let dyOff = oy * p.ow;");
+    for (let c = 0; c < COLS; c++) {
+      lines.push(`      let iy${c} = i32(oy * p.sh) + offY${c};`);
+      lines.push(`      let okY${c} = iy${c} >= 0 && iy${c} < i32(p.h);`);
+      lines.push(`      let xRow${c} = xPlane + ci${c} * hw + select(0u, u32(iy${c}) * p.w, okY${c});`);
     }
-  }
-  dw[index] = ${dtype}(acc);
-}`,
-    params: params.pack(),
-    workgroups: linearGrid(size, 64),
+    const ix = (c: number, k: string) => `i32((${k}) * p.sw) + offX${c}`;
+    lines.push(...reductionLoop(blocking, {
+      count: "p.ow",
+      a: (r, k) => `f32(dy[dyRow${r} + dyOff + (${k})])`,
+      b: (c, k) => `select(0.0, f32(x[xRow${c} + u32(clamp(${ix(c, k)}, 0, i32(p.w) - 1))]), okY${c} && ${ix(c, k)} >= 0 && ${ix(c, k)} < i32(p.w))`,
+      indent: "      ",
+    }));
+    lines.push("    }", "  }");
+    lines.push(...storeBlock(blocking, dtype, "p.cog", "cols", (r, c) => `(g * p.cog + row0 + ${r}u) * cols + col${c}`, null), "}");
+    return lines.join("\n");
   };
+  const cols = (g.inChannels / g.groups) * g.kernelHeight * g.kernelWidth;
+  const workgroups = grid(cols, g.outChannels / g.groups, g.groups, blocking, "conv2dGradWeight");
+  return { key, wgsl, params: params.pack(), workgroups };
 }

@@ -8,6 +8,7 @@ import { ShapeError } from "../../tensor/errors.ts";
 import { checkAgainstReference, fcRuns, randomHost, testDevice, toleranceFor } from "../../testing/mod.ts";
 import { conv2d, conv2dGradInputOp, conv2dGradWeightOp, conv2dOp } from "./conv2d.ts";
 import { conv2dAttrs } from "./conv2d_geometry.ts";
+import { checkVariant } from "../matmul/_variant_check.ts";
 
 let device: Device;
 before(async () => {
@@ -68,6 +69,44 @@ describe("conv2d", () => {
     await fc.assert(fc.asyncProperty(arbProblem, async (p) => {
       const { x, w, b, attrs, reduction } = problemTensors({ ...p, height: Math.min(p.height, 5), width: Math.min(p.width, 5), hasBias: true });
       await checkGradients(conv2dOp, [x, w, b], { ...attrs, hasBias: true }, { tolerance: toleranceFor("f32", reduction * 50, 16) });
+    }), { numRuns: fcRuns(4) });
+  });
+
+  test("the portable kernels that GPUs get match the references too", async () => {
+    await fc.assert(fc.asyncProperty(arbProblem, async (p) => {
+      const { x, w, b, attrs, reduction } = problemTensors(p);
+      const gpu = { isCpuAdapter: false };
+      await checkVariant(conv2dOp, p.hasBias ? [x, w, b] : [x, w], attrs, toleranceFor("f32", reduction, 2), gpu);
+      const y = conv2dOp.reference([x, w], { ...attrs, hasBias: false });
+      const dy = randomHost(y.shape, p.seed + 5);
+      await checkVariant(conv2dGradInputOp, [dy, w], { ...attrs, shape: x.shape }, toleranceFor("f32", 64, 4), gpu);
+      await checkVariant(conv2dGradWeightOp, [dy, x], { ...attrs, shape: w.shape }, toleranceFor("f32", y.data.length, 4), gpu);
+    }), { numRuns: fcRuns(6) });
+  });
+
+  test("channel and pixel counts one below, at and above the kernels' 16-row and 32-column blocks", async () => {
+    // [batch, in, out, height, width, kernel, stride, padding, groups]
+    const cases = [[1, 3, 15, 4, 8, 3, 1, 1, 1], [2, 17, 16, 5, 13, 1, 1, 0, 1], [1, 4, 17, 11, 3, 3, 2, 1, 1], [1, 33, 33, 6, 11, 3, 1, 2, 1], [1, 8, 32, 9, 7, 3, 1, 1, 2]];
+    for (const [batch, cin, cout, height, width, kernel, stride, padding, groups] of cases) {
+      const x = randomHost([batch, cin, height, width], cin);
+      const w = randomHost([cout, cin / groups, kernel, kernel], cout);
+      const b = randomHost([cout], 3);
+      const attrs = conv2dAttrs({ stride, padding, groups }, true);
+      const reduction = (cin / groups) * kernel * kernel;
+      await checkAgainstReference(conv2dOp, [x, w, b], attrs, toleranceFor("f32", reduction, 2));
+      const y = conv2dOp.reference([x, w], { ...attrs, hasBias: false });
+      const dy = randomHost(y.shape, 5);
+      await checkAgainstReference(conv2dGradInputOp, [dy, w], { ...attrs, shape: x.shape }, toleranceFor("f32", cout * kernel * kernel, 4));
+      await checkAgainstReference(conv2dGradWeightOp, [dy, x], { ...attrs, shape: w.shape }, toleranceFor("f32", y.data.length, 4));
+    }
+  });
+
+  test("f16 tensors are convolved in f32 and rounded once on store", async () => {
+    await fc.assert(fc.asyncProperty(arbProblem, async (p) => {
+      const { x, w, b, attrs, reduction } = problemTensors(p);
+      const half = [x, w, b].map((t, i) => randomHost(t.shape, p.seed + 7 + i, { dtype: "f16" }));
+      const tolerance = { atol: toleranceFor("f16").atol + toleranceFor("f32", reduction, 2).atol, rtol: toleranceFor("f16").rtol };
+      await checkAgainstReference(conv2dOp, p.hasBias ? half : half.slice(0, 2), attrs, tolerance);
     }), { numRuns: fcRuns(4) });
   });
 

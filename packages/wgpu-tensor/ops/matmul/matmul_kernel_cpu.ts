@@ -19,6 +19,8 @@ const LANES = 8;
 /** Rows a workgroup owns: 16, or 4 when m ≤ 4 (fewer row blocks measured 2–3× slower per flop). */
 export const CPU_ROWS = 16;
 const CPU_FEW_ROWS = 4;
+/** Bytes of b below which it stays in a core's L2 (512 KiB on the project's machines) between workgroups. */
+const L2_BUDGET_BYTES = 384 * 1024;
 /** Columns each lane owns, strided by LANES so that a workgroup owns LANES·CPU_COLS adjacent ones. */
 export const CPU_COLS = 4;
 
@@ -61,14 +63,18 @@ export function operandStrides(spec: MatmulKernelSpec): { sAm: number; sAk: numb
 export function matmulCpuKernel(spec: MatmulKernelSpec, rows = cpuRows(spec.geometry.m)): KernelPlan | KernelProgram {
   const { geometry: g, dtype, epilogue } = spec;
   const key = `matmul_cpu_r${rows}_${dtype}_b${g.batchDims.length}${epilogueKey(epilogue)}`;
-  const groupsX = Math.ceil(g.n / (LANES * CPU_COLS));
-  const groupsY = Math.ceil(g.m / rows);
-  if (groupsX > MAX_GROUPS || groupsY > MAX_GROUPS) {
-    throw new RangeError(`Cannot run matmul of ${g.m}×${g.k} by ${g.k}×${g.n}: the grid needs ${groupsX}×${groupsY} workgroups, at most ${MAX_GROUPS} per dimension`);
+  const columnBlocks = Math.ceil(g.n / (LANES * CPU_COLS));
+  const rowBlocks = Math.ceil(g.m / rows);
+  if (columnBlocks > MAX_GROUPS || rowBlocks > MAX_GROUPS) {
+    throw new RangeError(`Cannot run matmul of ${g.m}×${g.k} by ${g.k}×${g.n}: the grid needs ${columnBlocks}×${rowBlocks} workgroups, at most ${MAX_GROUPS} per dimension`);
   }
+  // lavapipe runs workgroups in order, x fastest: neighbours in x share what they read. Keep b's
+  // 32-column strip in cache (rows fastest) unless all of b fits in a core's L2 anyway.
+  const rowsFastest = g.k * g.n * 4 > L2_BUDGET_BYTES;
+  const workgroups = (count: number): [number, number, number] => rowsFastest ? [rowBlocks, columnBlocks, count] : [columnBlocks, rowBlocks, count];
   const strides = operandStrides(spec);
   const makeParams = (batch0: number) => {
-    const params = new Params().u32("m", g.m).u32("n", g.n).u32("k", g.k).f32("alpha", epilogue.alpha);
+    const params = new Params().u32("m", g.m).u32("n", g.n).u32("k", g.k).f32("alpha", epilogue.alpha).u32("rowsFastest", rowsFastest ? 1 : 0);
     params.u32("sAm", strides.sAm).u32("sAk", strides.sAk).u32("sBk", strides.sBk).u32("sBn", strides.sBn);
     return addBatchParams(params, g, batch0);
   };
@@ -76,7 +82,7 @@ export function matmulCpuKernel(spec: MatmulKernelSpec, rows = cpuRows(spec.geom
     key,
     wgsl: () => cpuSource(spec, rows, makeParams(0)),
     params: makeParams(batch0).pack(),
-    workgroups: [groupsX, groupsY, count],
+    workgroups: workgroups(count),
   }));
 }
 
@@ -98,10 +104,11 @@ function cpuSource(spec: MatmulKernelSpec, rows: number, params: Params): string
   // 1. the sharing group: G lanes of one subgroup, `first` its lowest subgroup lane
   lines.push(`  let group = min(sgSize, ${LANES}u);`, "  let member = sid % group;", "  let first = sid - member;");
   // 2. owned rows (clamped for loads) and columns
-  lines.push(`  let row0 = wid.y * ${rows}u;`);
+  lines.push("  let rowBlock = select(wid.y, wid.x, p.rowsFastest == 1u);", "  let columnBlock = select(wid.x, wid.y, p.rowsFastest == 1u);");
+  lines.push(`  let row0 = rowBlock * ${rows}u;`);
   for (let r = 0; r < rows; r++) lines.push(`  let aRow${r} = offA + min(row0 + ${r}u, p.m - 1u) * p.sAm;`);
   for (let c = 0; c < CPU_COLS; c++) {
-    lines.push(`  let n${c} = wid.x * ${LANES * CPU_COLS}u + lid + ${LANES * c}u;`);
+    lines.push(`  let n${c} = columnBlock * ${LANES * CPU_COLS}u + lid + ${LANES * c}u;`);
     lines.push(`  let bCol${c} = offB + min(n${c}, p.n - 1u) * p.sBn;`);
   }
   for (let r = 0; r < rows; r++) for (let c = 0; c < CPU_COLS; c++) lines.push(`  var acc${r}_${c} = 0.0;`);
