@@ -33,7 +33,10 @@ if (args.includes("--list")) {
   process.exit(0);
 }
 if (selected.length === 0) {
-  console.error(`No case matches ${filters.join(", ")}; \`npm run bench -- --list\` lists them`);
+  const onlyHeavy = allCases.some((c) => c.isHeavy && filters.some((f) => `${c.group} ${c.name}`.toLowerCase().includes(f)));
+  console.error(onlyHeavy
+    ? `Only heavy cases match ${filters.join(", ")}: add --full to run them`
+    : `No case matches ${filters.join(", ")}; \`npm run bench -- --list\` lists them`);
   process.exit(1);
 }
 
