@@ -14,9 +14,7 @@ interface ResnetBlock {
 }
 type ResnetBlockClass = new (inChannels: number, outChannels: number, options: LayerOptions & { temb: number; groups: number; eps: number }) => ResnetBlock;
 
-const [SIZE, CHANNELS, TEMB, GROUPS, EPS] = [32, 320, 1280, 32, 1e-5];
-const X_SHAPE = [1, CHANNELS, SIZE, SIZE];
-const NHWC = [1, SIZE, SIZE, CHANNELS];
+const [CHANNELS, TEMB, GROUPS, EPS] = [320, 1280, 32, 1e-5];
 
 /** The block's parameters as tfjs tensors: convolutions in HWIO, everything else as is. */
 async function peerParameters(tf: Tf, block: ResnetBlock): Promise<Map<string, TfCore.Variable>> {
@@ -35,12 +33,14 @@ async function peerParameters(tf: Tf, block: ResnetBlock): Promise<Map<string, T
 
 /** diffusers' ResnetBlock2D forward in tfjs (NHWC), GroupNorm composed as a tfjs user would. */
 function peerResnet(tf: Tf, p: Map<string, TfCore.Tensor>, x: TfCore.Tensor, temb: TfCore.Tensor): TfCore.Tensor {
+  const [, size] = x.shape;
+  const nhwc = [1, size, size, CHANNELS];
   const get = (name: string) => p.get(name)!;
   const silu = (t: TfCore.Tensor) => tf.mul(t, tf.sigmoid(t));
   const groupNorm = (t: TfCore.Tensor, prefix: string) => {
-    const grouped = tf.reshape(t, [1, SIZE, SIZE, GROUPS, CHANNELS / GROUPS]);
+    const grouped = tf.reshape(t, [1, size, size, GROUPS, CHANNELS / GROUPS]);
     const { mean, variance } = tf.moments(grouped, [1, 2, 4], true);
-    const normalised = tf.reshape(tf.mul(tf.sub(grouped, mean), tf.rsqrt(tf.add(variance, EPS))), NHWC);
+    const normalised = tf.reshape(tf.mul(tf.sub(grouped, mean), tf.rsqrt(tf.add(variance, EPS))), nhwc);
     return tf.add(tf.mul(normalised, get(`${prefix}.weight`)), get(`${prefix}.bias`));
   };
   const conv = (t: TfCore.Tensor, prefix: string) =>
@@ -67,28 +67,27 @@ function peerForwardBackward(peer: TfjsPeer, params: Map<string, TfCore.Variable
 /**
  * One diffusers ResnetBlock2D(320 → 320) forward and backward, as a training step runs it:
  * GroupNorm+SiLU, conv 3×3, time-embedding projection, GroupNorm+SiLU, conv 3×3, residual; the
- * loss Σ(y·g) for a fixed random g, gradients for the input and every parameter. At 32×32, a
- * quarter of the pixels of SD's first level (64×64), batch 1. GFLOP/s counts the convolutions
- * only: 2 forward, and input and weight gradients of each (6 × 2·H·W·C²·9).
- *
- * Runs with --full only: one run took 106 s (ours) and 25 s (peer) at load ~11 on the 2-core
- * adapter, 76% of ours in conv2d_grad_input_f32 (`npm run bench -- --profile --full unet`).
+ * loss Σ(y·g) for a fixed random g, gradients for the input and every parameter. Batch 1, at a
+ * fraction of the pixels of SD's first level (64×64), stated in the name. GFLOP/s counts the
+ * convolutions only: 2 forward, and input and weight gradients of each (6 × 2·H·W·C²·9).
  */
-export const unetBlockCases: BenchCase[] = [
-  {
-    name: `ResnetBlock2D(320) fwd+bwd ${SIZE}×${SIZE} (¼ of 64×64)`,
+function resnetBlockCase(size: number, scale: string, isHeavy: boolean): BenchCase {
+  const xShape = [1, CHANNELS, size, size];
+  const nhwc = [1, size, size, CHANNELS];
+  return {
+    name: `ResnetBlock2D(320) fwd+bwd ${size}×${size} (${scale} of 64×64)`,
     group: "unet",
-    isHeavy: true,
-    flops: 6 * 2 * SIZE * SIZE * CHANNELS * CHANNELS * 9,
+    isHeavy,
+    flops: 6 * 2 * size * size * CHANNELS * CHANNELS * 9,
     tolerance: { atol: 1e-3, rtol: 2e-3 },
     skipReason: () => missingReason("ResnetBlock2D"),
     async setup(context: BenchContext) {
       const Block = optionalOp<ResnetBlockClass>("ResnetBlock2D");
       const block = new Block(CHANNELS, CHANNELS, { temb: TEMB, groups: GROUPS, eps: EPS, device: context.device, seed: 71 });
-      const nhwc = { shape: NHWC, rearrange: (data: Float32Array) => permute4(data, X_SHAPE, [0, 2, 3, 1]) };
-      const x = sharedInput(context.device, context.peer, 72, X_SHAPE, { peerLayout: nhwc });
+      const toPeer = { shape: nhwc, rearrange: (data: Float32Array) => permute4(data, xShape, [0, 2, 3, 1]) };
+      const x = sharedInput(context.device, context.peer, 72, xShape, { peerLayout: toPeer });
       const temb = sharedInput(context.device, context.peer, 73, [1, TEMB]);
-      const g = sharedInput(context.device, context.peer, 74, X_SHAPE, { peerLayout: nhwc });
+      const g = sharedInput(context.device, context.peer, 74, xShape, { peerLayout: toPeer });
       x.ours.requiresGrad = true;
       const parameters = [...block.namedParameters()].map(([, value]) => value);
       const peer = context.peer;
@@ -110,7 +109,7 @@ export const unetBlockCases: BenchCase[] = [
       return {
         ours,
         peer: peer && peerParams
-          ? tfjsSide(peer, () => peerForwardBackward(peer, peerParams, x, temb, g), { toOurs: (data) => permute4(data, NHWC, [0, 3, 1, 2]) })
+          ? tfjsSide(peer, () => peerForwardBackward(peer, peerParams, x, temb, g), { toOurs: (data) => permute4(data, nhwc, [0, 3, 1, 2]) })
           : null,
         dispose() {
           disposeInputs([x, temb, g]);
@@ -120,5 +119,15 @@ export const unetBlockCases: BenchCase[] = [
         },
       };
     },
-  },
+  };
+}
+
+/**
+ * The UNet's ResNet block at 16×16 by default; at 32×32 with --full (one run took 5.8 s for ours
+ * and 27 s for the peer at load ~15 on the 2-core adapter, 97% of ours in the three conv kernels:
+ * `npm run bench -- --full --profile unet`).
+ */
+export const unetBlockCases: BenchCase[] = [
+  resnetBlockCase(16, "1/16", false),
+  resnetBlockCase(32, "¼", true),
 ];
