@@ -9,7 +9,7 @@ import { PassTimer } from "./harness/gpu_timer.ts";
 import { type CaseResult, measureCase } from "./harness/measure.ts";
 import { loadOptionalOps } from "./harness/optional_ops.ts";
 import { formatProfile } from "./harness/profile.ts";
-import { currentLoad, machineLine, writeResults } from "./harness/report_node.ts";
+import { currentLoad, machineLine, processCpuMs, writeResults } from "./harness/report_node.ts";
 import { toRecord } from "./harness/results.ts";
 import { formatTable } from "./harness/table.ts";
 import { startTfjsPeer } from "./harness/tfjs_peer_node.ts";
@@ -60,7 +60,7 @@ const results: CaseResult[] = [];
 for (const benchCase of selected) {
   const load = currentLoad();
   const started = performance.now();
-  const result = await measureCase(benchCase, context, { budgetMs, profile: isProfile });
+  const result = await measureCase(benchCase, context, { budgetMs, profile: isProfile, cpuClock: processCpuMs });
   results.push(result);
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   const ours = result.ours ? `ours ${result.ours.summary.median.toFixed(2)} ms` : "";

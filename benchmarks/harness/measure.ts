@@ -21,6 +21,12 @@ export interface SideTiming {
   gpu: Summary | null;
   /** Host milliseconds inside `run()`: recording (and any submits it makes), without waiting for the GPU. */
   record: Summary;
+  /**
+   * CPU milliseconds the whole process used per run (with `MeasureOptions.cpuClock`): on a CPU
+   * adapter that includes the driver's worker threads, so it is the work's cost whatever else
+   * shares the machine.
+   */
+  cpu: Summary | null;
 }
 
 export interface CaseResult {
@@ -51,6 +57,8 @@ export interface MeasureOptions {
   warmups?: number;
   /** After timing, profile one more run of each side by kernel. Default: false. */
   profile?: boolean;
+  /** Milliseconds of CPU time used by this process so far (Node: `process.cpuUsage()`), if known. */
+  cpuClock?: () => number;
 }
 
 /**
@@ -92,15 +100,16 @@ export async function measureCase(benchCase: BenchCase, context: BenchContext, o
       for (let i = 0; i < warmups; i++) estimate += (await timeOnce(side, null)).wall / warmups;
     }
     const reps = Math.max(minReps, Math.min(maxReps, Math.round(budgetMs / Math.max(estimate, 1e-3))));
-    const samples = sides.map(() => ({ wall: [] as number[], gpu: [] as number[], record: [] as number[] }));
+    const samples = sides.map(() => ({ wall: [] as number[], gpu: [] as number[], record: [] as number[], cpu: [] as number[] }));
     for (let rep = 0; rep < reps; rep++) {
       // alternate the order so a drift in machine load does not favour one side
       const order = rep % 2 === 0 ? sides.map((_, i) => i) : sides.map((_, i) => sides.length - 1 - i);
       for (const index of order) {
         const side = sides[index];
-        const { wall, gpu, record } = await timeOnce(side, PassTimer.for(side.gpu));
+        const { wall, gpu, record, cpu } = await timeOnce(side, PassTimer.for(side.gpu), options.cpuClock);
         samples[index].wall.push(wall);
         samples[index].record.push(record);
+        if (cpu !== null) samples[index].cpu.push(cpu);
         if (gpu !== null) samples[index].gpu.push(gpu);
       }
     }
@@ -156,22 +165,37 @@ async function timeOnceKeeping(side: Side): Promise<{ result: unknown; wall: num
   return { result, wall: performance.now() - start };
 }
 
-async function timeOnce(side: Side, timer: PassTimer | null): Promise<{ wall: number; gpu: number | null; record: number }> {
+interface Sample {
+  wall: number;
+  gpu: number | null;
+  record: number;
+  cpu: number | null;
+}
+
+async function timeOnce(side: Side, timer: PassTimer | null, cpuClock?: () => number): Promise<Sample> {
   await side.sync();
   timer?.begin();
+  const cpuStart = cpuClock?.() ?? 0;
   const start = performance.now();
   const result = side.run();
   const record = performance.now() - start;
   await side.sync();
   const wall = performance.now() - start;
+  const cpu = cpuClock ? cpuClock() - cpuStart : null;
   const gpu = timer ? await timer.end() : null;
   side.release(result);
-  return { wall, gpu, record };
+  return { wall, gpu, record, cpu };
 }
 
-function sideTiming(label: string, samples: { wall: number[]; gpu: number[]; record: number[] }, preferred: "gpu" | "wall", reps: number): SideTiming {
+function sideTiming(
+  label: string,
+  samples: { wall: number[]; gpu: number[]; record: number[]; cpu: number[] },
+  preferred: "gpu" | "wall",
+  reps: number,
+): SideTiming {
   const wall = summarize(samples.wall);
   const gpu = samples.gpu.length === reps ? summarize(samples.gpu) : null;
   const useGpu = preferred === "gpu" && gpu !== null;
-  return { label, method: useGpu ? "gpu-timestamp" : "wall", summary: useGpu ? gpu : wall, wall, gpu, record: summarize(samples.record) };
+  const cpu = samples.cpu.length === reps ? summarize(samples.cpu) : null;
+  return { label, method: useGpu ? "gpu-timestamp" : "wall", summary: useGpu ? gpu : wall, wall, gpu, record: summarize(samples.record), cpu };
 }

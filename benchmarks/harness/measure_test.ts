@@ -33,7 +33,9 @@ function fakeCase(ours: Side, peer: Side | null, extra: Partial<BenchCase> = {})
 test("a case whose answers agree is checked, warmed up and timed on both sides, by wall clock without timestamps", async () => {
   const ours = fakeSide("ours", [1, 2, 3], 1);
   const peer = fakeSide("peer", [1, 2, 3.0001], 2);
-  const result = await measureCase(fakeCase(ours, peer, { flops: 1e6 }), context, { budgetMs: 30, minReps: 3, maxReps: 5 });
+  let cpuMs = 0;
+  const cpuClock = () => (cpuMs += 5); // each reading 5 ms later: a run spans two readings
+  const result = await measureCase(fakeCase(ours, peer, { flops: 1e6 }), context, { budgetMs: 30, minReps: 3, maxReps: 5, cpuClock });
   assert.equal(result.status, "ok", result.detail);
   assert.match(result.detail, /max \|error\|/);
   assert.equal(result.ours?.method, "wall");
@@ -43,6 +45,7 @@ test("a case whose answers agree is checked, warmed up and timed on both sides, 
   assert.equal(ours.runs, 1 + 1 + reps); // check, warm-up, timed
   assert.equal(peer.runs, 1 + 1 + reps);
   assert.ok(result.peer!.summary.median > result.ours!.summary.median, "the slower side has the larger median");
+  assert.deepEqual([result.ours!.cpu?.median, result.peer!.cpu?.count], [5, reps]);
 });
 
 test("a case whose answers disagree fails loudly and is never timed", async () => {

@@ -13,6 +13,12 @@ export function machineLine(ourAdapter: string, peerAdapter: string | null): str
   return `${cores.length} × ${cores[0]?.model.trim() ?? "CPU"}; adapter ${ourAdapter} (${peer}); load average ${one.toFixed(1)} (1 min), ${five.toFixed(1)} (5 min)`;
 }
 
+/** CPU milliseconds this process has used (all its threads: on a CPU adapter, the driver's too). */
+export function processCpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
+
 /** The current 1-minute load average, for per-case notes. */
 export function currentLoad(): number {
   return loadavg()[0];

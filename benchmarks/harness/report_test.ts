@@ -8,7 +8,7 @@ import { formatTable } from "./table.ts";
 
 function timed(label: string, samples: number[]) {
   const summary = summarize(samples);
-  return { label, method: "gpu-timestamp" as const, summary, wall: summary, gpu: summary, record: summary };
+  return { label, method: "gpu-timestamp" as const, summary, wall: summary, gpu: summary, record: summary, cpu: summary };
 }
 
 const base: CaseResult = {
@@ -49,7 +49,7 @@ test("the table shows median (min–max), the ratio, throughput and notes for sk
     toRecord({ ...base, name: "big attention", peer: null, peerNote: "1 GiB of scores" }),
   ];
   const table = formatTable(records);
-  assert.match(table, /\| matmul 2×3×4 +\| 2\.00 \(2\.00–4\.00\) \| 6\.00 \(5\.00–7\.00\) \| 3\.00× \| 1000\.00 GFLOP\/s \| gpu-ts \| tfjs-webgpu \|/);
+  assert.match(table, /\| matmul 2×3×4 +\| 2\.00 \(2\.00–4\.00\) \| 6\.00 \(5\.00–7\.00\) \| 3\.00× +\| 3\.00× +\| 1000\.00 GFLOP\/s \| gpu-ts \| tfjs-webgpu \|/);
   assert.match(table, /- conv: SKIPPED: conv2d missing/);
   assert.match(table, /- big attention: max \|error\| 0; peer: 1 GiB of scores/);
 });

@@ -27,6 +27,13 @@ export interface ResultRecord {
   /** Median host milliseconds spent recording a run (inside `run()`, before waiting for the GPU). */
   ours_record_ms: number | null;
   peer_record_ms: number | null;
+  /** Median process CPU milliseconds per run (driver threads included on a CPU adapter). */
+  ours_cpu_ms: number | null;
+  peer_cpu_ms: number | null;
+  /** peer_cpu_ms / ours_cpu_ms: the ratio by the CPU time the work consumed, robust to machine load. */
+  cpu_ratio: number | null;
+  /** Our GFLOP per CPU-second (median CPU time), where the case counts flops. */
+  gflops_per_cpu_s: number | null;
   repetitions: number | null;
   peer: string | null;
   /** Check detail, skip reason, failure, or why the peer did not run. */
@@ -82,6 +89,10 @@ export function toRecord(result: CaseResult): ResultRecord {
     peer_wall_ms: result.peer?.wall.median ?? null,
     ours_record_ms: result.ours?.record.median ?? null,
     peer_record_ms: result.peer?.record.median ?? null,
+    ours_cpu_ms: result.ours?.cpu?.median ?? null,
+    peer_cpu_ms: result.peer?.cpu?.median ?? null,
+    cpu_ratio: result.ours?.cpu && result.peer?.cpu ? result.peer.cpu.median / result.ours.cpu.median : null,
+    gflops_per_cpu_s: result.flops !== null && result.ours?.cpu ? result.flops / result.ours.cpu.median / 1e6 : null,
     repetitions: result.ours?.summary.count ?? null,
     peer: result.peer?.label ?? null,
     note: notes.join("; "),

@@ -1,10 +1,11 @@
 import type { ResultRecord } from "./results.ts";
 
-const COLUMNS = ["case", "ours ms", "peer ms", "ratio", "ours throughput", "timing", "peer"] as const;
+const COLUMNS = ["case", "ours ms", "peer ms", "ratio", "CPU ratio", "ours throughput", "timing", "peer"] as const;
 
 /**
  * The results as a Markdown table (readable as plain text too): medians with min–max, the ratio
- * peer/ours, our throughput, the timing method, and which peer. Notes for skipped, failed and
+ * peer/ours (of the reported times, and of the process CPU time per run), our throughput, the
+ * timing method, and which peer. Notes for skipped, failed and
  * peer-less cases follow the table.
  *
  * @example
@@ -30,12 +31,13 @@ export function formatTable(records: readonly ResultRecord[]): string {
 }
 
 function row(r: ResultRecord): string[] {
-  if (r.status !== "ok") return [r.name, r.status === "skipped" ? "skipped" : "FAILED", "", "", "", "", ""];
+  if (r.status !== "ok") return [r.name, r.status === "skipped" ? "skipped" : "FAILED", "", "", "", "", "", ""];
   return [
     r.name,
     timeCell(r.ours_ms, r.ours_min_ms, r.ours_max_ms),
     r.peer_ms === null ? "n/a" : timeCell(r.peer_ms, r.peer_min_ms, r.peer_max_ms),
     r.ratio === null ? "n/a" : `${r.ratio.toFixed(2)}×`,
+    r.cpu_ratio === null ? "n/a" : `${r.cpu_ratio.toFixed(2)}×`,
     throughputCell(r),
     r.timing === "gpu-timestamp" ? "gpu-ts" : (r.timing ?? ""),
     r.peer ?? "",
