@@ -115,13 +115,19 @@ test("the file reader and the parser agree on both fixtures", async () => {
   }
 });
 
-const sharedFiles = existsSync(SHARED_ORACLE) ? readdirSync(SHARED_ORACLE).filter((name) => name.endsWith(".safetensors")) : [];
+/** The shared oracle folder when it sits beside the checkout, else the copies the packages ship. */
+const PACKAGES = new URL("../../", import.meta.url);
+const oracleFolders = existsSync(SHARED_ORACLE)
+  ? [SHARED_ORACLE]
+  : readdirSync(PACKAGES).map((name) => new URL(`${name}/test/fixtures/oracle/`, PACKAGES)).filter((folder) => existsSync(folder));
+const oracleFiles = oracleFolders.flatMap((folder) => readdirSync(folder).filter((name) => name.endsWith(".safetensors")).map((name) => ({ folder, name })));
 
-test("every shared oracle fixture reads lazily and matches its manifest's shapes", { skip: sharedFiles.length === 0 ? "shared/fixtures/oracle is not in this checkout" : false }, async () => {
+test("every oracle fixture (shared, or the packages' copies) reads lazily and matches its manifest's shapes", async () => {
   let checkedShapes = 0;
-  for (const fileName of sharedFiles) {
-    const manifestUrl = new URL(fileName.replace(/(\.lora|\.kohya)?\.safetensors$/, ".json"), SHARED_ORACLE);
-    await using file = await readSafetensorsFile(new URL(fileName, SHARED_ORACLE));
+  assert.ok(oracleFiles.length >= 10, `only ${oracleFiles.length} fixture files found`);
+  for (const { folder, name: fileName } of oracleFiles) {
+    const manifestUrl = new URL(fileName.replace(/(\.lora|\.kohya)?\.safetensors$/, ".json"), folder);
+    await using file = await readSafetensorsFile(new URL(fileName, folder));
     assert.ok(file.names.length > 0, fileName);
     if (!existsSync(manifestUrl) || fileName.includes(".lora.") || fileName.includes(".kohya.")) continue;
     const manifest = await readJson<Manifest>(manifestUrl);
