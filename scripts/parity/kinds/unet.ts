@@ -1,6 +1,7 @@
 import { UNet2DConditionModel, UnsupportedConfigError } from "../../../packages/diffusion-unet/mod.ts";
-import { loadWeights, tensor, type Tensor } from "../../../packages/wgpu-tensor/mod.ts";
-import { type CaseContext, type KindRunner, type ProducedOutput, UnsupportedCaseError } from "../kind_runner.ts";
+import { loadWeights, noGrad, type Tensor } from "../../../packages/wgpu-tensor/mod.ts";
+import { type CaseContext, type KindRunner, UnsupportedCaseError } from "../kind_runner.ts";
+import { CaseTensors } from "./_case_tensors.ts";
 
 /** Builds the case's UNet from its config and loads `<weights_prefix><name>` weights. */
 export async function loadCaseUNet(context: CaseContext): Promise<UNet2DConditionModel> {
@@ -32,31 +33,23 @@ export const unetKind: KindRunner = {
   kind: "unet",
   async run(context) {
     const unet = await loadCaseUNet(context);
-    const owned: Tensor[] = [];
-    const upload = async (name: string) => {
-      const { data, shape } = await context.float32(name);
-      const t = tensor(data, shape, { device: context.device });
-      owned.push(t);
-      return t;
-    };
-    const outputs = new Map<string, ProducedOutput>();
-    const read = async (name: string, t: Tensor) => outputs.set(name, { type: "tensor", data: await t.toArray(), shape: [...t.shape] });
+    const tensors = new CaseTensors(context);
     try {
-      const sample = await upload("sample");
-      const context_ = await upload("encoder_hidden_states");
+      const sample = await tensors.float("sample");
+      const encoderHiddenStates = await tensors.float("encoder_hidden_states");
+      const timesteps = await caseTimesteps(context, "timesteps");
       const capture = new Map<string, Tensor>();
-      const out = unet.forward(sample, await caseTimesteps(context, "timesteps"), context_, { capture });
-      owned.push(out, ...capture.values());
-      await read("out", out);
-      for (const [name, t] of capture) if (context.manifest.outputs.includes(`debug.${name}`)) await read(`debug.${name}`, t);
+      const out = noGrad(() => unet.forward(sample, timesteps, encoderHiddenStates, { capture }));
+      tensors.own(out, ...capture.values());
+      await tensors.produce("out", out);
+      for (const [name, t] of capture) if (context.manifest.outputs.includes(`debug.${name}`)) await tensors.produce(`debug.${name}`, t);
       if (context.manifest.inputs.includes("timesteps2")) {
-        const out2 = unet.forward(sample, await caseTimesteps(context, "timesteps2"), context_);
-        owned.push(out2);
-        await read("out2", out2);
+        const timesteps2 = await caseTimesteps(context, "timesteps2");
+        await tensors.produce("out2", noGrad(() => unet.forward(sample, timesteps2, encoderHiddenStates)));
       }
-      return outputs;
+      return tensors.outputs;
     } finally {
-      owned.forEach((t) => t.dispose());
+      tensors.dispose();
       unet.dispose();
     }
   },

@@ -1,5 +1,6 @@
-import { backward, mul, sum, type Tensor, tensor } from "../../../packages/wgpu-tensor/mod.ts";
-import type { KindRunner, ProducedOutput } from "../kind_runner.ts";
+import { backward, mul, sum } from "../../../packages/wgpu-tensor/mod.ts";
+import type { KindRunner } from "../kind_runner.ts";
+import { CaseTensors } from "./_case_tensors.ts";
 import { caseTimesteps, loadCaseUNet } from "./unet.ts";
 
 /**
@@ -10,32 +11,25 @@ export const unetGradKind: KindRunner = {
   kind: "unet_grad",
   async run(context) {
     const unet = await loadCaseUNet(context);
-    const owned: Tensor[] = [];
-    const upload = async (name: string) => {
-      const { data, shape } = await context.float32(name);
-      const t = tensor(data, shape, { device: context.device });
-      owned.push(t);
-      return t;
-    };
-    const outputs = new Map<string, ProducedOutput>();
+    const tensors = new CaseTensors(context);
     try {
-      const sample = await upload("sample");
+      const sample = await tensors.float("sample");
       sample.requiresGrad = true;
-      const weights = await upload("G");
-      const out = unet.forward(sample, await caseTimesteps(context, "timesteps"), await upload("encoder_hidden_states"));
+      const weights = await tensors.float("G");
+      const encoderHiddenStates = await tensors.float("encoder_hidden_states");
+      const out = tensors.own(unet.forward(sample, await caseTimesteps(context, "timesteps"), encoderHiddenStates));
       const loss = sum(mul(out, weights));
-      owned.push(out, loss);
-      outputs.set("loss", { type: "tensor", data: await loss.toArray(), shape: [...loss.shape] });
+      await tensors.produce("loss", loss);
       backward(loss);
       const parameters = unet.stateDict();
       for (const name of context.manifest.outputs.filter((n) => n.startsWith("grad."))) {
         const target = name === "grad.sample" ? sample : parameters.get(name.slice("grad.".length));
         if (!target?.grad) throw new Error(`${name}: no gradient reached it`);
-        outputs.set(name, { type: "tensor", data: await target.grad.toArray(), shape: [...target.grad.shape] });
+        tensors.outputs.set(name, { type: "tensor", data: await target.grad.toArray(), shape: [...target.grad.shape] });
       }
-      return outputs;
+      return tensors.outputs;
     } finally {
-      owned.forEach((t) => t.dispose());
+      tensors.dispose();
       unet.zeroGrad();
       unet.dispose();
     }
