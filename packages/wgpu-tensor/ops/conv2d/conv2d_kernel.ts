@@ -2,7 +2,7 @@ import type { DType } from "../../tensor/dtype.ts";
 import { Params } from "../../wgsl/params.ts";
 import type { KernelContext, KernelPlan } from "../op_def.ts";
 import type { Conv2dGeometry } from "./conv2d_geometry.ts";
-import { type Blocking, chooseBlocking, COLS, entry, header, LANES, reductionLoop, rowsPerGroup, storeBlock } from "./conv2d_wgsl.ts";
+import { type Blocking, blockingKey, chooseBlocking, COLS, entry, header, LANES, reductionLoop, rowsPerGroup, storeBlock } from "./conv2d_wgsl.ts";
 
 // The three convolution kernels are implicit GEMMs (no im2col buffer) on one register-blocked
 // skeleton (conv2d_wgsl.ts). Each names its rows, columns and reduction:
@@ -32,18 +32,14 @@ function grid(columns: number, rows: number, z: number, blocking: Blocking, op: 
   return result;
 }
 
-function variant(blocking: Blocking): string {
-  return blocking.share ? "cpu" : "blocked";
-}
-
 /** Lines locating this workgroup's batch entry `bn` and group `g`, and the plane sizes. */
 const batchAndGroup = ["  let bn = wid.z / p.groups;", "  let g = wid.z % p.groups;", "  let hw = p.h * p.w;", "  let ohw = p.oh * p.ow;"];
 
 /** y[n, co, oy, ox] = bias[co] + Σ_{tap, ci} w[co, ci, tap]·x[n, g·cig + ci, oy·s − p + ky·d, ox·s − p + kx·d]. */
 export function conv2dForwardPlan(g: Conv2dGeometry, dtype: DType, hasBias: boolean, context: KernelContext): KernelPlan {
-  const blocking = chooseBlocking(context);
+  const blocking = chooseBlocking(context, g.outHeight * g.outWidth);
   const params = convParams(g);
-  const key = `conv2d_${variant(blocking)}_${dtype}${hasBias ? "_bias" : ""}`;
+  const key = `conv2d_${blockingKey(blocking)}_${dtype}${hasBias ? "_bias" : ""}`;
   const wgsl = () => {
     const lines = header(dtype, blocking, params.struct(), ["x", "wt", ...(hasBias ? ["bias"] : []), "y"]);
     lines.push(...entry(blocking), ...batchAndGroup);
@@ -79,9 +75,9 @@ export function conv2dForwardPlan(g: Conv2dGeometry, dtype: DType, hasBias: bool
  * oy·s − p + ky·d = iy (and the same along x): the adjoint of the forward gather.
  */
 export function conv2dGradInputPlan(g: Conv2dGeometry, dtype: DType, context: KernelContext): KernelPlan {
-  const blocking = chooseBlocking(context);
+  const blocking = chooseBlocking(context, g.height * g.width);
   const params = convParams(g);
-  const key = `conv2d_grad_input_${variant(blocking)}_${dtype}`;
+  const key = `conv2d_grad_input_${blockingKey(blocking)}_${dtype}`;
   const wgsl = () => {
     const lines = header(dtype, blocking, params.struct(), ["dy", "wt", "y"]);
     lines.push(...entry(blocking), ...batchAndGroup);
@@ -114,9 +110,10 @@ export function conv2dGradInputPlan(g: Conv2dGeometry, dtype: DType, context: Ke
 
 /** dw[co, ci, tap] = Σ_{n, oy, ox} dy[n, co, oy, ox]·x[n, g·cig + ci, oy·s − p + ky·d, ox·s − p + kx·d]. */
 export function conv2dGradWeightPlan(g: Conv2dGeometry, dtype: DType, context: KernelContext): KernelPlan {
-  const blocking = chooseBlocking(context);
+  const cols = (g.inChannels / g.groups) * g.kernelHeight * g.kernelWidth;
+  const blocking = chooseBlocking(context, cols);
   const params = convParams(g);
-  const key = `conv2d_grad_weight_${variant(blocking)}_${dtype}`;
+  const key = `conv2d_grad_weight_${blockingKey(blocking)}_${dtype}`;
   const wgsl = () => {
     const lines = header(dtype, blocking, params.struct(), ["dy", "x", "y"]);
     lines.push(...entry(blocking));
@@ -144,7 +141,6 @@ export function conv2dGradWeightPlan(g: Conv2dGeometry, dtype: DType, context: K
     lines.push(...storeBlock(blocking, dtype, "p.cog", "cols", (r, c) => `(g * p.cog + row0 + ${r}u) * cols + col${c}`, null), "}");
     return lines.join("\n");
   };
-  const cols = (g.inChannels / g.groups) * g.kernelHeight * g.kernelWidth;
   const workgroups = grid(cols, g.outChannels / g.groups, g.groups, blocking, "conv2dGradWeight");
   return { key, wgsl, params: params.pack(), workgroups };
 }

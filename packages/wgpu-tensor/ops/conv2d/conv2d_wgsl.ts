@@ -17,15 +17,23 @@ export const COLS = 4;
  */
 export interface Blocking {
   share: boolean;
+  /** The invocation's 4 columns are adjacent and stored as one vec4 (column count % 4 = 0). */
+  vecOut: boolean;
   /** Rows per invocation. */
   rows: number;
   /** Invocations along the rows of a workgroup. */
   rowGroups: number;
 }
 
-export function chooseBlocking(context: KernelContext): Blocking {
-  if (context.isCpuAdapter && context.hasSubgroups) return { share: true, rows: 16, rowGroups: 1 };
-  return { share: false, rows: 4, rowGroups: 8 };
+export function chooseBlocking(context: KernelContext, columns: number): Blocking {
+  const vecOut = columns % 4 === 0;
+  if (context.isCpuAdapter && context.hasSubgroups) return { share: true, vecOut, rows: 16, rowGroups: 1 };
+  return { share: false, vecOut, rows: 4, rowGroups: 8 };
+}
+
+/** Kernel-key suffix naming the blocking. */
+export function blockingKey(blocking: Blocking): string {
+  return `${blocking.share ? "cpu" : "blocked"}${blocking.vecOut ? "_v4" : ""}`;
 }
 
 /** Rows one workgroup covers. */
@@ -40,8 +48,9 @@ export function header(dtype: DType, blocking: Blocking, paramsStruct: string, n
   if (dtype === "f16") lines.push("enable f16;");
   lines.push(paramsStruct);
   names.forEach((name, i) => {
-    const access = i === names.length - 1 ? "read_write" : "read";
-    lines.push(`@group(0) @binding(${i + 1}) var<storage, ${access}> ${name}: array<${dtype}>;`);
+    const isOutput = i === names.length - 1;
+    const element = isOutput && blocking.vecOut ? `vec4<${dtype}>` : dtype;
+    lines.push(`@group(0) @binding(${i + 1}) var<storage, ${isOutput ? "read_write" : "read"}> ${name}: array<${element}>;`);
   });
   return lines;
 }
@@ -53,7 +62,10 @@ export function entry(blocking: Blocking): string[] {
   if (blocking.share) builtins.push("@builtin(subgroup_invocation_id) sid: u32", "@builtin(subgroup_size) sgSize: u32");
   lines.push(`fn main(${builtins.join(", ")}) {`);
   lines.push(`  let row0 = (wid.y * ${blocking.rowGroups}u + lid.y) * ${blocking.rows}u;`);
-  for (let c = 0; c < COLS; c++) lines.push(`  let col${c} = wid.x * ${LANES * COLS}u + lid.x + ${LANES * c}u;`);
+  for (let c = 0; c < COLS; c++) {
+    const offset = blocking.vecOut ? `lid.x * ${COLS}u + ${c}u` : `lid.x + ${LANES * c}u`;
+    lines.push(`  let col${c} = wid.x * ${LANES * COLS}u + ${offset};`);
+  }
   if (blocking.share) lines.push(`  let group = min(sgSize, ${LANES}u);`, "  let member = sid % group;", "  let first = sid - member;");
   for (let r = 0; r < blocking.rows; r++) for (let c = 0; c < COLS; c++) lines.push(`  var acc${r}_${c} = 0.0;`);
   return lines;
@@ -71,35 +83,38 @@ export interface ReductionLoop {
 
 /**
  * The multiply-add loop over k. Sharing: each lane of a group reads one k of every row of a and
- * `subgroupShuffle` passes the values around, so the group reads a once per G steps; the last
- * count % G steps read a directly.
+ * `subgroupShuffle` passes the values around, so the group reads a once per G steps; in the last
+ * partial step lanes read the last k again and b is masked to zero (one loop instead of a main
+ * loop and a tail: lavapipe's compile time grows with every memory access in the source).
  */
 export function reductionLoop(blocking: Blocking, loop: ReductionLoop): string[] {
   const { indent: i } = loop;
   const lines: string[] = [];
-  const fmas = (inner: string) => {
+  const fmas = (inner: string, masked: boolean) => {
     const out: string[] = [];
-    for (let c = 0; c < COLS; c++) out.push(`${inner}let b${c} = ${loop.b(c, "k")};`);
+    if (masked) out.push(`${inner}let live = k < ${loop.count};`, `${inner}let kc = min(k, ${loop.count} - 1u);`);
+    for (let c = 0; c < COLS; c++) {
+      out.push(masked ? `${inner}let b${c} = select(0.0, ${loop.b(c, "kc")}, live);` : `${inner}let b${c} = ${loop.b(c, "k")};`);
+    }
     for (let r = 0; r < blocking.rows; r++) {
       for (let c = 0; c < COLS; c++) out.push(`${inner}acc${r}_${c} = fma(a${r}, b${c}, acc${r}_${c});`);
     }
     return out;
   };
-  if (blocking.share) {
-    lines.push(`${i}let kMain = (${loop.count}) - (${loop.count}) % group;`);
-    lines.push(`${i}for (var k0 = 0u; k0 < kMain; k0 += group) {`);
-    for (let r = 0; r < blocking.rows; r++) lines.push(`${i}  let al${r} = ${loop.a(r, "k0 + member")};`);
-    lines.push(`${i}  for (var j = 0u; j < group; j++) {`);
-    lines.push(`${i}    let k = k0 + j;`);
-    for (let r = 0; r < blocking.rows; r++) lines.push(`${i}    let a${r} = subgroupShuffle(al${r}, first + j);`);
-    lines.push(...fmas(`${i}    `));
-    lines.push(`${i}  }`, `${i}}`);
+  if (!blocking.share) {
+    lines.push(`${i}for (var k = 0u; k < ${loop.count}; k++) {`);
+    for (let r = 0; r < blocking.rows; r++) lines.push(`${i}  let a${r} = ${loop.a(r, "k")};`);
+    lines.push(...fmas(`${i}  `, false), `${i}}`);
+    return lines;
   }
-  const start = blocking.share ? "kMain" : "0u";
-  lines.push(`${i}for (var k = ${start}; k < ${loop.count}; k++) {`);
-  for (let r = 0; r < blocking.rows; r++) lines.push(`${i}  let a${r} = ${loop.a(r, "k")};`);
-  lines.push(...fmas(`${i}  `));
-  lines.push(`${i}}`);
+  lines.push(`${i}for (var k0 = 0u; k0 < ${loop.count}; k0 += group) {`);
+  lines.push(`${i}  let kOwn = min(k0 + member, ${loop.count} - 1u);`);
+  for (let r = 0; r < blocking.rows; r++) lines.push(`${i}  let al${r} = ${loop.a(r, "kOwn")};`);
+  lines.push(`${i}  for (var j = 0u; j < group; j++) {`);
+  lines.push(`${i}    let k = k0 + j;`);
+  for (let r = 0; r < blocking.rows; r++) lines.push(`${i}    let a${r} = subgroupShuffle(al${r}, first + j);`);
+  lines.push(...fmas(`${i}    `, true));
+  lines.push(`${i}  }`, `${i}}`);
   return lines;
 }
 
@@ -115,6 +130,14 @@ export function storeBlock(
   const lines: string[] = [];
   for (let r = 0; r < blocking.rows; r++) {
     if (bias) lines.push(`  let bias${r} = ${bias(r)};`);
+    if (blocking.vecOut) {
+      // one vec4 store of the 4 adjacent columns (index(r, 0) is a multiple of 4)
+      const values = Array.from({ length: COLS }, (_, c) => `acc${r}_${c}${bias ? ` + bias${r}` : ""}`).join(", ");
+      lines.push(`  if (row0 + ${r}u < ${rowCount} && col0 < ${colCount}) {`);
+      lines.push(`    y[(${index(r, 0)}) / 4u] = vec4<${dtype}>(vec4<f32>(${values}));`);
+      lines.push("  }");
+      continue;
+    }
     for (let c = 0; c < COLS; c++) {
       lines.push(`  if (row0 + ${r}u < ${rowCount} && col${c} < ${colCount}) {`);
       lines.push(`    y[${index(r, c)}] = ${dtype}(acc${r}_${c}${bias ? ` + bias${r}` : ""});`);

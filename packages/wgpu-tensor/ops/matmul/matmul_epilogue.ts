@@ -54,10 +54,28 @@ export function activationWgsl(activation: Activation, x: string): string {
   }
 }
 
-/** Short kernel-key suffix naming the epilogue, e.g. `_a_bias_silu_res`. */
+/** WGSL `act4(v)`: the activation on each component of a vec4 (defined only if there is one). */
+export function activationVec4Helper(activation: Activation): string {
+  if (activation === "none") return "";
+  const parts = ["x", "y", "z", "w"].map((c) => activationWgsl(activation, `v.${c}`));
+  return `fn act4(v: vec4<f32>) -> vec4<f32> { return vec4<f32>(${parts.join(", ")}); }`;
+}
+
+/** The epilogue on a vec4 `name` of four adjacent columns (`bias`, `residual`: vec4 expressions). */
+export function epilogueWgslVec4(epilogue: Epilogue, name: string, acc: string, bias: string, residual: string): string[] {
+  const lines = [`var ${name} = ${acc} * p.alpha;`];
+  if (epilogue.hasBias) lines.push(`${name} = ${name} + ${bias};`);
+  if (epilogue.activation !== "none") lines.push(`${name} = act4(${name});`);
+  if (epilogue.hasResidual) lines.push(`${name} = ${name} + ${residual};`);
+  return lines;
+}
+
+/**
+ * Short kernel-key suffix naming the epilogue, e.g. `_bias_silu_res`. The scale is always applied
+ * (from the parameters), so it does not make another kernel.
+ */
 export function epilogueKey(epilogue: Epilogue): string {
   const parts = [
-    epilogue.alpha !== 1 ? "a" : "",
     epilogue.hasBias ? "bias" : "",
     epilogue.activation !== "none" ? epilogue.activation : "",
     epilogue.hasResidual ? "res" : "",
@@ -68,11 +86,10 @@ export function epilogueKey(epilogue: Epilogue): string {
 /**
  * WGSL lines turning the accumulator `acc` into the stored value `name` for one output element:
  * `bias` and `residual` are WGSL expressions reading the bias for this element's channel and the
- * residual at its flat index. The scale `p.alpha` comes from the kernel parameters.
+ * residual at its flat index. The scale `p.alpha` comes from the kernel parameters (1 when unused).
  */
 export function epilogueWgsl(epilogue: Epilogue, name: string, acc: string, bias: string, residual: string): string[] {
-  const lines = [`var ${name} = ${acc};`];
-  if (epilogue.alpha !== 1) lines.push(`${name} = ${name} * p.alpha;`);
+  const lines = [`var ${name} = ${acc} * p.alpha;`];
   if (epilogue.hasBias) lines.push(`${name} = ${name} + ${bias};`);
   if (epilogue.activation !== "none") lines.push(`${name} = ${activationWgsl(epilogue.activation, name)};`);
   if (epilogue.hasResidual) lines.push(`${name} = ${name} + ${residual};`);

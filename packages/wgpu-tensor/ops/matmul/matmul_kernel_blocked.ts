@@ -18,7 +18,7 @@ const TILE = BLOCK * SIDE;
  */
 export function matmulBlockedKernel(spec: MatmulKernelSpec): KernelPlan | KernelProgram {
   const { geometry: g, transposeA, transposeB, dtype, epilogue } = spec;
-  const key = `matmul_blocked_${dtype}_b${g.batchDims.length}${epilogueKey(epilogue)}`;
+  const key = `matmul_blocked_${dtype}${epilogueKey(epilogue)}`;
   const groupsX = Math.ceil(g.n / TILE);
   const groupsY = Math.ceil(g.m / TILE);
   if (groupsX > MAX_GROUPS || groupsY > MAX_GROUPS) {
@@ -51,7 +51,7 @@ function blockedSource(spec: MatmulKernelSpec, params: Params): string {
   lines.push(activationHelpers(epilogue.activation));
   lines.push(`@compute @workgroup_size(${SIDE}, ${SIDE})`);
   lines.push("fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {");
-  lines.push(...batchOffsetLines(spec.geometry.batchDims.length));
+  lines.push(...batchOffsetLines());
   // 1. owned rows and columns, clamped for loads
   for (let i = 0; i < BLOCK; i++) {
     lines.push(`  let m${i} = wid.y * ${TILE}u + lid.y + ${SIDE * i}u;`);

@@ -2,7 +2,7 @@
 import type { DType } from "../../tensor/dtype.ts";
 import type { Params } from "../../wgsl/params.ts";
 import type { KernelPlan, KernelProgram } from "../op_def.ts";
-import type { MatmulGeometry } from "./matmul_shape.ts";
+import { MAX_BATCH_RANK, type MatmulGeometry } from "./matmul_shape.ts";
 
 /** Most workgroups per grid dimension every WebGPU device allows. */
 export const MAX_GROUPS = 65535;
@@ -14,12 +14,20 @@ export function storageDecl(binding: number, name: string, dtype: DType, vector:
   return `@group(0) @binding(${binding}) var<storage, ${access}> ${name}: array<${element}>;`;
 }
 
-/** Adds the batch geometry (merged dims, per-operand matrix strides) and the pass offset. */
+/**
+ * Adds the batch geometry (merged dims, per-operand matrix strides) and the pass offset, padded
+ * to MAX_BATCH_RANK dimensions of size 1: one kernel serves every batch rank (a few integer ops
+ * per workgroup, against seconds of compile time per extra variant on lavapipe).
+ */
 export function addBatchParams(params: Params, geometry: MatmulGeometry, batch0: number): Params {
   params.u32("batch0", batch0);
-  geometry.batchDims.forEach((dim, i) => {
-    params.u32(`bd${i}`, dim).u32(`sa${i}`, geometry.aBatchStrides[i]).u32(`sb${i}`, geometry.bBatchStrides[i]);
-  });
+  const pad = MAX_BATCH_RANK - geometry.batchDims.length;
+  for (let i = 0; i < MAX_BATCH_RANK; i++) {
+    const dim = i < pad ? 1 : geometry.batchDims[i - pad];
+    const aStride = i < pad ? 0 : geometry.aBatchStrides[i - pad];
+    const bStride = i < pad ? 0 : geometry.bBatchStrides[i - pad];
+    params.u32(`bd${i}`, dim).u32(`sa${i}`, aStride).u32(`sb${i}`, bStride);
+  }
   return params;
 }
 
@@ -27,7 +35,7 @@ export function addBatchParams(params: Params, geometry: MatmulGeometry, batch0:
  * WGSL lines computing `offA`, `offB` (element offsets of this batch's matrices) and `offY` (of
  * its output) from the batch index `wid.z + p.batch0`.
  */
-export function batchOffsetLines(rank: number): string[] {
+export function batchOffsetLines(rank = MAX_BATCH_RANK): string[] {
   const lines = ["  let batch = wid.z + p.batch0;", "  var rest = batch;"];
   for (let i = rank - 1; i >= 0; i--) {
     lines.push(`  let bi${i} = rest % p.bd${i};`, `  rest = rest / p.bd${i};`);
