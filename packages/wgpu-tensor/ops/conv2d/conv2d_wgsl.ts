@@ -25,6 +25,7 @@ export interface Blocking {
   rowGroups: number;
 }
 
+/** The blocking for an adapter, and vec4 stores when the column count allows. */
 export function chooseBlocking(context: KernelContext, columns: number): Blocking {
   const vecOut = columns % 4 === 0;
   if (context.isCpuAdapter && context.hasSubgroups) return { share: true, vecOut, rows: 16, rowGroups: 1 };
@@ -71,6 +72,7 @@ export function entry(blocking: Blocking): string[] {
   return lines;
 }
 
+/** One reduction loop of a kernel: its length and how to read a and b at a step. */
 export interface ReductionLoop {
   /** WGSL expression: how many k this loop runs over. */
   count: string;

@@ -40,9 +40,9 @@ export function matmulKernelSpec(a: readonly number[], b: readonly number[], att
 }
 
 /**
- * Picks the kernel variant: CPU adapters with subgroups get the quad-sharing register-blocked
- * kernel (no workgroup memory, see matmul_kernel_cpu.ts); everything else the portable blocked
- * kernel.
+ * Picks the kernel variant: CPU adapters with subgroups get the register-blocked kernel whose
+ * lanes share a's loads (no workgroup memory, see matmul_kernel_cpu.ts); everything else, GPUs
+ * included, the portable blocked kernel.
  */
 export function chooseMatmulKernel(spec: MatmulKernelSpec, context: KernelContext) {
   if (context.isCpuAdapter && context.hasSubgroups) return matmulCpuKernel(spec);

@@ -6,6 +6,7 @@ import type { Tensor } from "../../tensor/tensor.ts";
 /** Activations a fused matmul/conv epilogue can apply (torch: `F.relu`, `F.silu`, `F.gelu`). */
 export type Activation = "none" | "relu" | "silu" | "gelu";
 
+/** Every activation, for tests and option validation. */
 export const ACTIVATIONS: readonly Activation[] = ["none", "relu", "silu", "gelu"];
 
 /**

@@ -3,7 +3,7 @@ import { DTypeError, ShapeError } from "../../tensor/errors.ts";
 import { formatShape, type Shape, sizeOf } from "../../tensor/shape.ts";
 import { collapseDims } from "../elementwise/elementwise_kernel.ts";
 import type { TensorSpec } from "../op_def.ts";
-import type { Epilogue } from "./matmul_epilogue.ts";
+import { ACTIVATIONS, type Epilogue } from "./matmul_epilogue.ts";
 
 /**
  * Attributes of the fused matmul primitive: `y = act(alpha·op(a)·op(b) + bias) + residual`, where
@@ -115,6 +115,9 @@ export function checkMatmul(inputs: readonly TensorSpec[], attrs: MatmulAttrs): 
     }
   }
   if (!Number.isFinite(attrs.alpha)) throw new RangeError(`Cannot matmul with alpha ${attrs.alpha}: it must be finite`);
+  if (!ACTIVATIONS.includes(attrs.activation)) {
+    throw new TypeError(`Cannot matmul with activation "${attrs.activation}": expected one of ${ACTIVATIONS.map((a) => `"${a}"`).join(", ")}`);
+  }
   return { shape: outShape, dtype: a.dtype as DType };
 }
 

@@ -101,7 +101,7 @@ describe("matmul", () => {
       await checkAgainstReference(matmulOp, inputs, attrs, tolerance(c.k, attrs.activation));
       await checkVariant(matmulOp, inputs, attrs, tolerance(c.k, attrs.activation), { isCpuAdapter: false });
     };
-    await fc.assert(fc.asyncProperty(arbUnbatched, arbEpilogue, fc.integer(), check), { numRuns: fcRuns(4) });
+    await fc.assert(fc.asyncProperty(arbUnbatched, arbEpilogue, fc.integer(), check), { numRuns: fcRuns(3) });
     const large = { ...shapes(37, 45, 29, [], [], false, true), attrs: { ...plain, transposeB: true }, k: 29 };
     await check(large, { alpha: 0.5, activation: "gelu", hasBias: true, hasResidual: true }, 11);
   });
@@ -213,7 +213,7 @@ describe("matmul gradients match finite differences of the f64 reference", () =>
         if (hasResidual) inputs.push(randomHost([3, 5], seed + 3));
         await checkGradients(matmulOp, inputs, attrs, { tolerance: toleranceFor("f32", 64, 8) });
       }),
-      { numRuns: fcRuns(4) },
+      { numRuns: fcRuns(3) },
     );
   });
 });
