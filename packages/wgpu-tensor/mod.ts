@@ -59,7 +59,8 @@ export { checkGradients, type GradCheckOptions } from "./autograd/grad_check.ts"
 export { clipGradNorm } from "./optim/clip_grad.ts";
 export { GradScaler, type GradScalerOptions } from "./optim/grad_scaler.ts";
 export { conv2d, type Conv2dOptions } from "./ops/conv2d/conv2d.ts";
-export { linear, matmul, matmulFused } from "./ops/matmul/matmul.ts";
+export { linear, matmul, matmulFused, type MatmulFusedOptions, type MatmulOptions } from "./ops/matmul/matmul.ts";
+export type { Activation as MatmulActivation } from "./ops/matmul/matmul_epilogue.ts";
 export { constantParameter, layerOptions, uniformParameter } from "./nn/init.ts";
 export { Linear } from "./nn/linear.ts";
 export { Conv2d, type Conv2dOptions as Conv2dLayerOptions } from "./nn/conv2d.ts";
