@@ -49,3 +49,14 @@ export {
   StableDiffusionPipeline,
   type StepInfo,
 } from "./pipeline/stable_diffusion_pipeline.ts";
+export {
+  type LoadPipelineOptions,
+  loadPipelineFromSource,
+  loadStableDiffusionPipeline,
+  missingModelFiles,
+  ModelFolderError,
+  REQUIRED_MODEL_FILES,
+  requiredModelFiles,
+} from "./pipeline/load_pipeline.ts";
+export { isUrlString, type ModelSource, toModelSource, urlModelSource, type UrlModelSourceOptions } from "./pipeline/model_source.ts";
+export { applyPromptLoras, LoraNotFoundError, type LoraResolver, type ResolvedLora } from "./pipeline/prompt_loras.ts";

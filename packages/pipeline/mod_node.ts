@@ -14,11 +14,7 @@
  */
 
 export * from "./mod.ts";
-export {
-  type LoadPipelineOptions,
-  loadStableDiffusionPipeline,
-  missingModelFiles,
-  ModelFolderError,
-  REQUIRED_MODEL_FILES,
-} from "./pipeline/load_pipeline_node.ts";
+export { loadStableDiffusionPipeline } from "./pipeline/load_pipeline_node.ts";
+export { folderModelSource, modelSourceOf } from "./pipeline/model_source_node.ts";
 export { PNG_SIGNATURE, toPng } from "./pipeline/png_node.ts";
+export { loraFolderResolver } from "./pipeline/lora_folder_node.ts";

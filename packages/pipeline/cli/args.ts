@@ -22,6 +22,7 @@ export interface GenerateCommand {
   clipSkip: number;
   out: string;
   taesd?: string;
+  loraDir?: string;
 }
 
 /** `util.parseArgs` option specs of `spo generate`. */
@@ -39,6 +40,7 @@ export const GENERATE_OPTIONS = {
   "clip-skip": { type: "string" },
   out: { type: "string", short: "o" },
   taesd: { type: "string" },
+  "lora-dir": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -46,7 +48,8 @@ export const GENERATE_OPTIONS = {
 export const USAGE = `Usage: spo generate --model <folder> --prompt <text> [options]
        spo lora convert|merge …   (spo lora --help)
 
-  --model, -m      diffusers Stable Diffusion 1.x folder (tokenizer/, text_encoder/, unet/, vae/, scheduler/)
+  --model, -m      diffusers Stable Diffusion 1.x folder (tokenizer/, text_encoder/, unet/, vae/, scheduler/),
+                   as a path or an http(s) URL of the folder (weights are read with range requests)
   --prompt, -p     prompt, AUTOMATIC1111 syntax: (word:1.2), (word), [word], BREAK, <lora:name:w>
   --negative, -n   negative prompt (default "")
   --steps          sampling steps (default 20)
@@ -56,7 +59,8 @@ export const USAGE = `Usage: spo generate --model <folder> --prompt <text> [opti
   --width/--height image size, multiples of 8 (default: the model's)
   --batch          images per run (default 1)
   --clip-skip      A1111 "Clip skip" (default 1 = last layer)
-  --taesd          TAESD folder or file (previews; optional)
+  --taesd          TAESD folder or file, path or URL (previews; optional)
+  --lora-dir       folder of LoRA files: <lora:name:w> in the prompt merges <name>.safetensors found there
   --out, -o        output PNG (default image.png; a batch writes image-0.png, image-1.png, …)
 `;
 
@@ -107,5 +111,6 @@ export function toGenerateCommand(values: Record<string, string | boolean | unde
     clipSkip: integer("clip-skip", str("clip-skip"), 1, 1),
     out: str("out") ?? "image.png",
     taesd: str("taesd"),
+    loraDir: str("lora-dir"),
   };
 }

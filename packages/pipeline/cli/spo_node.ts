@@ -9,10 +9,14 @@
 import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
+import { LoraLoadError } from "@spo/lora";
 import { runLoraCommand } from "@spo/lora/node";
 import { Device } from "@spo/wgpu-tensor";
-import { loadStableDiffusionPipeline, ModelFolderError } from "../pipeline/load_pipeline_node.ts";
+import { ModelFolderError } from "../pipeline/load_pipeline.ts";
+import { loadStableDiffusionPipeline } from "../pipeline/load_pipeline_node.ts";
 import { toPng } from "../pipeline/png_node.ts";
+import { loraFolderResolver } from "../pipeline/lora_folder_node.ts";
+import { LoraNotFoundError } from "../pipeline/prompt_loras.ts";
 import { GENERATE_OPTIONS, toGenerateCommand, UsageError, USAGE } from "./args.ts";
 import { progressLine } from "./progress.ts";
 
@@ -64,8 +68,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       height: args.height,
       batchSize: args.batch,
       clipSkip: args.clipSkip - 1,
+      loras: args.loraDir === undefined ? undefined : loraFolderResolver(args.loraDir),
       onLoraTags: ({ prompt }) => {
-        if (prompt.length > 0) stderr.write(`note: LoRA tags ${prompt.map((t) => `${t.name}:${t.unetMultiplier}`).join(", ")} found; this command does not apply LoRAs yet\n`);
+        if (prompt.length === 0) return;
+        const tags = prompt.map((t) => `${t.name} (te ${t.teMultiplier}, unet ${t.unetMultiplier})`).join(", ");
+        stderr.write(args.loraDir === undefined ? `note: LoRA tags ${tags} ignored: give --lora-dir <folder> to apply them\n` : `applying LoRA ${tags}\n`);
       },
       onStep: ({ step, steps }) => {
         const line = progressLine("sampling", step, steps, 30, (performance.now() - start) / 1000);
@@ -81,7 +88,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     pipe.dispose();
     return 0;
   } catch (error) {
-    if (error instanceof ModelFolderError || error instanceof RangeError) {
+    if (error instanceof ModelFolderError || error instanceof RangeError || error instanceof LoraNotFoundError || error instanceof LoraLoadError) {
       stderr.write(`spo generate: ${error.message}\n`);
       return 1;
     }

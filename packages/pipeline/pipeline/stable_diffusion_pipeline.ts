@@ -12,6 +12,7 @@ import type { AutoencoderKL, TAESD, TAESDDecoder } from "@spo/vae";
 import { add, concat, div, mul, narrow, RandomGenerator, randn, type Tensor, tidy } from "@spo/wgpu-tensor";
 import { encodePrompts, tokenizePrompts } from "../encoding/prompt_encoder.ts";
 import type { LoraTag } from "../prompt/lora_tags.ts";
+import { applyPromptLoras, type LoraResolver } from "./prompt_loras.ts";
 import { type RgbaImage, tensorToRgba } from "./images.ts";
 import { createScheduler, type SchedulerName } from "./scheduler_factory.ts";
 
@@ -58,6 +59,13 @@ export interface GenerateOptions {
   scheduler?: SchedulerName;
   /** diffusers' `clip_skip` (A1111 "Clip skip N" is N − 1). */
   clipSkip?: number;
+  /**
+   * Finds the LoRA of each `<lora:name:te:unet>` tag of the prompt, which is then merged into the
+   * text encoder and UNet with the tag's multipliers for this call only (A1111's behaviour; tags
+   * in the negative prompt are removed from its text but not applied, as in the webui). Without
+   * it, tags are only removed from the text and reported in the result.
+   */
+  loras?: LoraResolver;
   /** Called once with the `<lora:…>` tags of the prompt and negative prompt before the text is encoded. */
   onLoraTags?: (tags: { prompt: LoraTag[]; negativePrompt: LoraTag[] }) => void | Promise<void>;
   /** Called after every step (awaited). */
@@ -101,6 +109,8 @@ export class StableDiffusionPipeline {
     const width = options.width ?? unet.config.sampleSize * 2 ** (vae.config.blockOutChannels.length - 1);
     const height = options.height ?? unet.config.sampleSize * 2 ** (vae.config.blockOutChannels.length - 1);
     checkGenerateOptions(steps, seed, batch, width, height);
+    const factor = 2 ** (vae.config.blockOutChannels.length - 1);
+    if (width % factor !== 0 || height % factor !== 0) throw new RangeError(`Cannot generate ${width}×${height} images: the VAE needs multiples of ${factor}`);
     const scheduler = createScheduler(options.scheduler ?? "ddim", schedulerConfig);
     scheduler.setTimesteps(steps);
 
@@ -109,6 +119,18 @@ export class StableDiffusionPipeline {
     const positive = tokenizePrompts(tokenizer, prompts);
     const negative = tokenizePrompts(tokenizer, negatives);
     await options.onLoraTags?.({ prompt: positive.loraTags[0]!, negativePrompt: negative.loraTags[0]! });
+    const loras = options.loras ? await applyPromptLoras({ unet, text_encoder: textEncoder }, positive.loraTags[0]!, options.loras) : undefined;
+    try {
+      return await this.#sample(options, { positive, negative, prompts, negatives, steps, cfgScale, seed, batch, width, height, scheduler });
+    } finally {
+      loras?.remove();
+      scheduler.dispose?.();
+    }
+  }
+
+  async #sample(options: GenerateOptions, plan: SamplingPlan): Promise<GenerateResult> {
+    const { tokenizer, textEncoder, unet, vae } = this.components;
+    const { positive, negative, prompts, negatives, steps, cfgScale, seed, batch, width, height, scheduler } = plan;
     const chunkCount = Math.max(positive.chunks.length, negative.chunks.length);
     const useCfg = cfgScale > 1;
     const context = tidy(() => {
@@ -118,7 +140,6 @@ export class StableDiffusionPipeline {
 
     const seeds = Array.from({ length: batch }, (_, i) => seed + i);
     const factor = 2 ** (vae.config.blockOutChannels.length - 1);
-    if (width % factor !== 0 || height % factor !== 0) throw new RangeError(`Cannot generate ${width}×${height} images: the VAE needs multiples of ${factor}`);
     const latentShape = [1, unet.config.inChannels, height / factor, width / factor];
     let latents = tidy(() => {
       const noise = seeds.map((s) => randn(latentShape, { seed: s }));
@@ -161,7 +182,6 @@ export class StableDiffusionPipeline {
     } finally {
       latents.dispose();
       context.dispose();
-      scheduler.dispose?.();
     }
   }
 
@@ -185,6 +205,21 @@ export class StableDiffusionPipeline {
     vae.dispose();
     taesd?.dispose();
   }
+}
+
+/** What `generate` settles before sampling. */
+interface SamplingPlan {
+  positive: ReturnType<typeof tokenizePrompts>;
+  negative: ReturnType<typeof tokenizePrompts>;
+  prompts: string[];
+  negatives: string[];
+  steps: number;
+  cfgScale: number;
+  seed: number;
+  batch: number;
+  width: number;
+  height: number;
+  scheduler: ReturnType<typeof createScheduler>;
 }
 
 function checkGenerateOptions(steps: number, seed: number, batch: number, width: number, height: number): void {

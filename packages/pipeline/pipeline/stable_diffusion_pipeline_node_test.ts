@@ -5,7 +5,8 @@ import { after, before, describe, test } from "node:test";
 import type { Device } from "@spo/wgpu-tensor";
 import { testDevice } from "@spo/wgpu-tensor/testing";
 import { writeTinyModel } from "../test/_tiny_model_node.ts";
-import { loadStableDiffusionPipeline, ModelFolderError } from "./load_pipeline_node.ts";
+import { ModelFolderError } from "./load_pipeline.ts";
+import { loadStableDiffusionPipeline } from "./load_pipeline_node.ts";
 import type { StableDiffusionPipeline } from "./stable_diffusion_pipeline.ts";
 
 let device: Device;

@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { CLIPTextModel } from "@spo/clip";
 import { UNet2DConditionModel } from "@spo/diffusion-unet";
 import { writeSafetensorsFile } from "@spo/safetensors/node";
-import { AutoencoderKL } from "@spo/vae";
+import { AutoencoderKL, TAESD } from "@spo/vae";
 import type { Module } from "@spo/wgpu-tensor";
 
 export const TINY_TEXT_CONFIG = {
@@ -89,8 +89,11 @@ async function writeJson(file: string, value: unknown): Promise<void> {
   await writeFile(file, JSON.stringify(value, null, 2));
 }
 
-/** Writes the tiny model into a new temp folder and returns its path. `dropKey` leaves one UNet tensor out. */
-export async function writeTinyModel(options: { dropUNetKey?: string } = {}): Promise<string> {
+/**
+ * Writes the tiny model into a new temp folder and returns its path. `dropUNetKey` leaves one UNet
+ * tensor out; `taesd` adds a random full-size TAESD as a diffusers AutoencoderTiny folder `taesd/`.
+ */
+export async function writeTinyModel(options: { dropUNetKey?: string; taesd?: boolean } = {}): Promise<string> {
   const root = await mkdtemp(join(tmpdir(), "spo-tiny-sd-"));
   for (const sub of ["tokenizer", "text_encoder", "unet", "vae", "scheduler"]) await mkdir(join(root, sub));
   await copyFile(join(TOKENIZER_ASSETS, "vocab.json"), join(root, "tokenizer", "vocab.json"));
@@ -112,5 +115,13 @@ export async function writeTinyModel(options: { dropUNetKey?: string } = {}): Pr
   await writeJson(join(root, "vae", "config.json"), TINY_VAE_CONFIG);
   await writeModule(vae, join(root, "vae", "diffusion_pytorch_model.safetensors"));
   vae.dispose();
+
+  if (options.taesd) {
+    await mkdir(join(root, "taesd"));
+    const taesd = TAESD.fromConfig({});
+    await writeJson(join(root, "taesd", "config.json"), { _class_name: "AutoencoderTiny" });
+    await writeModule(taesd, join(root, "taesd", "diffusion_pytorch_model.safetensors"));
+    taesd.dispose();
+  }
   return root;
 }

@@ -31,6 +31,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { build } from "esbuild";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
+import { serveStaticFile } from "./static_files_node.ts";
 
 /** Where Chromium is looked for when `executablePath` is not given. */
 export const CHROMIUM_PATHS = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"];
@@ -61,6 +62,8 @@ export interface BrowserOptions {
   timeoutMs?: number;
   /** Extra command-line flags after `CHROMIUM_ARGS`. */
   extraArgs?: string[];
+  /** A folder the page can fetch from under `/files/` (GET, HEAD and range requests), e.g. a model folder. */
+  files?: string;
 }
 
 /** An open browser with one page, served from its own local server. Close it in `finally`. */
@@ -68,6 +71,8 @@ export interface BrowserSession {
   readonly page: Page;
   /** How long launching Chromium took. */
   readonly launchMs: number;
+  /** The page's origin, e.g. `http://127.0.0.1:41234`; `options.files` is served under `${origin}/files/`. */
+  readonly origin: string;
   /** The page's console output and uncaught errors, in order. */
   readonly console: readonly string[];
   /** Bundles `entryFile` (once per session), imports it in the page and calls `exportName(...args)`. */
@@ -98,6 +103,8 @@ export async function bundleForBrowser(entryFile: string): Promise<string> {
     metafile: true,
     logLevel: "silent",
     external: ["webgpu", "node:*"],
+    // workspace packages resolve to their TypeScript sources, as under `node --conditions=source`
+    conditions: ["source"],
   });
   const staticNodeImports = Object.values(result.metafile.outputs)
     .flatMap((output) => output.imports)
@@ -123,7 +130,7 @@ export async function openBrowser(options: BrowserOptions = {}): Promise<Browser
   const timeoutMs = options.timeoutMs ?? 60_000;
   const executablePath = findChromium(options.executablePath);
   const bundles = new Map<string, string>();
-  const server = await startServer(bundles);
+  const server = await startServer(bundles, options.files);
   let profile: string | null = null;
   let context: BrowserContext | null = null;
   try {
@@ -139,7 +146,7 @@ export async function openBrowser(options: BrowserOptions = {}): Promise<Browser
     const launchMs = performance.now() - started;
     const page = context.pages()[0] ?? await context.newPage();
     const session = new Session(page, context, server, profile, launchMs, bundles, timeoutMs);
-    await page.goto(`${serverUrl(server)}/`, { timeout: timeoutMs });
+    await page.goto(`${session.origin}/`, { timeout: timeoutMs });
     return session;
   } catch (error) {
     await closeQuietly(context, server, profile);
@@ -209,6 +216,7 @@ function decodeResult(json: string): unknown {
 
 class Session implements BrowserSession {
   readonly console: string[] = [];
+  readonly origin: string;
   #bundleIds = new Map<string, string>();
   #isClosed = false;
 
@@ -221,6 +229,7 @@ class Session implements BrowserSession {
     readonly bundles: Map<string, string>,
     readonly timeoutMs: number,
   ) {
+    this.origin = serverUrl(server);
     page.on("console", (message) => this.console.push(`[${message.type()}] ${message.text()}`));
     page.on("pageerror", (error) => this.console.push(`[pageerror] ${error.message}`));
   }
@@ -273,10 +282,14 @@ function findChromium(explicit: string | undefined): string {
 
 const PAGE_HTML = "<!doctype html><meta charset=\"utf-8\"><title>@spo browser test</title>";
 
-function startServer(bundles: ReadonlyMap<string, string>): Promise<Server> {
+function startServer(bundles: ReadonlyMap<string, string>, files: string | undefined): Promise<Server> {
   const server = createServer((request, response) => {
     const url = new URL(request.url ?? "/", "http://127.0.0.1");
     const headers = { "cache-control": "no-store" };
+    if (files !== undefined && url.pathname.startsWith("/files/")) {
+      serveStaticFile(request, response, files, decodeURIComponent(url.pathname.slice("/files/".length))).catch(() => response.destroy());
+      return;
+    }
     if (url.pathname === "/") {
       response.writeHead(200, { ...headers, "content-type": "text/html; charset=utf-8" }).end(PAGE_HTML);
       return;

@@ -1,0 +1,33 @@
+/**
+ * Browser entry of the Node-vs-Chromium pipeline test: loads the tiny model folder from a URL
+ * (range requests for the weights) and generates, on the page's own WebGPU device.
+ * Imports only browser-safe modules.
+ * @module
+ */
+import { Device } from "@spo/wgpu-tensor";
+import { loadStableDiffusionPipeline } from "../../mod.ts";
+import { type GenerateOptions } from "../../pipeline/stable_diffusion_pipeline.ts";
+
+/** What the page sends back: the image bytes, the float image before quantisation and the adapter. */
+export interface PageGeneration {
+  rgba: Uint8Array;
+  adapter: string;
+}
+
+/** Generates one image from the model folder at `modelUrl` with `options` (no callbacks). */
+export async function generateFromUrl(modelUrl: string, options: Omit<GenerateOptions, "onStep" | "onLoraTags" | "loras">): Promise<PageGeneration> {
+  const device = await Device.create();
+  Device.setDefault(device);
+  try {
+    const pipe = await loadStableDiffusionPipeline(modelUrl, { device });
+    try {
+      const { images } = await pipe.generate(options);
+      const image = images[0]!;
+      return { rgba: new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.byteLength), adapter: device.adapter.description };
+    } finally {
+      pipe.dispose();
+    }
+  } finally {
+    device.destroy();
+  }
+}
