@@ -22,7 +22,7 @@ function elementwiseOp(name: string, def: ElementwiseDef): OpDef<ElementwiseAttr
     check(inputs, attrs) {
       return checkElementwise(name, def, inputs, attrs);
     },
-    kernel(inputs, attrs, output) {
+    kernel(inputs, attrs, output, context) {
       let next = 0;
       const operands: OperandSource[] = attrs.scalars.map((scalar) => {
         if (scalar !== null) return { scalar };
@@ -36,7 +36,7 @@ function elementwiseOp(name: string, def: ElementwiseDef): OpDef<ElementwiseAttr
         outShape: output.shape,
         inDType: inputs[0].dtype,
         outDType: output.dtype,
-      });
+      }, context);
     },
     reference(inputs, attrs) {
       return referenceElementwise(def, inputs, attrs);

@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { arbBroadcastPair, arbShape, checkAgainstReference, fcRuns, randomHost, testDevice, toleranceFor } from "../../testing/mod.ts";
 import type { Device } from "../../device/device.ts";
 import { elementwiseOps } from "./elementwise_ops.ts";
-import { collapseDims } from "./elementwise_kernel.ts";
+import { collapseDims } from "./elementwise_layout.ts";
 import assert from "node:assert/strict";
 
 let device: Device;

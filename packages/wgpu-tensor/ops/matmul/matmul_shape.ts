@@ -1,7 +1,7 @@
 import { type DType, isFloat } from "../../tensor/dtype.ts";
 import { DTypeError, ShapeError } from "../../tensor/errors.ts";
 import { formatShape, type Shape, sizeOf } from "../../tensor/shape.ts";
-import { collapseDims } from "../elementwise/elementwise_kernel.ts";
+import { collapseDims } from "../elementwise/elementwise_layout.ts";
 import type { TensorSpec } from "../op_def.ts";
 import { ACTIVATIONS, type Epilogue } from "./matmul_epilogue.ts";
 

@@ -2,7 +2,7 @@ import { type DType, wgslType } from "../../tensor/dtype.ts";
 import { type Shape, sizeOf } from "../../tensor/shape.ts";
 import { linearGrid, linearMain } from "../../wgsl/grid.ts";
 import { Params } from "../../wgsl/params.ts";
-import { collapseDims } from "../elementwise/elementwise_kernel.ts";
+import { collapseDims } from "../elementwise/elementwise_layout.ts";
 import type { BindingRef, KernelContext, KernelPlan } from "../op_def.ts";
 
 const WORKGROUP_SIZE = 256;

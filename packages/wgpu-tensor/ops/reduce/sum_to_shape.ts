@@ -57,7 +57,7 @@ export const broadcastToOp: OpDef<ShapeAttrs> = {
     }
     return { shape: [...shape], dtype: x.dtype };
   },
-  kernel([x], _attrs, output) {
+  kernel([x], _attrs, output, context) {
     return elementwiseKernel({
       name: "broadcastTo",
       expression: ([value]) => value,
@@ -65,7 +65,7 @@ export const broadcastToOp: OpDef<ShapeAttrs> = {
       outShape: output.shape,
       inDType: x.dtype,
       outDType: output.dtype,
-    });
+    }, context);
   },
   reference([x], { shape }) {
     const out = hostZeros(shape, x.dtype);
