@@ -63,7 +63,9 @@ class HttpRangeSource implements ByteSource {
   async #request(start: number, end: number, action: string): Promise<Response> {
     const headers = { ...this.#headers, Range: `bytes=${start}-${end - 1}` };
     try {
-      return await this.#fetch(this.#url, { headers, signal: this.#signal });
+      // called as a plain function: a browser's fetch throws "Illegal invocation" as a method of another object
+      const doFetch = this.#fetch;
+      return await doFetch(this.#url, { headers, signal: this.#signal });
     } catch (cause) {
       const reason = cause instanceof Error ? cause.message : String(cause);
       throw new SafetensorsError("http", `${action}: request failed (${reason})`, { cause });

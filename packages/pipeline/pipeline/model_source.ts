@@ -43,7 +43,7 @@ export interface UrlModelSourceOptions {
  */
 export function urlModelSource(base: string | URL, options: UrlModelSourceOptions = {}): ModelSource {
   const root = new URL(base.toString().endsWith("/") ? base.toString() : `${base}/`);
-  const doFetch = options.fetch ?? globalThis.fetch;
+  const doFetch = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(input, init));
   const init = { headers: options.headers, signal: options.signal };
   const urlOf = (path: string) => new URL(path, root).href;
   return {

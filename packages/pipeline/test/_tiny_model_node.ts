@@ -76,11 +76,11 @@ export const SD15_SCHEDULER_CONFIG = {
 
 const TOKENIZER_ASSETS = fileURLToPath(new URL("../../clip/assets/clip/", import.meta.url));
 
-async function writeModule(module: Module, file: string, skip: (name: string) => boolean = () => false): Promise<void> {
+async function writeModule(module: Module, file: string, skip: (name: string) => boolean = () => false, replace: Record<string, Float32Array> = {}): Promise<void> {
   const tensors: Record<string, { dtype: "F32"; shape: number[]; data: Float32Array }> = {};
   for (const [name, value] of module.stateDict()) {
     if (skip(name)) continue;
-    tensors[name] = { dtype: "F32", shape: [...value.shape], data: (await value.toArray()) as Float32Array };
+    tensors[name] = { dtype: "F32", shape: [...value.shape], data: replace[name] ?? ((await value.toArray()) as Float32Array) };
   }
   await writeSafetensorsFile(file, tensors);
 }
@@ -103,7 +103,10 @@ export async function writeTinyModel(options: { dropUNetKey?: string; taesd?: bo
 
   const text = CLIPTextModel.fromConfig(TINY_TEXT_CONFIG);
   await writeJson(join(root, "text_encoder", "config.json"), TINY_TEXT_CONFIG);
-  await writeModule(text, join(root, "text_encoder", "model.safetensors"));
+  // A trained CLIP's final LayerNorm has a non-zero bias; with the init's zero bias the mean of the
+  // output is ~0, and A1111's emphasis (z·w rescaled by mean(z)/mean(z·w)) would divide rounding noise.
+  const finalBias = Float32Array.from({ length: TINY_TEXT_CONFIG.hidden_size }, (_, i) => 0.3 + 0.1 * Math.sin(i));
+  await writeModule(text, join(root, "text_encoder", "model.safetensors"), () => false, { "text_model.final_layer_norm.bias": finalBias });
   text.dispose();
 
   const unet = UNet2DConditionModel.fromConfig(TINY_UNET_CONFIG);

@@ -8,7 +8,7 @@ import { Device } from "@spo/wgpu-tensor";
 import { loadStableDiffusionPipeline } from "../../mod.ts";
 import { type GenerateOptions } from "../../pipeline/stable_diffusion_pipeline.ts";
 
-/** What the page sends back: the image bytes, the float image before quantisation and the adapter. */
+/** What the page sends back: the image bytes and the adapter. */
 export interface PageGeneration {
   rgba: Uint8Array;
   adapter: string;
@@ -23,7 +23,7 @@ export async function generateFromUrl(modelUrl: string, options: Omit<GenerateOp
     try {
       const { images } = await pipe.generate(options);
       const image = images[0]!;
-      return { rgba: new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.byteLength), adapter: device.adapter.description };
+      return { rgba: new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.byteLength), adapter: [device.adapter.vendor, device.adapter.architecture, device.adapter.description].filter(Boolean).join(" / ") };
     } finally {
       pipe.dispose();
     }
