@@ -60,7 +60,7 @@ export const USAGE = `Usage: spo generate --model <folder> --prompt <text> [opti
   --batch          images per run (default 1)
   --clip-skip      A1111 "Clip skip" (default 1 = last layer)
   --taesd          TAESD folder or file, path or URL (previews; optional)
-  --lora-dir       folder of LoRA files: <lora:name:w> in the prompt merges <name>.safetensors found there
+  --lora-dir       folder of LoRA files: <lora:name:w> in the prompt applies <name>.safetensors found there
   --out, -o        output PNG (default image.png; a batch writes image-0.png, image-1.png, …)
 `;
 

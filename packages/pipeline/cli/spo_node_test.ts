@@ -49,6 +49,21 @@ describe("spo generate", () => {
     assert.match(stderr, /wrote .*image\.png \(32×24, seed 5\)/);
   });
 
+  test("applies <lora:…> tags from --lora-dir, names a LoRA it cannot find, and says when tags are ignored", async () => {
+    const loraDir = await mkdtemp(join(tmpdir(), "spo-cli-loras-"));
+    try {
+      const args = ["generate", "--model", folder, "--prompt", "<lora:absent:0.7> a cat", "--steps", "1", "--width", "32", "--height", "32", "--out", join(outDir, "lora.png")];
+      const failure = await spo([...args, "--lora-dir", loraDir]).then(() => null, (error) => error as { code: number; stderr: string });
+      assert.ok(failure, "the command should fail");
+      assert.equal(failure.code, 1);
+      assert.match(failure.stderr, /no LoRA named "absent"/);
+      const { stderr } = await spo(args);
+      assert.match(stderr, /LoRA tags absent \(te 0\.7, unet 0\.7\) ignored: give --lora-dir/);
+    } finally {
+      await rm(loraDir, { recursive: true, force: true });
+    }
+  });
+
   test("names the missing file of an incomplete model folder and exits with 1", async () => {
     await unlink(join(folder, "unet", "config.json"));
     const failure = await spo(["generate", "--model", folder, "--prompt", "a"]).then(() => null, (error) => error as { code: number; stderr: string });

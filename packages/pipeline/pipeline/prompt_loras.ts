@@ -1,7 +1,8 @@
 /**
  * Applying the `<lora:name:te:unet>` tags of a prompt for one generation, as AUTOMATIC1111 does:
- * each named LoRA is found by a resolver and merged into the text encoder and the UNet with the
- * tag's multipliers, and taken out again afterwards.
+ * each named LoRA is found by a resolver and added to the text encoder and the UNet with the
+ * tag's multipliers, and taken out again afterwards. The LoRAs run as side branches rather than
+ * merged weights, so removing them leaves the base weights bit for bit as they were.
  *
  * @module
  */
@@ -24,7 +25,7 @@ export class LoraNotFoundError extends Error {
 }
 
 /**
- * Resolves and merges the LoRAs of `tags` into `models`; `remove()` on the result restores them.
+ * Resolves the LoRAs of `tags` and attaches them to `models`; `remove()` on the result restores them.
  * A name given twice is applied once with the multipliers of its first tag (the webui's rule).
  *
  * @example
@@ -42,7 +43,7 @@ export async function applyPromptLoras(models: LoraModels, tags: readonly LoraTa
       if (found === null) throw new LoraNotFoundError(`Cannot apply <lora:${tag.name}:…>: no LoRA named "${tag.name}" was found`);
       specs.push({ ...found, name: tag.name, weights: { text_encoder: tag.teMultiplier, unet: tag.unetMultiplier } });
     }
-    return await applyLoras(models, specs, { merge: true });
+    return await applyLoras(models, specs);
   } finally {
     await Promise.all(specs.map((spec) => spec.reader?.close()));
   }

@@ -60,7 +60,7 @@ export interface GenerateOptions {
   /** diffusers' `clip_skip` (A1111 "Clip skip N" is N − 1). */
   clipSkip?: number;
   /**
-   * Finds the LoRA of each `<lora:name:te:unet>` tag of the prompt, which is then merged into the
+   * Finds the LoRA of each `<lora:name:te:unet>` tag of the prompt, which is then attached to the
    * text encoder and UNet with the tag's multipliers for this call only (A1111's behaviour; tags
    * in the negative prompt are removed from its text but not applied, as in the webui). Without
    * it, tags are only removed from the text and reported in the result.

@@ -2,12 +2,13 @@ import assert from "node:assert/strict";
 import { rm, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import type { Device } from "@spo/wgpu-tensor";
+import { type Device, tidy } from "@spo/wgpu-tensor";
 import { testDevice } from "@spo/wgpu-tensor/testing";
 import { writeTinyModel } from "../test/_tiny_model_node.ts";
 import { ModelFolderError } from "./load_pipeline.ts";
 import { loadStableDiffusionPipeline } from "./load_pipeline_node.ts";
-import type { StableDiffusionPipeline } from "./stable_diffusion_pipeline.ts";
+import { tensorToRgba } from "./images.ts";
+import { StableDiffusionPipeline } from "./stable_diffusion_pipeline.ts";
 
 let device: Device;
 let folder: string;
@@ -15,8 +16,8 @@ let pipe: StableDiffusionPipeline;
 
 before(async () => {
   device = await testDevice();
-  folder = await writeTinyModel();
-  pipe = await loadStableDiffusionPipeline(folder);
+  folder = await writeTinyModel({ taesd: true });
+  pipe = await loadStableDiffusionPipeline(folder, { taesd: join(folder, "taesd") });
 });
 
 after(async () => {
@@ -55,6 +56,33 @@ describe("StableDiffusionPipeline on a tiny random model folder", () => {
     const ddim = await pipe.generate({ ...options, scheduler: "ddim" });
     assert.equal(differingBytes(a.images[0]!.data, b.images[0]!.data), 0);
     assert.ok(differingBytes(a.images[0]!.data, ddim.images[0]!.data) > 0);
+  });
+
+  test("the step callback's TAESD preview decodes the current latents at 8× their size", async () => {
+    const taesd = pipe.components.taesd!;
+    const previews: { width: number; height: number; matches: boolean }[] = [];
+    await pipe.generate({
+      prompt: "a lighthouse",
+      steps: 2,
+      cfgScale: 3,
+      seed: 4,
+      width: 32,
+      height: 32,
+      onStep: async ({ latents, preview }) => {
+        const [image] = await preview();
+        const rgb = tidy(() => ("decoder" in taesd ? taesd.decode(latents) : taesd.forward(latents)));
+        const direct = await tensorToRgba(rgb, 1, 0);
+        rgb.dispose();
+        previews.push({ width: image!.width, height: image!.height, matches: differingBytes(image!.data, direct[0]!.data) === 0 });
+      },
+    });
+    // the tiny VAE has scale factor 4 (8×8 latents for 32×32 pixels); TAESD always upsamples 8×
+    assert.deepEqual(previews, [{ width: 64, height: 64, matches: true }, { width: 64, height: 64, matches: true }]);
+  });
+
+  test("a preview without TAESD says what is missing", async () => {
+    const bare = new StableDiffusionPipeline({ ...pipe.components, taesd: undefined });
+    await assert.rejects(bare.generate({ prompt: "a", steps: 1, width: 32, height: 32, onStep: ({ preview }) => preview().then(() => {}) }), /no TAESD decoder/);
   });
 
   test("rejects a size that is not a multiple of 8 before any GPU work", async () => {
