@@ -25,6 +25,8 @@ export class CommandQueue {
   #pass: GPUComputePassEncoder | null = null;
   #ring: GPUBuffer;
   readonly #ringStaging = new Uint8Array(UNIFORM_RING_BYTES);
+  /** The pipeline last set on the open compute pass (a new pass starts with none). */
+  #passPipeline: GPUComputePipeline | null = null;
   #ringUsed = 0;
   #pendingDispatches = 0;
   #submits = 0;
@@ -42,14 +44,19 @@ export class CommandQueue {
     return { dispatches: this.#dispatches, submits: this.#submits };
   }
 
+  /**
+   * Records one dispatch. This is the per-op host path, so it allocates only what Dawn needs (the
+   * bind group descriptor) and skips `setPipeline` when the pass already has the kernel's pipeline.
+   */
   dispatch(
     kernel: CompiledKernel,
     uniforms: ArrayBuffer,
     buffers: readonly BufferBinding[],
     workgroups: readonly [number, number, number],
   ): void {
-    if (uniforms.byteLength > UNIFORM_ALIGN) {
-      throw new RangeError(`Cannot dispatch "${kernel.key}": ${uniforms.byteLength} bytes of parameters exceed ${UNIFORM_ALIGN}`);
+    const uniformBytes = uniforms.byteLength;
+    if (uniformBytes > UNIFORM_ALIGN) {
+      throw new RangeError(`Cannot dispatch "${kernel.key}": ${uniformBytes} bytes of parameters exceed ${UNIFORM_ALIGN}`);
     }
     if (this.#ringUsed + UNIFORM_ALIGN > UNIFORM_RING_BYTES) this.submit();
     const uniformOffset = this.#ringUsed;
@@ -57,20 +64,21 @@ export class CommandQueue {
     this.#ringUsed += UNIFORM_ALIGN;
 
     const entries: GPUBindGroupEntry[] = [
-      { binding: 0, resource: { buffer: this.#ring, offset: uniformOffset, size: Math.max(uniforms.byteLength, 16) } },
+      { binding: 0, resource: { buffer: this.#ring, offset: uniformOffset, size: uniformBytes < 16 ? 16 : uniformBytes } },
     ];
-    buffers.forEach((binding, i) => {
-      const resource: GPUBufferBinding = { buffer: binding.buffer, offset: binding.offset ?? 0 };
+    for (let i = 0; i < buffers.length; i++) {
+      const binding = buffers[i];
+      const resource: GPUBufferBinding = { buffer: binding.buffer };
+      if (binding.offset !== undefined) resource.offset = binding.offset;
       if (binding.size !== undefined) resource.size = binding.size;
       entries.push({ binding: i + 1, resource });
-    });
-    const bindGroup = this.#gpu.createBindGroup({
-      label: kernel.key,
-      layout: kernel.pipeline.getBindGroupLayout(0),
-      entries,
-    });
+    }
+    const bindGroup = this.#gpu.createBindGroup({ layout: kernel.layout, entries });
     const pass = this.#computePass();
-    pass.setPipeline(kernel.pipeline);
+    if (this.#passPipeline !== kernel.pipeline) {
+      pass.setPipeline(kernel.pipeline);
+      this.#passPipeline = kernel.pipeline;
+    }
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(workgroups[0], workgroups[1], workgroups[2]);
     this.#pendingDispatches++;
@@ -126,13 +134,17 @@ export class CommandQueue {
   }
 
   #computePass(): GPUComputePassEncoder {
-    if (!this.#pass) this.#pass = this.#encoderOrNew().beginComputePass();
+    if (!this.#pass) {
+      this.#pass = this.#encoderOrNew().beginComputePass();
+      this.#passPipeline = null;
+    }
     return this.#pass;
   }
 
   #endPass(): void {
     this.#pass?.end();
     this.#pass = null;
+    this.#passPipeline = null;
   }
 
   #encoderOrNew(): GPUCommandEncoder {

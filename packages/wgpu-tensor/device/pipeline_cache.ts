@@ -5,6 +5,12 @@ import { whileAlive } from "./keep_alive.ts";
 export interface CompiledKernel {
   key: string;
   pipeline: GPUComputePipeline;
+  /**
+   * The pipeline's bind group layout, fetched once: `getBindGroupLayout` makes a new wrapper on
+   * every call in dawn.node, and bind groups made against it cost ~35 µs more per dispatch
+   * (benchmarks/probes/bind_group_cost_node.ts).
+   */
+  layout: GPUBindGroupLayout;
 }
 
 /**
@@ -39,9 +45,11 @@ export class PipelineCache {
       layout: "auto",
       compute: { module, entryPoint: "main" },
     });
+    // inside the scope: on an invalid pipeline this fails too, and belongs to the same compile error
+    const layout = pipeline.getBindGroupLayout(0);
     const scope = this.#gpu.popErrorScope();
     this.#pendingChecks.push(this.#check(key, wgsl, module, scope));
-    const kernel = { key, pipeline };
+    const kernel = { key, pipeline, layout };
     this.#kernels.set(key, kernel);
     return kernel;
   }

@@ -1,3 +1,4 @@
+import { isGradEnabled } from "../autograd/grad_mode.ts";
 import { recordGrad } from "../autograd/record.ts";
 import type { Device } from "../device/device.ts";
 import type { BufferBinding } from "../device/command_queue.ts";
@@ -13,27 +14,46 @@ import type { KernelContext, KernelPlan, KernelProgram, OpDef, TensorSpec } from
 export function runOp<A>(def: OpDef<A>, inputs: readonly Tensor[], attrs: A): Tensor {
   const device = commonDevice(def.name, inputs);
   device.assertUsable(def.name);
-  const storages = inputs.map((t) => t.storageFor(def.name));
-  const specs: TensorSpec[] = inputs.map((t) => ({ shape: t.shape, dtype: t.dtype }));
+  // one pass over the inputs: this runs for every op, so it allocates as little as it can
+  const buffers: GPUBuffer[] = [];
+  const specs: TensorSpec[] = [];
+  for (const input of inputs) {
+    buffers.push(input.storageFor(def.name).buffer);
+    specs.push({ shape: input.shape, dtype: input.dtype });
+  }
   const outSpec = def.check(specs, attrs);
   const output = Tensor.empty(outSpec.shape, outSpec.dtype, device);
   if (output.size > 0) {
     const program = def.kernel(specs, attrs, outSpec, kernelContext(device));
-    runProgram(device, program, storages.map((s) => s.buffer), output.buffer);
+    runProgram(device, program, buffers, output.buffer);
   }
-  if (def.backward !== "notDifferentiable") {
+  // the common inference case (no input needs a gradient) skips autograd entirely
+  if (def.backward !== "notDifferentiable" && isGradEnabled() && anyRequiresGrad(inputs)) {
     recordGrad(def.name, def.backward, inputs, output, attrs, def.saves);
   }
   return output;
 }
 
+function anyRequiresGrad(inputs: readonly Tensor[]): boolean {
+  for (const input of inputs) if (input.requiresGrad) return true;
+  return false;
+}
+
+const contexts = new WeakMap<Device, KernelContext>();
+
+/** What kernels may choose their variant by, made once per device (it is read on every op). */
 export function kernelContext(device: Device): KernelContext {
-  return {
-    isCpuAdapter: device.adapter.isCpu,
-    hasF16: device.hasF16,
-    hasSubgroups: device.features.has("subgroups"),
-    maxBindingBytes: device.limits.maxStorageBufferBindingSize,
-  };
+  let context = contexts.get(device);
+  if (!context) {
+    context = {
+      isCpuAdapter: device.adapter.isCpu,
+      hasF16: device.hasF16,
+      hasSubgroups: device.features.has("subgroups"),
+      maxBindingBytes: device.limits.maxStorageBufferBindingSize,
+    };
+    contexts.set(device, context);
+  }
+  return context;
 }
 
 /** Records a kernel program's dispatches against the given buffers. */
@@ -43,6 +63,15 @@ export function runProgram(
   inputs: readonly GPUBuffer[],
   output: GPUBuffer,
 ): void {
+  if (!("passes" in program) && !program.bindings) {
+    // the common case (one dispatch, default bindings) without the general path's allocations
+    const kernel = device.pipelines.get(program.key, program.wgsl);
+    const buffers: BufferBinding[] = [];
+    for (const buffer of inputs) buffers.push({ buffer });
+    buffers.push({ buffer: output });
+    device.queue.dispatch(kernel, program.params, buffers, program.workgroups);
+    return;
+  }
   const passes = "passes" in program ? program.passes : [program];
   const temps = ("passes" in program ? program.temps ?? [] : []).map((bytes) => new Storage(device, bytes));
   try {

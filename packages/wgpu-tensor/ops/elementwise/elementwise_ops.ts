@@ -1,5 +1,6 @@
 import { runOp } from "../run_op.ts";
-import type { OpDef, TensorSpec } from "../op_def.ts";
+import type { KernelContext, KernelPlan, OpDef, TensorSpec } from "../op_def.ts";
+import { PlanCache } from "../plan_cache.ts";
 import { DTypeError, ShapeError } from "../../tensor/errors.ts";
 import { isFloat } from "../../tensor/dtype.ts";
 import { type HostTensor, hostZeros, unravel } from "../../tensor/host_tensor.ts";
@@ -17,26 +18,14 @@ export interface ElementwiseAttrs {
 
 /** Builds the primitive op for one table entry. */
 function elementwiseOp(name: string, def: ElementwiseDef): OpDef<ElementwiseAttrs> {
+  const plans = new PlanCache<KernelPlan>();
   return {
     name,
     check(inputs, attrs) {
       return checkElementwise(name, def, inputs, attrs);
     },
     kernel(inputs, attrs, output, context) {
-      let next = 0;
-      const operands: OperandSource[] = attrs.scalars.map((scalar) => {
-        if (scalar !== null) return { scalar };
-        const tensor = next++;
-        return { tensor, shape: inputs[tensor].shape };
-      });
-      return elementwiseKernel({
-        name,
-        expression: (names) => def.wgsl(...names),
-        operands,
-        outShape: output.shape,
-        inDType: inputs[0].dtype,
-        outDType: output.dtype,
-      }, context);
+      return plans.get(planSignature(inputs, attrs, context), () => elementwisePlan(name, def, inputs, attrs, output, context));
     },
     reference(inputs, attrs) {
       return referenceElementwise(def, inputs, attrs);
@@ -55,6 +44,43 @@ function elementwiseOp(name: string, def: ElementwiseDef): OpDef<ElementwiseAttr
   };
 }
 
+function elementwisePlan(
+  name: string,
+  def: ElementwiseDef,
+  inputs: readonly TensorSpec[],
+  attrs: ElementwiseAttrs,
+  output: TensorSpec,
+  context: KernelContext,
+): KernelPlan {
+  let next = 0;
+  const operands: OperandSource[] = attrs.scalars.map((scalar) => {
+    if (scalar !== null) return { scalar };
+    const tensor = next++;
+    return { tensor, shape: inputs[tensor].shape };
+  });
+  return elementwiseKernel({
+    name,
+    expression: (names) => def.wgsl(...names),
+    operands,
+    outShape: output.shape,
+    inDType: inputs[0].dtype,
+    outDType: output.dtype,
+  }, context);
+}
+
+/** Everything an elementwise plan depends on (the output follows from the inputs). */
+function planSignature(inputs: readonly TensorSpec[], attrs: ElementwiseAttrs, context: KernelContext): string {
+  let signature = context.isCpuAdapter ? "cpu_" : "gpu_";
+  signature += inputs[0].dtype;
+  for (const input of inputs) signature += `|${input.shape.join(",")}`;
+  for (const scalar of attrs.scalars) {
+    // numbers travel in the plan's uniforms, so they are part of it (-0 apart from 0)
+    if (scalar === null) signature += "|t";
+    else signature += Object.is(scalar, -0) ? "|-0" : `|${scalar}`;
+  }
+  return signature;
+}
+
 function checkElementwise(name: string, def: ElementwiseDef, inputs: readonly TensorSpec[], attrs: ElementwiseAttrs): TensorSpec {
   if (attrs.scalars.length !== def.arity) {
     throw new TypeError(`Cannot run ${name}: it takes ${def.arity} operands, got ${attrs.scalars.length}`);
@@ -70,6 +96,7 @@ function checkElementwise(name: string, def: ElementwiseDef, inputs: readonly Te
   if (def.isFloatOnly && !isFloat(dtype)) {
     throw new DTypeError(name, [dtype], `Cannot run ${name} on ${dtype}: it needs a float tensor`);
   }
+  if (inputs.length === 1) return { shape: inputs[0].shape, dtype };
   let shape: number[] = [...inputs[0].shape];
   for (const input of inputs.slice(1)) {
     try {
@@ -110,9 +137,14 @@ export const elementwiseOps = Object.fromEntries(
 
 /** Runs an elementwise op on tensors and numbers (at least one tensor). */
 export function applyElementwise(name: UnaryName | BinaryName, operands: readonly Operand[]): Tensor {
-  const tensors = operands.filter((o): o is Tensor => o instanceof Tensor);
+  const tensors: Tensor[] = [];
+  const scalars: (number | null)[] = [];
+  for (const operand of operands) {
+    const isTensor = operand instanceof Tensor;
+    if (isTensor) tensors.push(operand);
+    scalars.push(isTensor ? null : operand);
+  }
   if (tensors.length === 0) throw new TypeError(`Cannot run ${name}: at least one operand must be a tensor`);
-  const scalars = operands.map((o) => (o instanceof Tensor ? null : o));
   return runOp(elementwiseOps[name], tensors, { scalars });
 }
 

@@ -9,6 +9,7 @@ import type { DType } from "../../tensor/dtype.ts";
 import { elementwiseKernel } from "./elementwise_kernel.ts";
 import { runLayout } from "./elementwise_layout.ts";
 import { elementwiseOps } from "./elementwise_ops.ts";
+import type { KernelPlan } from "../op_def.ts";
 
 let device: Device;
 before(async () => {
@@ -16,7 +17,7 @@ before(async () => {
 });
 after(() => device.destroy());
 
-const CPU = { isCpuAdapter: true };
+const CPU = { isCpuAdapter: true, hasF16: true, hasSubgroups: false, maxBindingBytes: 2 ** 27 };
 const LAYOUT_OPTIONS = { unitsPerRun: 4, scalarsPerRun: 8 };
 
 /**
@@ -80,6 +81,20 @@ describe("elementwise runs", () => {
     assert.equal(elementwiseKernel(spec([3, 5, 12], [3, 5, 1]), CPU).key, "elementwise_add_f32_f32_fb_r2_w4x4");
     assert.equal(elementwiseKernel(spec([3, 7], [7]), CPU).key, "elementwise_add_f32_f32_fr_r2_w1x8");
     assert.equal(elementwiseKernel(spec([3, 7], [7]), { isCpuAdapter: false }).key, "elementwise_add_f32_f32_fr_r2_w1x1");
+  });
+
+  test("cached plans keep number operands apart, -0 from 0 included", async () => {
+    const spec = { shape: [8], dtype: "f32" as const };
+    const plan = (value: number) => elementwiseOps.mul.kernel([spec], { scalars: [null, value] }, spec, CPU) as KernelPlan;
+    assert.equal(plan(2), plan(2));
+    assert.notEqual(plan(2), plan(3));
+    const zero = new Float32Array(plan(0).params);
+    const negativeZero = new Float32Array(plan(-0).params);
+    assert.ok(zero.some((v, i) => Object.is(v, 0) && Object.is(negativeZero[i], -0)), "the -0 plan must carry -0 in its uniforms");
+    const x = randomHost([8], 5);
+    for (const value of [2, 3, -1.5]) {
+      await checkAgainstReference(elementwiseOps.mul, [x], { scalars: [null, value] }, toleranceFor("f32"));
+    }
   });
 
   test("vec4 runs match the reference under broadcasting, with short last runs", async () => {
