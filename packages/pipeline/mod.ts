@@ -41,7 +41,7 @@ export {
   tokenizePrompts,
 } from "./encoding/prompt_encoder.ts";
 export { createScheduler, type SamplingScheduler, SCHEDULER_NAMES, type SchedulerName } from "./pipeline/scheduler_factory.ts";
-export { type RgbaImage, tensorToRgba } from "./pipeline/images.ts";
+export { type RgbaImage, tensorToRgba, toImageData } from "./pipeline/images.ts";
 export {
   type GenerateOptions,
   type GenerateResult,

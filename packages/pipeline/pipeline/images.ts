@@ -10,7 +10,7 @@ import type { Tensor } from "@spo/wgpu-tensor";
 export interface RgbaImage {
   width: number;
   height: number;
-  data: Uint8ClampedArray;
+  data: Uint8ClampedArray<ArrayBuffer>;
 }
 
 /**
@@ -43,4 +43,17 @@ export async function tensorToRgba(images: Tensor, scale = 0.5, shift = 0.5): Pr
     out.push({ width, height, data });
   }
   return out;
+}
+
+/**
+ * The image as a DOM `ImageData` (browsers and workers), sharing its bytes, ready for a canvas.
+ *
+ * @example
+ * ```ts
+ * canvas.getContext("2d")!.putImageData(toImageData(images[0]!), 0, 0);
+ * ```
+ */
+export function toImageData(image: RgbaImage): ImageData {
+  if (typeof ImageData === "undefined") throw new Error("Cannot make an ImageData here: this environment has no ImageData (in Node, write a PNG with toPng)");
+  return new ImageData(image.data, image.width, image.height);
 }

@@ -58,6 +58,8 @@ describe("the tiny pipeline in Chromium", () => {
     // of 4,096; the model's final LayerNorm bias keeps A1111's emphasis rescaling well conditioned).
     assert.ok(maxDiff <= 1, `max byte difference ${maxDiff}`);
     assert.ok(differing <= node.length * 0.02, `${differing} bytes differ`);
+    // the image reaches a canvas unchanged (alpha is 255, so no premultiplication loss)
+    assert.deepEqual(page.canvasRgba, page.rgba);
     // and the comparison can fail: another seed changes most bytes
     assert.ok(seedDiffering > node.length / 2);
   });

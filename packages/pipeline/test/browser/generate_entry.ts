@@ -5,13 +5,15 @@
  * @module
  */
 import { Device } from "@spo/wgpu-tensor";
-import { loadStableDiffusionPipeline } from "../../mod.ts";
+import { loadStableDiffusionPipeline, toImageData } from "../../mod.ts";
 import { type GenerateOptions } from "../../pipeline/stable_diffusion_pipeline.ts";
 
 /** What the page sends back: the image bytes and the adapter. */
 export interface PageGeneration {
   rgba: Uint8Array;
   adapter: string;
+  /** The bytes of `toImageData(image)` as a canvas 2D context reads them back. */
+  canvasRgba: Uint8Array;
 }
 
 /** Generates one image from the model folder at `modelUrl` with `options` (no callbacks). */
@@ -23,7 +25,11 @@ export async function generateFromUrl(modelUrl: string, options: Omit<GenerateOp
     try {
       const { images } = await pipe.generate(options);
       const image = images[0]!;
-      return { rgba: new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.byteLength), adapter: [device.adapter.vendor, device.adapter.architecture, device.adapter.description].filter(Boolean).join(" / ") };
+      const canvas = new OffscreenCanvas(image.width, image.height);
+      const context = canvas.getContext("2d")!;
+      context.putImageData(toImageData(image), 0, 0);
+      const canvasRgba = new Uint8Array(context.getImageData(0, 0, image.width, image.height).data.buffer);
+      return { canvasRgba, rgba: new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.byteLength), adapter: [device.adapter.vendor, device.adapter.architecture, device.adapter.description].filter(Boolean).join(" / ") };
     } finally {
       pipe.dispose();
     }
