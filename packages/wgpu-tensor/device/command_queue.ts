@@ -1,5 +1,6 @@
 import type { BufferPool } from "../memory/buffer_pool.ts";
 import { whileAlive } from "./keep_alive.ts";
+import { PinnedBindGroups } from "./pinned_bind_groups.ts";
 import type { CompiledKernel } from "./pipeline_cache.ts";
 
 /** A storage-buffer binding: a whole buffer or a byte window of one. */
@@ -15,7 +16,8 @@ const UNIFORM_RING_BYTES = 256 * UNIFORM_ALIGN;
 /**
  * Records dispatches into one command encoder (and one compute pass) and submits them in batches:
  * after `submitEvery` dispatches, before any readback, and on `flush()`. Kernel parameters go to one
- * uniform ring per batch, uploaded with a single write just before the submit.
+ * uniform ring per batch, uploaded with a single write just before the submit, or, for cached
+ * plans, to a permanent slot (see `PinnedBindGroups`).
  */
 export class CommandQueue {
   readonly #gpu: GPUDevice;
@@ -24,6 +26,7 @@ export class CommandQueue {
   #encoder: GPUCommandEncoder | null = null;
   #pass: GPUComputePassEncoder | null = null;
   #ring: GPUBuffer;
+  readonly #pinned: PinnedBindGroups;
   readonly #ringStaging = new Uint8Array(UNIFORM_RING_BYTES);
   /** The pipeline last set on the open compute pass (a new pass starts with none). */
   #passPipeline: GPUComputePipeline | null = null;
@@ -37,16 +40,21 @@ export class CommandQueue {
     this.#pool = pool;
     this.#submitEvery = submitEvery;
     this.#ring = this.#newRing();
-  }
-
-  /** Totals since creation: how many dispatches were recorded and how many submits made. */
-  get counters(): { dispatches: number; submits: number } {
-    return { dispatches: this.#dispatches, submits: this.#submits };
+    this.#pinned = new PinnedBindGroups(gpu);
   }
 
   /**
-   * Records one dispatch. This is the per-op host path, so it allocates only what Dawn needs (the
-   * bind group descriptor) and skips `setPipeline` when the pass already has the kernel's pipeline.
+   * Totals since creation: dispatches recorded, submits made, and dispatches that reused a pinned
+   * bind group.
+   */
+  get counters(): { dispatches: number; submits: number; reusedBindGroups: number } {
+    return { dispatches: this.#dispatches, submits: this.#submits, reusedBindGroups: this.#pinned.hits };
+  }
+
+  /**
+   * Records one dispatch. This is the per-op host path: a cached plan's dispatch reuses a pinned
+   * bind group when it binds the same buffers again (`PinnedBindGroups`), any other gets a fresh
+   * one over the uniform ring; `setPipeline` only when the pass has another pipeline.
    */
   dispatch(
     kernel: CompiledKernel,
@@ -58,22 +66,7 @@ export class CommandQueue {
     if (uniformBytes > UNIFORM_ALIGN) {
       throw new RangeError(`Cannot dispatch "${kernel.key}": ${uniformBytes} bytes of parameters exceed ${UNIFORM_ALIGN}`);
     }
-    if (this.#ringUsed + UNIFORM_ALIGN > UNIFORM_RING_BYTES) this.submit();
-    const uniformOffset = this.#ringUsed;
-    this.#ringStaging.set(new Uint8Array(uniforms), uniformOffset);
-    this.#ringUsed += UNIFORM_ALIGN;
-
-    const entries: GPUBindGroupEntry[] = [
-      { binding: 0, resource: { buffer: this.#ring, offset: uniformOffset, size: uniformBytes < 16 ? 16 : uniformBytes } },
-    ];
-    for (let i = 0; i < buffers.length; i++) {
-      const binding = buffers[i];
-      const resource: GPUBufferBinding = { buffer: binding.buffer };
-      if (binding.offset !== undefined) resource.offset = binding.offset;
-      if (binding.size !== undefined) resource.size = binding.size;
-      entries.push({ binding: i + 1, resource });
-    }
-    const bindGroup = this.#gpu.createBindGroup({ layout: kernel.layout, entries });
+    const bindGroup = this.#pinned.get(kernel, uniforms, buffers) ?? this.#ringBindGroup(kernel, uniforms, buffers);
     const pass = this.#computePass();
     if (this.#passPipeline !== kernel.pipeline) {
       pass.setPipeline(kernel.pipeline);
@@ -84,6 +77,26 @@ export class CommandQueue {
     this.#pendingDispatches++;
     this.#dispatches++;
     if (this.#pendingDispatches >= this.#submitEvery) this.submit();
+  }
+
+  /** A bind group for this dispatch only, its parameters in this batch's uniform ring. */
+  #ringBindGroup(kernel: CompiledKernel, uniforms: ArrayBuffer, buffers: readonly BufferBinding[]): GPUBindGroup {
+    if (this.#ringUsed + UNIFORM_ALIGN > UNIFORM_RING_BYTES) this.submit();
+    const uniformOffset = this.#ringUsed;
+    this.#ringStaging.set(new Uint8Array(uniforms), uniformOffset);
+    this.#ringUsed += UNIFORM_ALIGN;
+    const uniformBytes = uniforms.byteLength;
+    const entries: GPUBindGroupEntry[] = [
+      { binding: 0, resource: { buffer: this.#ring, offset: uniformOffset, size: uniformBytes < 16 ? 16 : uniformBytes } },
+    ];
+    for (let i = 0; i < buffers.length; i++) {
+      const binding = buffers[i];
+      const resource: GPUBufferBinding = { buffer: binding.buffer };
+      if (binding.offset !== undefined) resource.offset = binding.offset;
+      if (binding.size !== undefined) resource.size = binding.size;
+      entries.push({ binding: i + 1, resource });
+    }
+    return this.#gpu.createBindGroup({ layout: kernel.layout, entries });
   }
 
   /** Records a buffer-to-buffer copy (closes the open compute pass). */

@@ -1,3 +1,4 @@
+import { markStableUniforms } from "../device/pinned_bind_groups.ts";
 import type { KernelPlan, KernelProgram } from "./op_def.ts";
 
 /**
@@ -5,7 +6,8 @@ import type { KernelPlan, KernelProgram } from "./op_def.ts";
  * so an op called again on the same shapes skips planning: for tiny elementwise ops, planning
  * (collapsing dimensions, packing uniforms, building the key) was ~15 µs of a ~40 µs dispatch
  * (benchmarks/probes/dispatch_variants_node.ts). Holds at most `capacity` plans, dropping the
- * oldest first. Plans are shared: nothing may mutate one after it is built.
+ * oldest first. Plans are shared: nothing may mutate one after it is built, and their parameters
+ * are marked stable so the queue can reuse bind groups over them (`device/pinned_bind_groups.ts`).
  *
  * @example
  * ```ts
@@ -30,6 +32,9 @@ export class PlanCache<P extends KernelPlan | KernelProgram = KernelPlan | Kerne
     const cached = this.#plans.get(signature);
     if (cached !== undefined) return cached;
     const plan = build();
+    // a cached plan's parameters are reused as they are: the queue may pin them on the GPU
+    const passes: readonly KernelPlan[] = "passes" in plan ? plan.passes : [plan];
+    for (const pass of passes) markStableUniforms(pass.params);
     if (this.#plans.size >= this.#capacity) {
       // Maps iterate in insertion order: the first key is the oldest
       this.#plans.delete(this.#plans.keys().next().value as string);
