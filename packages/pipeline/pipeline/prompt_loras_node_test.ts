@@ -7,6 +7,7 @@ import { applyLoras, type FormattedLora, formatLora, type LoraModuleWeights, lor
 import { writeSafetensorsFile } from "@spo/safetensors/node";
 import type { Device } from "@spo/wgpu-tensor";
 import { testDevice } from "@spo/wgpu-tensor/testing";
+import { differingBytes } from "../test/_pixels.ts";
 import { writeTinyModel } from "../test/_tiny_model_node.ts";
 import { loadStableDiffusionPipeline } from "./load_pipeline_node.ts";
 import { loraFolderResolver } from "./lora_folder_node.ts";
@@ -57,12 +58,6 @@ const resolver = (loras: Record<string, FormattedLora["tensors"]>): LoraResolver
 };
 
 const BASE = { negativePrompt: "dull", steps: 2, cfgScale: 4, seed: 5, width: 32, height: 32 };
-
-function differingBytes(a: Uint8ClampedArray, b: Uint8ClampedArray): number {
-  let count = 0;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) count++;
-  return count;
-}
 
 describe("<lora:…> tags in generate", () => {
   test("apply the named LoRA with the tag's text-encoder and UNet multipliers, then restore the model", async () => {

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { type Device, tidy } from "@spo/wgpu-tensor";
 import { testDevice } from "@spo/wgpu-tensor/testing";
+import { differingBytes } from "../test/_pixels.ts";
 import { writeTinyModel } from "../test/_tiny_model_node.ts";
 import { ModelFolderError } from "./load_pipeline.ts";
 import { loadStableDiffusionPipeline } from "./load_pipeline_node.ts";
@@ -25,12 +26,6 @@ after(async () => {
   device?.destroy();
   if (folder) await rm(folder, { recursive: true, force: true });
 });
-
-function differingBytes(a: Uint8ClampedArray, b: Uint8ClampedArray): number {
-  let count = 0;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) count++;
-  return count;
-}
 
 describe("StableDiffusionPipeline on a tiny random model folder", () => {
   test("the same seed gives the same pixels twice and another seed gives other pixels", async () => {
