@@ -145,12 +145,23 @@ ${body}
   };
 }
 
+// 2026-11-25, load ~4: tfjs-style 14.7 ms, our loop of 4 vec4 12.0 ms, unrolled forms 11.7 ms (all
+// medians of 60); scalar runs, 8 vec4 per invocation, one invocation per workgroup (uniform
+// addresses) and subgroup-uniform loads (every lane loads 8 vec4s, keeps its own with selects,
+// stores through subgroupBroadcast: 10–25× slower) were all slower
 const VARIANTS: Variant[] = [
+  flatScalars(256, 1),
   flatVec4(128, 1, false),
   loopRun("flat", "vec4f", 64, 4),
-  exactRun(64, 4, true),
+  flatVec4(64, 4, false),
   exactRun(64, 4, false),
-  exactRun(64, 1, false),
+  loopRun("flat", "f32", 64, 16),
+  uniformRun("vec4f", 256),
+  uniformStraight("vec4f", 64),
+  rowScalar(256),
+  rowVec4(64, 1),
+  rowVec4Once(64, 4),
+  loopRun("row", "vec4f", 64, 4),
 ];
 
 const runs = VARIANTS.map(({ name, code, perWorkgroup }) => {
