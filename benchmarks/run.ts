@@ -1,13 +1,16 @@
-// The benchmark suite: `npm run bench -- [filter …] [--full] [--profile] [--budget=ms] [--list]`.
-// Each case is checked against the peer (tfjs-backend-webgpu on the same Dawn adapter), then timed
-// on both sides; the table goes to stdout, results to benchmarks/results/latest.{json,svg}.
+// The benchmark suite: `npm run bench -- [filter …] [--full] [--profile] [--budget=ms] [--list] [--peer=tfjs|ort]`.
+// Each case is checked against the peer (tfjs-backend-webgpu on the same Dawn adapter, or with
+// `--peer=ort` onnxruntime-web's WebGPU EP on a few cases), then timed on both sides; the table
+// goes to stdout, results to benchmarks/results/latest.{json,svg}.
 import { Device } from "@spo/wgpu-tensor";
 import { fileURLToPath } from "node:url";
 import { allCases } from "./cases/all_cases.ts";
+import { ortCases } from "./cases/ort_cases.ts";
 import type { BenchContext } from "./harness/bench_case.ts";
 import { PassTimer } from "./harness/gpu_timer.ts";
 import { type CaseResult, measureCase } from "./harness/measure.ts";
 import { loadOptionalOps } from "./harness/optional_ops.ts";
+import { startOrtPeer } from "./harness/ort_peer_node.ts";
 import { formatProfile } from "./harness/profile.ts";
 import { currentLoad, machineLine, processCpuMs, writeResults } from "./harness/report_node.ts";
 import { toRecord } from "./harness/results.ts";
@@ -24,16 +27,23 @@ const budgetMs = budgetArg ? Number(budgetArg.slice("--budget=".length)) : 3000;
 const isFull = args.includes("--full");
 // one dispatch per compute pass on both sides, so per-pass timestamps give a per-kernel profile
 const isProfile = args.includes("--profile");
-const selected = allCases
+const peerArg = args.find((a) => a.startsWith("--peer="))?.slice("--peer=".length) ?? "tfjs";
+if (peerArg !== "tfjs" && peerArg !== "ort") {
+  console.error(`Cannot pick peer "${peerArg}": expected --peer=tfjs (default) or --peer=ort`);
+  process.exit(1);
+}
+const isOrt = peerArg === "ort";
+const cases = isOrt ? ortCases : allCases;
+const selected = cases
   .filter((c) => isFull || !c.isHeavy)
   .filter((c) => filters.length === 0 || filters.some((f) => `${c.group} ${c.name}`.toLowerCase().includes(f)));
 
 if (args.includes("--list")) {
-  for (const c of allCases) console.log(`${c.group.padEnd(12)} ${c.name}${c.isHeavy ? "  (--full only)" : ""}`);
+  for (const c of cases) console.log(`${c.group.padEnd(12)} ${c.name}${c.isHeavy ? "  (--full only)" : ""}`);
   process.exit(0);
 }
 if (selected.length === 0) {
-  const onlyHeavy = allCases.some((c) => c.isHeavy && filters.some((f) => `${c.group} ${c.name}`.toLowerCase().includes(f)));
+  const onlyHeavy = cases.some((c) => c.isHeavy && filters.some((f) => `${c.group} ${c.name}`.toLowerCase().includes(f)));
   console.error(onlyHeavy
     ? `Only heavy cases match ${filters.join(", ")}: add --full to run them`
     : `No case matches ${filters.join(", ")}; \`npm run bench -- --list\` lists them`);
@@ -45,16 +55,23 @@ const device = await Device.create({ dawnOptions: DAWN_OPTIONS, submitEvery: isP
 Device.setDefault(device);
 PassTimer.for(device.gpu);
 let peer: BenchContext["peer"] = null;
+let ort: BenchContext["ort"] = null;
 try {
-  peer = await startTfjsPeer(DAWN_OPTIONS);
-  PassTimer.for(peer.gpu);
-  if (isProfile) peer.tf.env().set("WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE", 1);
+  if (isOrt) {
+    ort = await startOrtPeer(DAWN_OPTIONS);
+    PassTimer.for(ort.gpu);
+  } else {
+    peer = await startTfjsPeer(DAWN_OPTIONS);
+    PassTimer.for(peer.gpu);
+    if (isProfile) peer.tf.env().set("WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE", 1);
+  }
 } catch (error) {
   console.error(`The peer did not start, timing ours only: ${(error as Error).message}`);
 }
-const context: BenchContext = { device, peer };
-console.log(machineLine(device.adapter.description, peer?.adapterDescription ?? null));
-console.log(`timestamp-query: ours ${device.features.has("timestamp-query")}, peer ${peer?.gpu.features.has("timestamp-query") ?? false}`);
+const started = peer ?? ort;
+const context: BenchContext = { device, peer, ort };
+console.log(machineLine(device.adapter.description, started?.adapterDescription ?? null));
+console.log(`timestamp-query: ours ${device.features.has("timestamp-query")}, peer ${started?.gpu.features.has("timestamp-query") ?? false}`);
 
 const results: CaseResult[] = [];
 for (const benchCase of selected) {
@@ -71,7 +88,7 @@ for (const benchCase of selected) {
 }
 
 const records = results.map(toRecord);
-const machine = machineLine(device.adapter.description, peer?.adapterDescription ?? null);
+const machine = machineLine(device.adapter.description, started?.adapterDescription ?? null);
 console.log(`\n${machine}\n`);
 console.log(formatTable(records));
 const written = writeResults(fileURLToPath(new URL("results/", import.meta.url)), records, machine);

@@ -1,4 +1,5 @@
 import type { Device } from "@spo/wgpu-tensor";
+import type { OrtPeer } from "./ort_peer_node.ts";
 import type { TfjsPeer } from "./tfjs_side.ts";
 
 /**
@@ -45,6 +46,8 @@ export interface CaseRun {
 export interface BenchContext {
   device: Device;
   peer: TfjsPeer | null;
+  /** With `--peer=ort`: onnxruntime-web's WebGPU EP instead of tfjs (`peer` is then null). */
+  ort?: OrtPeer | null;
 }
 
 /** `|ours − peer| ≤ atol + rtol·|peer|` for every element. */

@@ -76,7 +76,7 @@ export async function measureCase(benchCase: BenchCase, context: BenchContext, o
     detail: "",
     ours: null,
     peer: null,
-    peerNote: context.peer ? benchCase.peerUnavailable?.(context) ?? null : "the peer did not start",
+    peerNote: context.peer || context.ort ? benchCase.peerUnavailable?.(context) ?? null : "the peer did not start",
     flops: benchCase.flops ?? null,
     bytes: benchCase.bytes ?? null,
     opsPerRun: benchCase.opsPerRun ?? null,
