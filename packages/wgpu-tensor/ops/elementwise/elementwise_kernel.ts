@@ -15,9 +15,9 @@ const ACCESS_LETTER: Record<OperandAccess, string> = { flat: "f", row: "r", spla
 /**
  * Units per invocation. On CPU adapters every lane loads its own addresses one by one, so the win
  * is in amortising the per-invocation work (index math, bounds checks, the lavapipe task per
- * workgroup): 4 vec4s per invocation ran a + b on 2×320×64×64 in ~15 ms against ~55 ms for one
- * scalar and ~20 ms for one vec4 (benchmarks/probes/elementwise_runs_node.ts). GPUs want one
- * vec4 per invocation, so neighbouring lanes touch neighbouring addresses.
+ * workgroup): 4 vec4s per invocation ran a + b on 2×320×64×64 in 12.0 ms against 14.7 ms for
+ * one vec4 (tfjs's layout) and 35–55 ms for one scalar (benchmarks/probes/elementwise_runs_node.ts).
+ * GPUs want one vec4 per invocation, so neighbouring lanes touch neighbouring addresses.
  */
 function runOptions(context: Pick<KernelContext, "isCpuAdapter">): { unitsPerRun: number; scalarsPerRun: number } {
   return context.isCpuAdapter ? { unitsPerRun: 4, scalarsPerRun: 8 } : { unitsPerRun: 1, scalarsPerRun: 1 };
