@@ -19,6 +19,7 @@ export { keep, tidy } from "./memory/scope.ts";
 export { Tensor, type GradNode } from "./tensor/tensor.ts";
 export { type DType, f16BitsToF32, f32ToF16Bits } from "./tensor/dtype.ts";
 export { DeviceMismatchError, DisposedError, DTypeError, ShapeError } from "./tensor/errors.ts";
+export { BindingSizeError, checkBindingSizes } from "./ops/binding_limit.ts";
 export { type HostTensor, hostTensor } from "./tensor/host_tensor.ts";
 export type { KernelPlan, OpDef, TensorSpec } from "./ops/op_def.ts";
 export { runOp } from "./ops/run_op.ts";

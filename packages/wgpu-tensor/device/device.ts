@@ -19,6 +19,12 @@ export interface DeviceOptions {
   poolCapBytes?: number;
   /** Use this adapter instead of requesting one (advanced). */
   adapter?: GPUAdapter;
+  /**
+   * Bind at most this many bytes of a buffer at once (default and upper bound: the adapter's
+   * `maxStorageBufferBindingSize`): to test the windowed paths with small tensors, or to behave
+   * like an adapter with a lower limit.
+   */
+  maxBindingBytes?: number;
 }
 
 /** Adapter facts a kernel may choose by. */
@@ -61,6 +67,8 @@ export class Device {
   readonly gpu: GPUDevice;
   readonly adapter: AdapterFacts;
   readonly limits: GPUSupportedLimits;
+  /** Bytes one storage binding may hold here: `limits.maxStorageBufferBindingSize` or less (`DeviceOptions.maxBindingBytes`). */
+  readonly maxBindingBytes: number;
   readonly features: ReadonlySet<string>;
   readonly pool: BufferPool;
   readonly queue: CommandQueue;
@@ -76,6 +84,7 @@ export class Device {
     this.#adapter = gpuAdapter;
     this.adapter = adapter;
     this.limits = gpu.limits;
+    this.maxBindingBytes = Math.min(gpu.limits.maxStorageBufferBindingSize, options.maxBindingBytes ?? Infinity);
     this.features = new Set(gpu.features);
     this.pool = new BufferPool(gpu, { capBytes: options.poolCapBytes });
     this.queue = new CommandQueue(gpu, this.pool, options.submitEvery ?? 64);
@@ -95,6 +104,9 @@ export class Device {
    * `timestamp-query`). The first device created becomes the default for tensor factories.
    */
   static async create(options: DeviceOptions = {}): Promise<Device> {
+    if (options.maxBindingBytes !== undefined && !(options.maxBindingBytes >= 256)) {
+      throw new RangeError(`Cannot create a device that binds at most ${options.maxBindingBytes} bytes: it must be at least 256`);
+    }
     const adapter = options.adapter ?? await requestAdapter(options);
     const requiredFeatures = OPTIONAL_FEATURES.filter((feature) => adapter.features.has(feature));
     const requiredLimits: Record<string, number> = {};

@@ -5,6 +5,7 @@ import type { BufferBinding } from "../device/command_queue.ts";
 import { Storage } from "../memory/storage.ts";
 import { DeviceMismatchError } from "../tensor/errors.ts";
 import { Tensor } from "../tensor/tensor.ts";
+import { checkBindingSizes } from "./binding_limit.ts";
 import type { KernelContext, KernelPlan, KernelProgram, OpDef, TensorSpec } from "./op_def.ts";
 
 /**
@@ -22,9 +23,13 @@ export function runOp<A>(def: OpDef<A>, inputs: readonly Tensor[], attrs: A): Te
     specs.push({ shape: input.shape, dtype: input.dtype });
   }
   const outSpec = def.check(specs, attrs);
+  const context = kernelContext(device);
+  specs.push(outSpec);
+  checkBindingSizes(def.name, specs, context.maxBindingBytes);
+  specs.pop();
   const output = Tensor.empty(outSpec.shape, outSpec.dtype, device);
   if (output.size > 0) {
-    const program = def.kernel(specs, attrs, outSpec, kernelContext(device));
+    const program = def.kernel(specs, attrs, outSpec, context);
     runProgram(device, program, buffers, output.buffer);
   }
   // the common inference case (no input needs a gradient) skips autograd entirely
@@ -49,7 +54,7 @@ export function kernelContext(device: Device): KernelContext {
       isCpuAdapter: device.adapter.isCpu,
       hasF16: device.hasF16,
       hasSubgroups: device.features.has("subgroups"),
-      maxBindingBytes: device.limits.maxStorageBufferBindingSize,
+      maxBindingBytes: device.maxBindingBytes,
     };
     contexts.set(device, context);
   }

@@ -2,7 +2,8 @@ import { runOp } from "../run_op.ts";
 import type { OpDef } from "../op_def.ts";
 import type { Tensor } from "../../tensor/tensor.ts";
 import { attentionBackward } from "./attention_backward.ts";
-import { type AttentionAttrs, attentionDims, checkBindingSizes } from "./attention_dims.ts";
+import { type AttentionAttrs, attentionDims } from "./attention_dims.ts";
+import { checkBindingSizes } from "../binding_limit.ts";
 import { attentionForwardKernel } from "./attention_kernel.ts";
 import { referenceAttention } from "./attention_reference.ts";
 

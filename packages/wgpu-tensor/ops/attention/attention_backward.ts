@@ -3,7 +3,8 @@ import type { GradContext, OpDef, TensorSpec } from "../op_def.ts";
 import { DTypeError } from "../../tensor/errors.ts";
 import type { HostTensor } from "../../tensor/host_tensor.ts";
 import type { Tensor } from "../../tensor/tensor.ts";
-import { type AttentionAttrs, type AttentionDims, attentionDims, checkBindingSizes, expectShape } from "./attention_dims.ts";
+import { type AttentionAttrs, type AttentionDims, attentionDims, expectShape } from "./attention_dims.ts";
+import { checkBindingSizes } from "../binding_limit.ts";
 import { type AttentionGradKind, attentionGradKernel } from "./attention_backward_kernel.ts";
 import { type ReferenceAttentionOptions, referenceAttentionStats, referenceGradientsFromStats } from "./attention_reference.ts";
 

@@ -1,5 +1,5 @@
 import type { TensorSpec } from "../op_def.ts";
-import { bytesPerElement, isFloat } from "../../tensor/dtype.ts";
+import { isFloat } from "../../tensor/dtype.ts";
 import { DTypeError, ShapeError } from "../../tensor/errors.ts";
 import { broadcastStrides, formatShape, type Shape } from "../../tensor/shape.ts";
 import { Params } from "../../wgsl/params.ts";
@@ -113,15 +113,6 @@ function checkDTypes(op: string, named: readonly [string, TensorSpec][]): void {
   }
 }
 
-/** Throws before dispatch when a tensor is larger than one storage binding may be. */
-export function checkBindingSizes(op: string, specs: readonly TensorSpec[], maxBindingBytes: number): void {
-  for (const spec of specs) {
-    const bytes = spec.shape.reduce((product, dim) => product * dim, 1) * bytesPerElement(spec.dtype);
-    if (bytes > maxBindingBytes) {
-      throw new RangeError(`Cannot run ${op} on a tensor of shape ${formatShape(spec.shape)}: its ${bytes} bytes exceed the ${maxBindingBytes}-byte storage binding limit`);
-    }
-  }
-}
 
 /** Uniform parameters every attention kernel reads, in one order. */
 export function attentionParams(dims: AttentionDims, attrs: AttentionAttrs): Params {

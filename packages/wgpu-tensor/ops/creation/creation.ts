@@ -1,11 +1,10 @@
 import { Device } from "../../device/device.ts";
-import { type DType, f32ToF16Bits } from "../../tensor/dtype.ts";
+import { bytesPerElement, type DType, f32ToF16Bits } from "../../tensor/dtype.ts";
 import { ShapeError } from "../../tensor/errors.ts";
 import { checkShape, formatShape, type Shape, sizeOf } from "../../tensor/shape.ts";
 import { Tensor } from "../../tensor/tensor.ts";
 import { linearGrid, linearMain } from "../../wgsl/grid.ts";
 import { Params } from "../../wgsl/params.ts";
-import { kernelContext, runProgram } from "../run_op.ts";
 import type { KernelPlan } from "../op_def.ts";
 
 export interface CreateOptions {
@@ -52,7 +51,7 @@ export function full(shape: Shape, value: number, options: CreateOptions = {}): 
   device.assertUsable("full");
   const dtype = options.dtype ?? "f32";
   const out = Tensor.empty(shape, dtype, device);
-  if (out.size > 0) runProgram(device, fillKernel(dtype, out.size, value, 0, kernelContext(device).hasF16), [], out.buffer);
+  fillWindows(device, out, value, 0);
   return out;
 }
 
@@ -82,12 +81,29 @@ export function arange(start: number, end?: number, step = 1, options: CreateOpt
   device.assertUsable("arange");
   const dtype = options.dtype ?? (Number.isInteger(start) && Number.isInteger(step) ? "i32" : "f32");
   const out = Tensor.empty([count], dtype, device);
-  if (count > 0) runProgram(device, fillKernel(dtype, count, start, step, device.hasF16), [], out.buffer);
+  fillWindows(device, out, start, step);
   return out;
 }
 
-/** y[i] = start + i·step */
-function fillKernel(dtype: DType, size: number, start: number, step: number, _hasF16: boolean): KernelPlan {
+/**
+ * out[i] = start + i·step, window by window: an output larger than one storage binding
+ * (`maxStorageBufferBindingSize`, 128 MiB on lavapipe) is bound as several windows of its buffer,
+ * each a multiple of 256 elements long so that every offset is 256-byte aligned.
+ */
+function fillWindows(device: Device, out: Tensor, start: number, step: number): void {
+  const elementBytes = bytesPerElement(out.dtype);
+  const windowElements = Math.max(256, Math.floor(device.maxBindingBytes / elementBytes / 256) * 256);
+  for (let first = 0; first < out.size; first += windowElements) {
+    const count = Math.min(windowElements, out.size - first);
+    const plan = fillKernel(out.dtype, count, start + first * step, step);
+    const kernel = device.pipelines.get(plan.key, plan.wgsl);
+    // f16 windows end on a 4-byte boundary (bindings are whole words); the kernel stops at `count`
+    const binding = { buffer: out.buffer, offset: first * elementBytes, size: Math.ceil((count * elementBytes) / 4) * 4 };
+    device.queue.dispatch(kernel, plan.params, [binding], plan.workgroups);
+  }
+}
+
+function fillKernel(dtype: DType, size: number, start: number, step: number): KernelPlan {
   const isInt = dtype === "i32" || dtype === "u32";
   const params = new Params().u32("size", size);
   if (isInt) params.i32("start", start).i32("step", step);

@@ -116,7 +116,7 @@ export function makeRandom(attrs: RandomAttrs, device: Device = Device.default, 
   const size = out.size;
   const elementBytes = bytesPerElement(attrs.dtype);
   // a multiple of 256 elements keeps window offsets 256-byte aligned and on block boundaries
-  const windowBytes = Math.min(maxWindowBytes ?? Infinity, device.limits.maxStorageBufferBindingSize);
+  const windowBytes = Math.min(maxWindowBytes ?? Infinity, device.maxBindingBytes);
   const windowElements = Math.max(256, Math.floor(windowBytes / elementBytes / 256) * 256);
   for (let start = 0; start < size; start += windowElements) {
     const count = Math.min(windowElements, size - start);
