@@ -26,6 +26,15 @@ export {
   UnsupportedConfigError,
 } from "./autoencoder_kl/vae_config.ts";
 export { AutoencoderKL, type VAEPassOptions } from "./autoencoder_kl/autoencoder_kl.ts";
+export {
+  decodeWithinLimit,
+  largestDecodeActivationBytes,
+  type TileDecoder,
+  tiledDecode,
+  tileLatentSizeWithin,
+  vaeScaleFactor,
+  type VAETilingOptions,
+} from "./autoencoder_kl/tiled_decode.ts";
 export { DiagonalGaussianDistribution, LOGVAR_RANGE } from "./autoencoder_kl/diagonal_gaussian.ts";
 export { VAEEncoder } from "./autoencoder_kl/encoder.ts";
 export { VAEDecoder } from "./autoencoder_kl/decoder.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { concat, div, mean, mul, type Tensor, tensor, tidy } from "@spo/wgpu-tensor";
+import { concat, type Device, div, mean, mul, type Tensor, tensor, tidy } from "@spo/wgpu-tensor";
 import { parseExtraNetworks } from "../prompt/extra_networks.ts";
 import { type LoraTag, loraTagsFromNetworks } from "../prompt/lora_tags.ts";
 import { type ChunkTokenizer, emptyChunk, type PromptChunkOptions, type TokenChunk, tokenizePromptChunks } from "./prompt_chunks.ts";
@@ -23,6 +23,8 @@ export interface EncodePromptsOptions extends PromptChunkOptions {
   minChunks?: number;
   /** diffusers' `clip_skip` (A1111's "Clip skip N" is N − 1). */
   clipSkip?: number;
+  /** The device of the text encoder (default: the default device). */
+  device?: Device;
 }
 
 /** The chunked token ids of a batch of prompts (before any GPU work). */
@@ -64,7 +66,7 @@ export function tokenizePrompts(tokenizer: ChunkTokenizer, prompts: readonly str
  * over the whole batch (A1111's `EmphasisOriginal.after_transformers`). Not differentiable by
  * design (inference); the caller disposes the result.
  */
-export function encodeChunkBatch(textEncoder: PromptTextEncoder, batch: readonly TokenChunk[], clipSkip = 0): Tensor {
+export function encodeChunkBatch(textEncoder: PromptTextEncoder, batch: readonly TokenChunk[], clipSkip = 0, device?: Device): Tensor {
   const length = batch[0]!.ids.length;
   const ids = new Int32Array(batch.length * length);
   const weights = new Float32Array(batch.length * length);
@@ -73,9 +75,9 @@ export function encodeChunkBatch(textEncoder: PromptTextEncoder, batch: readonly
     weights.set(chunk.weights, b * length);
   });
   return tidy(() => {
-    const z = textEncoder.forward(tensor(ids, [batch.length, length], { dtype: "i32" }), { clipSkip }).lastHiddenState;
+    const z = textEncoder.forward(tensor(ids, [batch.length, length], { dtype: "i32", device }), { clipSkip }).lastHiddenState;
     if (weights.every((w) => w === 1)) return z;
-    const weighted = mul(z, tensor(weights, [batch.length, length, 1]));
+    const weighted = mul(z, tensor(weights, [batch.length, length, 1], { device: z.device }));
     return mul(weighted, div(mean(z), mean(weighted)));
   });
 }
@@ -99,7 +101,7 @@ export function encodePrompts(
 ): { context: Tensor; chunkCount: number; loraTags: LoraTag[][]; tokenCounts: number[] } {
   const { chunks, loraTags, tokenCounts } = tokenizePrompts(tokenizer, prompts, options);
   const context = tidy(() => {
-    const parts = chunks.map((batch) => encodeChunkBatch(textEncoder, batch, options.clipSkip ?? 0));
+    const parts = chunks.map((batch) => encodeChunkBatch(textEncoder, batch, options.clipSkip ?? 0, options.device));
     return (parts.length === 1 ? parts[0]! : concat(parts, 1));
   });
   return { context, chunkCount: chunks.length, loraTags, tokenCounts };

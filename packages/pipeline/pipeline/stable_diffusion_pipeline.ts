@@ -8,7 +8,7 @@
 
 import type { CLIPTextModel, CLIPTokenizer } from "@spo/clip";
 import { classifierFreeGuidance, type UNet2DConditionModel } from "@spo/diffusion-unet";
-import type { AutoencoderKL, TAESD, TAESDDecoder } from "@spo/vae";
+import { type AutoencoderKL, decodeWithinLimit, type TAESD, type TAESDDecoder } from "@spo/vae";
 import { add, concat, div, mul, narrow, RandomGenerator, randn, type Tensor, tidy } from "@spo/wgpu-tensor";
 import { encodePrompts, tokenizePrompts } from "../encoding/prompt_encoder.ts";
 import type { LoraTag } from "../prompt/lora_tags.ts";
@@ -131,10 +131,12 @@ export class StableDiffusionPipeline {
   async #sample(options: GenerateOptions, plan: SamplingPlan): Promise<GenerateResult> {
     const { tokenizer, textEncoder, unet, vae } = this.components;
     const { positive, negative, prompts, negatives, steps, cfgScale, seed, batch, width, height, scheduler } = plan;
+    // the models' device, which need not be the default one
+    const device = unet.conv_in.weight.device;
     const chunkCount = Math.max(positive.chunks.length, negative.chunks.length);
     const useCfg = cfgScale > 1;
     const context = tidy(() => {
-      const encode = (texts: string[]) => encodePrompts(textEncoder, tokenizer, texts, { minChunks: chunkCount, clipSkip: options.clipSkip }).context;
+      const encode = (texts: string[]) => encodePrompts(textEncoder, tokenizer, texts, { minChunks: chunkCount, clipSkip: options.clipSkip, device }).context;
       return useCfg ? concat([encode(negatives), encode(prompts)], 0) : encode(prompts);
     });
 
@@ -142,12 +144,12 @@ export class StableDiffusionPipeline {
     const factor = 2 ** (vae.config.blockOutChannels.length - 1);
     const latentShape = [1, unet.config.inChannels, height / factor, width / factor];
     let latents = tidy(() => {
-      const noise = seeds.map((s) => randn(latentShape, { seed: s }));
+      const noise = seeds.map((s) => randn(latentShape, { seed: s, device }));
       return mul(noise.length === 1 ? noise[0]! : concat(noise, 0), scheduler.initNoiseSigma);
     });
     // ancestral noise: the same Philox stream as image 0's seed, past the blocks of the initial noise
     const noiseBlocks = Math.ceil((latentShape.reduce((a, b) => a * b, 1) * batch) / 4);
-    const generator = new RandomGenerator(seed, { offset: noiseBlocks });
+    const generator = new RandomGenerator(seed, { offset: noiseBlocks, device });
     try {
       for (const [index, timestep] of scheduler.timesteps.entries()) {
         const next = tidy(() => {
@@ -172,7 +174,9 @@ export class StableDiffusionPipeline {
         }
       }
       const { scalingFactor, shiftFactor } = vae.config;
-      const decoded = tidy(() => vae.decode(shiftFactor ? add(div(latents, scalingFactor), shiftFactor) : div(latents, scalingFactor)));
+      // one image at a time, and in tiles, where a whole decode would exceed one storage binding
+      // (SD's 512×512 decode needs 256 MiB; CPU adapters bind 128 MiB)
+      const decoded = tidy(() => decodeWithinLimit(vae, shiftFactor ? add(div(latents, scalingFactor), shiftFactor) : div(latents, scalingFactor), latents.device.maxBindingBytes));
       try {
         const images = await tensorToRgba(decoded);
         return { images, seeds, loraTags: positive.loraTags[0]!, tokenCount: positive.tokenCounts[0]! };

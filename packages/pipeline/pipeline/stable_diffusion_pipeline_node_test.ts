@@ -2,10 +2,11 @@ import assert from "node:assert/strict";
 import { rm, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { type Device, tidy } from "@spo/wgpu-tensor";
+import { tiledDecode, tileLatentSizeWithin } from "@spo/vae";
+import { Device, div, tensor, tidy } from "@spo/wgpu-tensor";
 import { testDevice } from "@spo/wgpu-tensor/testing";
 import { differingBytes } from "../test/_pixels.ts";
-import { writeTinyModel } from "../test/_tiny_model_node.ts";
+import { TINY_VAE_CONFIG, writeTinyModel } from "../test/_tiny_model_node.ts";
 import { ModelFolderError } from "./load_pipeline.ts";
 import { loadStableDiffusionPipeline } from "./load_pipeline_node.ts";
 import { tensorToRgba } from "./images.ts";
@@ -78,6 +79,33 @@ describe("StableDiffusionPipeline on a tiny random model folder", () => {
   test("a preview without TAESD says what is missing", async () => {
     const bare = new StableDiffusionPipeline({ ...pipe.components, taesd: undefined });
     await assert.rejects(bare.generate({ prompt: "a", steps: 1, width: 32, height: 32, onStep: ({ preview }) => preview().then(() => {}) }), /no TAESD decoder/);
+  });
+
+  test("decodes in VAE tiles when the whole decode would exceed the device's storage binding limit", async () => {
+    // 64×64 pixels with a VAE twice as wide: its widest feature map is 32×64×64 f32 = 512 KiB,
+    // above 300 000 bytes, while the UNet (no CFG, batch 1) stays below it
+    const wideVae = { ...TINY_VAE_CONFIG, block_out_channels: [16, 32, 32], norm_num_groups: 8 };
+    const wideFolder = await writeTinyModel({ vaeConfig: wideVae });
+    const small = await Device.create({ maxBindingBytes: 300_000 });
+    const smallPipe = await loadStableDiffusionPipeline(wideFolder, { device: small });
+    try {
+      let last: Float32Array | undefined;
+      const options = { prompt: "a tower", steps: 1, cfgScale: 1, seed: 2, width: 64, height: 64 };
+      const { images } = await smallPipe.generate({ ...options, onStep: async ({ latents }) => void (last = (await latents.toArray()) as Float32Array) });
+      const { vae } = smallPipe.components;
+      const tile = tileLatentSizeWithin(vae.config, 300_000)!;
+      assert.ok(tile < 16, "the decode is tiled");
+      const latents = tensor(last!, [1, 4, 16, 16], { device: small });
+      const rgb = tidy(() => tiledDecode(vae, div(latents, vae.config.scalingFactor), { tileLatentSize: tile }));
+      const [expected] = await tensorToRgba(rgb);
+      rgb.dispose();
+      latents.dispose();
+      assert.equal(differingBytes(images[0]!.data, expected!.data), 0);
+    } finally {
+      smallPipe.dispose();
+      small.destroy();
+      await rm(wideFolder, { recursive: true, force: true });
+    }
   });
 
   test("rejects a size that is not a multiple of 8 before any GPU work", async () => {

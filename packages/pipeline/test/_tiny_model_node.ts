@@ -91,9 +91,10 @@ async function writeJson(file: string, value: unknown): Promise<void> {
 
 /**
  * Writes the tiny model into a new temp folder and returns its path. `dropUNetKey` leaves one UNet
- * tensor out; `taesd` adds a random full-size TAESD as a diffusers AutoencoderTiny folder `taesd/`.
+ * tensor out; `taesd` adds a random full-size TAESD as a diffusers AutoencoderTiny folder `taesd/`;
+ * `vaeConfig` replaces the VAE's config.
  */
-export async function writeTinyModel(options: { dropUNetKey?: string; taesd?: boolean } = {}): Promise<string> {
+export async function writeTinyModel(options: { dropUNetKey?: string; taesd?: boolean; vaeConfig?: Record<string, unknown> } = {}): Promise<string> {
   const root = await mkdtemp(join(tmpdir(), "spo-tiny-sd-"));
   for (const sub of ["tokenizer", "text_encoder", "unet", "vae", "scheduler"]) await mkdir(join(root, sub));
   await copyFile(join(TOKENIZER_ASSETS, "vocab.json"), join(root, "tokenizer", "vocab.json"));
@@ -114,8 +115,9 @@ export async function writeTinyModel(options: { dropUNetKey?: string; taesd?: bo
   await writeModule(unet, join(root, "unet", "diffusion_pytorch_model.safetensors"), (name) => name === options.dropUNetKey);
   unet.dispose();
 
-  const vae = AutoencoderKL.fromConfig(TINY_VAE_CONFIG);
-  await writeJson(join(root, "vae", "config.json"), TINY_VAE_CONFIG);
+  const vaeConfig = options.vaeConfig ?? TINY_VAE_CONFIG;
+  const vae = AutoencoderKL.fromConfig(vaeConfig);
+  await writeJson(join(root, "vae", "config.json"), vaeConfig);
   await writeModule(vae, join(root, "vae", "diffusion_pytorch_model.safetensors"));
   vae.dispose();
 
