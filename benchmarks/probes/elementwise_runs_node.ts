@@ -4,17 +4,11 @@
 // timestamps, interleaved repetitions; the first run of each variant compiles and is dropped.
 //
 //   node --import tsx benchmarks/probes/elementwise_runs_node.ts [unsafe] [reps]
-import { create, globals } from "webgpu";
+import { rawDawnDevice, timePasses } from "./_raw_dawn_node.ts";
 
-Object.assign(globalThis, globals);
 const isUnsafe = process.argv[2] === "unsafe";
 const reps = Number(process.argv[3] ?? 15);
-const gpu = create(["disable-dawn-features=timestamp_quantization", ...(isUnsafe ? ["enable-dawn-features=allow_unsafe_apis,disable_robustness"] : [])]);
-const adapter = (await gpu.requestAdapter())!;
-const device = await adapter.requestDevice({
-  requiredFeatures: ["timestamp-query"],
-  requiredLimits: { maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize, maxBufferSize: adapter.limits.maxBufferSize },
-});
+const device = await rawDawnDevice({ unsafe: isUnsafe });
 const ROWS = 2 * 320;
 const ROW = 64 * 64;
 const N = ROWS * ROW;
@@ -24,8 +18,6 @@ const values = new Float32Array(N).map((_, i) => i % 7);
 buffers.forEach((b) => device.queue.writeBuffer(b, 0, values));
 const params = device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
 device.queue.writeBuffer(params, 0, new Uint32Array([N, ROW, ROW / 4, 0]));
-const querySet = device.createQuerySet({ type: "timestamp", count: 2 });
-const resolve = device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
 
 const bindings = (x: string, y: string, o: string) => `struct P { n: u32, row: u32, row4: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> p: P;
@@ -174,27 +166,9 @@ const runs = VARIANTS.map(({ name, code, perWorkgroup }) => {
   const grid: [number, number] = groups > 65535 ? [65535, Math.ceil(groups / 65535)] : [groups, 1];
   return { name, pipeline, bindGroup, grid, times: [] as number[] };
 });
-for (let rep = 0; rep < reps; rep++) {
-  for (const run of runs) {
-    const staging = device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-    const encoder = device.createCommandEncoder();
-    const pass = encoder.beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } });
-    pass.setPipeline(run.pipeline);
-    pass.setBindGroup(0, run.bindGroup);
-    pass.dispatchWorkgroups(...run.grid);
-    pass.end();
-    encoder.resolveQuerySet(querySet, 0, 2, resolve, 0);
-    encoder.copyBufferToBuffer(resolve, 0, staging, 0, 16);
-    device.queue.submit([encoder.finish()]);
-    await staging.mapAsync(GPUMapMode.READ);
-    const stamps = new BigUint64Array(staging.getMappedRange().slice(0));
-    staging.unmap();
-    staging.destroy();
-    if (rep > 0) run.times.push(Number(stamps[1] - stamps[0]) / 1e6);
-  }
-}
+const timings = await timePasses(device, runs, reps);
+runs.forEach((run, i) => run.times.push(...timings[i]!));
 for (const { name, times } of runs) {
-  times.sort((a, b) => a - b);
   const median = times[Math.floor(times.length / 2)];
   console.log(`${isUnsafe ? "no robustness" : "robust"}, ${name.padEnd(56)} median ${median.toFixed(1).padStart(5)} ms, min ${times[0].toFixed(1).padStart(5)} ms`);
 }

@@ -3,22 +3,14 @@
 // per invocation (tfjs's), or 8 scalars per invocation. GPU timestamps, interleaved repetitions.
 //
 //   node --import tsx benchmarks/probes/elementwise_width_node.ts [unsafe]
-import { create, globals } from "webgpu";
+import { rawDawnDevice, timePasses } from "./_raw_dawn_node.ts";
 
-Object.assign(globalThis, globals);
 const isUnsafe = process.argv[2] === "unsafe";
-const gpu = create(["disable-dawn-features=timestamp_quantization", ...(isUnsafe ? ["enable-dawn-features=allow_unsafe_apis,disable_robustness"] : [])]);
-const adapter = (await gpu.requestAdapter())!;
-const device = await adapter.requestDevice({
-  requiredFeatures: ["timestamp-query"],
-  requiredLimits: { maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize, maxBufferSize: adapter.limits.maxBufferSize },
-});
+const device = await rawDawnDevice({ unsafe: isUnsafe });
 const N = 2 * 320 * 64 * 64;
 const buffers = [0, 1, 2].map(() => device.createBuffer({ size: N * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST }));
 const values = new Float32Array(N).map((_, i) => i % 7);
 buffers.forEach((b) => device.queue.writeBuffer(b, 0, values));
-const querySet = device.createQuerySet({ type: "timestamp", count: 2 });
-const resolve = device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
 
 const BINDINGS = (type: string) =>
   `@group(0) @binding(0) var<storage, read> x: array<${type}>; @group(0) @binding(1) var<storage, read> y: array<${type}>; @group(0) @binding(2) var<storage, read_write> o: array<${type}>;`;
@@ -41,27 +33,9 @@ const runs = VARIANTS.map(({ name, code, perWorkgroup }) => {
   const grid: [number, number] = groups > 65535 ? [65535, Math.ceil(groups / 65535)] : [groups, 1];
   return { name, pipeline, bindGroup, grid, times: [] as number[] };
 });
-for (let rep = 0; rep < 12; rep++) {
-  for (const run of runs) {
-    const staging = device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-    const encoder = device.createCommandEncoder();
-    const pass = encoder.beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } });
-    pass.setPipeline(run.pipeline);
-    pass.setBindGroup(0, run.bindGroup);
-    pass.dispatchWorkgroups(...run.grid);
-    pass.end();
-    encoder.resolveQuerySet(querySet, 0, 2, resolve, 0);
-    encoder.copyBufferToBuffer(resolve, 0, staging, 0, 16);
-    device.queue.submit([encoder.finish()]);
-    await staging.mapAsync(GPUMapMode.READ);
-    const stamps = new BigUint64Array(staging.getMappedRange().slice(0));
-    staging.unmap();
-    staging.destroy();
-    if (rep > 0) run.times.push(Number(stamps[1] - stamps[0]) / 1e6); // the first run compiles
-  }
-}
+const timings = await timePasses(device, runs, 12);
+runs.forEach((run, i) => run.times.push(...timings[i]!));
 for (const { name, times } of runs) {
-  times.sort((a, b) => a - b);
   const median = times[Math.floor(times.length / 2)];
   console.log(`${isUnsafe ? "no robustness" : "robust"}, ${name}: median ${median.toFixed(1)} ms, min ${times[0].toFixed(1)} ms (${((3 * N * 4) / median / 1e6).toFixed(2)} GB/s at the median)`);
 }

@@ -6,23 +6,15 @@
 // GPU timestamps, repetitions interleaved; the best of 5 runs is the number to compare.
 //
 //   node --import tsx benchmarks/probes/matmul_limits_node.ts [blocks | name filter]
-import { create, globals } from "webgpu";
+import { rawDawnDevice, timePasses } from "./_raw_dawn_node.ts";
 
-Object.assign(globalThis, globals);
-const gpu = create(["disable-dawn-features=timestamp_quantization"]);
-const adapter = (await gpu.requestAdapter())!;
-const device = await adapter.requestDevice({
-  requiredFeatures: ["timestamp-query", "subgroups" as GPUFeatureName],
-  requiredLimits: { maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize, maxBufferSize: adapter.limits.maxBufferSize },
-});
+const device = await rawDawnDevice({ features: ["subgroups" as GPUFeatureName] });
 const [M, N, K] = [4096, 320, 320];
 const LANES = 8;
 const mk = (n: number, usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST) => device.createBuffer({ size: n * 4, usage });
 const a = mk(M * K), b = mk(K * N), y = mk(M * N);
 device.queue.writeBuffer(a, 0, new Float32Array(M * K).map((_, i) => (i % 13) * 0.01));
 device.queue.writeBuffer(b, 0, new Float32Array(K * N).map((_, i) => (i % 7) * 0.01));
-const querySet = device.createQuerySet({ type: "timestamp", count: 2 });
-const resolve = device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
 
 type Mode = { name: string; aLoad: "shuffle" | "broadcast8" | "direct" | "none"; bLoad: "gather" | "vec4" | "none"; rows?: number; cols?: number };
 function source(mode: Mode): string {
@@ -87,34 +79,15 @@ const MODES: Mode[] = [
 const layout = device.createBindGroupLayout({ entries: [0, 1, 2].map((binding) => ({ binding, visibility: GPUShaderStage.COMPUTE, buffer: { type: binding === 2 ? "storage" : "read-only-storage" } as GPUBufferBindingLayout })) });
 const pipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [layout] });
 const only = process.argv[2];
-const runs = MODES.filter((m) => !only || m.name.includes(only) || (only === 'blocks' && (m.rows !== undefined || m.name.startsWith('ours') || m.name.startsWith('no loads at')))).map((mode) => {
-  const started = performance.now();
+const runs = MODES.filter((m) => !only || m.name.includes(only) || (only === "blocks" && (m.rows !== undefined || m.name.startsWith("ours") || m.name.startsWith("no loads at")))).map((mode) => {
   const pipeline = device.createComputePipeline({ layout: pipelineLayout, compute: { module: device.createShaderModule({ code: source(mode) }), entryPoint: "main" } });
   const bindGroup = device.createBindGroup({ layout, entries: [a, b, y].map((buffer, binding) => ({ binding, resource: { buffer } })) });
-  return { mode, pipeline, bindGroup, times: [] as number[], compileMs: performance.now() - started };
+  return { mode, pipeline, bindGroup, grid: [N / (LANES * (mode.cols ?? 4)), M / (mode.rows ?? 16)] as const };
 });
-for (let rep = 0; rep < 6; rep++) {
-  for (const run of runs) {
-    const staging = device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-    const encoder = device.createCommandEncoder();
-    const pass = encoder.beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } });
-    pass.setPipeline(run.pipeline);
-    pass.setBindGroup(0, run.bindGroup);
-    pass.dispatchWorkgroups(N / (LANES * (run.mode.cols ?? 4)), M / (run.mode.rows ?? 16));
-    pass.end();
-    encoder.resolveQuerySet(querySet, 0, 2, resolve, 0);
-    encoder.copyBufferToBuffer(resolve, 0, staging, 0, 16);
-    device.queue.submit([encoder.finish()]);
-    await staging.mapAsync(GPUMapMode.READ);
-    const stamps = new BigUint64Array(staging.getMappedRange().slice(0));
-    staging.unmap();
-    staging.destroy();
-    if (rep > 0) run.times.push(Number(stamps[1] - stamps[0]) / 1e6);
-  }
-}
-for (const { mode, times } of runs) {
-  times.sort((x, z) => x - z);
-  const median = times[Math.floor(times.length / 2)]!;
-  console.log(`${mode.name.padEnd(50)} median ${median.toFixed(1).padStart(7)} ms  min ${times[0]!.toFixed(1).padStart(7)} ms  ${((2 * M * N * K) / times[0]! / 1e6).toFixed(1).padStart(5)} GFLOP/s (best)`);
+const times = await timePasses(device, runs, 6);
+for (const [i, { mode }] of runs.entries()) {
+  const sorted = times[i]!;
+  const median = sorted[Math.floor(sorted.length / 2)]!;
+  console.log(`${mode.name.padEnd(50)} median ${median.toFixed(1).padStart(7)} ms  min ${sorted[0]!.toFixed(1).padStart(7)} ms  ${((2 * M * N * K) / sorted[0]! / 1e6).toFixed(1).padStart(5)} GFLOP/s (best)`);
 }
 device.destroy();
