@@ -8,4 +8,4 @@ export { testDevice } from "./test_device.ts";
 export { assertClose, type Tolerance, toleranceFor } from "./assert_close.ts";
 export { fromHost, toHost } from "./host_transfer.ts";
 export { arbBroadcastPair, arbShape, fcRuns, randomHost, seededValues } from "./arbitraries.ts";
-export { checkAgainstReference } from "./check_reference.ts";
+export { checkAgainstReference, checkVariantAgainstReference } from "./check_reference.ts";

@@ -8,7 +8,7 @@ import { ShapeError } from "../../tensor/errors.ts";
 import { checkAgainstReference, fcRuns, randomHost, testDevice, toleranceFor } from "../../testing/mod.ts";
 import { conv2d, conv2dGradInputOp, conv2dGradWeightOp, conv2dOp } from "./conv2d.ts";
 import { conv2dAttrs } from "./conv2d_geometry.ts";
-import { checkVariant } from "../matmul/_variant_check.ts";
+import { checkVariantAgainstReference } from "../../testing/check_reference.ts";
 
 let device: Device;
 before(async () => {
@@ -76,11 +76,11 @@ describe("conv2d", () => {
     await fc.assert(fc.asyncProperty(arbProblem, async (p) => {
       const { x, w, b, attrs, reduction } = problemTensors(p);
       const gpu = { isCpuAdapter: false };
-      await checkVariant(conv2dOp, p.hasBias ? [x, w, b] : [x, w], attrs, toleranceFor("f32", reduction, 2), gpu);
+      await checkVariantAgainstReference(conv2dOp, p.hasBias ? [x, w, b] : [x, w], attrs, toleranceFor("f32", reduction, 2), gpu);
       const y = conv2dOp.reference([x, w], { ...attrs, hasBias: false });
       const dy = randomHost(y.shape, p.seed + 5);
-      await checkVariant(conv2dGradInputOp, [dy, w], { ...attrs, shape: x.shape }, toleranceFor("f32", 64, 4), gpu);
-      await checkVariant(conv2dGradWeightOp, [dy, x], { ...attrs, shape: w.shape }, toleranceFor("f32", y.data.length, 4), gpu);
+      await checkVariantAgainstReference(conv2dGradInputOp, [dy, w], { ...attrs, shape: x.shape }, toleranceFor("f32", 64, 4), gpu);
+      await checkVariantAgainstReference(conv2dGradWeightOp, [dy, x], { ...attrs, shape: w.shape }, toleranceFor("f32", y.data.length, 4), gpu);
     }), { numRuns: fcRuns(6) });
   });
 

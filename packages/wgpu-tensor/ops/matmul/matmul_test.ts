@@ -7,7 +7,7 @@ import { ShapeError } from "../../tensor/errors.ts";
 import type { HostTensor } from "../../tensor/host_tensor.ts";
 import { checkAgainstReference, fcRuns, fromHost, randomHost, testDevice, toHost, toleranceFor } from "../../testing/mod.ts";
 import { assertClose } from "../../testing/assert_close.ts";
-import { checkVariant } from "./_variant_check.ts";
+import { checkVariantAgainstReference } from "../../testing/check_reference.ts";
 import { linear, matmul, matmulFused, matmulOp } from "./matmul.ts";
 import { ACTIVATIONS, type Activation } from "./matmul_epilogue.ts";
 import { referenceMatmul } from "./matmul_reference.ts";
@@ -75,8 +75,8 @@ describe("matmul", () => {
     await fc.assert(
       fc.asyncProperty(arbCase, fc.integer(), async (c, seed) => {
         const inputs = [randomHost(c.a, seed), randomHost(c.b, seed + 1)];
-        await checkVariant(matmulOp, inputs, c.attrs, tolerance(c.k), { isCpuAdapter: false });
-        await checkVariant(matmulOp, inputs, c.attrs, tolerance(c.k), { hasSubgroups: false });
+        await checkVariantAgainstReference(matmulOp, inputs, c.attrs, tolerance(c.k), { isCpuAdapter: false });
+        await checkVariantAgainstReference(matmulOp, inputs, c.attrs, tolerance(c.k), { hasSubgroups: false });
       }),
       { numRuns: fcRuns(8) },
     );
@@ -99,7 +99,7 @@ describe("matmul", () => {
       if (attrs.hasBias) inputs.push(randomHost([out[out.length - 1]], seed + 2));
       if (attrs.hasResidual) inputs.push(randomHost(out, seed + 3));
       await checkAgainstReference(matmulOp, inputs, attrs, tolerance(c.k, attrs.activation));
-      await checkVariant(matmulOp, inputs, attrs, tolerance(c.k, attrs.activation), { isCpuAdapter: false });
+      await checkVariantAgainstReference(matmulOp, inputs, attrs, tolerance(c.k, attrs.activation), { isCpuAdapter: false });
     };
     await fc.assert(fc.asyncProperty(arbUnbatched, arbEpilogue, fc.integer(), check), { numRuns: fcRuns(3) });
     const large = { ...shapes(37, 45, 29, [], [], false, true), attrs: { ...plain, transposeB: true }, k: 29 };
@@ -124,7 +124,7 @@ describe("matmul", () => {
         // one f16 rounding of the result (relative 2⁻¹¹) on top of the f32 sum's error
         const tol = { atol: toleranceFor("f16").atol + tolerance(c.k).atol, rtol: toleranceFor("f16").rtol };
         await checkAgainstReference(matmulOp, inputs, c.attrs, tol);
-        await checkVariant(matmulOp, inputs, c.attrs, tol, { isCpuAdapter: false });
+        await checkVariantAgainstReference(matmulOp, inputs, c.attrs, tol, { isCpuAdapter: false });
       }),
       { numRuns: fcRuns(3) },
     );

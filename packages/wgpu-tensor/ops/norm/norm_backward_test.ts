@@ -3,7 +3,7 @@ import fc from "fast-check";
 import type { Device } from "../../device/device.ts";
 import type { HostTensor } from "../../tensor/host_tensor.ts";
 import { checkAgainstReference, fcRuns, randomHost, testDevice, toleranceFor } from "../../testing/mod.ts";
-import { checkVariantAgainstReference } from "../reduce/_check_variant.ts";
+import { checkVariantAgainstReference } from "../../testing/check_reference.ts";
 import { checkGradients } from "../../autograd/grad_check.ts";
 import { type GroupNormAttrs, groupNormOp } from "./group_norm.ts";
 import { type LayerNormAttrs, layerNormOp } from "./layer_norm.ts";

@@ -6,7 +6,7 @@ import { DTypeError, ShapeError } from "../../tensor/errors.ts";
 import type { HostTensor } from "../../tensor/host_tensor.ts";
 import { arbShape, assertClose, checkAgainstReference, fcRuns, fromHost, randomHost, testDevice, toHost, toleranceFor } from "../../testing/mod.ts";
 import { checkGradients } from "../../autograd/grad_check.ts";
-import { checkVariantAgainstReference } from "./_check_variant.ts";
+import { checkVariantAgainstReference } from "../../testing/check_reference.ts";
 import { normalizeAxes, reduceGeometry } from "./reduce_geometry.ts";
 import { reducePasses } from "./reduce_kernel.ts";
 import type { OpDef } from "../op_def.ts";

@@ -6,7 +6,7 @@ import { f16BitsToF32, f32ToF16Bits } from "../../tensor/dtype.ts";
 import { DTypeError, ShapeError } from "../../tensor/errors.ts";
 import { arbShape, assertClose, checkAgainstReference, fcRuns, fromHost, randomHost, testDevice, toleranceFor } from "../../testing/mod.ts";
 import { checkGradients } from "../../autograd/grad_check.ts";
-import { checkVariantAgainstReference } from "../reduce/_check_variant.ts";
+import { checkVariantAgainstReference } from "../../testing/check_reference.ts";
 import { logSoftmax, softmax, softmaxOps } from "./softmax.ts";
 
 let device: Device;
