@@ -1,5 +1,5 @@
 import { type Tensor, tensor } from "../../../packages/wgpu-tensor/mod.ts";
-import type { CaseContext, ProducedOutput } from "../kind_runner.ts";
+import { type CaseContext, type ProducedOutput, UnsupportedCaseError } from "../kind_runner.ts";
 
 /**
  * Moves a case's tensors to the GPU and results back, remembering what it made so one
@@ -48,4 +48,23 @@ export class CaseTensors {
 export async function caseWeights(context: CaseContext) {
   const reader = await context.open(context.manifest.weights_file ?? context.manifest.file!);
   return { reader, prefix: context.manifest.weights_prefix ?? "weights." };
+}
+
+/**
+ * `build()`, with a model config the packages do not support (their `UnsupportedConfigError`)
+ * turned into a skipped case instead of a failure.
+ */
+export function buildCaseModel<M>(build: () => M): M {
+  try {
+    return build();
+  } catch (error) {
+    if (error instanceof Error && error.name === "UnsupportedConfigError") throw new UnsupportedCaseError(error.message);
+    throw error;
+  }
+}
+
+/** Skips a case that feeds inputs this kind does not understand. */
+export function checkCaseInputs(manifest: CaseContext["manifest"], known: readonly string[]): void {
+  const unknown = manifest.inputs.filter((name) => !known.includes(name));
+  if (unknown.length > 0) throw new UnsupportedCaseError(`inputs ${unknown.join(", ")} are not understood`);
 }

@@ -1,6 +1,6 @@
-import { CLIPTextModel, loadClipWeights, UnsupportedConfigError } from "../../../packages/clip/mod.ts";
+import { CLIPTextModel, loadClipWeights } from "../../../packages/clip/mod.ts";
 import { type KindRunner, UnsupportedCaseError } from "../kind_runner.ts";
-import { caseWeights, CaseTensors } from "./_case_tensors.ts";
+import { buildCaseModel, caseWeights, CaseTensors, checkCaseInputs } from "./_case_tensors.ts";
 
 const HIDDEN_STATE = /^hidden_states\.(\d+)$/;
 const CLIP_SKIP = /^clip_skip(\d+)$/;
@@ -15,20 +15,13 @@ export const clipTextKind: KindRunner = {
   kind: "clip_text",
   async run(context) {
     const { manifest, device } = context;
-    let model: CLIPTextModel;
-    try {
-      model = CLIPTextModel.fromConfig(manifest.config, { init: "meta", device });
-    } catch (error) {
-      if (error instanceof UnsupportedConfigError) throw new UnsupportedCaseError(error.message);
-      throw error;
-    }
+    const model: CLIPTextModel = buildCaseModel(() => CLIPTextModel.fromConfig(manifest.config, { init: "meta", device }));
     const io = new CaseTensors(context);
     try {
       const { reader, prefix } = await caseWeights(context);
       await loadClipWeights(model, reader, { prefix });
       model.requiresGrad_(false); // inference: no graph is recorded
-      const unknownInputs = manifest.inputs.filter((name) => name !== "input_ids" && name !== "attention_mask");
-      if (unknownInputs.length > 0) throw new UnsupportedCaseError(`inputs ${unknownInputs.join(", ")} are not understood`);
+      checkCaseInputs(manifest, ["input_ids", "attention_mask"]);
       const ids = await io.int("input_ids");
       const attentionMask = manifest.inputs.includes("attention_mask") ? await io.float("attention_mask") : undefined;
       const wantsStates = manifest.outputs.some((name) => HIDDEN_STATE.test(name));

@@ -1,6 +1,6 @@
-import { CLIPVisionModel, CLIPVisionModelWithProjection, type CLIPVisionProjectionOutput, loadClipWeights, UnsupportedConfigError } from "../../../packages/clip/mod.ts";
+import { CLIPVisionModel, CLIPVisionModelWithProjection, type CLIPVisionProjectionOutput, loadClipWeights } from "../../../packages/clip/mod.ts";
 import { type KindRunner, UnsupportedCaseError } from "../kind_runner.ts";
-import { caseWeights, CaseTensors } from "./_case_tensors.ts";
+import { buildCaseModel, caseWeights, CaseTensors, checkCaseInputs } from "./_case_tensors.ts";
 
 const HIDDEN_STATE = /^hidden_states\.(\d+)$/;
 
@@ -15,20 +15,13 @@ export const clipVisionKind: KindRunner = {
     const { manifest, device } = context;
     const { reader, prefix } = await caseWeights(context);
     const hasProjection = reader.has(`${prefix}visual_projection.weight`);
-    let model: CLIPVisionModel | CLIPVisionModelWithProjection;
-    try {
-      const options = { init: "meta" as const, device };
-      model = hasProjection ? CLIPVisionModelWithProjection.fromConfig(manifest.config, options) : CLIPVisionModel.fromConfig(manifest.config, options);
-    } catch (error) {
-      if (error instanceof UnsupportedConfigError) throw new UnsupportedCaseError(error.message);
-      throw error;
-    }
+    const options = { init: "meta" as const, device };
+    const model: CLIPVisionModel | CLIPVisionModelWithProjection = buildCaseModel(() => hasProjection ? CLIPVisionModelWithProjection.fromConfig(manifest.config, options) : CLIPVisionModel.fromConfig(manifest.config, options));
     const io = new CaseTensors(context);
     try {
       await loadClipWeights(model, reader, { prefix });
       model.requiresGrad_(false); // inference: no graph is recorded
-      const unknownInputs = manifest.inputs.filter((name) => name !== "pixel_values");
-      if (unknownInputs.length > 0) throw new UnsupportedCaseError(`inputs ${unknownInputs.join(", ")} are not understood`);
+      checkCaseInputs(manifest, ["pixel_values"]);
       const pixels = await io.float("pixel_values");
       const wantsStates = manifest.outputs.some((name) => HIDDEN_STATE.test(name));
       const out = model.forward(pixels, { outputHiddenStates: wantsStates });

@@ -1,6 +1,6 @@
-import { loadTaesdWeights, TAESD, UnsupportedConfigError } from "../../../packages/vae/mod.ts";
+import { loadTaesdWeights, TAESD } from "../../../packages/vae/mod.ts";
 import { type KindRunner, UnsupportedCaseError } from "../kind_runner.ts";
-import { caseWeights, CaseTensors } from "./_case_tensors.ts";
+import { buildCaseModel, caseWeights, CaseTensors, checkCaseInputs } from "./_case_tensors.ts";
 
 /**
  * `taesd` cases: madebyollin/taesd's encoder and decoder from the manifest config with the case's
@@ -11,20 +11,13 @@ export const taesdKind: KindRunner = {
   kind: "taesd",
   async run(context) {
     const { manifest, device } = context;
-    let taesd: TAESD;
-    try {
-      taesd = TAESD.fromConfig(manifest.config, { init: "meta", device });
-    } catch (error) {
-      if (error instanceof UnsupportedConfigError) throw new UnsupportedCaseError(error.message);
-      throw error;
-    }
+    const taesd: TAESD = buildCaseModel(() => TAESD.fromConfig(manifest.config, { init: "meta", device }));
     const io = new CaseTensors(context);
     try {
       const { reader, prefix } = await caseWeights(context);
       await loadTaesdWeights(taesd, reader, { prefix });
       taesd.requiresGrad_(false); // inference: no graph is recorded
-      const unknownInputs = manifest.inputs.filter((name) => name !== "image" && name !== "random_latent");
-      if (unknownInputs.length > 0) throw new UnsupportedCaseError(`inputs ${unknownInputs.join(", ")} are not understood`);
+      checkCaseInputs(manifest, ["image", "random_latent"]);
       for (const name of manifest.outputs) {
         if (name === "latent" || name === "reconstruction") continue;
         if (name !== "decoded_random_latent") throw new UnsupportedCaseError(`output "${name}" is not understood`);

@@ -1,19 +1,12 @@
-import { UNet2DConditionModel, UnsupportedConfigError } from "../../../packages/diffusion-unet/mod.ts";
+import { UNet2DConditionModel } from "../../../packages/diffusion-unet/mod.ts";
 import { loadWeights, noGrad, type Tensor } from "../../../packages/wgpu-tensor/mod.ts";
-import { type CaseContext, type KindRunner, UnsupportedCaseError } from "../kind_runner.ts";
-import { CaseTensors } from "./_case_tensors.ts";
+import type { CaseContext, KindRunner } from "../kind_runner.ts";
+import { buildCaseModel, caseWeights, CaseTensors } from "./_case_tensors.ts";
 
 /** Builds the case's UNet from its config and loads `<weights_prefix><name>` weights. */
 export async function loadCaseUNet(context: CaseContext): Promise<UNet2DConditionModel> {
-  let unet: UNet2DConditionModel;
-  try {
-    unet = UNet2DConditionModel.fromConfig(context.manifest.config, { init: "meta", device: context.device });
-  } catch (error) {
-    if (error instanceof UnsupportedConfigError) throw new UnsupportedCaseError(error.message);
-    throw error;
-  }
-  const prefix = context.manifest.weights_prefix ?? "weights.";
-  const reader = await context.open(context.manifest.weights_file ?? context.manifest.file!);
+  const unet = buildCaseModel(() => UNet2DConditionModel.fromConfig(context.manifest.config, { init: "meta", device: context.device }));
+  const { reader, prefix } = await caseWeights(context);
   await loadWeights(unet, reader, { fileNameOf: (name) => prefix + name, isRelevant: (name) => name.startsWith(prefix) });
   return unet;
 }

@@ -1,7 +1,7 @@
-import { AutoencoderKL, loadAutoencoderKLWeights, UnsupportedConfigError } from "../../../packages/vae/mod.ts";
+import { AutoencoderKL, loadAutoencoderKLWeights } from "../../../packages/vae/mod.ts";
 import type { Tensor } from "../../../packages/wgpu-tensor/mod.ts";
 import { type KindRunner, UnsupportedCaseError } from "../kind_runner.ts";
-import { caseWeights, CaseTensors } from "./_case_tensors.ts";
+import { buildCaseModel, caseWeights, CaseTensors, checkCaseInputs } from "./_case_tensors.ts";
 
 const INPUTS = ["image", "latents", "noise"];
 
@@ -15,20 +15,13 @@ export const vaeKind: KindRunner = {
   kind: "vae",
   async run(context) {
     const { manifest, device } = context;
-    let vae: AutoencoderKL;
-    try {
-      vae = AutoencoderKL.fromConfig(manifest.config, { init: "meta", device });
-    } catch (error) {
-      if (error instanceof UnsupportedConfigError) throw new UnsupportedCaseError(error.message);
-      throw error;
-    }
+    const vae: AutoencoderKL = buildCaseModel(() => AutoencoderKL.fromConfig(manifest.config, { init: "meta", device }));
     const io = new CaseTensors(context);
     try {
       const { reader, prefix } = await caseWeights(context);
       await loadAutoencoderKLWeights(vae, reader, { prefix });
       vae.requiresGrad_(false); // inference: no graph is recorded
-      const unknownInputs = manifest.inputs.filter((name) => !INPUTS.includes(name));
-      if (unknownInputs.length > 0) throw new UnsupportedCaseError(`inputs ${unknownInputs.join(", ")} are not understood`);
+      checkCaseInputs(manifest, INPUTS);
       const capture = new Map<string, Tensor>();
       const produced = new Map<string, Tensor>();
       if (manifest.inputs.includes("image")) {
