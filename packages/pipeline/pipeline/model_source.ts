@@ -32,8 +32,9 @@ export interface UrlModelSourceOptions {
 
 /**
  * A model folder served over HTTP(S): `base` is the folder's URL (a trailing `/` is added when
- * missing), e.g. `https://huggingface.co/<repo>/resolve/main/`. Weight files are read with
- * range requests, tensor by tensor.
+ * missing; in a page it may be relative to the page), e.g.
+ * `https://huggingface.co/<repo>/resolve/main/`. Weight files are read with range requests,
+ * tensor by tensor.
  *
  * @example
  * ```ts
@@ -42,7 +43,9 @@ export interface UrlModelSourceOptions {
  * ```
  */
 export function urlModelSource(base: string | URL, options: UrlModelSourceOptions = {}): ModelSource {
-  const root = new URL(base.toString().endsWith("/") ? base.toString() : `${base}/`);
+  const text = base.toString();
+  // a relative URL ("./models/sd15/") is relative to the page, where there is one
+  const root = new URL(text.endsWith("/") ? text : `${text}/`, (globalThis as { location?: { href: string } }).location?.href);
   const doFetch = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(input, init));
   const init = { headers: options.headers, signal: options.signal };
   const urlOf = (path: string) => new URL(path, root).href;
