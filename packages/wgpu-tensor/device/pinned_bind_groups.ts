@@ -6,8 +6,13 @@ const SLOT_BYTES = 256; // minUniformBufferOffsetAlignment
  * ~130 (input, output) pairs, so a few thousand cover the loops of a model.
  */
 const MAX_GROUPS = 4096;
-/** Parameter blocks pinned at most: 256 KiB of uniforms. */
+/** Parameter blocks per arena buffer (256 KiB of uniforms). */
 const ARENA_SLOTS = 1024;
+/**
+ * Arenas at most (4 MiB): slots are never reused (a freed plan's slot could still be read by
+ * recorded work), so a process meeting ever new shapes pins up to 16,384 plans, then falls back.
+ */
+const MAX_ARENAS = 16;
 
 const stableUniforms = new WeakSet<ArrayBuffer>();
 
@@ -34,14 +39,14 @@ interface WholeBinding {
  * the same order, often the same buffers. Stable parameter blocks get a permanent slot in one
  * uniform arena (written once); bind groups over a slot and a list of whole buffers are kept by
  * buffer identity. A destroyed buffer is never handed out again, so its stale groups are never
- * hit; the number of groups is capped, dropping the oldest. When the arena is full, or a binding
- * is a window, the caller falls back to per-dispatch bind groups.
+ * hit; the number of groups is capped, dropping the oldest. The arena grows by whole buffers up to
+ * a cap; past it, or when a binding is a window, the caller falls back to per-dispatch bind groups.
  */
 export class PinnedBindGroups {
   readonly #gpu: GPUDevice;
-  #arena: GPUBuffer | null = null;
+  readonly #arenas: GPUBuffer[] = [];
   #slotsUsed = 0;
-  /** Arena byte offset per stable parameter block. */
+  /** Slot number per stable parameter block: arena ⌊n / arenaSlots⌋, offset (n mod arenaSlots)·256. */
   readonly #slots = new WeakMap<ArrayBuffer, number>();
   /** By slot and buffer ids, oldest first. */
   readonly #groups = new Map<string, GPUBindGroup>();
@@ -49,12 +54,14 @@ export class PinnedBindGroups {
   #nextId = 0;
   #hits = 0;
   readonly #arenaSlots: number;
+  readonly #maxArenas: number;
   readonly #maxGroups: number;
 
-  /** `arenaSlots` and `maxGroups` are for tests; the defaults suit models. */
-  constructor(gpu: GPUDevice, options: { arenaSlots?: number; maxGroups?: number } = {}) {
+  /** `arenaSlots`, `maxArenas` and `maxGroups` are for tests; the defaults suit models. */
+  constructor(gpu: GPUDevice, options: { arenaSlots?: number; maxArenas?: number; maxGroups?: number } = {}) {
     this.#gpu = gpu;
     this.#arenaSlots = options.arenaSlots ?? ARENA_SLOTS;
+    this.#maxArenas = options.maxArenas ?? MAX_ARENAS;
     this.#maxGroups = options.maxGroups ?? MAX_GROUPS;
   }
 
@@ -72,16 +79,16 @@ export class PinnedBindGroups {
       if (binding.offset !== undefined || binding.size !== undefined) return null;
       key += `${this.#idOf(binding.buffer)},`;
     }
-    const offset = this.#slotFor(uniforms);
-    if (offset === null) return null;
-    key += offset;
+    const slot = this.#slotFor(uniforms);
+    if (slot === null) return null;
+    key += slot;
     const cached = this.#groups.get(key);
     if (cached) {
       this.#hits++;
       return cached;
     }
     const entries: GPUBindGroupEntry[] = [
-      { binding: 0, resource: { buffer: this.#arena!, offset, size: Math.max(uniforms.byteLength, 16) } },
+      { binding: 0, resource: { buffer: this.#arenas[Math.floor(slot / this.#arenaSlots)]!, offset: (slot % this.#arenaSlots) * SLOT_BYTES, size: Math.max(uniforms.byteLength, 16) } },
     ];
     for (let i = 0; i < buffers.length; i++) entries.push({ binding: i + 1, resource: { buffer: buffers[i].buffer } });
     const group = this.#gpu.createBindGroup({ layout: kernel.layout, entries });
@@ -90,22 +97,24 @@ export class PinnedBindGroups {
     return group;
   }
 
-  /** The arena offset holding these parameters, written on first use; null when the arena is full. */
+  /** The slot holding these parameters, written on first use; null when every arena is full. */
   #slotFor(uniforms: ArrayBuffer): number | null {
     const existing = this.#slots.get(uniforms);
     if (existing !== undefined) return existing;
-    if (this.#slotsUsed >= this.#arenaSlots || uniforms.byteLength > SLOT_BYTES) return null;
-    this.#arena ??= this.#gpu.createBuffer({
-      label: "pinned_uniforms",
-      size: this.#arenaSlots * SLOT_BYTES,
-      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
-    });
-    const offset = this.#slotsUsed * SLOT_BYTES;
-    this.#slotsUsed++;
+    if (this.#slotsUsed >= this.#arenaSlots * this.#maxArenas || uniforms.byteLength > SLOT_BYTES) return null;
+    const slot = this.#slotsUsed++;
+    const arenaIndex = Math.floor(slot / this.#arenaSlots);
+    if (arenaIndex === this.#arenas.length) {
+      this.#arenas.push(this.#gpu.createBuffer({
+        label: `pinned_uniforms_${arenaIndex}`,
+        size: this.#arenaSlots * SLOT_BYTES,
+        usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+      }));
+    }
     // queue-ordered: lands before any submit that reads it, and the slot is never rewritten
-    this.#gpu.queue.writeBuffer(this.#arena, offset, uniforms);
-    this.#slots.set(uniforms, offset);
-    return offset;
+    this.#gpu.queue.writeBuffer(this.#arenas[arenaIndex]!, (slot % this.#arenaSlots) * SLOT_BYTES, uniforms);
+    this.#slots.set(uniforms, slot);
+    return slot;
   }
 
   /** A number per buffer or layout object, for keys (WebGPU objects carry no id of their own). */

@@ -46,7 +46,7 @@ describe("PinnedBindGroups", () => {
   });
 
   test("get() falls back (null) once the uniform arena is full, and drops the oldest groups past the cap", () => {
-    const pinned = new PinnedBindGroups(device.gpu, { arenaSlots: 1, maxGroups: 2 });
+    const pinned = new PinnedBindGroups(device.gpu, { arenaSlots: 1, maxArenas: 1, maxGroups: 2 });
     const kernel = copyKernel();
     const [a, b, c] = [buffer(), buffer(), buffer()];
     const [first, second] = [1, 2].map((scale) => {
@@ -61,6 +61,32 @@ describe("PinnedBindGroups", () => {
     pinned.get(kernel, first, [{ buffer: c }, { buffer: a }]);
     assert.notEqual(pinned.get(kernel, first, [{ buffer: a }, { buffer: b }]), ab, "the oldest group was dropped");
     [a, b, c].forEach((x) => x.destroy());
+  });
+
+  test("the arena grows by whole buffers up to its cap, and a group in a later arena reads its own parameters", async () => {
+    const pinned = new PinnedBindGroups(device.gpu, { arenaSlots: 1, maxArenas: 2 });
+    const kernel = copyKernel();
+    const [x, y] = [0, 1].map(() => device.gpu.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST }));
+    device.gpu.queue.writeBuffer(x!, 0, new Float32Array([1.5, 0, 0, 0]));
+    const blocks = [2, 3, 4].map((scale) => {
+      const params = new Float32Array([scale, 0, 0, 0]).buffer;
+      markStableUniforms(params);
+      return params;
+    });
+    const groups = blocks.map((params) => pinned.get(kernel, params, [{ buffer: x! }, { buffer: y! }]));
+    assert.ok(groups[0] && groups[1], "slots in the first and the second arena");
+    assert.equal(groups[2], null, "past two arenas of one slot");
+    for (const [i, scale] of [2, 3].entries()) {
+      const encoder = device.gpu.createCommandEncoder();
+      const pass = encoder.beginComputePass();
+      pass.setPipeline(kernel.pipeline);
+      pass.setBindGroup(0, groups[i]!);
+      pass.dispatchWorkgroups(1);
+      pass.end();
+      device.gpu.queue.submit([encoder.finish()]);
+      assert.equal(new Float32Array(await device.queue.read(y!, 0, 4))[0], 1.5 * scale);
+    }
+    [x, y].forEach((b) => b!.destroy());
   });
 
   test("a chain of cached ops reuses bind groups and still computes the right values", async () => {
