@@ -189,3 +189,26 @@ function endOfString(text: string, start: number): number {
   while (i < text.length && text[i] !== '"') i += text[i] === "\\" ? 2 : 1;
   return i + 1;
 }
+
+/**
+ * `scheduler/scheduler_config.json` of runwayml/stable-diffusion-v1-5 (a PNDM config; every
+ * scheduler here reads the keys it knows from it).
+ *
+ * @example
+ * ```ts
+ * const scheduler = DDIMScheduler.fromConfig(SD15_SCHEDULER_CONFIG);
+ * ```
+ */
+export const SD15_SCHEDULER_CONFIG: Readonly<Record<string, unknown>> = Object.freeze({
+  _class_name: "PNDMScheduler",
+  _diffusers_version: "0.6.0",
+  beta_end: 0.012,
+  beta_schedule: "scaled_linear",
+  beta_start: 0.00085,
+  num_train_timesteps: 1000,
+  set_alpha_to_one: false,
+  skip_prk_steps: true,
+  steps_offset: 1,
+  trained_betas: null,
+  clip_sample: false,
+});

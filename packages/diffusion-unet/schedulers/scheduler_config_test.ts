@@ -4,22 +4,8 @@ import { DDIMScheduler } from "./ddim_scheduler.ts";
 import { DDPMScheduler } from "./ddpm_scheduler.ts";
 import { DPMSolverMultistepScheduler } from "./dpm_solver_multistep_scheduler.ts";
 import { EulerAncestralDiscreteScheduler } from "./euler_ancestral_discrete_scheduler.ts";
-import { parseDiffusersJson, UnsupportedConfigError } from "./scheduler_config.ts";
+import { parseDiffusersJson, SD15_SCHEDULER_CONFIG, UnsupportedConfigError } from "./scheduler_config.ts";
 
-/** `scheduler/scheduler_config.json` of runwayml/stable-diffusion-v1-5 (a PNDM config). */
-const SD15_SCHEDULER_CONFIG = {
-  _class_name: "PNDMScheduler",
-  _diffusers_version: "0.6.0",
-  beta_end: 0.012,
-  beta_schedule: "scaled_linear",
-  beta_start: 0.00085,
-  num_train_timesteps: 1000,
-  set_alpha_to_one: false,
-  skip_prk_steps: true,
-  steps_offset: 1,
-  trained_betas: null,
-  clip_sample: false,
-};
 
 describe("fromConfig", () => {
   test("reads SD1.5's PNDM scheduler config into every scheduler, ignoring keys of sibling schedulers", () => {

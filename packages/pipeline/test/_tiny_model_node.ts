@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CLIPTextModel } from "@spo/clip";
-import { UNet2DConditionModel } from "@spo/diffusion-unet";
+import { SD15_SCHEDULER_CONFIG, UNet2DConditionModel } from "@spo/diffusion-unet";
 import { writeSafetensorsFile } from "@spo/safetensors/node";
 import { AutoencoderKL, TAESD } from "@spo/vae";
 import type { Module } from "@spo/wgpu-tensor";
@@ -58,20 +58,6 @@ export const TINY_VAE_CONFIG = {
   norm_num_groups: 8,
   sample_size: 32,
   scaling_factor: 0.18215,
-};
-
-export const SD15_SCHEDULER_CONFIG = {
-  _class_name: "PNDMScheduler",
-  _diffusers_version: "0.6.0",
-  beta_end: 0.012,
-  beta_schedule: "scaled_linear",
-  beta_start: 0.00085,
-  num_train_timesteps: 1000,
-  set_alpha_to_one: false,
-  skip_prk_steps: true,
-  steps_offset: 1,
-  trained_betas: null,
-  clip_sample: false,
 };
 
 const TOKENIZER_ASSETS = fileURLToPath(new URL("../../clip/assets/clip/", import.meta.url));
