@@ -1,0 +1,2 @@
+// Entry point; filled in by the issue that builds this package.
+export {};
