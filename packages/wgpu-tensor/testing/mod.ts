@@ -9,3 +9,4 @@ export { assertClose, type Tolerance, toleranceFor } from "./assert_close.ts";
 export { fromHost, toHost } from "./host_transfer.ts";
 export { arbBroadcastPair, arbShape, fcRuns, randomHost, seededValues } from "./arbitraries.ts";
 export { checkAgainstReference, checkVariantAgainstReference } from "./check_reference.ts";
+export { checkGradients, type GradCheckOptions } from "../autograd/grad_check.ts";
