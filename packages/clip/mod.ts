@@ -63,7 +63,15 @@ export {
 } from "./transformer/clip_config.ts";
 export { clipActivation, quickGelu } from "./transformer/activations.ts";
 export { CLIPAttention, type CLIPAttentionOptions } from "./transformer/clip_attention.ts";
-export { CLIPEncoder, CLIPEncoderLayer, type CLIPEncoderOptions, CLIPMLP } from "./transformer/clip_encoder.ts";
+export {
+  CLIPEncoder,
+  CLIPEncoderLayer,
+  type CLIPEncoderLayerFactory,
+  type CLIPEncoderLayerOptions,
+  type CLIPEncoderOptions,
+  type CLIPLayerModulation,
+  CLIPMLP,
+} from "./transformer/clip_encoder.ts";
 export { checkIds, CLIPTextEmbeddings } from "./text_encoder/clip_text_embeddings.ts";
 export { gatherTokens, poolingIndices } from "./text_encoder/pooling.ts";
 export { textAttentionMask } from "./text_encoder/attention_mask.ts";
@@ -81,6 +89,7 @@ export {
   CLIPVisionModel,
   CLIPVisionModelWithProjection,
   type CLIPVisionOutput,
+  type CLIPVisionParts,
   type CLIPVisionProjectionOutput,
   CLIPVisionTransformer,
 } from "./vision_encoder/clip_vision_model.ts";

@@ -36,6 +36,13 @@ export interface DecodeOptions {
 export interface CLIPTokenizerOptions {
   /** The context length of the text encoder (default 77). */
   modelMaxLength?: number;
+  /**
+   * The token padding uses (default `<|endoftext|>`, as SD1.5's tokenizer). OpenCLIP ViT-H/14's
+   * tokenizer (laion/CLIP-ViT-H-14-laion2B-s32B-b79K, the step-aware preference model's) pads with
+   * `"!"` (id 0); `fromFolder` reads it from the folder's `special_tokens_map.json` /
+   * `tokenizer_config.json`.
+   */
+  padToken?: string;
 }
 
 /** A tokenizer class, for the static factories (they build instances of the class they are called on). */
@@ -77,7 +84,7 @@ export class CLIPTokenizer {
   readonly bosTokenId: number;
   /** The id of `<|endoftext|>`. */
   readonly eosTokenId: number;
-  /** The id padding uses (`<|endoftext|>`, as SD's tokenizer_config.json says). */
+  /** The id padding uses (`<|endoftext|>` unless the `padToken` option names another token). */
   readonly padTokenId: number;
   /** The id unknown tokens get (`<|endoftext|>`). */
   readonly unkTokenId: number;
@@ -97,7 +104,7 @@ export class CLIPTokenizer {
     for (const [token, id] of this.#vocab) this.#idToToken[id] = token;
     this.bosTokenId = this.#requireId(START_OF_TEXT);
     this.eosTokenId = this.#requireId(END_OF_TEXT);
-    this.padTokenId = this.eosTokenId;
+    this.padTokenId = options.padToken === undefined ? this.eosTokenId : this.#requireId(options.padToken);
     this.unkTokenId = this.eosTokenId;
     this.modelMaxLength = options.modelMaxLength ?? 77;
     this.#bpe = new BytePairEncoder(merges, this.#specialTokens);

@@ -31,6 +31,27 @@ async function configuredMaxLength(folder: string): Promise<number | undefined> 
   return typeof maxLength === "number" && Number.isInteger(maxLength) && maxLength > 0 && maxLength < 1e6 ? maxLength : undefined;
 }
 
+/** The content of a special-token entry: a string, or transformers' `{ content: "…" }` object. */
+function tokenContent(value: unknown): string | undefined {
+  if (typeof value === "string") return value;
+  if (typeof value === "object" && value !== null && typeof (value as { content?: unknown }).content === "string") {
+    return (value as { content: string }).content;
+  }
+  return undefined;
+}
+
+/** `pad_token` of `special_tokens_map.json`, else of `tokenizer_config.json`, when the folder has one. */
+async function configuredPadToken(folder: string): Promise<string | undefined> {
+  for (const name of ["special_tokens_map.json", "tokenizer_config.json"]) {
+    const path = join(folder, name);
+    if (!existsSync(path)) continue;
+    const json = JSON.parse(await readFile(path, "utf8")) as { pad_token?: unknown };
+    const padToken = tokenContent(json.pad_token);
+    if (padToken !== undefined) return padToken;
+  }
+  return undefined;
+}
+
 /**
  * `CLIPTokenizer` with Node loaders. Everything else is the universal class.
  *
@@ -43,16 +64,18 @@ async function configuredMaxLength(folder: string): Promise<number | undefined> 
 export class CLIPTokenizer extends BaseCLIPTokenizer {
   /**
    * Loads `vocab.json` and `merges.txt` from a diffusers model folder (its `tokenizer/` subfolder)
-   * or from a tokenizer folder; `model_max_length` comes from `tokenizer_config.json` when present.
+   * or from a tokenizer folder; `model_max_length` comes from `tokenizer_config.json` and the pad
+   * token from `special_tokens_map.json` / `tokenizer_config.json` when present.
    */
   static async fromFolder(folder: string | URL, options: CLIPTokenizerOptions = {}): Promise<CLIPTokenizer> {
     const path = tokenizerFolder(folder instanceof URL ? fileURLToPath(folder) : folder);
-    const [vocabJson, mergesTxt, maxLength] = await Promise.all([
+    const [vocabJson, mergesTxt, maxLength, padToken] = await Promise.all([
       readFile(join(path, "vocab.json"), "utf8"),
       readFile(join(path, "merges.txt"), "utf8"),
       configuredMaxLength(path),
+      configuredPadToken(path),
     ]);
-    return CLIPTokenizer.fromStrings(vocabJson, mergesTxt, { modelMaxLength: maxLength, ...options });
+    return CLIPTokenizer.fromStrings(vocabJson, mergesTxt, { modelMaxLength: maxLength, padToken, ...options });
   }
 
   /** Loads openai/CLIP's `bpe_simple_vocab_16e6.txt.gz` from disk. */

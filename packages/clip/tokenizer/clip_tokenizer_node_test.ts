@@ -59,3 +59,17 @@ test("CLIPTokenizer.fromOpenAIBpeFile reads a gzip'd BPE file from disk", async 
   const tokenizer = await CLIPTokenizer.fromOpenAIBpeFile(path);
   assert.deepEqual(tokenizer.encode("it's a cat"), (await loadDefaultClipTokenizer()).encode("it's a cat"));
 });
+
+test("CLIPTokenizer.fromFolder pads with the folder's pad token (OpenCLIP ViT-H/14 pads with \"!\", id 0)", async () => {
+  const folder = join(directory, "vit-h-14");
+  copyAssets(folder);
+  writeFileSync(join(folder, "special_tokens_map.json"), JSON.stringify({ pad_token: "!", eos_token: { content: "<|endoftext|>" } }));
+  const tokenizer = await CLIPTokenizer.fromFolder(folder);
+  assert.equal(tokenizer.padTokenId, 0);
+  assert.deepEqual(tokenizer.encode("a photo of a cat").slice(0, 9), [49406, 320, 1125, 539, 320, 2368, 49407, 0, 0]);
+  const configOnly = join(directory, "config-pad");
+  copyAssets(configOnly);
+  writeFileSync(join(configOnly, "tokenizer_config.json"), JSON.stringify({ pad_token: { content: "!", lstrip: false } }));
+  assert.equal((await CLIPTokenizer.fromFolder(configOnly)).padTokenId, 0);
+  assert.equal((await loadDefaultClipTokenizer()).padTokenId, 49407, "SD1.5's tokenizer still pads with <|endoftext|>");
+});

@@ -1,4 +1,4 @@
-import { add, type LayerOptions, LayerNorm, Linear, Module, type Tensor, tidy } from "@spo/wgpu-tensor";
+import { add, type LayerOptions, LayerNorm, Linear, Module, mul, type Tensor, tidy } from "@spo/wgpu-tensor";
 import { clipActivation } from "./activations.ts";
 import { CLIPAttention, type CLIPAttentionOptions } from "./clip_attention.ts";
 import type { CLIPEncoderConfig } from "./clip_config.ts";
@@ -30,10 +30,45 @@ export class CLIPMLP extends Module {
 }
 
 /**
+ * A DiT-style adaLN modulation of one encoder layer: each tensor broadcasts against the tokens
+ * [B, L, hidden] (shape [B, 1, hidden] for one vector per sample).
+ */
+export interface CLIPLayerModulation {
+  shiftMsa: Tensor;
+  scaleMsa: Tensor;
+  gateMsa: Tensor;
+  shiftMlp: Tensor;
+  scaleMlp: Tensor;
+  gateMlp: Tensor;
+}
+
+/** Options of one encoder-layer call. */
+export interface CLIPEncoderLayerOptions extends CLIPAttentionOptions {
+  /**
+   * adaLN modulation (the step-aware preference model's time conditioning):
+   *   h = x + gate_msa ⊙ attn(LN1(x)·(1 + scale_msa) + shift_msa)
+   *   out = h + gate_mlp ⊙ mlp(LN2(h)·(1 + scale_mlp) + shift_mlp)
+   * Absent: the plain CLIP layer.
+   */
+  modulation?: CLIPLayerModulation;
+  /**
+   * A conditioning tensor handed unchanged to every layer. Plain CLIP layers ignore it; conditioned
+   * layers (subclasses made through the encoder's `createLayer`) turn it into their `modulation`.
+   */
+  conditioning?: Tensor;
+}
+
+/** x·(1 + scale) + shift, broadcasting the modulation over tokens. */
+function modulate(x: Tensor, shift: Tensor, scale: Tensor): Tensor {
+  return add(add(x, mul(x, scale)), shift);
+}
+
+/**
  * transformers' `CLIPEncoderLayer` (pre-LayerNorm):
  *   h = x + self_attn(layer_norm1(x));  out = h + mlp(layer_norm2(h))
- * Its parts are public so that variants (the step-aware preference model's adaLN layers) can
- * reuse them with the same checkpoint names.
+ * With `modulation` the same layer is DiT's adaLN block (see `CLIPEncoderLayerOptions`), which is
+ * how the step-aware preference model conditions CLIP's vision tower on the timestep while keeping
+ * the checkpoint names.
  *
  * @example
  * ```ts
@@ -56,24 +91,39 @@ export class CLIPEncoderLayer extends Module {
     this.layer_norm2 = this.registerModule("layer_norm2", new LayerNorm(config.hiddenSize, norm));
   }
 
-  forward(x: Tensor, options: CLIPAttentionOptions = {}): Tensor {
+  forward(x: Tensor, options: CLIPEncoderLayerOptions = {}): Tensor {
+    const modulation = options.modulation;
+    if (!modulation) {
+      return tidy(() => {
+        // 1. attention block with its residual
+        const h = add(x, this.self_attn.forward(this.layer_norm1.forward(x), options));
+        // 2. MLP block with its residual
+        return add(h, this.mlp.forward(this.layer_norm2.forward(h)));
+      });
+    }
     return tidy(() => {
-      // 1. attention block with its residual
-      const h = add(x, this.self_attn.forward(this.layer_norm1.forward(x), options));
-      // 2. MLP block with its residual
-      return add(h, this.mlp.forward(this.layer_norm2.forward(h)));
+      // 1. modulated attention block, gated residual
+      const attnInput = modulate(this.layer_norm1.forward(x), modulation.shiftMsa, modulation.scaleMsa);
+      const h = add(x, mul(modulation.gateMsa, this.self_attn.forward(attnInput, options)));
+      // 2. modulated MLP block, gated residual
+      const mlpInput = modulate(this.layer_norm2.forward(h), modulation.shiftMlp, modulation.scaleMlp);
+      return add(h, mul(modulation.gateMlp, this.mlp.forward(mlpInput)));
     });
   }
 }
 
-/** Options of `CLIPEncoder.forward`. */
-export interface CLIPEncoderOptions extends CLIPAttentionOptions {
+/** Options of `CLIPEncoder.forward` (every layer gets them). */
+export interface CLIPEncoderOptions extends CLIPEncoderLayerOptions {
   /** Run only the first `numLayers` layers (clip skip stops early). Default: all. */
   numLayers?: number;
 }
 
+/** Makes layer `index` of an encoder (default: a plain `CLIPEncoderLayer`). */
+export type CLIPEncoderLayerFactory = (config: CLIPEncoderConfig, options: LayerOptions, index: number) => CLIPEncoderLayer;
+
 /**
- * transformers' `CLIPEncoder`: `layers.0 … layers.N−1` applied in order.
+ * transformers' `CLIPEncoder`: `layers.0 … layers.N−1` applied in order. `createLayer` lets a
+ * variant use its own layer class (a subclass of `CLIPEncoderLayer`) under the same names.
  *
  * @example
  * ```ts
@@ -85,11 +135,12 @@ export interface CLIPEncoderOptions extends CLIPAttentionOptions {
 export class CLIPEncoder extends Module {
   readonly layers: CLIPEncoderLayer[];
 
-  constructor(config: CLIPEncoderConfig, options: LayerOptions = {}) {
+  constructor(config: CLIPEncoderConfig, options: LayerOptions = {}, createLayer?: CLIPEncoderLayerFactory) {
     super();
     this.layers = [];
     for (let i = 0; i < config.numHiddenLayers; i++) {
-      this.layers.push(this.registerModule(`layers.${i}`, new CLIPEncoderLayer(config, options)));
+      const layer = createLayer ? createLayer(config, options, i) : new CLIPEncoderLayer(config, options);
+      this.layers.push(this.registerModule(`layers.${i}`, layer));
     }
   }
 

@@ -1,12 +1,20 @@
 import { type LayerOptions, LayerNorm, Linear, Module, narrow, reshape, type Tensor, tidy } from "@spo/wgpu-tensor";
 import { type CLIPVisionConfig, clipVisionConfigFromTransformers } from "../transformer/clip_config.ts";
-import { CLIPEncoder } from "../transformer/clip_encoder.ts";
+import { CLIPEncoder, type CLIPEncoderLayerFactory } from "../transformer/clip_encoder.ts";
 import { CLIPVisionEmbeddings } from "./clip_vision_embeddings.ts";
 
 /** Options of a vision-model forward pass. */
 export interface CLIPVisionForwardOptions {
   /** Also return every hidden state: the pre-LayerNormed embeddings, then each layer's output. */
   outputHiddenStates?: boolean;
+  /** Handed to every encoder layer (see `CLIPEncoderLayerOptions.conditioning`); plain layers ignore it. */
+  conditioning?: Tensor;
+}
+
+/** Parts a variant of the vision tower may replace. */
+export interface CLIPVisionParts {
+  /** Makes each encoder layer (default: plain `CLIPEncoderLayer`s). */
+  createLayer?: CLIPEncoderLayerFactory;
 }
 
 /** What a CLIP vision model returns (the caller disposes the tensors). */
@@ -37,13 +45,13 @@ export class CLIPVisionTransformer extends Module {
   readonly encoder: CLIPEncoder;
   readonly post_layernorm: LayerNorm;
 
-  constructor(config: CLIPVisionConfig, options: LayerOptions = {}) {
+  constructor(config: CLIPVisionConfig, options: LayerOptions = {}, parts: CLIPVisionParts = {}) {
     super();
     this.config = config;
     const norm = { ...options, eps: config.layerNormEps };
     this.embeddings = this.registerModule("embeddings", new CLIPVisionEmbeddings(config, options));
     this.pre_layrnorm = this.registerModule("pre_layrnorm", new LayerNorm(config.hiddenSize, norm));
-    this.encoder = this.registerModule("encoder", new CLIPEncoder(config, options));
+    this.encoder = this.registerModule("encoder", new CLIPEncoder(config, options, parts.createLayer));
     this.post_layernorm = this.registerModule("post_layernorm", new LayerNorm(config.hiddenSize, norm));
   }
 
@@ -52,13 +60,14 @@ export class CLIPVisionTransformer extends Module {
       // 1. patches + class token + positions, then the pre-LayerNorm (hidden_states[0] is after it)
       const embedded = this.pre_layrnorm.forward(this.embeddings.forward(pixelValues));
       // 2. the encoder, every token seeing every other
+      const encoderOptions = { conditioning: options.conditioning };
       let hiddenStates: Tensor[] | undefined;
       let lastHiddenState: Tensor;
       if (options.outputHiddenStates) {
-        hiddenStates = [embedded, ...this.encoder.hiddenStates(embedded)];
+        hiddenStates = [embedded, ...this.encoder.hiddenStates(embedded, encoderOptions)];
         lastHiddenState = hiddenStates[hiddenStates.length - 1];
       } else {
-        lastHiddenState = this.encoder.forward(embedded);
+        lastHiddenState = this.encoder.forward(embedded, encoderOptions);
       }
       // 3. the class token, post-LayerNormed
       const [batch, , hidden] = lastHiddenState.shape;
