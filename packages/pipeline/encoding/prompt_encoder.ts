@@ -7,7 +7,7 @@
  * @module
  */
 
-import { concat, type Device, div, mean, mul, type Tensor, tensor, tidy } from "@spo/wgpu-tensor";
+import { concat, type Device, div, mean, mul, noGrad, type Tensor, tensor, tidy } from "@spo/wgpu-tensor";
 import { parseExtraNetworks } from "../prompt/extra_networks.ts";
 import { type LoraTag, loraTagsFromNetworks } from "../prompt/lora_tags.ts";
 import { type ChunkTokenizer, emptyChunk, type PromptChunkOptions, type TokenChunk, tokenizePromptChunks } from "./prompt_chunks.ts";
@@ -74,12 +74,13 @@ export function encodeChunkBatch(textEncoder: PromptTextEncoder, batch: readonly
     ids.set(chunk.ids, b * length);
     weights.set(chunk.weights, b * length);
   });
-  return tidy(() => {
+  // no autograd graph: its saved tensors would outlive the tidy scope (36 buffers a call)
+  return noGrad(() => tidy(() => {
     const z = textEncoder.forward(tensor(ids, [batch.length, length], { dtype: "i32", device }), { clipSkip }).lastHiddenState;
     if (weights.every((w) => w === 1)) return z;
     const weighted = mul(z, tensor(weights, [batch.length, length, 1], { device: z.device }));
     return mul(weighted, div(mean(z), mean(weighted)));
-  });
+  }));
 }
 
 /**
@@ -100,9 +101,9 @@ export function encodePrompts(
   options: EncodePromptsOptions = {},
 ): { context: Tensor; chunkCount: number; loraTags: LoraTag[][]; tokenCounts: number[] } {
   const { chunks, loraTags, tokenCounts } = tokenizePrompts(tokenizer, prompts, options);
-  const context = tidy(() => {
+  const context = noGrad(() => tidy(() => {
     const parts = chunks.map((batch) => encodeChunkBatch(textEncoder, batch, options.clipSkip ?? 0, options.device));
     return (parts.length === 1 ? parts[0]! : concat(parts, 1));
-  });
+  }));
   return { context, chunkCount: chunks.length, loraTags, tokenCounts };
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { CLIPTextModel, type CLIPTokenizer, loadDefaultClipTokenizer } from "@spo/clip/node";
-import { type Device, tensor } from "@spo/wgpu-tensor";
+import { type Device, tensor, tidy } from "@spo/wgpu-tensor";
 import { testDevice } from "@spo/wgpu-tensor/testing";
 import { TINY_TEXT_CONFIG } from "../test/_tiny_model_node.ts";
 import { encodePrompts, tokenizePrompts } from "./prompt_encoder.ts";
@@ -26,6 +26,18 @@ after(() => {
 });
 
 describe("encodePrompts", () => {
+  test("keeps no buffer once its context is freed, even with a text encoder whose weights require gradients", async () => {
+    textEncoder.requiresGrad_(true);
+    const encode = () => tidy(() => void encodePrompts(textEncoder, tokenizer, ["a (red:1.5) cat BREAK a dog"], { minChunks: 2 }));
+    encode(); // the first call may make lasting state (pipelines, uniforms), none of it in the pool's live count
+    await device.sync();
+    const before = device.memory();
+    for (let i = 0; i < 3; i++) encode();
+    await device.sync();
+    const after = device.memory();
+    assert.deepEqual([after.liveBuffers, after.liveBytes], [before.liveBuffers, before.liveBytes]);
+  });
+
   test("weights each token's embedding and restores the chunk's original mean (A1111 'Original' emphasis)", async () => {
     const prompt = "a (red:1.5) cat, [blurry] BREAK (dog:0.7)";
     const { chunks } = tokenizePrompts(tokenizer, [prompt]);

@@ -81,7 +81,7 @@ async function readJson(source: ModelSource, path: string): Promise<Record<strin
   return JSON.parse(await source.readText(path)) as Record<string, unknown>;
 }
 
-/** Builds a shape-only model and streams a weight file into it; the model is freed on failure. */
+/** Builds a shape-only model, streams a weight file into it and freezes it; the model is freed on failure. */
 async function loadModel<M extends Module>(source: ModelSource, file: string, model: M, load: (model: M, reader: SafetensorsReader) => Promise<LoadReport>): Promise<M> {
   try {
     const reader = await source.openSafetensors(file);
@@ -90,7 +90,9 @@ async function loadModel<M extends Module>(source: ModelSource, file: string, mo
     } finally {
       await reader.close();
     }
-    return model;
+    // frozen and in eval mode, as diffusers' from_pretrained leaves them for inference; a trainer
+    // turns gradients back on for what it trains (or trains LoRA adapters, which have their own)
+    return model.requiresGrad_(false).eval();
   } catch (error) {
     model.dispose();
     throw error;

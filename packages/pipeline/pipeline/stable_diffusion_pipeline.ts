@@ -9,7 +9,7 @@
 import type { CLIPTextModel, CLIPTokenizer } from "@spo/clip";
 import { classifierFreeGuidance, type UNet2DConditionModel } from "@spo/diffusion-unet";
 import { type AutoencoderKL, decodeWithinLimit, type TAESD, type TAESDDecoder } from "@spo/vae";
-import { add, concat, div, mul, narrow, RandomGenerator, randn, type Tensor, tidy } from "@spo/wgpu-tensor";
+import { add, concat, div, mul, narrow, noGrad, RandomGenerator, randn, type Tensor, tidy } from "@spo/wgpu-tensor";
 import { encodePrompts, tokenizePrompts } from "../encoding/prompt_encoder.ts";
 import type { LoraTag } from "../prompt/lora_tags.ts";
 import { applyPromptLoras, type LoraResolver } from "./prompt_loras.ts";
@@ -135,7 +135,7 @@ export class StableDiffusionPipeline {
     const device = unet.conv_in.weight.device;
     const chunkCount = Math.max(positive.chunks.length, negative.chunks.length);
     const useCfg = cfgScale > 1;
-    const context = tidy(() => {
+    const context = inference(() => {
       const encode = (texts: string[]) => encodePrompts(textEncoder, tokenizer, texts, { minChunks: chunkCount, clipSkip: options.clipSkip, device }).context;
       return useCfg ? concat([encode(negatives), encode(prompts)], 0) : encode(prompts);
     });
@@ -143,7 +143,7 @@ export class StableDiffusionPipeline {
     const seeds = Array.from({ length: batch }, (_, i) => seed + i);
     const factor = 2 ** (vae.config.blockOutChannels.length - 1);
     const latentShape = [1, unet.config.inChannels, height / factor, width / factor];
-    let latents = tidy(() => {
+    let latents = inference(() => {
       const noise = seeds.map((s) => randn(latentShape, { seed: s, device }));
       return mul(noise.length === 1 ? noise[0]! : concat(noise, 0), scheduler.initNoiseSigma);
     });
@@ -152,7 +152,7 @@ export class StableDiffusionPipeline {
     const generator = new RandomGenerator(seed, { offset: noiseBlocks, device });
     try {
       for (const [index, timestep] of scheduler.timesteps.entries()) {
-        const next = tidy(() => {
+        const next = inference(() => {
           const scaled = scheduler.scaleModelInput(latents, timestep);
           const input = useCfg ? concat([scaled, scaled], 0) : scaled;
           const eps = unet.forward(input, timestep, context);
@@ -176,7 +176,7 @@ export class StableDiffusionPipeline {
       const { scalingFactor, shiftFactor } = vae.config;
       // one image at a time, and in tiles, where a whole decode would exceed one storage binding
       // (SD's 512×512 decode needs 256 MiB; CPU adapters bind 128 MiB)
-      const decoded = tidy(() => decodeWithinLimit(vae, shiftFactor ? add(div(latents, scalingFactor), shiftFactor) : div(latents, scalingFactor), latents.device.maxBindingBytes));
+      const decoded = inference(() => decodeWithinLimit(vae, shiftFactor ? add(div(latents, scalingFactor), shiftFactor) : div(latents, scalingFactor), latents.device.maxBindingBytes));
       try {
         const images = await tensorToRgba(decoded);
         return { images, seeds, loraTags: positive.loraTags[0]!, tokenCount: positive.tokenCounts[0]! };
@@ -193,7 +193,7 @@ export class StableDiffusionPipeline {
   async preview(latents: Tensor): Promise<RgbaImage[]> {
     const taesd = this.components.taesd;
     if (!taesd) throw new Error("Cannot preview: the pipeline has no TAESD decoder (components.taesd)");
-    const rgb = tidy(() => ("decoder" in taesd ? taesd.decode(latents) : taesd.forward(latents)));
+    const rgb = inference(() => ("decoder" in taesd ? taesd.decode(latents) : taesd.forward(latents)));
     try {
       return await tensorToRgba(rgb, 1, 0);
     } finally {
@@ -209,6 +209,15 @@ export class StableDiffusionPipeline {
     vae.dispose();
     taesd?.dispose();
   }
+}
+
+/**
+ * Runs GPU work of inference: no autograd graph (which would keep every intermediate alive through
+ * the tensors it saves for backward, whether or not the weights are frozen) and every tensor made
+ * inside freed except the result.
+ */
+function inference<T>(fn: () => T): T {
+  return noGrad(() => tidy(fn));
 }
 
 /** What `generate` settles before sampling. */

@@ -114,6 +114,15 @@ describe("StableDiffusionPipeline on a tiny random model folder", () => {
 });
 
 describe("loadStableDiffusionPipeline", () => {
+  test("leaves every loaded model frozen and in eval mode", () => {
+    const { textEncoder, unet, vae, taesd } = pipe.components;
+    for (const [name, model] of Object.entries({ textEncoder, unet, vae, taesd: taesd! })) {
+      const trainable = model.parameters().filter((p) => p.requiresGrad).length;
+      assert.equal(trainable, 0, `${name} has ${trainable} parameters that require gradients`);
+      assert.equal(model.isTraining, false, `${name} is in training mode`);
+    }
+  });
+
   test("names a missing file of the model folder", async () => {
     const broken = await writeTinyModel();
     try {
