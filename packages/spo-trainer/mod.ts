@@ -1,2 +1,32 @@
-// Entry point; filled in by the issue that builds this package.
-export {};
+/**
+ * Step-aware Preference Optimization (SPO, arXiv 2406.04314) for diffusion models on WebGPU: the
+ * exact DDIM (η = 1) transition log-probability, SPO's clipped DPO loss, pair selection, the pooled
+ * sampler with its step-wise resampler, the LoRA training loop with checkpoints and resume, and the
+ * Diffusion-DPO baseline on the same code.
+ *
+ * @example
+ * ```ts
+ * import { comparePreferences } from "@spo/trainer";
+ * const { best, worst, valid } = comparePreferences(Float32Array.of(0.1, 2, 3, 0), 2, 0.3);
+ * ```
+ * @module
+ */
+export {
+  rowConstant,
+  spoPreviousTimestep,
+  type TransitionCoefficients,
+  transitionCoefficients,
+  transitionLogProb,
+  type TransitionMean,
+  transitionMean,
+  type TransitionSchedule,
+} from "./losses/transition_log_prob.ts";
+export { countClamped, SPO_LOSS_DEFAULTS, spoLoss, type SpoLossInputs, type SpoLossOptions, type SpoLossOutput } from "./losses/spo_loss.ts";
+export { DIFFUSION_DPO_DEFAULTS, diffusionDpoLoss, type DiffusionDpoLossInputs, type DiffusionDpoLossOutput, logSigmoid } from "./losses/diffusion_dpo_loss.ts";
+export { comparePreferences, type PreferencePairs, scoreGapThreshold } from "./sampler/preference_compare.ts";
+export {
+  type SpoParityManifest,
+  type SpoParityTensor,
+  spoLogprobLossParityCase,
+  UnsupportedSpoCaseError,
+} from "./parity/spo_logprob_loss_case.ts";
