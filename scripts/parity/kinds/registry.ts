@@ -10,6 +10,7 @@ import { vaeKind } from "./vae.ts";
 import { unetKind } from "./unet.ts";
 import { unetGradKind } from "./unet_grad.ts";
 import { unetLoraKind } from "./unet_lora.ts";
+import { spoLogprobLossKind } from "./spo_logprob_loss.ts";
 
 /**
  * The oracle kinds the project can check, by manifest `kind`. A new kind (`unet`, `scheduler`,
@@ -27,4 +28,5 @@ export const kindRunners: Record<string, KindRunner> = {
   [unetKind.kind]: unetKind,
   [unetGradKind.kind]: unetGradKind,
   [unetLoraKind.kind]: unetLoraKind,
+  [spoLogprobLossKind.kind]: spoLogprobLossKind,
 };
