@@ -44,6 +44,7 @@ export class AdamW extends Optimizer {
   }
 
   step(): void {
+    this.checkParameters("AdamW.step");
     this.stepCount++;
     const t = this.stepCount;
     const biasCorrection1 = 1 - this.beta1 ** t;

@@ -1,4 +1,4 @@
-import { DTypeError } from "../tensor/errors.ts";
+import { DisposedError, DTypeError } from "../tensor/errors.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 
 /** Saved optimizer state: step count, hyperparameters and per-parameter host arrays. */
@@ -31,6 +31,18 @@ export abstract class Optimizer {
   }
 
   abstract step(): void;
+
+  /**
+   * Throws DisposedError naming the first disposed parameter (whose gradient went with it), so
+   * that `step()` refuses it before updating any parameter instead of skipping it as gradient-free.
+   */
+  protected checkParameters(op: string): void {
+    this.params.forEach((p, i) => {
+      if (p.isDisposed) {
+        throw new DisposedError(op, p.shape, `Cannot run ${op}: parameter ${i} of shape [${p.shape.join(", ")}] was disposed; make a new optimizer over the live parameters`);
+      }
+    });
+  }
 
   zeroGrad(): void {
     for (const p of this.params) {

@@ -4,6 +4,7 @@ import type { Device } from "../device/device.ts";
 import { keep } from "../memory/scope.ts";
 import { tensor } from "../ops/creation/creation.ts";
 import { add, mul } from "../ops/elementwise/elementwise_ops.ts";
+import { DisposedError } from "../tensor/errors.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { assertClose, testDevice } from "../testing/mod.ts";
 import { AdamW } from "./adamw.ts";
@@ -120,6 +121,21 @@ describe("optimizers", () => {
     opt.dispose();
     a.dispose();
     b.dispose();
+  });
+
+  test("step() refuses a disposed parameter before updating any parameter", async () => {
+    for (const make of [(ps: Tensor[]) => new AdamW(ps, { lr: 0.1 }), (ps: Tensor[]) => new SGD(ps, { lr: 0.1 })]) {
+      const a = keep(tensor([1, 2]));
+      const b = keep(tensor([3, 4]));
+      const opt = make([a, b]);
+      a.grad = keep(tensor([1, 1]));
+      b.grad = keep(tensor([1, 1]));
+      b.dispose();
+      assert.throws(() => opt.step(), (error: Error) => error instanceof DisposedError && /parameter 1 of shape \[2\].*disposed/.test(error.message));
+      assert.deepEqual(Array.from(await a.toArray()), [1, 2]);
+      opt.dispose();
+      a.dispose();
+    }
   });
 
   test("learning-rate schedules warm up linearly and decay as diffusers' get_scheduler does", () => {

@@ -35,6 +35,7 @@ export class SGD extends Optimizer {
   }
 
   step(): void {
+    this.checkParameters("SGD.step");
     this.stepCount++;
     const isFirst = this.stepCount === 1;
     this.params.forEach((param, i) => {
