@@ -37,3 +37,20 @@ export class DisposedError extends Error {
     super(message ?? `Cannot run ${op}: a tensor of shape [${shape.join(", ")}] was already disposed`);
   }
 }
+
+/**
+ * A tensor that must be finite (a loss, a gradient norm, the final latents) holds NaN or ±Inf.
+ * `stage` names what was checked; `index` is the first bad element (row-major).
+ */
+export class NonFiniteError extends RangeError {
+  override name = "NonFiniteError";
+  constructor(
+    readonly stage: string,
+    readonly shape: readonly number[],
+    readonly index: number,
+    readonly value: number,
+    readonly count: number,
+  ) {
+    super(`Cannot use ${stage}: element ${index} of [${shape.join(", ")}] is ${value} (${count} of ${shape.reduce((a, b) => a * b, 1)} values are not finite)`);
+  }
+}
