@@ -16,15 +16,24 @@ type NestedNumbers = number | readonly NestedNumbers[];
 
 /**
  * A tensor from host data: a typed array or (nested) number array, with an optional shape
- * (default: the nesting, or 1-D).
+ * (default: the nesting, or 1-D). The options may take the shape's place.
  *
  * @example
  * ```ts
  * const x = tensor([[1, 2], [3, 4]]);   // shape [2, 2], f32
  * const ids = tensor([5, 7], [2], { dtype: "i32" });
+ * const y = tensor([1, 2, 3], { device }); // shape [3] on that device
  * ```
  */
-export function tensor(data: ArrayLike<number> | NestedNumbers, shape?: Shape, options: CreateOptions = {}): Tensor {
+export function tensor(data: ArrayLike<number> | NestedNumbers, options?: CreateOptions): Tensor;
+export function tensor(data: ArrayLike<number> | NestedNumbers, shape?: Shape, options?: CreateOptions): Tensor;
+export function tensor(data: ArrayLike<number> | NestedNumbers, shapeOrOptions?: Shape | CreateOptions, maybeOptions: CreateOptions = {}): Tensor {
+  const isOptions = shapeOrOptions !== undefined && shapeOrOptions !== null && typeof shapeOrOptions === "object" && !Array.isArray(shapeOrOptions);
+  if (shapeOrOptions !== undefined && !isOptions && !Array.isArray(shapeOrOptions)) {
+    throw new ShapeError("tensor", [], `Cannot create a tensor: the shape must be an array of sizes, got ${String(shapeOrOptions)}`);
+  }
+  const shape = isOptions ? undefined : (shapeOrOptions as Shape | undefined);
+  const options = isOptions ? (shapeOrOptions as CreateOptions) : maybeOptions;
   const device = options.device ?? Device.default;
   const dtype = options.dtype ?? (data instanceof Int32Array ? "i32" : data instanceof Uint32Array ? "u32" : "f32");
   const flat = flatten(data);

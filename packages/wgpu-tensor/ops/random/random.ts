@@ -21,13 +21,23 @@ export interface RandomAttrs {
 }
 
 export interface RandomOptions {
-  /** Integer in [0, 2⁵³). The same seed gives the same numbers on every adapter and in JS. */
-  seed: number;
+  /**
+   * Integer in [0, 2⁵³). The same seed gives the same numbers on every adapter and in JS. Without
+   * one, a fresh seed is drawn from the platform's random source for each call (torch's `randn`
+   * without `manual_seed`): pass a seed, or use a `RandomGenerator`, for reproducible numbers.
+   */
+  seed?: number;
   /** Philox block to start at (default 0); a tensor of n elements uses ⌈n/4⌉ blocks. */
   offset?: number;
   /** f32 (default) or f16. */
   dtype?: DType;
   device?: Device;
+}
+
+/** A seed in [0, 2⁵³) from `crypto.getRandomValues` (browsers and Node). */
+function freshSeed(): number {
+  const words = crypto.getRandomValues(new Uint32Array(2));
+  return (words[0]! % 2 ** 21) * 2 ** 32 + words[1]!;
 }
 
 const f32View = new Float32Array(1);
@@ -141,8 +151,8 @@ export function makeRandom(attrs: RandomAttrs, device: Device = Device.default, 
  * const w = rand([6], { seed: 42, offset: 2 });   // starts at element 8 of that stream
  * ```
  */
-export function rand(shape: Shape, options: RandomOptions): Tensor {
-  const { seed, offset = 0, dtype = "f32", device } = options;
+export function rand(shape: Shape, options: RandomOptions = {}): Tensor {
+  const { seed = freshSeed(), offset = 0, dtype = "f32", device } = options;
   return makeRandom({ shape, distribution: "uniform", dtype, seed, offset }, device);
 }
 
@@ -158,8 +168,8 @@ export function rand(shape: Shape, options: RandomOptions): Tensor {
  * const noise = randn([1, 4, 64, 64], { seed: 1234 }); // SD latents, the same in Node and browsers
  * ```
  */
-export function randn(shape: Shape, options: RandomOptions): Tensor {
-  const { seed, offset = 0, dtype = "f32", device } = options;
+export function randn(shape: Shape, options: RandomOptions = {}): Tensor {
+  const { seed = freshSeed(), offset = 0, dtype = "f32", device } = options;
   return makeRandom({ shape, distribution: "normal", dtype, seed, offset }, device);
 }
 
@@ -172,7 +182,7 @@ export function randn(shape: Shape, options: RandomOptions): Tensor {
  * const words = randomBits([4], { seed: 0 }); // Uint32Array [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]
  * ```
  */
-export function randomBits(shape: Shape, options: Omit<RandomOptions, "dtype">): Tensor {
-  const { seed, offset = 0, device } = options;
+export function randomBits(shape: Shape, options: Omit<RandomOptions, "dtype"> = {}): Tensor {
+  const { seed = freshSeed(), offset = 0, device } = options;
   return makeRandom({ shape, distribution: "bits", dtype: "u32", seed, offset }, device);
 }

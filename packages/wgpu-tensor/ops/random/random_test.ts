@@ -172,6 +172,18 @@ ${linearMain(8)}
     single.dispose();
   });
 
+  test("without options (or a seed) each call draws fresh numbers, as torch.randn does without manual_seed", async () => {
+    const a = randn([2]);
+    const b = rand([3], {});
+    const c = randn([2], { dtype: "f16" });
+    const d = randn([2]);
+    assert.deepEqual([a.shape, b.shape, c.shape, c.dtype], [[2], [3], [2], "f16"]);
+    const [va, vd] = [await a.toArray(), await d.toArray()];
+    assert.ok([...va, ...vd].every(Number.isFinite));
+    assert.notDeepEqual(Array.from(va), Array.from(vd));
+    for (const t of [a, b, c, d]) t.dispose();
+  });
+
   test("bad seeds, offsets, dtypes and shapes throw before any GPU work", () => {
     const buffersBefore = device.memory().liveBuffers;
     assert.throws(() => rand([2], { seed: -1 }), /Cannot run rand with seed -1: it must be an integer in \[0, 2\^53\)/);
