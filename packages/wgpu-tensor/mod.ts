@@ -21,7 +21,8 @@ export { type DType, f16BitsToF32, f32ToF16Bits } from "./tensor/dtype.ts";
 export { DeviceMismatchError, DisposedError, DTypeError, NonFiniteError, ShapeError } from "./tensor/errors.ts";
 export { BindingSizeError, checkBindingSizes } from "./ops/binding_limit.ts";
 export { type HostTensor, hostTensor } from "./tensor/host_tensor.ts";
-export type { KernelPlan, OpDef, TensorSpec } from "./ops/op_def.ts";
+export type { KernelContext, KernelPlan, OpDef, TensorSpec } from "./ops/op_def.ts";
+export type { Shape } from "./tensor/shape.ts";
 export { runOp } from "./ops/run_op.ts";
 export { arange, type CreateOptions, full, ones, onesLike, scalar, tensor, zeros, zerosLike } from "./ops/creation/creation.ts";
 export * from "./ops/elementwise/elementwise_ops.ts";
@@ -56,7 +57,6 @@ export { embeddingGrad, type EmbeddingAttrs } from "./ops/movement/embedding.ts"
 export { resizeGrad, type ResizeGradAttrs } from "./ops/resize/interpolate.ts";
 export type { ResizeAttrs } from "./ops/resize/resize_options.ts";
 export { type ScaledDotProductAttentionOptions, scaledDotProductAttention } from "./ops/attention/attention.ts";
-export { checkGradients, type GradCheckOptions } from "./autograd/grad_check.ts";
 export { clipGradNorm } from "./optim/clip_grad.ts";
 export { assertFinite } from "./ops/finite/assert_finite.ts";
 export { GradScaler, type GradScalerOptions } from "./optim/grad_scaler.ts";

@@ -213,6 +213,7 @@ async function findGpu(options: DeviceOptions): Promise<GPU> {
   if (!isNode) throw new NoAdapterError("Cannot create a WebGPU device: this browser has no navigator.gpu");
   const dawnOptions = [...(options.dawnOptions ?? [])];
   if (options.disableRobustness) dawnOptions.push("enable-dawn-features=allow_unsafe_apis,disable_robustness");
-  const { nodeGpu } = await import("./gpu_node.ts");
+  // `#gpu` is gpu_node.ts under the `node` condition and gpu_browser.ts elsewhere (package.json "imports").
+  const { nodeGpu } = await import("#gpu");
   return nodeGpu(dawnOptions);
 }
