@@ -4,6 +4,7 @@ import { clipVisionKind } from "./clip_vision.ts";
 import { promptParserKind } from "./prompt_parser.ts";
 import { resizeKind } from "./resize.ts";
 import { schedulerKind } from "./scheduler.ts";
+import { spmTimeConditioningKind } from "./spm_time_conditioning.ts";
 import { taesdKind } from "./taesd.ts";
 import { tokenizerKind } from "./tokenizer.ts";
 import { vaeKind } from "./vae.ts";
@@ -28,5 +29,6 @@ export const kindRunners: Record<string, KindRunner> = {
   [unetKind.kind]: unetKind,
   [unetGradKind.kind]: unetGradKind,
   [unetLoraKind.kind]: unetLoraKind,
+  [spmTimeConditioningKind.kind]: spmTimeConditioningKind,
   [spoLogprobLossKind.kind]: spoLogprobLossKind,
 };
