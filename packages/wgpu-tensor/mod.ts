@@ -13,7 +13,7 @@
  * @module
  */
 export { Device, type AdapterFacts, type DeviceOptions } from "./device/device.ts";
-export { DeviceLostError, GpuError, KernelCompileError, NoAdapterError } from "./device/errors.ts";
+export { DeviceDestroyedError, DeviceLostError, GpuError, KernelCompileError, NoAdapterError } from "./device/errors.ts";
 export type { MemoryStats } from "./memory/buffer_pool.ts";
 export { keep, tidy } from "./memory/scope.ts";
 export { Tensor, type GradNode } from "./tensor/tensor.ts";

@@ -1,6 +1,6 @@
 import { BufferPool, type MemoryStats } from "../memory/buffer_pool.ts";
 import { CommandQueue } from "./command_queue.ts";
-import { DeviceLostError, GpuError, NoAdapterError } from "./errors.ts";
+import { DeviceDestroyedError, DeviceLostError, GpuError, NoAdapterError } from "./errors.ts";
 import { PipelineCache } from "./pipeline_cache.ts";
 
 export interface DeviceOptions {
@@ -149,7 +149,12 @@ export class Device {
   /** Throws if the device was lost or destroyed; called by every op before recording work. */
   assertUsable(op: string): void {
     if (this.#lostError) throw this.#lostError;
-    if (this.#isDestroyed) throw new Error(`Cannot run ${op}: the device was destroyed`);
+    if (this.#isDestroyed) throw new DeviceDestroyedError(op);
+  }
+
+  /** Whether `destroy()` was called. */
+  get isDestroyed(): boolean {
+    return this.#isDestroyed;
   }
 
   memory(): MemoryStats {
@@ -167,7 +172,13 @@ export class Device {
    */
   async sync(): Promise<void> {
     this.assertUsable("sync");
-    await this.queue.onIdle();
+    try {
+      await this.queue.onIdle();
+    } catch (error) {
+      // destroyed while waiting: WebGPU rejects with a bare AbortError
+      this.assertUsable("sync");
+      throw error;
+    }
     await this.raiseErrors();
   }
 

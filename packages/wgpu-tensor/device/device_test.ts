@@ -9,7 +9,7 @@ import { DisposedError, ShapeError } from "../tensor/errors.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import { Params } from "../wgsl/params.ts";
 import { Device } from "./device.ts";
-import { GpuError, KernelCompileError } from "./errors.ts";
+import { DeviceDestroyedError, GpuError, KernelCompileError } from "./errors.ts";
 
 let device: Device;
 before(async () => {
@@ -81,6 +81,19 @@ describe("Device", () => {
     const other = await Device.create();
     other.destroy();
     assert.throws(() => tensor([1], [1], { device: other }), /device was destroyed/);
+  });
+
+  test("reading a tensor of a destroyed device rejects with DeviceDestroyedError, before or during the read", async () => {
+    const other = await Device.create();
+    const before = tensor([1, 2], [2], { device: other });
+    const during = tensor([3, 4], [2], { device: other });
+    const reading = during.toArray();
+    other.destroy();
+    const isDestroyedError = (op: string) => (error: unknown) => error instanceof DeviceDestroyedError && error.message === `Cannot run ${op}: the device was destroyed`;
+    await assert.rejects(reading, isDestroyedError("toArray"));
+    await assert.rejects(before.toArray(), isDestroyedError("toArray"));
+    await assert.rejects(other.sync(), isDestroyedError("sync"));
+    assert.throws(() => tensor([1], [1], { device: other }), isDestroyedError("tensor"));
   });
 
   test("Node exits by itself once the device is destroyed", () => {

@@ -6,6 +6,14 @@ export class DeviceLostError extends Error {
   }
 }
 
+/** Work was asked of a device after its `destroy()`; tensors of that device can no longer be used. */
+export class DeviceDestroyedError extends Error {
+  override name = "DeviceDestroyedError";
+  constructor(readonly op: string) {
+    super(`Cannot run ${op}: the device was destroyed`);
+  }
+}
+
 /** A WGSL kernel failed to compile or its pipeline failed validation. */
 export class KernelCompileError extends Error {
   override name = "KernelCompileError";

@@ -146,7 +146,15 @@ export class Tensor {
   /** Copies the values to the host. f16 is widened to f32. */
   async toArray(): Promise<ArrayFor<this["dtype"]>> {
     const storage = this.storageFor("toArray");
-    const bytes = await this.device.queue.read(storage.buffer, 0, this.byteLength);
+    this.device.assertUsable("toArray");
+    let bytes: ArrayBuffer;
+    try {
+      bytes = await this.device.queue.read(storage.buffer, 0, this.byteLength);
+    } catch (error) {
+      // destroyed or lost while the read was waiting: WebGPU rejects with a bare AbortError
+      this.device.assertUsable("toArray");
+      throw error;
+    }
     await this.device.raiseErrors();
     return decodeHost(bytes, this.dtype, this.size) as ArrayFor<this["dtype"]>;
   }
