@@ -1,6 +1,7 @@
 import { noGrad } from "../autograd/grad_mode.ts";
 import { keep } from "../memory/scope.ts";
 import { tensor } from "../ops/creation/creation.ts";
+import { DeviceMismatchError } from "../tensor/errors.ts";
 import { formatShape, shapesEqual } from "../tensor/shape.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 
@@ -122,6 +123,10 @@ export class Module {
       }
     }
     for (const name of source.keys()) if (!targets.has(name)) report.unexpected.push(name);
+    for (const [name, target] of targets) {
+      const value = source.get(name);
+      if (value && "storageFor" in value && value.device !== target.device) throw otherDeviceError(`"${name}"`);
+    }
     const isClean = report.missing.length + report.unexpected.length + report.mismatched.length === 0;
     if ((options.strict ?? true) && !isClean) throw new StateDictError(report);
     const skip = new Set(report.mismatched.map((m) => m.name));
@@ -189,6 +194,7 @@ export function loadTensorInto(target: Tensor, value: StateValue): void {
   const device = target.device;
   target.materialize();
   if ("storageFor" in value) {
+    if (value.device !== device) throw otherDeviceError(`a tensor of shape ${formatShape(value.shape)}`);
     if (value.dtype !== target.dtype) {
       throw new TypeError(`Cannot load a ${value.dtype} tensor into a ${target.dtype} parameter of shape ${formatShape(target.shape)}: cast it first`);
     }
@@ -198,6 +204,11 @@ export function loadTensorInto(target: Tensor, value: StateValue): void {
   const staged = tensor(value.data, target.shape, { dtype: target.dtype, device });
   device.queue.copy(staged.buffer, 0, target.buffer, 0, Math.ceil(target.byteLength / 4) * 4);
   staged.dispose();
+}
+
+/** Copying between devices needs a trip through the host, which a synchronous load cannot make. */
+function otherDeviceError(what: string): DeviceMismatchError {
+  return new DeviceMismatchError("loadStateDict", `Cannot load ${what}: it lives on another device than the module's parameters; read it to the host first (await tensor.toArray()) or make it on the module's device`);
 }
 
 function describeReport(report: LoadReport): string {

@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import type { Device } from "../device/device.ts";
+import { Device } from "../device/device.ts";
 import { tidy } from "../memory/scope.ts";
 import { tensor, zeros } from "../ops/creation/creation.ts";
+import { DeviceMismatchError } from "../tensor/errors.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import { testDevice } from "../testing/mod.ts";
-import { Module, StateDictError } from "./module.ts";
+import { loadTensorInto, Module, StateDictError } from "./module.ts";
 
 let device: Device;
 before(async () => {
@@ -74,6 +75,29 @@ describe("Module", () => {
     assert.equal(report.loaded.length, 5);
     assert.deepEqual(Array.from(await tree.toQ.bias.toArray()), [7, 7]);
     tree.dispose();
+  });
+
+  test("loadStateDict() refuses tensors of another device by name before copying anything", async () => {
+    const other = await Device.create();
+    const tree = new Tree();
+    const entries = new Map<string, Tensor>();
+    for (const [name, value] of tree.stateDict()) {
+      const onOther = name === "blocks.1.weight";
+      entries.set(name, tensor(new Array(value.size).fill(5), value.shape, { dtype: value.dtype, device: onOther ? other : device }));
+    }
+    for (const load of [() => tree.loadStateDict(entries), () => loadTensorInto(tree.blocks[1].weight, entries.get("blocks.1.weight")!)]) {
+      assert.throws(load, (error: unknown) => {
+        assert.ok(error instanceof DeviceMismatchError, String(error));
+        assert.match((error as Error).message, /Cannot load "blocks\.1\.weight"|Cannot load a tensor of shape \[1, 2\]/);
+        assert.match((error as Error).message, /another device/);
+        return true;
+      });
+    }
+    await device.sync();
+    assert.deepEqual(Array.from(await tree.toQ.weight.toArray()), [0, 0, 0, 0, 0, 0]);
+    tree.dispose();
+    for (const value of entries.values()) value.dispose();
+    other.destroy();
   });
 
   test("a model built from meta tensors allocates nothing until its weights are loaded", async () => {

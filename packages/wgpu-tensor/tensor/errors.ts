@@ -25,8 +25,8 @@ export class DTypeError extends TypeError {
 /** Tensors from two different devices met in one op. */
 export class DeviceMismatchError extends Error {
   override name = "DeviceMismatchError";
-  constructor(readonly op: string) {
-    super(`Cannot run ${op}: its tensors live on different devices`);
+  constructor(readonly op: string, message?: string) {
+    super(message ?? `Cannot run ${op}: its tensors live on different devices`);
   }
 }
 
