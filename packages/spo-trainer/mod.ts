@@ -23,6 +23,18 @@ export {
 } from "./losses/transition_log_prob.ts";
 export { countClamped, SPO_LOSS_DEFAULTS, spoLoss, type SpoLossInputs, type SpoLossOptions, type SpoLossOutput } from "./losses/spo_loss.ts";
 export { DIFFUSION_DPO_DEFAULTS, diffusionDpoLoss, type DiffusionDpoLossInputs, type DiffusionDpoLossOutput, logSigmoid } from "./losses/diffusion_dpo_loss.ts";
+export { asStepScorer, type ScoreFunction, type StepScorer } from "./scoring/step_scorer.ts";
+export { guidedEpsilon, type NoisePredictor, type PromptEncoder, repeatRows } from "./sampler/guided_denoiser.ts";
+export { type Children, hostRow, type NormalSource, pickChildren, sampleChildren } from "./sampler/children.ts";
+export { resampleParents, type UniformSource } from "./sampler/resampler.ts";
+export {
+  SPO_SAMPLER_DEFAULTS,
+  type SpoPair,
+  type SpoSampleResult,
+  type SpoSamplerModels,
+  type SpoSamplerOptions,
+  sampleSpoPairs,
+} from "./sampler/spo_sampler.ts";
 export { comparePreferences, type PreferencePairs, scoreGapThreshold } from "./sampler/preference_compare.ts";
 export {
   type SpoParityManifest,

@@ -1,0 +1,55 @@
+/**
+ * Tiny models for the trainer's tests: a 2-level UNet of width 8/16 on 8×8 latents (seeded random
+ * weights), SD1.5's DDIM scheduler, and a prompt encoder that maps each word of a prompt to a fixed
+ * pseudo-random vector (no CLIP needed; the empty prompt is all zeros).
+ */
+import { DDIMScheduler, SD15_SCHEDULER_CONFIG, UNet2DConditionModel } from "@spo/diffusion-unet";
+import { type Tensor, tensor } from "@spo/wgpu-tensor";
+import type { PromptEncoder } from "../sampler/guided_denoiser.ts";
+
+export const TINY_CONTEXT = { tokens: 4, dim: 8 } as const;
+
+export function tinyUnetConfig(channels = 4): Record<string, unknown> {
+  return {
+    _class_name: "UNet2DConditionModel",
+    sample_size: 8,
+    in_channels: channels,
+    out_channels: channels,
+    down_block_types: ["CrossAttnDownBlock2D", "DownBlock2D"],
+    mid_block_type: "UNetMidBlock2DCrossAttn",
+    up_block_types: ["UpBlock2D", "CrossAttnUpBlock2D"],
+    block_out_channels: [8, 16],
+    layers_per_block: 1,
+    norm_num_groups: 4,
+    cross_attention_dim: TINY_CONTEXT.dim,
+    attention_head_dim: 4,
+  };
+}
+
+export function tinyUnet(seed = 1, channels = 4): UNet2DConditionModel {
+  const unet = UNet2DConditionModel.fromConfig(tinyUnetConfig(channels), { seed });
+  unet.requiresGrad_(false);
+  return unet;
+}
+
+export function sd15Scheduler(): DDIMScheduler {
+  return DDIMScheduler.fromConfig(SD15_SCHEDULER_CONFIG);
+}
+
+function wordVector(word: string, dim: number): number[] {
+  let h = 2166136261;
+  for (const c of word) h = Math.imul(h ^ c.charCodeAt(0), 16777619) >>> 0;
+  return Array.from({ length: dim }, (_, i) => Math.sin(h * 0.001 + i * 1.7));
+}
+
+/** Token i of a prompt is its i-th word's vector (padded with zeros). */
+export const wordPromptEncoder: PromptEncoder = {
+  encode(prompts: readonly string[]): Tensor {
+    const { tokens, dim } = TINY_CONTEXT;
+    const data = new Float32Array(prompts.length * tokens * dim);
+    prompts.forEach((prompt, b) => {
+      prompt.split(/\s+/).filter(Boolean).slice(0, tokens).forEach((word, i) => data.set(wordVector(word, dim), (b * tokens + i) * dim));
+    });
+    return tensor(data, [prompts.length, tokens, dim]);
+  },
+};
