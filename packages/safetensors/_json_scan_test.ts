@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
-import { findDuplicateKey } from "./_json_scan.ts";
+import { depthBeyond, findDuplicateKey, findNonDigitCount } from "./_json_scan.ts";
 
 test("findDuplicateKey() finds nothing in objects with distinct keys", () => {
   assert.equal(findDuplicateKey('{"a":1,"b":{"a":2,"c":[{"a":3},{"a":4}]},"c":"a"}'), undefined);
@@ -66,4 +66,17 @@ test("findDuplicateKey() finds a repeated key exactly when random JSON has one",
     }),
     { numRuns: 300 },
   );
+});
+
+test("depthBeyond() reports the first level past the limit and ignores brackets inside strings", () => {
+  assert.equal(depthBeyond('{"a":[[1]]}', 3), undefined);
+  assert.equal(depthBeyond('{"a":[[1]]}', 2), 3);
+  assert.equal(depthBeyond('{"a":"[[[[[","b":"\\"[[["}', 1), undefined);
+});
+
+test("findNonDigitCount() finds counts written with a fraction, exponent or sign, only in the named arrays of entries", () => {
+  assert.deepEqual(findNonDigitCount('{"w":{"shape":[3,1e0]}}', ["shape"]), { entry: "w", field: "shape", literal: "1e0", arrayText: "[3,1e0]" });
+  assert.equal(findNonDigitCount('{"w":{"shape":[0,10,7]}}', ["shape"]), undefined);
+  assert.equal(findNonDigitCount('{"w":{"other":[2.0],"shape":[1]}}', ["shape"]), undefined);
+  assert.equal(findNonDigitCount('{"shape":[2.0],"w":{"x":{"shape":[-0]}}}', ["shape"]), undefined);
 });

@@ -6,14 +6,15 @@
  * maps tensor names to `{dtype, shape, data_offsets}` (offsets relative to the data area) and may
  * hold a `__metadata__` map of strings. The rules follow the reference Rust library: N is at most
  * 100 000 000, the text starts with `{`, names are unique, each byte range matches its shape and
- * dtype, and the ranges cover the data area from 0 to its end with no holes and no overlaps.
+ * dtype, and the ranges cover the data area from 0 to its end with no holes and no overlaps. Like
+ * serde_json there, nesting is limited to 128 levels and dims and offsets are digits only.
  *
  * @module
  */
 
 import { dtypeByteSize, DTYPES, isDType, type DType } from "./dtype.ts";
 import { SafetensorsError } from "./errors.ts";
-import { findDuplicateKey } from "./_json_scan.ts";
+import { depthBeyond, findDuplicateKey, findNonDigitCount, MAX_JSON_DEPTH } from "./_json_scan.ts";
 
 /** The largest header length readers accept, in bytes (the reference library's limit). */
 export const HEADER_BYTE_LENGTH_LIMIT = 100_000_000;
@@ -120,6 +121,11 @@ function parseJson(text: string): Record<string, unknown> {
       `${HEADER_ACTION}: header starts with ${describeValue(text.slice(0, 10))}, expected "{"`,
     );
   }
+  // before JSON.parse, which builds every level (a 50 MB header of brackets exhausted the heap)
+  const depth = depthBeyond(text, MAX_JSON_DEPTH);
+  if (depth !== undefined) {
+    throw new SafetensorsError("invalid_json", `${HEADER_ACTION}: header nests arrays and objects ${depth} levels deep, expected at most ${MAX_JSON_DEPTH}`);
+  }
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -147,6 +153,17 @@ function rejectDuplicateKeys(text: string): void {
     `${HEADER_ACTION}: entry "${entry}" has key "${duplicate.key}" twice, expected unique keys`,
     { tensorName: entry === METADATA_KEY ? undefined : entry },
   );
+}
+
+/** Dims and offsets are unsigned integers in the reference: `2.0`, `1e0` and `-0` are not (JSON.parse reads them as integers). */
+function rejectNonDigitCounts(text: string): void {
+  const found = findNonDigitCount(text, ["shape", "data_offsets"]);
+  if (found === undefined) return;
+  const shown = found.arrayText.length <= 60 ? found.arrayText : `${found.arrayText.slice(0, 57)}...`;
+  if (found.field === "shape") {
+    throw entryError("invalid_shape", found.entry, `has shape ${shown}, expected an array of non-negative integers written as digits only`);
+  }
+  throw entryError("invalid_offsets", found.entry, `has data_offsets ${shown}, expected [begin, end] written as digits only`);
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -309,6 +326,8 @@ export function decodeHeader(headerBytes: Uint8Array, fileByteLength: number | u
     }
     tensors.push(readEntry(name, value));
   }
+  // after the entries: a count that is wrong as a number is reported as such first
+  rejectNonDigitCounts(text);
   tensors.sort(byOffsets);
   const dataByteLength = checkCoverage(tensors, knownDataLength);
   return { headerByteLength, dataByteOffset, dataByteLength, tensors, metadata };

@@ -137,6 +137,41 @@ test("decodeHeader() rejects shapes with negative, fractional, huge or non-numbe
   }
 });
 
+test("decodeHeader() rejects dims and offsets written with a fraction, an exponent or a sign, as the reference does", () => {
+  for (const dim of ["2.0", "1e0", "1E0", "-0", "10e-1", "2e+0", "0.0"]) {
+    const value = dim === "0.0" || dim === "-0" ? 0 : dim === "2.0" || dim === "2e+0" ? 2 : 1;
+    const shape = `{"w":{"dtype":"U8","shape":[${dim}],"data_offsets":[0,${value}]}}`;
+    assertSafetensorsError(() => parseSafetensorsHeader(fileWithHeader(shape, value)), {
+      code: "invalid_shape",
+      message: `Cannot parse safetensors header: tensor "w" has shape [${dim}], expected an array of non-negative integers written as digits only`,
+      tensorName: "w",
+    });
+    const offsets = `{"w":{"dtype":"U8","shape":[${value}],"data_offsets":[0,${dim}]}}`;
+    assertSafetensorsError(() => parseSafetensorsHeader(fileWithHeader(offsets, value)), {
+      code: "invalid_offsets",
+      message: `Cannot parse safetensors header: tensor "w" has data_offsets [0,${dim}], expected [begin, end] written as digits only`,
+      tensorName: "w",
+    });
+  }
+  // a number in a field the format does not define is ignored, like any unknown field
+  const extra = `{"w":{"dtype":"U8","shape":[1],"data_offsets":[0,1],"scale":[2.0,-0,1e0]}}`;
+  assert.deepEqual(parseSafetensorsHeader(fileWithHeader(extra, 1)).tensors[0]!.shape, [1]);
+});
+
+test("decodeHeader() rejects nesting deeper than 128 levels (serde_json's limit) before parsing the JSON", () => {
+  const nested = (levels: number) => `{"w":{"dtype":"U8","shape":[1],"data_offsets":[0,1],"x":${"[".repeat(levels)}${"]".repeat(levels)}}}`;
+  assert.equal(parseSafetensorsHeader(fileWithHeader(nested(126), 1)).tensors.length, 1);
+  assertSafetensorsError(() => parseSafetensorsHeader(fileWithHeader(nested(127), 1)), {
+    code: "invalid_json",
+    message: "Cannot parse safetensors header: header nests arrays and objects 129 levels deep, expected at most 128",
+  });
+  // 50 MB of brackets, within the 100 MB header limit: was "Reached heap limit" (JSON.parse, then a frame per level)
+  const heapBefore = process.memoryUsage().heapUsed;
+  const hostile = `{"a":${"[".repeat(25_000_000)}${"]".repeat(25_000_000)}}`;
+  assertSafetensorsError(() => parseSafetensorsHeader(fileWithHeader(hostile)), { code: "invalid_json", message: /129 levels deep, expected at most 128$/ });
+  assert.ok(process.memoryUsage().heapUsed - heapBefore < 400 * 2 ** 20, "memory stays proportional to the header");
+});
+
 test("decodeHeader() rejects data_offsets that are not an ordered pair of byte counts", () => {
   for (const offsets of ["[0]", "[0,1,2]", "[-1,0]", "[1,0]", "[0.5,1]", '["0","1"]', "null", "{}"]) {
     const text = `{"w":{"dtype":"U8","shape":[1],"data_offsets":${offsets}}}`;
