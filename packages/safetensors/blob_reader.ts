@@ -20,8 +20,23 @@ import { openSafetensors, type ByteSource, type OpenOptions, type SafetensorsRea
  * ```
  */
 export async function openSafetensorsBlob(blob: Blob, options: OpenOptions = {}): Promise<SafetensorsReader> {
+  return openSafetensors(blobByteSource(blob), options);
+}
+
+/**
+ * A {@link ByteSource} over a `Blob` or `File` (`blob.slice(a, b)` per read), the transport of
+ * {@link openSafetensorsBlob}, for other formats read over the same sources.
+ *
+ * @example
+ * ```ts
+ * import { blobByteSource } from "@spo/safetensors";
+ * const source = blobByteSource(new Blob([new Uint8Array([1, 2, 3])]));
+ * console.log(await source.read(1, 3)); // Uint8Array(2) [ 2, 3 ]
+ * ```
+ */
+export function blobByteSource(blob: Blob): ByteSource {
   const description = "name" in blob && typeof blob.name === "string" ? `"${blob.name}"` : `a ${blob.size}-byte blob`;
-  const source: ByteSource = {
+  return {
     description,
     byteLength: blob.size,
     async read(start, end) {
@@ -33,5 +48,4 @@ export async function openSafetensorsBlob(blob: Blob, options: OpenOptions = {})
       }
     },
   };
-  return openSafetensors(source, options);
 }

@@ -63,19 +63,37 @@ class FileSource implements ByteSource {
  * ```
  */
 export async function readSafetensorsFile(path: string | URL, options: OpenOptions = {}): Promise<SafetensorsReader> {
+  return openSafetensors(await openFileByteSource(path, "safetensors file"), options);
+}
+
+/**
+ * Opens a file as a {@link ByteSource} (reads at offsets through one file handle; `close()`
+ * closes it): the transport of {@link readSafetensorsFile}, for other formats read the same way.
+ *
+ * @param path a file path or `file:` URL
+ * @param what names the file in errors (default "file")
+ * @example
+ * ```ts
+ * import { openFileByteSource } from "@spo/safetensors/node";
+ * const source = await openFileByteSource("model.bin");
+ * const magic = await source.read(0, 4);
+ * await source.close?.();
+ * ```
+ */
+export async function openFileByteSource(path: string | URL, what = "file"): Promise<ByteSource> {
   const filePath = typeof path === "string" ? path : fileURLToPath(path);
   let handle: FileHandle;
   let byteLength: number;
   try {
     handle = await open(filePath, "r");
   } catch (cause) {
-    throw ioError(`Cannot open safetensors file "${filePath}"`, cause);
+    throw ioError(`Cannot open ${what} "${filePath}"`, cause);
   }
   try {
     byteLength = (await handle.stat()).size;
   } catch (cause) {
     await handle.close();
-    throw ioError(`Cannot open safetensors file "${filePath}"`, cause);
+    throw ioError(`Cannot open ${what} "${filePath}"`, cause);
   }
-  return openSafetensors(new FileSource(filePath, handle, byteLength), options);
+  return new FileSource(filePath, handle, byteLength);
 }

@@ -51,5 +51,5 @@ export {
   type ReadAllOptions,
   type TensorLocation,
 } from "./reader.ts";
-export { DEFAULT_URL_PREFETCH_BYTE_LENGTH, openSafetensorsUrl, type UrlOptions } from "./url_reader.ts";
-export { openSafetensorsBlob } from "./blob_reader.ts";
+export { DEFAULT_URL_PREFETCH_BYTE_LENGTH, openSafetensorsUrl, urlByteSource, type UrlOptions } from "./url_reader.ts";
+export { blobByteSource, openSafetensorsBlob } from "./blob_reader.ts";

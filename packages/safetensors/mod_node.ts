@@ -16,5 +16,5 @@
  */
 
 export * from "./mod.ts";
-export { readSafetensorsFile } from "./file_reader_node.ts";
+export { openFileByteSource, readSafetensorsFile } from "./file_reader_node.ts";
 export { writeSafetensorsFile } from "./file_writer_node.ts";

@@ -125,6 +125,21 @@ class HttpRangeSource implements ByteSource {
 }
 
 /**
+ * A {@link ByteSource} reading byte ranges of a URL with HTTP range requests (the transport of
+ * {@link openSafetensorsUrl}), for other formats read over the same sources.
+ *
+ * @example
+ * ```ts
+ * import { urlByteSource } from "@spo/safetensors";
+ * const source = urlByteSource("https://example.com/model.bin");
+ * const magic = await source.read(0, 4); // one `Range: bytes=0-3` request
+ * ```
+ */
+export function urlByteSource(url: string | URL, options: Omit<UrlOptions, "prefetchByteLength"> = {}): ByteSource {
+  return new HttpRangeSource(String(url), options);
+}
+
+/**
  * Opens a safetensors file at a URL, reading with HTTP range requests: the first request asks for
  * `prefetchByteLength` bytes (header length and usually the whole header), a second one fetches
  * the rest of a larger header, and each `tensor(name)` asks for exactly that tensor's bytes
