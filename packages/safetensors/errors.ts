@@ -14,7 +14,8 @@
  * - the `__metadata__` entry: `invalid_metadata`
  * - using a parsed file: `tensor_not_found`, `unsupported_dtype`, `closed`
  * - writing: `invalid_tensor`
- * - transport: `io` (file system), `http` (status codes, bad range replies, network failures)
+ * - transport: `io` (file system), `http` (status codes, bad range replies, network failures),
+ *   `timeout` (a server that stops answering for the URL reader's `timeoutMs`)
  */
 export type SafetensorsErrorCode =
   | "file_too_small"
@@ -38,7 +39,8 @@ export type SafetensorsErrorCode =
   | "closed"
   | "invalid_tensor"
   | "io"
-  | "http";
+  | "http"
+  | "timeout";
 
 /** Extra fields of a {@link SafetensorsError}. */
 export interface SafetensorsErrorOptions {

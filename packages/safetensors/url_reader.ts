@@ -5,6 +5,7 @@
  */
 
 import { SafetensorsError } from "./errors.ts";
+import { IdleTimer } from "./_idle_timer.ts";
 import { openSafetensors, type ByteSource, type OpenOptions, type SafetensorsReader } from "./reader.ts";
 
 /** Options for {@link openSafetensorsUrl}. */
@@ -20,7 +21,16 @@ export interface UrlOptions extends OpenOptions {
    * memory and serve every read from it (true, the default), or fail (false).
    */
   allowFullDownload?: boolean;
+  /**
+   * Give up on a request (SafetensorsError with code `timeout`) after this many milliseconds
+   * without progress: no answer, or no new bytes of the body. Default {@link DEFAULT_URL_TIMEOUT_MS};
+   * `Infinity` waits forever.
+   */
+  timeoutMs?: number;
 }
+
+/** How long a request may go without progress by default: 30 s. */
+export const DEFAULT_URL_TIMEOUT_MS = 30_000;
 
 /** The first request asks for this many bytes (256 KiB), enough for most headers. */
 export const DEFAULT_URL_PREFETCH_BYTE_LENGTH = 256 * 1024;
@@ -37,6 +47,7 @@ class HttpRangeSource implements ByteSource {
   readonly #headers: Record<string, string>;
   readonly #signal: AbortSignal | undefined;
   readonly #allowFullDownload: boolean;
+  readonly #timeoutMs: number;
   /** The whole file, once a server has answered a range request with all of it. */
   #wholeFile: Uint8Array | undefined;
 
@@ -47,41 +58,71 @@ class HttpRangeSource implements ByteSource {
     this.#headers = options.headers ?? {};
     this.#signal = options.signal;
     this.#allowFullDownload = options.allowFullDownload ?? true;
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_URL_TIMEOUT_MS;
+    if (!(this.#timeoutMs > 0)) throw new RangeError(`Cannot open ${url} with timeoutMs ${this.#timeoutMs}: it must be a positive number of milliseconds`);
   }
 
   async read(start: number, end: number): Promise<Uint8Array> {
     if (this.#wholeFile !== undefined) return this.#wholeFile.subarray(start, end);
     const action = `Cannot fetch bytes [${start}, ${end}) of ${this.#url}`;
-    const response = await this.#request(start, end, action);
-    if (response.status === 206) return this.#readPartial(response, start, end, action);
-    if (response.status === 200) return this.#readWhole(response, start, end, action);
-    if (response.status === 416) return this.#readNothing(response, start, action);
-    await response.body?.cancel();
-    throw new SafetensorsError("http", `${action}: server answered ${response.status} ${response.statusText}, expected 206 Partial Content`);
+    const timer = new IdleTimer(this.#timeoutMs, this.#signal);
+    try {
+      const response = await this.#request(start, end, action, timer);
+      if (response.status === 206) return await this.#readPartial(response, start, end, action, timer);
+      if (response.status === 200) return await this.#readWhole(response, start, end, action, timer);
+      if (response.status === 416) return await this.#readNothing(response, start, action);
+      await response.body?.cancel();
+      throw new SafetensorsError("http", `${action}: server answered ${response.status} ${response.statusText}, expected 206 Partial Content`);
+    } finally {
+      timer.clear();
+    }
   }
 
-  async #request(start: number, end: number, action: string): Promise<Response> {
+  async #request(start: number, end: number, action: string, timer: IdleTimer): Promise<Response> {
     const headers = { ...this.#headers, Range: `bytes=${start}-${end - 1}` };
     try {
       // called as a plain function: a browser's fetch throws "Illegal invocation" as a method of another object
       const doFetch = this.#fetch;
-      return await doFetch(this.#url, { headers, signal: this.#signal });
+      const response = await doFetch(this.#url, { headers, signal: timer.signal });
+      timer.touch();
+      return response;
     } catch (cause) {
+      if (timer.isExpired) throw new SafetensorsError("timeout", `${action}: no answer for ${this.#timeoutMs} ms (timeoutMs)`, { cause });
       const reason = cause instanceof Error ? cause.message : String(cause);
       throw new SafetensorsError("http", `${action}: request failed (${reason})`, { cause });
     }
   }
 
-  async #body(response: Response, action: string): Promise<Uint8Array> {
+  /** The whole body, chunk by chunk so that each chunk counts as progress for the idle timer. */
+  async #body(response: Response, action: string, timer: IdleTimer): Promise<Uint8Array> {
     try {
-      return new Uint8Array(await response.arrayBuffer());
+      if (response.body === null) return new Uint8Array(0);
+      const chunks: Uint8Array[] = [];
+      let length = 0;
+      const reader = response.body.getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        timer.touch();
+        chunks.push(value);
+        length += value.length;
+      }
+      if (chunks.length === 1) return chunks[0]!;
+      const body = new Uint8Array(length);
+      let offset = 0;
+      for (const chunk of chunks) {
+        body.set(chunk, offset);
+        offset += chunk.length;
+      }
+      return body;
     } catch (cause) {
+      if (timer.isExpired) throw new SafetensorsError("timeout", `${action}: no data for ${this.#timeoutMs} ms (timeoutMs)`, { cause });
       const reason = cause instanceof Error ? cause.message : String(cause);
       throw new SafetensorsError("http", `${action}: reading the response failed (${reason})`, { cause });
     }
   }
 
-  async #readPartial(response: Response, start: number, end: number, action: string): Promise<Uint8Array> {
+  async #readPartial(response: Response, start: number, end: number, action: string, timer: IdleTimer): Promise<Uint8Array> {
     const contentRange = response.headers.get("content-range") ?? "";
     const match = CONTENT_RANGE.exec(contentRange);
     if (match === null || Number(match[1]) !== start) {
@@ -90,7 +131,7 @@ class HttpRangeSource implements ByteSource {
     }
     if (match[3] !== "*") this.byteLength = Number(match[3]);
     const expected = Math.min(end, this.byteLength ?? end) - start;
-    const body = await this.#body(response, action);
+    const body = await this.#body(response, action, timer);
     const isShortOfKnownSize = this.byteLength !== undefined && body.length !== expected;
     if (isShortOfKnownSize || body.length > end - start) {
       throw new SafetensorsError("http", `${action}: server sent ${body.length} bytes, expected ${expected}`);
@@ -98,12 +139,12 @@ class HttpRangeSource implements ByteSource {
     return body;
   }
 
-  async #readWhole(response: Response, start: number, end: number, action: string): Promise<Uint8Array> {
+  async #readWhole(response: Response, start: number, end: number, action: string, timer: IdleTimer): Promise<Uint8Array> {
     if (!this.#allowFullDownload) {
       await response.body?.cancel();
       throw new SafetensorsError("http", `${action}: server ignored the Range header and sent the whole file (200), expected 206 Partial Content`);
     }
-    const body = await this.#body(response, action);
+    const body = await this.#body(response, action, timer);
     this.#wholeFile = body;
     this.byteLength = body.length;
     return body.subarray(start, end);
@@ -144,7 +185,8 @@ export function urlByteSource(url: string | URL, options: Omit<UrlOptions, "pref
  * `prefetchByteLength` bytes (header length and usually the whole header), a second one fetches
  * the rest of a larger header, and each `tensor(name)` asks for exactly that tensor's bytes
  * (`Range: bytes=a-b`). Servers that ignore ranges (answering 200) are read once in full, unless
- * `allowFullDownload` is false. HTTP errors throw {@link SafetensorsError} with code `http`.
+ * `allowFullDownload` is false. HTTP errors throw {@link SafetensorsError} with code `http`; a
+ * request that makes no progress for `timeoutMs` (default 30 s) throws one with code `timeout`.
  *
  * @example
  * ```ts

@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import { after, before, test } from "node:test";
 import { parseSafetensors } from "./parse.ts";
 import { serializeSafetensors } from "./serialize.ts";
-import { openSafetensorsUrl } from "./url_reader.ts";
+import { DEFAULT_URL_TIMEOUT_MS, openSafetensorsUrl } from "./url_reader.ts";
 import { assertRejectsSafetensorsError } from "./test/_assert_error.ts";
 import { startRangeServer, type RangeServer } from "./test/_range_server_node.ts";
 
@@ -121,4 +121,25 @@ test("openSafetensorsUrl() sends extra headers and uses the given fetch", async 
   await reader.tensor("pooled_index");
   assert.equal(calls, 2);
   assert.ok(server.requests.every((request) => request.headers.authorization === "Bearer token"));
+});
+
+test("openSafetensorsUrl() gives up on a server that never answers, or stops sending, after timeoutMs", async () => {
+  const silent = await serve(file, { stall: { what: "answer", fromRequest: 0 } });
+  await assertRejectsSafetensorsError(openSafetensorsUrl(silent.url, { timeoutMs: 300 }), {
+    code: "timeout",
+    message: `Cannot fetch bytes [0, 262144) of ${silent.url}: no answer for 300 ms (timeoutMs) (reading ${silent.url})`,
+  });
+  const stalling = await serve(file, { stall: { what: "body", fromRequest: 1 } });
+  const reader = await openSafetensorsUrl(stalling.url, { timeoutMs: 300 });
+  await assertRejectsSafetensorsError(reader.tensor("last_hidden_state"), { code: "timeout", message: /no data for 300 ms \(timeoutMs\)/ });
+  // without the option a default applies: a silent server is never waited on forever
+  assert.ok(Number.isFinite(DEFAULT_URL_TIMEOUT_MS) && DEFAULT_URL_TIMEOUT_MS > 0 && DEFAULT_URL_TIMEOUT_MS <= 120_000);
+});
+
+test("openSafetensorsUrl() with a caller's abort signal reports the abort, not a timeout", async () => {
+  const silent = await serve(file, { stall: { what: "answer", fromRequest: 0 } });
+  const controller = new AbortController();
+  const opening = openSafetensorsUrl(silent.url, { signal: controller.signal });
+  setTimeout(() => controller.abort(), 50);
+  await assertRejectsSafetensorsError(opening, { code: "http", message: /request failed \(.*abort/i });
 });

@@ -12,6 +12,8 @@ export interface RangeServerOptions {
   status?: number;
   /** Answer with 500 from this request on (0-based), to fail midway. */
   failFromRequest?: number;
+  /** Never answer (`answer`), or send the headers and half the body and then nothing (`body`), from this request on (0-based). */
+  stall?: { what: "answer" | "body"; fromRequest: number };
 }
 
 /** A running server. */
@@ -39,6 +41,8 @@ export async function startRangeServer(bytes: Uint8Array, options: RangeServerOp
       response.end("no");
       return;
     }
+    const stall = options.stall !== undefined && index >= options.stall.fromRequest ? options.stall.what : undefined;
+    if (stall === "answer") return;
     const match = range === undefined ? null : RANGE.exec(range);
     if (mode === "ignore-range" || match === null) {
       response.writeHead(200, { "Content-Length": bytes.length });
@@ -56,6 +60,10 @@ export async function startRangeServer(bytes: Uint8Array, options: RangeServerOp
     const body = bytes.subarray(start, end + 1);
     const total = mode === "unknown-size" ? "*" : String(bytes.length);
     response.writeHead(206, { "Content-Range": `bytes ${start}-${end}/${total}`, "Content-Length": body.length });
+    if (stall === "body") {
+      response.write(body.subarray(0, body.length >> 1));
+      return;
+    }
     state.bytesSent += body.length;
     response.end(body);
   });
