@@ -7,6 +7,7 @@ import { schedulerKind } from "./scheduler.ts";
 import { spmTimeConditioningKind } from "./spm_time_conditioning.ts";
 import { taesdKind } from "./taesd.ts";
 import { tokenizerKind } from "./tokenizer.ts";
+import { torchCheckpointKind } from "./torch_checkpoint.ts";
 import { vaeKind } from "./vae.ts";
 import { unetKind } from "./unet.ts";
 import { unetGradKind } from "./unet_grad.ts";
@@ -29,6 +30,7 @@ export const kindRunners: Record<string, KindRunner> = {
   [unetKind.kind]: unetKind,
   [unetGradKind.kind]: unetGradKind,
   [unetLoraKind.kind]: unetLoraKind,
+  [torchCheckpointKind.kind]: torchCheckpointKind,
   [spmTimeConditioningKind.kind]: spmTimeConditioningKind,
   [spoLogprobLossKind.kind]: spoLogprobLossKind,
 };
