@@ -21,3 +21,4 @@ export {
 export type { PlainValue } from "./tree.ts";
 export { ALLOWED_GLOBALS } from "./pickle/allowed_globals.ts";
 export { openTorchCheckpointBlob, openTorchCheckpointBytes, openTorchCheckpointUrl } from "./openers.ts";
+export { openWeightsSource, sniffWeightsFormat, type WeightsFormat } from "./open_weights.ts";
