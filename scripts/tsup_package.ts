@@ -7,6 +7,11 @@ import type { Options } from "tsup";
 export interface PackageBuildOptions {
   /** Lines put at the top of every .d.ts file, e.g. a `/// <reference types="…" />` directive. */
   dtsBanner?: string;
+  /**
+   * Resolve other @spo packages through their built .d.ts (as a user's tsc does) rather than their
+   * sources: checks the published declarations and is several times faster. Default: true.
+   */
+  usesBuiltDependencies?: boolean;
 }
 
 /** tsup options for a package whose entries are `{ outputName: sourcePath }`. */
@@ -14,7 +19,10 @@ export function packageConfig(entry: Record<string, string>, options: PackageBui
   return {
     entry,
     format: ["esm"],
-    dts: options.dtsBanner === undefined ? true : { banner: options.dtsBanner },
+    dts: {
+      banner: options.dtsBanner,
+      compilerOptions: options.usesBuiltDependencies === false ? {} : { customConditions: [] },
+    },
     target: "es2022",
     platform: "neutral",
     external: [/^@spo\//, /^node:/, /^#/],

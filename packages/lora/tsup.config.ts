@@ -1,11 +1,5 @@
 import { defineConfig } from "tsup";
+import { packageConfig } from "../../scripts/tsup_package.ts";
 
-// Builds mod.ts to dist/ as an ES module with type declarations; @spo/* dependencies stay imports.
-// Tests and examples run from source.
-export default defineConfig({
-  entry: ["mod.ts", "mod_node.ts"],
-  format: ["esm"],
-  dts: true,
-  clean: true,
-  external: [/^@spo\//],
-});
+// The universal entry and the Node-only one, built like every package (scripts/tsup_package.ts).
+export default defineConfig(packageConfig({ mod: "mod.ts", mod_node: "mod_node.ts" }));

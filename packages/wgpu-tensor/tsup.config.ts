@@ -13,6 +13,7 @@ export default defineConfig(
       gpu_node: "device/gpu_node.ts",
       gpu_browser: "device/gpu_browser.ts",
     },
-    { dtsBanner: '/// <reference types="@webgpu/types" />' },
+    // No @spo dependencies; its own `#gpu` import resolves to sources through the `source` condition.
+    { dtsBanner: '/// <reference types="@webgpu/types" />', usesBuiltDependencies: false },
   ),
 );
