@@ -68,7 +68,7 @@ describe("StepPreferenceModel", () => {
     spm.requiresGrad_(false);
     clip.requiresGrad_(false);
     // the init itself: t_embedder weights ~ N(0, 0.02), gates' biases 1, everything else of adaLN 0
-    const tWeight = await spm.t_embedder!.mlp.first.weight.toArray();
+    const tWeight = Array.from(await spm.t_embedder!.mlp.first.weight.toArray());
     const std = Math.sqrt(tWeight.reduce((s, v) => s + v * v, 0) / tWeight.length);
     assert.ok(std > 0.015 && std < 0.025, `t_embedder std ${std}`);
     const layer = spm.vision_model.encoder.layers[1] as TimeConditionedEncoderLayer;
