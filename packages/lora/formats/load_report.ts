@@ -16,7 +16,9 @@ export type UnmatchedReason =
   /** Not a LoRA tensor. */
   | "not a LoRA key"
   /** Another key already gave this tensor of this module. */
-  | "duplicate";
+  | "duplicate"
+  /** The key names a part of another model family (SDXL's te1/te2 text encoders on a one-encoder model). */
+  | "another architecture";
 
 /** One key that was not used, with the reason and the specifics. */
 export interface UnmatchedKey {

@@ -101,3 +101,19 @@ export function parseLoraKey(key: string): ParsedLoraKey {
   }
   return { type: "other" };
 }
+
+const TWO_ENCODER_KEY = /^(lora_te[12]_|text_encoder_2\.)/;
+
+/**
+ * Whether a key names a text encoder of a two-encoder model (SDXL): kohya's `lora_te1_` and
+ * `lora_te2_`, or diffusers' `text_encoder_2.`.
+ *
+ * @example
+ * ```ts
+ * namesTwoTextEncoders("lora_te1_text_model_encoder_layers_0_mlp_fc1.alpha"); // true
+ * namesTwoTextEncoders("lora_te_text_model_encoder_layers_0_mlp_fc1.alpha"); // false
+ * ```
+ */
+export function namesTwoTextEncoders(key: string): boolean {
+  return TWO_ENCODER_KEY.test(key);
+}

@@ -2,7 +2,7 @@ import { formatShape } from "./_shapes.ts";
 import { type LoraComponent, qualifiedName } from "./components.ts";
 import type { LayerInfo, LayerTable } from "./layer_table.ts";
 import type { LoraLoadReport, UnmatchedKey, UnmatchedReason } from "./load_report.ts";
-import { type LoraFormat, type LoraRole, parseLoraKey } from "./lora_keys.ts";
+import { type LoraFormat, type LoraRole, namesTwoTextEncoders, parseLoraKey } from "./lora_keys.ts";
 
 /** One tensor of a LoRA file: its shape, and its values as float32 when they were read. */
 export interface LoraEntry {
@@ -65,8 +65,13 @@ export function planLora(entries: ReadonlyMap<string, LoraEntry>, table: LayerTa
   const formats = new Set<LoraFormat>();
   const groups = new Map<string, Group>();
   const reject = (key: string, reason: UnmatchedReason, detail: string) => unmatched.push({ key, reason, detail });
+  const isOneEncoderModel = table !== null && table.hasComponent("text_encoder") && !table.hasComponent("text_encoder_2");
 
-  for (const [key, entry] of entries) {
+  for (const [key, entry] of keysNativeFirst(entries)) {
+    if (isOneEncoderModel && namesTwoTextEncoders(key)) {
+      reject(key, "another architecture", "it names a text encoder of a model with two (SDXL); this model has one");
+      continue;
+    }
     const parsed = parseLoraKey(key);
     if (parsed.type === "other") {
       reject(key, "not a LoRA key", "no LoRA naming rule matches it");
@@ -110,6 +115,16 @@ export function planLora(entries: ReadonlyMap<string, LoraEntry>, table: LayerTa
     if (planned) modules.push(planned);
   }
   return { modules, report: buildReport(entries.size, [...formats], modules, unmatched) };
+}
+
+/**
+ * The entries with two-encoder (SDXL) keys last, so that when `lora_te1_x` and `lora_te_x` name
+ * the same layer the model's own naming takes it and the other is the duplicate, whatever the order
+ * of the file.
+ */
+function keysNativeFirst(entries: ReadonlyMap<string, LoraEntry>): [string, LoraEntry][] {
+  const all = [...entries];
+  return [...all.filter(([key]) => !namesTwoTextEncoders(key)), ...all.filter(([key]) => namesTwoTextEncoders(key))];
 }
 
 function resolvePath(module: { dotted: string } | { kohya: string }, component: LoraComponent, table: LayerTable | null): string | undefined {

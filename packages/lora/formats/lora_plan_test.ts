@@ -130,6 +130,49 @@ describe("planLora()", () => {
     assert.deepEqual(modules.map((m) => [m.path, m.alpha]), [["blocks.0.to_q", null], ["blocks.0.to_k", 8]]);
   });
 
+  test("SDXL's te1/te2 keys are another architecture on a one-text-encoder model and never displace the matching te keys", () => {
+    const table = LayerTable.fromModels(new Map<LoraComponent, Module>([["unet", new ToyModel(3, 8)], ["text_encoder", new ToyModel(3, 8)]]));
+    // the foreign keys come first, as they sort before "lora_te_" and "lora_unet_" would not matter
+    const entries = new Map<string, LoraEntry>([
+      ["lora_te1_blocks_0_to_q.lora_down.weight", entry([2, 8])],
+      ["lora_te1_blocks_0_to_q.lora_up.weight", entry([8, 2])],
+      ["lora_te2_blocks_0_to_q.lora_down.weight", entry([2, 8])],
+      ["lora_te_blocks_0_to_q.lora_down.weight", entry([2, 8])],
+      ["lora_te_blocks_0_to_q.lora_up.weight", entry([8, 2])],
+      ["lora_unet_blocks_0_to_q.lora_down.weight", entry([2, 8])],
+      ["lora_unet_blocks_0_to_q.lora_up.weight", entry([8, 2])],
+    ]);
+    const { modules, report } = planLora(entries, table);
+    assert.deepEqual(modules.map((m) => [m.component, m.path, m.down.key]), [
+      ["text_encoder", "blocks.0.to_q", "lora_te_blocks_0_to_q.lora_down.weight"],
+      ["unet", "blocks.0.to_q", "lora_unet_blocks_0_to_q.lora_down.weight"],
+    ]);
+    assert.deepEqual(report.unmatched.map((u) => [u.key, u.reason]), [
+      ["lora_te1_blocks_0_to_q.lora_down.weight", "another architecture"],
+      ["lora_te1_blocks_0_to_q.lora_up.weight", "another architecture"],
+      ["lora_te2_blocks_0_to_q.lora_down.weight", "another architecture"],
+    ]);
+    assert.match(report.unmatched[0]!.detail, /names a text encoder of a model with two \(SDXL\); this model has one/);
+  });
+
+  test("with a table of two text encoders te1 is the first one, and a te key still wins a collision", () => {
+    const table = LayerTable.fromModels(new Map<LoraComponent, Module>([["text_encoder", new ToyModel(3, 8)], ["text_encoder_2", new ToyModel(3, 8)]]));
+    const entries = new Map<string, LoraEntry>([
+      ["lora_te1_blocks_0_to_q.lora_down.weight", entry([2, 8])],
+      ["lora_te1_blocks_0_to_q.lora_up.weight", entry([8, 2])],
+      ["lora_te1_blocks_1_to_q.lora_down.weight", entry([2, 8])],
+      ["lora_te1_blocks_1_to_q.lora_up.weight", entry([8, 2])],
+      ["lora_te_blocks_0_to_q.lora_down.weight", entry([2, 8])],
+      ["lora_te_blocks_0_to_q.lora_up.weight", entry([8, 2])],
+    ]);
+    const { modules, report } = planLora(entries, table);
+    assert.deepEqual(modules.map((m) => m.down.key), ["lora_te_blocks_0_to_q.lora_down.weight", "lora_te1_blocks_1_to_q.lora_down.weight"]);
+    assert.deepEqual(report.unmatched.map((u) => [u.key, u.reason]), [
+      ["lora_te1_blocks_0_to_q.lora_down.weight", "duplicate"],
+      ["lora_te1_blocks_0_to_q.lora_up.weight", "duplicate"],
+    ]);
+  });
+
   test("without a table dotted paths are taken as they are and kohya names cannot be resolved", () => {
     const entries = new Map<string, LoraEntry>([
       ["unet.any.path.to_q.lora.down.weight", entry([2, 5])],

@@ -20,6 +20,8 @@ export interface LoraSpec {
   strict?: boolean;
   alpha?: number;
   peftConfig?: PeftAdapterConfig;
+  /** See `LoadLoraOptions.allowForeignKeys`. */
+  allowForeignKeys?: boolean;
 }
 
 /** LoRAs applied for a while (one generation): their adapters and reports, and the way back. */
@@ -71,6 +73,7 @@ export async function applyLoras(models: LoraModels, specs: readonly LoraSpec[],
         strict: spec.strict,
         alpha: spec.alpha,
         peftConfig: spec.peftConfig,
+        allowForeignKeys: spec.allowForeignKeys,
         component: options.component,
       });
       adapters.push(adapter);

@@ -24,6 +24,13 @@ export interface LoadLoraOptions {
   peftConfig?: PeftAdapterConfig;
   /** Let the loaded LoRA train (A and B take gradients). Default false. */
   trainable?: boolean;
+  /**
+   * Load the keys that fit even when others show the file was made for another architecture
+   * (layers of other shapes, SDXL's te1/te2 text encoders); those are reported unmatched. Default
+   * false: such a LoRA is refused, as applying part of it would change the model in a way its
+   * author never trained.
+   */
+  allowForeignKeys?: boolean;
 }
 
 /** A loaded LoRA and what the load matched. */
@@ -36,7 +43,9 @@ export interface LoadedLora {
  * Loads a LoRA file's tensors (any of the diffusers, diffusers-PEFT, PEFT and kohya namings,
  * detected per key) into a new adapter on the model(s). Every key is accounted for in the
  * report: matched, or unmatched with its reason. Throws LoraLoadError when nothing matched (a
- * LoRA that would silently change nothing) and, with `strict`, when anything did not.
+ * LoRA that would silently change nothing), when keys show the file was made for another
+ * architecture (layers of other shapes, SDXL's te1/te2; see `allowForeignKeys`) and, with
+ * `strict`, when anything did not match.
  *
  * @example
  * ```ts
@@ -85,6 +94,8 @@ function planFor(byComponent: Map<LoraComponent, Module>, entries: Map<string, L
     alphaOf: (component, path, rank) => fromConfig?.(component, path, rank) ?? options.alpha ?? null,
   });
   const { report } = planned;
+  const isForeign = report.unmatched.some((u) => u.reason === "shape mismatch" || u.reason === "another architecture");
+  if (isForeign && !(options.allowForeignKeys ?? false)) throw new LoraLoadError(report, "Cannot load a LoRA made for another architecture");
   if (report.matchedModules === 0) throw new LoraLoadError(report, "Cannot load LoRA: nothing matched");
   if ((options.strict ?? false) && report.unmatched.length > 0) throw new LoraLoadError(report, "Cannot load LoRA strictly");
   return planned;

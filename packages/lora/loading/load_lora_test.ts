@@ -73,6 +73,29 @@ describe("loadLora() and saveLora()", () => {
     assert.throws(() => loadLora(model, formatted.tensors, { component: "text_encoder" }), /Cannot load LoRA: nothing matched: 0 of 14 tensors matched 0 modules; 14 unmatched \(14 unknown component\)/);
   });
 
+  test("a LoRA made for another architecture is refused before anything is attached, unless its foreign keys are allowed", async () => {
+    const { formatted } = await savedLora("kohya", 70, 3);
+    const model = new ToyModel();
+    // SDXL's cross-attention keys: to_k reads 2048-wide text features where this model's reads 8
+    const sdxl = new Map(formatted.tensors);
+    sdxl.set("lora_unet_blocks_0_to_k.lora_down.weight", { dtype: "F32", shape: [3, 2048], data: new Float32Array(3 * 2048) });
+    sdxl.set("lora_unet_blocks_0_to_k.lora_up.weight", { dtype: "F32", shape: [8, 3], data: new Float32Array(24) });
+    for (const tensors of [sdxl, new Map([...formatted.tensors, ["lora_te2_blocks_0_to_q.lora_down.weight", { dtype: "F32", shape: [3, 8], data: new Float32Array(24) }]])]) {
+      const models = { unet: model, text_encoder: new ToyModel() };
+      assert.throws(() => loadLora(models, tensors), (error: unknown) => {
+        assert.ok(error instanceof LoraLoadError);
+        assert.match(error.message, /^Cannot load a LoRA made for another architecture: /);
+        assert.ok(error.report.unmatched.some((u) => u.reason === "shape mismatch" || u.reason === "another architecture"));
+        return true;
+      });
+      assert.deepEqual(loraAdaptersOf(model), []);
+    }
+    const { adapter, report } = loadLora(model, sdxl, { allowForeignKeys: true });
+    assert.equal(report.matchedModules, 6);
+    assert.deepEqual(report.unmatched.map((u) => u.reason), ["shape mismatch", "shape mismatch", "shape mismatch"], "down, up and alpha of to_k");
+    adapter.remove();
+  });
+
   test("trainable loads take gradients, and per-component weights reach the layers", async () => {
     const { formatted } = await savedLora("kohya", 30, 3);
     const model = new ToyModel();
