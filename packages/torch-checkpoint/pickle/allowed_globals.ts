@@ -279,7 +279,8 @@ export function resolveGlobal(module: string, name: string): PyGlobal | TorchDty
 /** Calls an allowed global with REDUCE / NEWOBJ semantics, or refuses naming it. */
 export function callGlobal(callable: PyValue, args: PyValue[]): PyValue {
   if (!(callable instanceof PyGlobal)) {
-    throw new TorchCheckpointError("forbidden_call", `Cannot call ${describePy(callable)}: only allow-listed functions are called`);
+    const globalName = callable instanceof TorchDtype ? callable.name : undefined;
+    throw new TorchCheckpointError("forbidden_call", `Cannot call ${describePy(callable)}: only allow-listed functions are called`, { globalName });
   }
   const def = callable.def;
   if (def.kind === "function") return def.call(args, callable.name);
