@@ -5,7 +5,7 @@
  * @module
  */
 
-import { open } from "node:fs/promises";
+import { open, rm } from "node:fs/promises";
 import { dtypeByteSize, dtypeRank, type SafetensorsReader } from "@spo/safetensors";
 import { TorchCheckpointError } from "./errors.ts";
 import { readTorchCheckpointFile } from "./file_reader_node.ts";
@@ -78,9 +78,13 @@ export async function convertCheckpoint(inPath: string, outPath: string, options
       let written = 0;
       while (written < data.length) written += (await handle.write(data, written, data.length - written)).bytesWritten;
     }
-  } finally {
+  } catch (error) {
+    // a half-written file must not pass for a converted one
     await handle.close();
+    await rm(outPath, { force: true });
+    throw error;
   }
+  await handle.close();
   return { tensorCount: names.length, byteLength: head.length + dataByteLength, isStateDict: checkpoint.hasStateDict };
 }
 

@@ -118,7 +118,7 @@ export function describePy(value: PyValue | undefined): string {
   if (value === null) return "None";
   if (typeof value === "boolean") return "a bool";
   if (typeof value === "number") return Number.isInteger(value) ? `the int ${value}` : `the float ${value}`;
-  if (typeof value === "bigint") return "an int";
+  if (typeof value === "bigint") return `the int ${value}`;
   if (typeof value === "string") return "a str";
   if (value instanceof Uint8Array) return "bytes";
   if (value instanceof PyTuple) return `a tuple of ${value.items.length}`;
