@@ -42,3 +42,20 @@ export {
   spoLogprobLossParityCase,
   UnsupportedSpoCaseError,
 } from "./parity/spo_logprob_loss_case.ts";
+export { type CheckpointFiles, CheckpointError, type CheckpointStore, decodeCheckpoint, encodeCheckpoint, memoryCheckpointStore, type TrainingCheckpoint, type TrainingProgress } from "./checkpoint/training_checkpoint.ts";
+export { metricsLine, parseMetricsLines, type UpdateMetrics } from "./metrics/update_metrics.ts";
+export { metricsChartSvg } from "./metrics/metrics_chart.ts";
+export { betaOf, resolveTrainConfig, SPO_TRAIN_DEFAULTS, type SpoTrainConfig, TrainConfigError, type TrainingMethod } from "./training/train_config.ts";
+export { minibatches, seededPermutation, stackHost } from "./training/pair_batches.ts";
+export { type MinibatchStats, spoMinibatchStep, type SpoStepOptions, type TrainableDenoiser } from "./training/spo_step.ts";
+export { diffusionDpoMinibatchStep, type PreferencePair } from "./training/diffusion_dpo_step.ts";
+export { sampleImages } from "./training/validation.ts";
+export {
+  epochOrder,
+  SpoTrainer,
+  type SpoTrainerModels,
+  type SpoTrainerOptions,
+  type TrainerUNet,
+  TrainingDivergedError,
+  type TrainingProgressEvent,
+} from "./training/spo_trainer.ts";

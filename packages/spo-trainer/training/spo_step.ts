@@ -1,0 +1,85 @@
+/**
+ * One SPO training minibatch: the policy's CFG ε̂ (LoRA on, with gradient) and the reference's
+ * (the same UNet with every adapter switched off, no gradient) at the shared parents x_t, the
+ * clipped DPO loss on the winner and loser transitions, and backward. One policy pass and one
+ * reference pass serve both children because they share x_t, t and the prompt.
+ *
+ * @module
+ */
+
+import { backward, type Module, mul, noGrad, type Tensor, tidy } from "@spo/wgpu-tensor";
+import { withAdaptersDisabled } from "@spo/lora";
+import { countClamped, spoLoss, type SpoLossOptions } from "../losses/spo_loss.ts";
+import type { TransitionSchedule } from "../losses/transition_log_prob.ts";
+import { guidedEpsilon, type NoisePredictor, type PromptEncoder } from "../sampler/guided_denoiser.ts";
+import type { SpoPair } from "../sampler/spo_sampler.ts";
+import { stackHost } from "./pair_batches.ts";
+
+/** A UNet that takes adapters (a `Module`) and predicts noise. */
+export type TrainableDenoiser = Module & NoisePredictor;
+
+/** What one minibatch measured (host numbers). */
+export interface MinibatchStats {
+  loss: number;
+  pairs: number;
+  /** Ratios (winner and loser) outside [1 − ε, 1 + ε]. */
+  clamped: number;
+  ratios: number;
+}
+
+export interface SpoStepOptions extends SpoLossOptions {
+  /** CFG scale inside the likelihood (must equal sampling's; default 5). */
+  guidanceScale?: number;
+  /** Multiplies the loss before backward (1 / gradient-accumulation steps). */
+  lossScale?: number;
+}
+
+/**
+ * Loss and gradients of one minibatch of pairs; the gradients accumulate into the LoRA
+ * parameters' `.grad`. Returns the unscaled loss.
+ *
+ * @example
+ * ```ts
+ * const stats = await spoMinibatchStep({ unet, scheduler, promptEncoder }, pairs.slice(0, 10), [4, 64, 64]);
+ * optimizer.step(); optimizer.zeroGrad();
+ * ```
+ */
+export async function spoMinibatchStep(
+  models: { unet: TrainableDenoiser; scheduler: TransitionSchedule; promptEncoder: PromptEncoder },
+  pairs: readonly SpoPair[],
+  latentShape: readonly number[],
+  options: SpoStepOptions = {},
+): Promise<MinibatchStats> {
+  if (pairs.length === 0) throw new RangeError("Cannot train on an empty minibatch of pairs");
+  const { unet, scheduler, promptEncoder } = models;
+  const scale = options.guidanceScale ?? 5;
+  const timesteps = pairs.map((p) => p.timestep);
+  const prompts = pairs.map((p) => p.prompt);
+  const sample = stackHost(pairs.map((p) => p.sample), latentShape);
+  const winner = stackHost(pairs.map((p) => p.winner), latentShape);
+  const loser = stackHost(pairs.map((p) => p.loser), latentShape);
+  const cond = noGrad(() => promptEncoder.encode(prompts));
+  const uncond = noGrad(() => promptEncoder.encode(prompts.map(() => "")));
+  const owned: Tensor[] = [sample, winner, loser, cond, uncond];
+  try {
+    const refEps = noGrad(() => withAdaptersDisabled(unet, () => guidedEpsilon(unet, sample, timesteps, cond, uncond, scale)));
+    owned.push(refEps);
+    const policyEps = guidedEpsilon(unet, sample, timesteps, cond, uncond, scale);
+    owned.push(policyEps);
+    const out = spoLoss(scheduler, { policyEps, refEps, sample, winner, loser, timesteps }, options);
+    owned.push(...Object.values(out));
+    const rw = await out.rawRatioWin.toArray();
+    const rl = await out.rawRatioLose.toArray();
+    // WGSL's clamp maps NaN into [lo, hi] (torch's keeps NaN): a NaN log-prob must still stop the run
+    const isFinite = [...rw, ...rl].every(Number.isFinite);
+    const lossValue = isFinite ? await out.loss.item() : Number.NaN;
+    if (Number.isFinite(lossValue) && out.loss.requiresGrad) {
+      const scaled = tidy(() => mul(out.loss, options.lossScale ?? 1));
+      backward(scaled);
+      scaled.dispose();
+    }
+    return { loss: lossValue, pairs: pairs.length, clamped: countClamped(rw, options.clipEps) + countClamped(rl, options.clipEps), ratios: 2 * pairs.length };
+  } finally {
+    for (const t of owned) if (!t.isDisposed) t.dispose();
+  }
+}
