@@ -153,7 +153,13 @@ export async function loadPipelineFromSource(
 ): Promise<StableDiffusionPipeline> {
   const files = toModelSource(source, options);
   const where = files.location;
-  const missing = await missingModelFiles(files, options.variant);
+  let missing: string[];
+  try {
+    missing = await missingModelFiles(files, options.variant);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new ModelFolderError(`Cannot load a Stable Diffusion model from "${where}": ${message}`, { cause: error });
+  }
   if (missing.length > 0) {
     const needed = requiredModelFiles(options.variant).join(", ");
     throw new ModelFolderError(`Cannot load a Stable Diffusion model from "${where}": missing ${missing.join(", ")} (a diffusers folder needs ${needed})`);

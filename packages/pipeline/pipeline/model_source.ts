@@ -28,6 +28,38 @@ export interface UrlModelSourceOptions {
   /** Extra request headers, such as `Authorization: Bearer …` for gated models. */
   headers?: Record<string, string>;
   signal?: AbortSignal;
+  /**
+   * Milliseconds a request may wait for an answer (and, for weights, for more bytes) before it
+   * fails with a {@link ModelSourceError} (SafetensorsError code `timeout` for weights). Default 30 000.
+   */
+  timeoutMs?: number;
+}
+
+/** A model folder's URL could not be reached (network failure, no answer in time). */
+export class ModelSourceError extends Error {
+  override name = "ModelSourceError";
+}
+
+/** How long a model URL may go without answering by default: 30 s. */
+export const DEFAULT_MODEL_TIMEOUT_MS = 30_000;
+
+/** fetch with a deadline and the caller's signal; failures name the URL and the reason. */
+async function fetchOrExplain(doFetch: typeof fetch, url: string, init: RequestInit, timeoutMs: number): Promise<Response> {
+  const deadline = AbortSignal.timeout(timeoutMs);
+  const signal = init.signal ? AbortSignal.any([init.signal, deadline]) : deadline;
+  try {
+    return await doFetch(url, { ...init, signal });
+  } catch (cause) {
+    const reason = deadline.aborted ? `no answer for ${timeoutMs} ms` : describeFetchFailure(cause);
+    throw new ModelSourceError(`cannot reach ${url} (${reason})`, { cause });
+  }
+}
+
+/** Node's fetch says only "fetch failed"; the system error (ECONNREFUSED, ENOTFOUND) is its cause. */
+function describeFetchFailure(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const cause = error instanceof Error ? (error.cause as { message?: string } | undefined) : undefined;
+  return cause?.message ? `${message}: ${cause.message}` : message;
 }
 
 /**
@@ -47,24 +79,26 @@ export function urlModelSource(base: string | URL, options: UrlModelSourceOption
   // a relative URL ("./models/sd15/") is relative to the page, where there is one
   const root = new URL(text.endsWith("/") ? text : `${text}/`, (globalThis as { location?: { href: string } }).location?.href);
   const doFetch = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(input, init));
+  const timeoutMs = options.timeoutMs ?? DEFAULT_MODEL_TIMEOUT_MS;
   const init = { headers: options.headers, signal: options.signal };
   const urlOf = (path: string) => new URL(path, root).href;
+  const request = (path: string, extra: RequestInit = {}) => fetchOrExplain(doFetch, urlOf(path), { ...init, ...extra }, timeoutMs);
   return {
     location: root.href,
     async exists(path) {
-      const response = await doFetch(urlOf(path), { ...init, method: "HEAD" });
+      const response = await request(path, { method: "HEAD" });
       // servers that refuse HEAD are asked for the first byte instead
       if (response.status !== 405 && response.status !== 501) return response.ok;
-      const ranged = await doFetch(urlOf(path), { ...init, headers: { ...options.headers, range: "bytes=0-0" } });
+      const ranged = await request(path, { headers: { ...options.headers, range: "bytes=0-0" } });
       await ranged.body?.cancel();
       return ranged.ok;
     },
     async readText(path) {
-      const response = await doFetch(urlOf(path), init);
+      const response = await request(path);
       if (!response.ok) throw new Error(`Cannot read ${urlOf(path)}: server answered ${response.status} ${response.statusText}`);
       return await response.text();
     },
-    openSafetensors: (path) => openSafetensorsUrl(urlOf(path), { fetch: doFetch, headers: options.headers, signal: options.signal }),
+    openSafetensors: (path) => openSafetensorsUrl(urlOf(path), { fetch: doFetch, headers: options.headers, signal: options.signal, timeoutMs }),
   };
 }
 

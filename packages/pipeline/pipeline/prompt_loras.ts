@@ -19,6 +19,11 @@ export type ResolvedLora = Pick<LoraSpec, "tensors" | "reader" | "peftConfig" | 
  */
 export type LoraResolver = (name: string) => Promise<ResolvedLora | null>;
 
+/** Thrown when a LoRA's file (or its folder) cannot be read; the message names the file. */
+export class LoraFileError extends Error {
+  override name = "LoraFileError";
+}
+
 /** Thrown when a prompt names a LoRA the resolver does not know. */
 export class LoraNotFoundError extends Error {
   override name = "LoraNotFoundError";

@@ -9,7 +9,8 @@
 import type { CLIPTextModel, CLIPTokenizer } from "@spo/clip";
 import { classifierFreeGuidance, type UNet2DConditionModel } from "@spo/diffusion-unet";
 import { type AutoencoderKL, decodeWithinLimit, type TAESD, type TAESDDecoder } from "@spo/vae";
-import { add, concat, div, mul, narrow, noGrad, RandomGenerator, randn, type Tensor, tidy } from "@spo/wgpu-tensor";
+import type { LoraLoadReport } from "@spo/lora";
+import { add, assertFinite, concat, div, mul, narrow, noGrad, RandomGenerator, randn, type Tensor, tidy } from "@spo/wgpu-tensor";
 import { encodePrompts, tokenizePrompts } from "../encoding/prompt_encoder.ts";
 import type { LoraTag } from "../prompt/lora_tags.ts";
 import { applyPromptLoras, type LoraResolver } from "./prompt_loras.ts";
@@ -68,6 +69,8 @@ export interface GenerateOptions {
   loras?: LoraResolver;
   /** Called once with the `<lora:…>` tags of the prompt and negative prompt before the text is encoded. */
   onLoraTags?: (tags: { prompt: LoraTag[]; negativePrompt: LoraTag[] }) => void | Promise<void>;
+  /** Called once the prompt's LoRAs are attached, with each one's load report by tag name. */
+  onLoraReports?: (reports: ReadonlyMap<string, LoraLoadReport>) => void | Promise<void>;
   /** Called after every step (awaited). */
   onStep?: (info: StepInfo) => void | Promise<void>;
 }
@@ -109,6 +112,8 @@ export class StableDiffusionPipeline {
     const width = options.width ?? unet.config.sampleSize * 2 ** (vae.config.blockOutChannels.length - 1);
     const height = options.height ?? unet.config.sampleSize * 2 ** (vae.config.blockOutChannels.length - 1);
     checkGenerateOptions(steps, seed, batch, width, height);
+    checkGuidance(cfgScale);
+    checkClipSkip(options.clipSkip, textEncoder.config.numHiddenLayers);
     const factor = 2 ** (vae.config.blockOutChannels.length - 1);
     if (width % factor !== 0 || height % factor !== 0) throw new RangeError(`Cannot generate ${width}×${height} images: the VAE needs multiples of ${factor}`);
     const scheduler = createScheduler(options.scheduler ?? "ddim", schedulerConfig);
@@ -121,6 +126,7 @@ export class StableDiffusionPipeline {
     await options.onLoraTags?.({ prompt: positive.loraTags[0]!, negativePrompt: negative.loraTags[0]! });
     const loras = options.loras ? await applyPromptLoras({ unet, text_encoder: textEncoder }, positive.loraTags[0]!, options.loras) : undefined;
     try {
+      if (loras) await options.onLoraReports?.(loras.reports);
       return await this.#sample(options, { positive, negative, prompts, negatives, steps, cfgScale, seed, batch, width, height, scheduler });
     } finally {
       loras?.remove();
@@ -139,6 +145,13 @@ export class StableDiffusionPipeline {
       const encode = (texts: string[]) => encodePrompts(textEncoder, tokenizer, texts, { minChunks: chunkCount, clipSkip: options.clipSkip, device }).context;
       return useCfg ? concat([encode(negatives), encode(prompts)], 0) : encode(prompts);
     });
+    try {
+      // a NaN here (a text-encoder LoRA with NaN weights, say) would make every pixel black
+      await assertFinite(context, "the prompt embeddings (text encoder output)");
+    } catch (error) {
+      context.dispose();
+      throw error;
+    }
 
     const seeds = Array.from({ length: batch }, (_, i) => seed + i);
     const factor = 2 ** (vae.config.blockOutChannels.length - 1);
@@ -173,6 +186,8 @@ export class StableDiffusionPipeline {
           });
         }
       }
+      // one check decides for the whole loop: a NaN or Inf anywhere in sampling reaches these
+      await assertFinite(latents, `the final latents (after ${steps} ${options.scheduler ?? "ddim"} steps at guidance ${cfgScale})`);
       const { scalingFactor, shiftFactor } = vae.config;
       // one image at a time, and in tiles, where a whole decode would exceed one storage binding
       // (SD's 512×512 decode needs 256 MiB; CPU adapters bind 128 MiB)
@@ -235,9 +250,22 @@ interface SamplingPlan {
   scheduler: ReturnType<typeof createScheduler>;
 }
 
+function checkGuidance(cfgScale: number): void {
+  if (typeof cfgScale !== "number" || !Number.isFinite(cfgScale)) throw new RangeError(`Cannot generate with cfgScale ${cfgScale}: it must be a finite number`);
+}
+
+function checkClipSkip(clipSkip: number | undefined, layerCount: number): void {
+  if (clipSkip === undefined) return;
+  if (!Number.isInteger(clipSkip) || clipSkip < 0 || clipSkip >= layerCount) {
+    throw new RangeError(`Cannot generate with clipSkip ${clipSkip}: it must be an integer from 0 to ${layerCount - 1} (the text encoder has ${layerCount} layers)`);
+  }
+}
+
 function checkGenerateOptions(steps: number, seed: number, batch: number, width: number, height: number): void {
   if (!Number.isInteger(steps) || steps < 1) throw new RangeError(`Cannot generate with ${steps} steps: it must be an integer ≥ 1`);
-  if (!Number.isInteger(seed) || seed < 0) throw new RangeError(`Cannot generate with seed ${seed}: it must be an integer ≥ 0`);
+  if (!Number.isInteger(seed) || seed < 0 || seed + batch - 1 > Number.MAX_SAFE_INTEGER) {
+    throw new RangeError(`Cannot generate with seed ${seed}: it must be an integer ≥ 0 with seed + batchSize − 1 at most 2^53 − 1`);
+  }
   if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`Cannot generate a batch of ${batch}: it must be an integer ≥ 1`);
   for (const [name, value] of [["width", width], ["height", height]] as const) {
     if (!Number.isInteger(value) || value < 8 || value % 8 !== 0) throw new RangeError(`Cannot generate with ${name} ${value}: it must be a positive multiple of 8`);

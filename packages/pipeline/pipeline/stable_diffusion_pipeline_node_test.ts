@@ -3,7 +3,7 @@ import { rm, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { tiledDecode, tileLatentSizeWithin } from "@spo/vae";
-import { Device, div, tensor, tidy } from "@spo/wgpu-tensor";
+import { Device, div, loadTensorInto, NonFiniteError, type Tensor, tensor, tidy } from "@spo/wgpu-tensor";
 import { testDevice } from "@spo/wgpu-tensor/testing";
 import { differingBytes } from "../test/_pixels.ts";
 import { TINY_VAE_CONFIG, writeTinyModel } from "../test/_tiny_model_node.ts";
@@ -106,6 +106,41 @@ describe("StableDiffusionPipeline on a tiny random model folder", () => {
       small.destroy();
       await rm(wideFolder, { recursive: true, force: true });
     }
+  });
+
+  test("rejects a guidance scale that is not a finite number, and a clip skip past the text encoder's layers, before any GPU work", async () => {
+    const before = device.memory().liveBuffers;
+    for (const cfgScale of [Number.NaN, Number.POSITIVE_INFINITY, "7" as unknown as number]) {
+      await assert.rejects(pipe.generate({ prompt: "a", cfgScale, width: 16, height: 16 }), (error: Error) => error instanceof RangeError && /Cannot generate with cfgScale .*: it must be a finite number/.test(error.message));
+    }
+    await assert.rejects(pipe.generate({ prompt: "a", clipSkip: 2, width: 16, height: 16 }), /clipSkip 2: it must be an integer from 0 to 1 \(the text encoder has 2 layers\)/);
+    assert.equal(device.memory().liveBuffers, before);
+  });
+
+  test("fails naming the stage when sampling or the text encoder produce NaN or Inf, instead of writing a black image", async () => {
+    const options = { prompt: "a cat", steps: 1, width: 16, height: 16 };
+    await assert.rejects(pipe.generate({ ...options, cfgScale: 1e308 }), (error: Error) => {
+      assert.ok(error instanceof NonFiniteError, String(error));
+      assert.match(error.message, /^Cannot use the final latents \(after 1 ddim steps at guidance 1e\+308\): element \d+ of \[1, 4, 4, 4\] is (NaN|-?Infinity)/);
+      return true;
+    });
+    const withNaN = async (tensor: Tensor, run: () => Promise<unknown>) => {
+      const saved = await tensor.toArray();
+      const poisoned = Float32Array.from(saved);
+      poisoned[0] = Number.NaN;
+      loadTensorInto(tensor, { shape: tensor.shape, data: poisoned });
+      try {
+        await run();
+      } finally {
+        loadTensorInto(tensor, { shape: tensor.shape, data: saved });
+      }
+    };
+    const { unet, textEncoder } = pipe.components;
+    await withNaN(unet.conv_out.bias!, () => assert.rejects(pipe.generate({ ...options, cfgScale: 3 }), /^NonFiniteError: Cannot use the final latents/));
+    const finalNorm = textEncoder.stateDict().get("text_model.final_layer_norm.bias")!;
+    await withNaN(finalNorm, () => assert.rejects(pipe.generate({ ...options, cfgScale: 3 }), /Cannot use the prompt embeddings \(text encoder output\)/));
+    const after = await pipe.generate({ ...options, cfgScale: 3 });
+    assert.equal(after.images.length, 1, "the pipeline works again once the weights are finite");
   });
 
   test("rejects a size that is not a multiple of 8 before any GPU work", async () => {

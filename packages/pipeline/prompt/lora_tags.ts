@@ -35,6 +35,8 @@ function describe(params: ExtraNetworkParams): string {
 function toFloat(value: string, what: string, params: ExtraNetworkParams): number {
   const number = parsePythonFloat(value);
   if (number === null) throw new PromptSyntaxError(`Cannot read ${describe(params)}: the ${what} ${JSON.stringify(value)} is not a number`);
+  // Python's float() reads "nan" and "inf", which would turn every pixel black: refused here
+  if (!Number.isFinite(number)) throw new PromptSyntaxError(`Cannot read ${describe(params)}: the ${what} ${JSON.stringify(value)} is not a finite number`);
   return number;
 }
 

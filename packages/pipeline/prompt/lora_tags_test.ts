@@ -21,7 +21,6 @@ test("parseLoraTags reads positional and named multipliers like A1111's Lora ext
 
 test("parseLoraTags reads numbers like Python's float() and int()", () => {
   assert.deepEqual(parseLoraTags("<lora:n: 2 :1_0:\u0661\u0666>"), [{ name: "n", teMultiplier: 2, unetMultiplier: 10, dynDim: 16 }]);
-  assert.deepEqual(parseLoraTags("<lora:n:inf:-Infinity>"), [{ name: "n", teMultiplier: Infinity, unetMultiplier: -Infinity, dynDim: null }]);
   assert.throws(() => parseLoraTags("<lora:n:abc>"), /Cannot read <lora:n:abc>: the te multiplier "abc" is not a number/);
   assert.throws(() => parseLoraTags("<lora:n:1:1:16.0>"), /dyn "16.0" is not an integer/);
   // A1111 parses the positional value even when a named one overrides it.
@@ -49,4 +48,10 @@ test("a unet multiplier defaults to the te multiplier, and named values win over
     }),
     { numRuns: 500 },
   );
+});
+
+test("multipliers that Python's float() reads as nan or inf are refused", () => {
+  for (const tag of ["<lora:x:nan>", "<lora:x:1:inf>", "<lora:x:te=-Infinity>"]) {
+    assert.throws(() => parseLoraTags(tag), (error: Error) => error instanceof PromptSyntaxError && /is not a finite number$/.test(error.message), tag);
+  }
 });
