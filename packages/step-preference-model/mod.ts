@@ -43,3 +43,22 @@ export {
   type SpmLoadOptions,
   loadStepPreferenceWeights,
 } from "./loading/spm_weights.ts";
+export {
+  checkPairBatch,
+  type DenoiseRequest,
+  type PairBatch,
+  type PairSource,
+  type StepDenoiser,
+} from "./training/pairs.ts";
+export { preferenceLoss } from "./training/preference_loss.ts";
+export {
+  pairPixels,
+  pairTimesteps,
+  type SpmCheckpoint,
+  spmCheckpoint,
+  type SpmStepInfo,
+  type SpmTrainResult,
+  type TrainSpmOptions,
+  trainStepPreferenceModel,
+} from "./training/train.ts";
+export { evaluatePairwiseAccuracy, type EvaluateSpmOptions, type PairwiseAccuracy, SPM_EVAL_TIMESTEPS } from "./training/evaluate.ts";
