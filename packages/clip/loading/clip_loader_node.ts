@@ -1,7 +1,7 @@
 import { access, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { readSafetensorsFile } from "@spo/safetensors/node";
+import { openWeights } from "@spo/torch-checkpoint/node";
 import type { Device, DType, LoadReport, Module } from "@spo/wgpu-tensor";
 import { CLIPTextModel, CLIPTextModelWithProjection } from "../text_encoder/clip_text_model.ts";
 import { SD15_TEXT_ENCODER_CONFIG } from "../transformer/clip_config.ts";
@@ -13,7 +13,7 @@ export interface ClipFolderOptions {
   device?: Device;
   /** Parameter dtype (default f32; f16 needs `shader-f16`). */
   dtype?: DType;
-  /** Weight file variant: `"fp16"` reads `model.fp16.safetensors`. */
+  /** Weight file variant: `"fp16"` reads `model.fp16.safetensors` (or `pytorch_model.fp16.bin`). */
   variant?: string;
   strict?: boolean;
   onProgress?: (loaded: number, total: number, name: string) => void;
@@ -37,6 +37,16 @@ async function modelFolder(path: string | URL, subfolder: string): Promise<strin
   return (await exists(join(nested, "config.json"))) ? nested : root;
 }
 
+/** `model[.variant].safetensors`, else transformers' `pytorch_model[.variant].bin`. */
+async function weightsFile(folder: string, variant: string | undefined): Promise<string> {
+  const suffix = variant ? `.${variant}` : "";
+  const names = [`model${suffix}.safetensors`, `pytorch_model${suffix}.bin`];
+  for (const name of names) {
+    if (await exists(join(folder, name))) return join(folder, name);
+  }
+  throw new Error(`Cannot load a CLIP model from "${folder}": neither ${names.join(" nor ")} exists`);
+}
+
 async function loadFromFolder<M extends Module>(
   path: string | URL,
   subfolder: string,
@@ -48,13 +58,10 @@ async function loadFromFolder<M extends Module>(
   if (!(await exists(configPath))) {
     throw new Error(`Cannot load a CLIP model from "${String(path)}": neither ${subfolder}/config.json nor config.json exists there`);
   }
-  const weightsName = options.variant ? `model.${options.variant}.safetensors` : "model.safetensors";
-  const weightsPath = join(folder, weightsName);
-  if (!(await exists(weightsPath))) {
-    throw new Error(`Cannot load a CLIP model from "${folder}": ${weightsName} does not exist (only safetensors weights are read)`);
-  }
+  const weightsPath = await weightsFile(folder, options.variant);
   const model = build(JSON.parse(await readFile(configPath, "utf8")) as Json);
-  const reader = await readSafetensorsFile(weightsPath);
+  // safetensors, or transformers' older pytorch_model.bin read without running its pickle
+  const reader = await openWeights(weightsPath);
   try {
     const report = await loadClipWeights(model, reader, { strict: options.strict, onProgress: options.onProgress });
     return { model, report };
@@ -130,7 +137,7 @@ export async function loadCLIPVisionModelWithProjection(path: string | URL, opti
 }
 
 /**
- * The text encoder inside a single-file SD checkpoint (`cond_stage_model.transformer.*`,
+ * The text encoder inside a single-file SD checkpoint (`cond_stage_model.transformer.*`, A1111 `.ckpt` or
  * A1111/Civitai `.safetensors`, with or without the `text_model.` level), with SD1.5's text encoder
  * config unless another transformers config object is given.
  *
@@ -145,7 +152,7 @@ export async function loadCLIPTextModelFromSingleFile(
   options: Omit<ClipFolderOptions, "variant"> = {},
 ): Promise<CLIPTextModel> {
   const model = CLIPTextModel.fromConfig(config, layerOptions(options));
-  const reader = await readSafetensorsFile(typeof file === "string" ? file : fileURLToPath(file));
+  const reader = await openWeights(typeof file === "string" ? file : fileURLToPath(file));
   try {
     await loadClipWeights(model, reader, { strict: options.strict, onProgress: options.onProgress });
     return model;

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { readSafetensorsFile } from "@spo/safetensors/node";
+import { openWeights } from "@spo/torch-checkpoint/node";
 import type { LayerOptions } from "@spo/wgpu-tensor";
 import { unetConfigFromDiffusers } from "../unet/config.ts";
 import { UNet2DConditionModel } from "../unet/unet_2d_condition.ts";
@@ -9,13 +9,14 @@ import { ldmKeyMap, LDM_UNET_PREFIX } from "./ldm_key_map.ts";
 import { type LoadWeightsOptions, loadWeights } from "@spo/wgpu-tensor";
 
 export interface LoadUNetOptions extends LoadWeightsOptions, Pick<LayerOptions, "device"> {
-  /** Weights variant: "fp16" reads `diffusion_pytorch_model.fp16.safetensors` (converted to f32). */
+  /** Weights variant: "fp16" reads `diffusion_pytorch_model.fp16.safetensors` (or `.fp16.bin`; converted to f32). */
   variant?: "fp16";
 }
 
 /**
  * Loads a UNet from a diffusers model folder (`<folder>/unet/` or the unet folder itself):
- * `config.json` plus `diffusion_pytorch_model[.fp16].safetensors`, streamed tensor by tensor.
+ * `config.json` plus `diffusion_pytorch_model[.fp16].safetensors` (or, in older folders,
+ * `diffusion_pytorch_model[.fp16].bin`, read without running its pickle), streamed tensor by tensor.
  * @example
  * ```ts
  * const unet = await loadUNetFromFolder("./stable-diffusion-v1-5");
@@ -25,26 +26,27 @@ export async function loadUNetFromFolder(folder: string, options: LoadUNetOption
   const unetFolder = existsSync(join(folder, "unet", "config.json")) ? join(folder, "unet") : folder;
   const configPath = join(unetFolder, "config.json");
   if (!existsSync(configPath)) throw new Error(`Cannot load a UNet from ${folder}: neither ${join(folder, "unet", "config.json")} nor ${configPath} exists`);
-  const weightsName = options.variant === "fp16" ? "diffusion_pytorch_model.fp16.safetensors" : "diffusion_pytorch_model.safetensors";
-  const weightsPath = join(unetFolder, weightsName);
-  if (!existsSync(weightsPath)) throw new Error(`Cannot load a UNet from ${folder}: ${weightsPath} is missing`);
+  const stem = options.variant === "fp16" ? "diffusion_pytorch_model.fp16" : "diffusion_pytorch_model";
+  const weightsPath = [`${stem}.safetensors`, `${stem}.bin`].map((name) => join(unetFolder, name)).find((path) => existsSync(path));
+  if (weightsPath === undefined) throw new Error(`Cannot load a UNet from ${folder}: neither ${join(unetFolder, stem)}.safetensors nor .bin exists`);
   const config = JSON.parse(await readFile(configPath, "utf8"));
   const unet = UNet2DConditionModel.fromConfig(config, { init: "meta", device: options.device });
-  await using reader = await readSafetensorsFile(weightsPath);
+  await using reader = await openWeights(weightsPath);
   await loadWeights(unet, reader, options);
   return unet;
 }
 
 /**
  * Loads the UNet of an original single-file checkpoint (`model.diffusion_model.*` keys, e.g.
- * v1-5-pruned-emaonly.safetensors); VAE, text encoder and EMA weights in the file are ignored.
+ * v1-5-pruned-emaonly.safetensors, or the A1111 `.ckpt`, whose `state_dict` is read without
+ * running its pickle); VAE, text encoder and EMA weights in the file are ignored.
  * `config` defaults to SD1.5's.
  */
 export async function loadUNetFromSingleFile(path: string, config: Record<string, unknown>, options: LoadUNetOptions = {}): Promise<UNet2DConditionModel> {
   const unet = UNet2DConditionModel.fromConfig(config, { init: "meta", device: options.device });
   const names = [...unet.stateDict().keys()];
   const map = ldmKeyMap(names, unetConfigFromDiffusers(config));
-  await using reader = await readSafetensorsFile(path);
+  await using reader = await openWeights(path);
   await loadWeights(unet, reader, {
     ...options,
     fileNameOf: (name) => LDM_UNET_PREFIX + map.get(name)!,

@@ -1,7 +1,8 @@
 import { access, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { readSafetensorsFile } from "@spo/safetensors/node";
+import type { SafetensorsReader } from "@spo/safetensors";
+import { openWeights } from "@spo/torch-checkpoint/node";
 import type { Device, DType, LayerOptions, LoadReport, Module } from "@spo/wgpu-tensor";
 import { AutoencoderKL } from "../autoencoder_kl/autoencoder_kl.ts";
 import { SD15_VAE_CONFIG } from "../autoencoder_kl/vae_config.ts";
@@ -38,8 +39,9 @@ function layerOptions(options: VaeFileOptions): LayerOptions {
 }
 
 /** Opens `file`, loads it into `model` with `load`, closes it; disposes the model on failure. */
-async function loadFile<M extends Module>(model: M, file: string, load: (model: M, reader: Awaited<ReturnType<typeof readSafetensorsFile>>) => Promise<LoadReport>): Promise<M> {
-  const reader = await readSafetensorsFile(file);
+async function loadFile<M extends Module>(model: M, file: string, load: (model: M, reader: SafetensorsReader) => Promise<LoadReport>): Promise<M> {
+  // safetensors or a PyTorch checkpoint (.bin/.ckpt/.pt, its state_dict), told by the file's first bytes
+  const reader = await openWeights(file);
   try {
     await load(model, reader);
     return model;
@@ -62,10 +64,11 @@ async function diffusersFolder(path: string | URL, subfolder: string, what: stri
 }
 
 async function weightsFile(folder: string, options: VaeFileOptions, what: string): Promise<string> {
-  const name = options.variant ? `diffusion_pytorch_model.${options.variant}.safetensors` : "diffusion_pytorch_model.safetensors";
-  const file = join(folder, name);
-  if (!(await exists(file))) throw new Error(`Cannot load ${what} from "${folder}": ${name} does not exist (only safetensors weights are read)`);
-  return file;
+  const stem = options.variant ? `diffusion_pytorch_model.${options.variant}` : "diffusion_pytorch_model";
+  for (const name of [`${stem}.safetensors`, `${stem}.bin`]) {
+    if (await exists(join(folder, name))) return join(folder, name);
+  }
+  throw new Error(`Cannot load ${what} from "${folder}": neither ${stem}.safetensors nor ${stem}.bin exists`);
 }
 
 /**
@@ -86,7 +89,7 @@ export async function loadAutoencoderKL(path: string | URL, options: VaeFileOpti
 }
 
 /**
- * The VAE inside a single-file SD checkpoint (`first_stage_model.*`, A1111/Civitai
+ * The VAE inside a single-file SD checkpoint (`first_stage_model.*`, A1111/Civitai `.ckpt` or
  * `.safetensors`) or a standalone VAE file (LDM or diffusers names), with SD1.5's VAE config
  * unless another diffusers config object is given.
  *
