@@ -4,6 +4,7 @@ import { dirname, extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CLIPTokenizer, DEFAULT_CLIP_ASSETS_URL } from "@spo/clip/node";
 import { readSafetensorsFile } from "@spo/safetensors/node";
+import { openWeights } from "@spo/torch-checkpoint/node";
 import { type Device, DTypeError, type DType, type WeightSource } from "@spo/wgpu-tensor";
 import { VIT_H_14_CONFIG } from "../model/spm_config.ts";
 import { StepPreferenceModel } from "../model/step_preference_model.ts";
@@ -28,7 +29,8 @@ export interface SpmFileOptions {
   strict?: boolean;
   onProgress?: (loaded: number, total: number, name: string) => void;
   /**
-   * Opens checkpoint formats other than safetensors, e.g. a PyTorch `.bin` through a reader with the
+   * Opens the weights file instead of the built-in readers (safetensors, and PyTorch `.bin` / `.pt` /
+   * `.ckpt` through `@spo/torch-checkpoint`, which never runs pickled code): any reader with the
    * safetensors reader interface (names, has, info, float32).
    */
   openWeights?: (path: string) => Promise<ClosableWeightSource>;
@@ -56,17 +58,17 @@ async function configFor(folder: string, options: SpmFileOptions): Promise<Json>
 }
 
 async function openSource(file: string, options: SpmFileOptions): Promise<ClosableWeightSource> {
-  if (extname(file) === ".safetensors") return await readSafetensorsFile(file);
   if (options.openWeights) return await options.openWeights(file);
-  throw new Error(
-    `Cannot read "${file}": only safetensors is read directly; pass openWeights (e.g. a PyTorch checkpoint reader with the safetensors reader interface) for other formats`,
-  );
+  if (extname(file) === ".safetensors") return await readSafetensorsFile(file);
+  // PyTorch checkpoints (the published SPM is a .bin), told apart from safetensors by their bytes
+  return await openWeights(file);
 }
 
 /**
- * A step-aware preference model from disk: a Hugging Face folder (config.json + model.safetensors),
- * or a single weights file (the published `sd-v1-5_step-aware_preference_model` layout, keys under
- * `model.`), streamed tensor by tensor after a strict header check. With `initFromClip` the file is
+ * A step-aware preference model from disk: a Hugging Face folder (config.json + model.safetensors or
+ * pytorch_model.bin), or a single weights file (the published `sd-v1-5_step-aware_preference_model.bin`
+ * or a safetensors conversion of it, keys under `model.`), streamed tensor by tensor after a strict
+ * header check. PyTorch files are read by `@spo/torch-checkpoint` (allow-listed pickle, no code run). With `initFromClip` the file is
  * a plain CLIP / PickScore checkpoint and the time conditioning gets SPO's init.
  *
  * @example

@@ -10,6 +10,7 @@ import { StepPreferenceScorer } from "../scoring/scorer.ts";
 import { idRows, spmFixture } from "../test/_fixture.ts";
 import { loadSpmTokenizer, loadStepPreferenceModel } from "./spm_loader_node.ts";
 import { isTimeConditioningParameter } from "./spm_weights.ts";
+import { CheckpointArchitectureError } from "../errors.ts";
 
 let device: Device;
 const directory = mkdtempSync(join(tmpdir(), "spm-loader-"));
@@ -55,15 +56,21 @@ describe("loadStepPreferenceModel", () => {
     fromFile.dispose();
   });
 
-  test("initFromClip starts from a plain CLIP file; a .bin needs a reader passed in", async () => {
+  test("initFromClip starts from a plain CLIP file; a PyTorch .bin is opened and checked like any source", async () => {
     const clipFile = join(directory, "clip.safetensors");
     writeWeights(clipFile, (n) => (isTimeConditioningParameter(n) ? null : n));
     const model = await loadStepPreferenceModel(clipFile, { device, config: fixture.manifest.config, initFromClip: true });
     assert.ok(model.isTimeConditioned);
     model.dispose();
-    const bin = join(directory, "pytorch_model.bin");
-    writeFileSync(bin, new Uint8Array(8));
-    await assert.rejects(loadStepPreferenceModel(bin, { device, config: fixture.manifest.config }), /only safetensors is read directly; pass openWeights/);
+    // a real torch.save state dict (the oracle's torch_state_dict.bin: every dtype, but no CLIP towers)
+    const bin = new URL("../test/fixtures/torch_state_dict.bin", import.meta.url);
+    await assert.rejects(
+      loadStepPreferenceModel(bin, { device, config: fixture.manifest.config }),
+      (e: unknown) => e instanceof CheckpointArchitectureError && /13 tensors \("layer0.weight".*no CLIP vision tower/.test(e.message),
+    );
+    const garbage = join(directory, "pytorch_model.bin");
+    writeFileSync(garbage, new Uint8Array(64));
+    await assert.rejects(loadStepPreferenceModel(garbage, { device, config: fixture.manifest.config }), (e: unknown) => e instanceof Error && e.name === "TorchCheckpointError");
   });
 
 });
