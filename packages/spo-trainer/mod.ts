@@ -59,3 +59,12 @@ export {
   TrainingDivergedError,
   type TrainingProgressEvent,
 } from "./training/spo_trainer.ts";
+export {
+  type CaptionEncoder,
+  type DiffusionBatch,
+  DiffusionTrainingError,
+  type DiffusionTrainingProgress,
+  type DiffusionTrainingResult,
+  trainDiffusionModel,
+  type TrainDiffusionOptions,
+} from "./diffusion_training/train_diffusion_model.ts";
