@@ -3,7 +3,8 @@ import { test } from "node:test";
 import { toFloat32Array } from "@spo/safetensors";
 import { openTorchCheckpointBytes } from "./openers.ts";
 import { assertRejectsWith } from "./test/_assert_error.ts";
-import { OP, PickleBuilder, type PickledTensor, pickleStateDict } from "./test/_pickle_builder.ts";
+import { OP, PickleBuilder, type PickledTensor, pickleStateDict, pickleTensor } from "./testing/pickle_builder.ts";
+import { serializeTorchCheckpoint } from "./testing/write_checkpoint.ts";
 import { writeCheckpointZip, writeZip } from "./test/_zip_writer.ts";
 
 /** A storage of `count` float32 values 0, 1, 2, … as bytes. */
@@ -61,7 +62,6 @@ test("torchInfo() tells shared storages, offsets, strides and Parameters", async
 
 test("stateDict() returns the tensors under state_dict without the prefix, values included", async () => {
   const builder = new PickleBuilder().op(OP.PROTO, 2, OP.EMPTY_DICT, OP.MARK).str("state_dict").op(OP.EMPTY_DICT, OP.MARK).str("model.w");
-  const { pickleTensor } = await import("./test/_pickle_builder.ts");
   pickleTensor(builder, F32("0", 4, { shape: [2, 2] }));
   builder.str("model.step").int(9).op(OP.SETITEMS).str("epoch").int(3).op(OP.SETITEMS, OP.STOP);
   await using checkpoint = await openTorchCheckpointBytes(writeCheckpointZip(builder.build(), { "0": ramp(4) }));
@@ -120,4 +120,15 @@ test("reading from a closed checkpoint throws", async () => {
   const checkpoint = await openTorchCheckpointBytes(writeCheckpointZip(pickleStateDict(VIEWS), { "0": ramp(24), "1": ramp(3) }));
   await checkpoint.close();
   await assert.rejects(checkpoint.tensor("rows"), /closed/);
+});
+
+test("serializeTorchCheckpoint() (the testing helper) writes checkpoints this reader reads back", async () => {
+  const tensors = { "a.weight": { dtype: "F16" as const, shape: [2], data: new Uint16Array([0x3c00, 0xc000]) }, "b": { dtype: "I64" as const, shape: [1], data: new BigInt64Array([-3n]) } };
+  await using plain = await openTorchCheckpointBytes(serializeTorchCheckpoint(tensors, { values: { epoch: 2 } }));
+  assert.deepEqual(plain.names, ["a.weight", "b"]);
+  assert.deepEqual([...toFloat32Array(await plain.tensor("a.weight"))], [1, -2]);
+  assert.equal(plain.values.get("epoch"), 2);
+  await using wrapped = await openTorchCheckpointBytes(serializeTorchCheckpoint(tensors, { wrapInStateDict: true }));
+  assert.deepEqual(wrapped.stateDict().names, ["a.weight", "b"]);
+  assert.deepEqual((await wrapped.stateDict().tensor("b")).data, new Uint8Array(new BigInt64Array([-3n]).buffer));
 });

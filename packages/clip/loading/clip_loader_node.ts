@@ -44,7 +44,7 @@ async function weightsFile(folder: string, variant: string | undefined): Promise
   for (const name of names) {
     if (await exists(join(folder, name))) return join(folder, name);
   }
-  throw new Error(`Cannot load a CLIP model from "${folder}": neither ${names.join(" nor ")} exists`);
+  throw new Error(`Cannot load a CLIP model from "${folder}": ${names[0]} does not exist (nor ${names[1]})`);
 }
 
 async function loadFromFolder<M extends Module>(

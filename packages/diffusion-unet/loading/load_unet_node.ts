@@ -28,7 +28,7 @@ export async function loadUNetFromFolder(folder: string, options: LoadUNetOption
   if (!existsSync(configPath)) throw new Error(`Cannot load a UNet from ${folder}: neither ${join(folder, "unet", "config.json")} nor ${configPath} exists`);
   const stem = options.variant === "fp16" ? "diffusion_pytorch_model.fp16" : "diffusion_pytorch_model";
   const weightsPath = [`${stem}.safetensors`, `${stem}.bin`].map((name) => join(unetFolder, name)).find((path) => existsSync(path));
-  if (weightsPath === undefined) throw new Error(`Cannot load a UNet from ${folder}: neither ${join(unetFolder, stem)}.safetensors nor .bin exists`);
+  if (weightsPath === undefined) throw new Error(`Cannot load a UNet from ${folder}: ${join(unetFolder, stem)}.safetensors is missing (and so is ${stem}.bin)`);
   const config = JSON.parse(await readFile(configPath, "utf8"));
   const unet = UNet2DConditionModel.fromConfig(config, { init: "meta", device: options.device });
   await using reader = await openWeights(weightsPath);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { TorchCheckpointError, type TorchCheckpointErrorCode } from "../errors.ts";
-import { OP, PickleBuilder } from "../test/_pickle_builder.ts";
+import { OP, PickleBuilder } from "../testing/pickle_builder.ts";
 import { unpickle } from "./pickle_machine.ts";
 import { PyDict, PyList, PySet, PyTuple, type PyValue } from "./py_values.ts";
 

@@ -1,4 +1,4 @@
-// Test helper: assembles pickles opcode by opcode, independently of the machine under test, so
+// Assembles pickles opcode by opcode, independently of the machine under test, so
 // tests can state exactly which bytes they feed it (PyTorch's layout of a state dict included).
 
 /** Opcode bytes by name (pickletools' names). */

@@ -68,7 +68,7 @@ async function weightsFile(folder: string, options: VaeFileOptions, what: string
   for (const name of [`${stem}.safetensors`, `${stem}.bin`]) {
     if (await exists(join(folder, name))) return join(folder, name);
   }
-  throw new Error(`Cannot load ${what} from "${folder}": neither ${stem}.safetensors nor ${stem}.bin exists`);
+  throw new Error(`Cannot load ${what} from "${folder}": ${stem}.safetensors does not exist (nor ${stem}.bin)`);
 }
 
 /**
