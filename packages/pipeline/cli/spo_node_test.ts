@@ -78,7 +78,7 @@ describe("toGenerateCommand", () => {
     const command = toGenerateCommand({ model: "/m", prompt: "a cat" });
     assert.deepEqual([command.steps, command.cfg, command.seed, command.scheduler, command.out], [20, 5, 42, "ddim", "image.png"]);
     assert.throws(() => toGenerateCommand({ prompt: "a" }), UsageError);
-    assert.throws(() => toGenerateCommand({ model: "/m", prompt: "a", steps: "0" }), /--steps must be an integer ≥ 1/);
+    assert.throws(() => toGenerateCommand({ model: "/m", prompt: "a", steps: "0" }), /--steps must be an integer from 1 to 1000/);
     assert.throws(() => toGenerateCommand({ model: "/m", prompt: "a", scheduler: "pndm" }), /--scheduler must be one of/);
   });
 
