@@ -18,3 +18,4 @@ export { loadStableDiffusionPipeline } from "./pipeline/load_pipeline_node.ts";
 export { folderModelSource, modelSourceOf } from "./pipeline/model_source_node.ts";
 export { PNG_SIGNATURE, toPng } from "./pipeline/png_node.ts";
 export { loraFolderResolver } from "./pipeline/lora_folder_node.ts";
+export { main as runPipelineCommand } from "./cli/spo_node.ts";
