@@ -7,6 +7,7 @@
 
 import {
   DDIMScheduler,
+  DDPMScheduler,
   DPMSolverMultistepScheduler,
   EulerAncestralDiscreteScheduler,
   type NoiseGenerator,
@@ -14,9 +15,9 @@ import {
 import type { Tensor } from "@spo/wgpu-tensor";
 
 /** The sampler names the pipeline and the command line accept. */
-export const SCHEDULER_NAMES = ["ddim", "euler_a", "dpmpp_2m", "dpmpp_2m_karras"] as const;
+export const SCHEDULER_NAMES = ["ddim", "ddpm", "euler_a", "dpmpp_2m", "dpmpp_2m_karras"] as const;
 
-/** One of {@link SCHEDULER_NAMES}: DDIM (η = 0), Euler ancestral, DPM-Solver++ 2M (optionally with Karras σ). */
+/** One of {@link SCHEDULER_NAMES}: DDIM (η = 0), DDPM (ancestral), Euler ancestral, DPM-Solver++ 2M (optionally with Karras σ). */
 export type SchedulerName = (typeof SCHEDULER_NAMES)[number];
 
 /** What the sampling loop needs of a scheduler. */
@@ -32,6 +33,7 @@ export interface SamplingScheduler {
 /** The config keys a scheduler class of diffusers would drop when another's config is handed to it. */
 const FOREIGN_KEYS: Record<SchedulerName, readonly string[]> = {
   ddim: ["skip_prk_steps", "use_karras_sigmas", "solver_order", "algorithm_type", "solver_type", "lower_order_final", "euler_at_final", "final_sigmas_type", "lambda_min_clipped", "variance_type", "interpolation_type"],
+  ddpm: ["skip_prk_steps", "set_alpha_to_one", "use_karras_sigmas", "solver_order", "algorithm_type", "solver_type", "lower_order_final", "euler_at_final", "final_sigmas_type", "lambda_min_clipped", "interpolation_type"],
   euler_a: ["skip_prk_steps", "clip_sample", "set_alpha_to_one", "use_karras_sigmas", "solver_order", "algorithm_type", "solver_type", "lower_order_final", "euler_at_final", "final_sigmas_type", "lambda_min_clipped", "variance_type", "clip_sample_range"],
   dpmpp_2m: ["skip_prk_steps", "clip_sample", "set_alpha_to_one", "clip_sample_range", "interpolation_type"],
   dpmpp_2m_karras: ["skip_prk_steps", "clip_sample", "set_alpha_to_one", "clip_sample_range", "interpolation_type"],
@@ -58,6 +60,8 @@ export function createScheduler(name: SchedulerName, config: Record<string, unkn
   switch (name) {
     case "ddim":
       return DDIMScheduler.fromConfig(json);
+    case "ddpm":
+      return DDPMScheduler.fromConfig(json);
     case "euler_a":
       return EulerAncestralDiscreteScheduler.fromConfig(json);
     case "dpmpp_2m":

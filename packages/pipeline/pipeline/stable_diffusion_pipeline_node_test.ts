@@ -54,6 +54,15 @@ describe("StableDiffusionPipeline on a tiny random model folder", () => {
     assert.ok(differingBytes(a.images[0]!.data, ddim.images[0]!.data) > 0);
   });
 
+  test("every sampler the README lists, DDPM included, runs from SD1.5's scheduler config and is reproducible", async () => {
+    const options = { prompt: "a dog", steps: 2, cfgScale: 3, seed: 3, width: 16, height: 16 };
+    for (const scheduler of ["ddim", "ddpm", "euler_a", "dpmpp_2m", "dpmpp_2m_karras"] as const) {
+      const a = await pipe.generate({ ...options, scheduler });
+      const b = await pipe.generate({ ...options, scheduler });
+      assert.equal(differingBytes(a.images[0]!.data, b.images[0]!.data), 0, scheduler);
+    }
+  });
+
   test("the step callback's TAESD preview decodes the current latents at 8× their size", async () => {
     const taesd = pipe.components.taesd!;
     const previews: { width: number; height: number; matches: boolean }[] = [];
