@@ -68,3 +68,4 @@ export {
   trainDiffusionModel,
   type TrainDiffusionOptions,
 } from "./diffusion_training/train_diffusion_model.ts";
+export { clipPromptEncoder, vaeDecoder } from "./conditioning/sd_components.ts";
