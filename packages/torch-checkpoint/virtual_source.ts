@@ -62,8 +62,14 @@ export class VirtualTensorSource implements ByteSource {
   async read(start: number, end: number): Promise<Uint8Array> {
     if (this.#isClosed) throw new TorchCheckpointError("closed", `Cannot read tensors from ${this.description}: the checkpoint is closed`);
     const stop = Math.min(end, this.byteLength);
+    const first = this.#firstEndingAfter(start);
+    const only = this.#laidOut[first];
+    if (only !== undefined && only.begin <= start && stop <= only.end) {
+      // one tensor's bytes (what tensor(name) asks for): hand over the storage read, no second copy
+      return readTensorBytes(this.#store, only.tensor, start - only.begin, stop - only.begin);
+    }
     const output = new Uint8Array(Math.max(0, stop - start));
-    for (let index = this.#firstEndingAfter(start); index < this.#laidOut.length; index++) {
+    for (let index = first; index < this.#laidOut.length; index++) {
       const item = this.#laidOut[index]!;
       if (item.begin >= stop) break;
       const from = Math.max(start, item.begin);
