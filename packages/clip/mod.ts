@@ -46,12 +46,6 @@ export { fixText } from "./tokenizer/ftfy/fix_text.ts";
 export { fixEncoding } from "./tokenizer/ftfy/fix_encoding.ts";
 export { badness, isBad } from "./tokenizer/ftfy/badness.ts";
 export {
-  type TokenizerParityCase,
-  type TokenizerParityManifest,
-  type TokenizerParityResult,
-  tokenizerParityCase,
-} from "./tokenizer/tokenizer_parity.ts";
-export {
   type CLIPEncoderConfig,
   type CLIPHiddenAct,
   type CLIPTextConfig,

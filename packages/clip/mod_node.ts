@@ -16,7 +16,6 @@
 
 export * from "./mod.ts";
 export { CLIPTokenizer, DEFAULT_CLIP_ASSETS_URL, loadDefaultClipTokenizer } from "./tokenizer/clip_tokenizer_node.ts";
-export { loadTokenizerForManifest } from "./tokenizer/tokenizer_parity_node.ts";
 export {
   type ClipFolderOptions,
   loadCLIPTextModel,

@@ -49,12 +49,6 @@ export { type NoiseGenerator, type StepNoiseOptions } from "./schedulers/noise.t
 export { type BetaSchedule, DEFAULT_NOISE_SCHEDULE, NoiseSchedule, type NoiseScheduleConfig } from "./schedulers/noise_schedule.ts";
 export { DiffusersConfigReader, parseDiffusersJson, type PredictionType, SD15_SCHEDULER_CONFIG, UnsupportedConfigError } from "./schedulers/scheduler_config.ts";
 export { type TimestepSpacing } from "./schedulers/timestep_spacing.ts";
-export {
-  type ParityOutput,
-  type ParityTensor,
-  type SchedulerManifest,
-  schedulerParityCase,
-} from "./schedulers/parity_case.ts";
 export { UNet2DConditionModel, type Timesteps, type UNetForwardOptions } from "./unet/unet_2d_condition.ts";
 export { SD15_UNET_CONFIG, type UNetConfig, unetConfigFromDiffusers } from "./unet/config.ts";
 export { timestepProjection } from "./unet/embeddings.ts";

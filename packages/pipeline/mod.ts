@@ -19,11 +19,6 @@ export { type PromptChunk, parsePromptAttention, PromptSyntaxError } from "./pro
 export { type ExtraNetworkParams, extraNetworkParams, parseExtraNetworks, type ParsedExtraNetworks } from "./prompt/extra_networks.ts";
 export { type LoraTag, loraTagFromParams, type LoraTagOptions, loraTagsFromNetworks, parseLoraTags } from "./prompt/lora_tags.ts";
 export {
-  type PromptParserParityManifest,
-  type PromptParserParityResult,
-  promptParserParityCase,
-} from "./prompt/prompt_parser_parity.ts";
-export {
   type ChunkTokenizer,
   chunkParsedPrompt,
   emptyChunk,

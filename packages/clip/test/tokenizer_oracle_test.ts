@@ -4,8 +4,8 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import { tokenizerParityCase, type TokenizerParityManifest } from "../tokenizer/tokenizer_parity.ts";
-import { loadTokenizerForManifest } from "../tokenizer/tokenizer_parity_node.ts";
+import { tokenizerParityCase, type TokenizerParityManifest } from "../../../scripts/parity/cases/tokenizer_case.ts";
+import { loadTokenizerForManifest } from "../../../scripts/parity/cases/tokenizer_case_node.ts";
 import { defaultTokenizer } from "./_tokenizer.ts";
 
 const MANIFEST_URL = new URL("./fixtures/oracle/tokenizer.json", import.meta.url);

@@ -5,7 +5,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { parseSafetensors, toFloat32Array } from "@spo/safetensors";
-import type { ParityTensor, SchedulerManifest } from "../schedulers/parity_case.ts";
+import type { ParityTensor, SchedulerManifest } from "../../../scripts/parity/cases/scheduler_case.ts";
 import { parseDiffusersJson } from "../schedulers/scheduler_config.ts";
 
 const FIXTURES = new URL("./fixtures/oracle/", import.meta.url);

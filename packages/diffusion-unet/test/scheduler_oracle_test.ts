@@ -3,7 +3,7 @@
 import { after, before, describe, it } from "node:test";
 import type { Device } from "@spo/wgpu-tensor";
 import { testDevice } from "@spo/wgpu-tensor/testing";
-import { schedulerParityCase } from "../schedulers/parity_case.ts";
+import { schedulerParityCase } from "../../../scripts/parity/cases/scheduler_case.ts";
 import { assertAllClose, loadOracleCase, toleranceOf } from "./_oracle_node.ts";
 
 const CASES = ["scheduler_ddim", "scheduler_ddpm", "scheduler_euler_a", "scheduler_dpmpp_2m"];

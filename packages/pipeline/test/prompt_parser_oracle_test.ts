@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import { promptParserParityCase, type PromptParserParityManifest } from "../prompt/prompt_parser_parity.ts";
+import { promptParserParityCase, type PromptParserParityManifest } from "../../../scripts/parity/cases/prompt_parser_case.ts";
 
 const manifest = JSON.parse(readFileSync(new URL("./fixtures/oracle/prompt_parser.json", import.meta.url), "utf8")) as PromptParserParityManifest & {
   outputs: string[];

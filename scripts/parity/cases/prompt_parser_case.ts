@@ -5,9 +5,13 @@
  * @module
  */
 
-import { type ExtraNetworkParams, parseExtraNetworks } from "./extra_networks.ts";
-import { loraTagsFromNetworks } from "./lora_tags.ts";
-import { type PromptChunk, parsePromptAttention } from "./prompt_attention.ts";
+import {
+  type ExtraNetworkParams,
+  loraTagsFromNetworks,
+  parseExtraNetworks,
+  parsePromptAttention,
+  type PromptChunk,
+} from "../../../packages/pipeline/mod.ts";
 
 /** The fields of a `prompt_parser` manifest this reads. */
 export interface PromptParserParityManifest {

@@ -5,7 +5,13 @@
  * counts from the output shapes or the description, the fake model from the description.
  * @module
  */
-import { add, Device, mul, type Tensor, tensor, tidy } from "@spo/wgpu-tensor";
+import {
+  DDIMScheduler,
+  DDPMScheduler,
+  DPMSolverMultistepScheduler,
+  EulerAncestralDiscreteScheduler,
+} from "../../../packages/diffusion-unet/mod.ts";
+import { add, Device, mul, type Tensor, tensor, tidy } from "../../../packages/wgpu-tensor/mod.ts";
 import {
   CaseTensors,
   configVariants,
@@ -19,13 +25,9 @@ import {
   type SchedulerManifest,
   splitOutputName,
   stepCountIn,
-} from "./_parity_manifest.ts";
-import { DDIMScheduler } from "./ddim_scheduler.ts";
-import { DDPMScheduler } from "./ddpm_scheduler.ts";
-import { DPMSolverMultistepScheduler } from "./dpm_solver_multistep_scheduler.ts";
-import { EulerAncestralDiscreteScheduler } from "./euler_ancestral_discrete_scheduler.ts";
+} from "./scheduler_manifest.ts";
 
-export type { ParityTensor, SchedulerManifest } from "./_parity_manifest.ts";
+export type { ParityTensor, SchedulerManifest } from "./scheduler_manifest.ts";
 
 /** One computed output: a shape and float32 values (integers, e.g. timesteps, are exact). */
 export interface ParityOutput {

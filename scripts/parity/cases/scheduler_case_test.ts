@@ -1,12 +1,11 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { add, type Device, mul, type Tensor, tensor } from "@spo/wgpu-tensor";
-import { seededValues, testDevice } from "@spo/wgpu-tensor/testing";
-import { descriptionFor, etaIn, etaOfField, fakeModelScaleIn, schedulerClassOf, splitOutputName, stepCountIn } from "./_parity_manifest.ts";
-import { assertNear, read, SD15 } from "./_testing.ts";
-import { DDIMScheduler, type DDIMStepOutput } from "./ddim_scheduler.ts";
-import { EulerAncestralDiscreteScheduler } from "./euler_ancestral_discrete_scheduler.ts";
-import { type ParityTensor, schedulerParityCase, type SchedulerManifest } from "./parity_case.ts";
+import { DDIMScheduler, type DDIMStepOutput, EulerAncestralDiscreteScheduler } from "../../../packages/diffusion-unet/mod.ts";
+import { assertNear, read, SD15 } from "../../../packages/diffusion-unet/schedulers/_testing.ts";
+import { add, type Device, mul, type Tensor, tensor } from "../../../packages/wgpu-tensor/mod.ts";
+import { seededValues, testDevice } from "../../../packages/wgpu-tensor/testing/mod.ts";
+import { type ParityTensor, schedulerParityCase, type SchedulerManifest } from "./scheduler_case.ts";
+import { descriptionFor, etaIn, etaOfField, fakeModelScaleIn, schedulerClassOf, splitOutputName, stepCountIn } from "./scheduler_manifest.ts";
 
 let device: Device;
 before(async () => {

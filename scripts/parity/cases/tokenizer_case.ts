@@ -8,9 +8,7 @@
  * @module
  */
 
-import type { CLIPTokenizer } from "./clip_tokenizer.ts";
-import { openaiEncode, openaiTokenize } from "./openai_tokenize.ts";
-import { CLIP_PATTERN } from "./pretokenize.ts";
+import { CLIP_PATTERN, type CLIPTokenizer, openaiEncode, openaiTokenize } from "../../../packages/clip/mod.ts";
 
 /** The fields of a `tokenizer` manifest this reads. */
 export interface TokenizerParityManifest {

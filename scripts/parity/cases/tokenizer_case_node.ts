@@ -9,8 +9,8 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname, isAbsolute, join, resolve } from "node:path";
-import { CLIPTokenizer, loadDefaultClipTokenizer } from "./clip_tokenizer_node.ts";
-import type { TokenizerParityManifest } from "./tokenizer_parity.ts";
+import { CLIPTokenizer, loadDefaultClipTokenizer } from "../../../packages/clip/mod_node.ts";
+import type { TokenizerParityManifest } from "./tokenizer_case.ts";
 
 /** `path` as given when absolute, else below the first ancestor of `folder` that has it. */
 function findUpwards(path: string, folder: string): string | null {

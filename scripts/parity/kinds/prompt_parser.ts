@@ -1,4 +1,4 @@
-import { type PromptParserParityManifest, promptParserParityCase } from "../../../packages/pipeline/mod.ts";
+import { type PromptParserParityManifest, promptParserParityCase } from "../cases/prompt_parser_case.ts";
 import { type KindRunner, type ProducedOutput, UnsupportedCaseError } from "../kind_runner.ts";
 
 /**

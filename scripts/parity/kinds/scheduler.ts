@@ -1,11 +1,12 @@
-import { type ParityTensor, type SchedulerManifest, schedulerParityCase, UnsupportedConfigError } from "../../../packages/diffusion-unet/mod.ts";
+import { UnsupportedConfigError } from "../../../packages/diffusion-unet/mod.ts";
+import { type ParityTensor, type SchedulerManifest, schedulerParityCase } from "../cases/scheduler_case.ts";
 import { type KindRunner, type ProducedOutput, UnsupportedCaseError } from "../kind_runner.ts";
 
 /**
  * `scheduler` cases: diffusers' DDIM, DDPM, Euler ancestral and DPM-Solver++ schedulers (the class
  * named in `source`) built from the manifest's config; every output (tables, timesteps, single
- * steps, add_noise, trajectories with the description's fake model) by @spo/diffusion-unet's
- * `schedulerParityCase`. A config feature the port does not implement is a SKIP.
+ * steps, add_noise, trajectories with the description's fake model) by
+ * `schedulerParityCase` (../cases/scheduler_case.ts). A config feature the port does not implement is a SKIP.
  */
 export const schedulerKind: KindRunner = {
   kind: "scheduler",

@@ -1,9 +1,5 @@
-import {
-  loadTokenizerForManifest,
-  type TokenizerParityCase,
-  tokenizerParityCase,
-  type TokenizerParityManifest,
-} from "../../../packages/clip/mod_node.ts";
+import { type TokenizerParityCase, tokenizerParityCase, type TokenizerParityManifest } from "../cases/tokenizer_case.ts";
+import { loadTokenizerForManifest } from "../cases/tokenizer_case_node.ts";
 import { type KindRunner, type ProducedOutput, UnsupportedCaseError } from "../kind_runner.ts";
 
 /**
