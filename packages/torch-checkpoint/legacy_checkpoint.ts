@@ -96,8 +96,11 @@ class LegacyStorageStore implements StorageStore {
   }
 }
 
-function checkHeader(magic: PyValue, protocol: PyValue, sysInfo: PyValue, where: string): void {
+function checkMagic(magic: PyValue, where: string): void {
   if (magic !== LEGACY_MAGIC) throw new TorchCheckpointError("not_a_checkpoint", `Cannot read ${where}: it starts with a pickle that is not PyTorch's legacy magic number`);
+}
+
+function checkHeader(protocol: PyValue, sysInfo: PyValue, where: string): void {
   if (protocol !== LEGACY_PROTOCOL_VERSION) {
     throw new TorchCheckpointError("unsupported_format", `Cannot read ${where}: legacy protocol version ${describePy(protocol)}, expected ${LEGACY_PROTOCOL_VERSION}`);
   }
@@ -113,9 +116,10 @@ async function unpickleAll(source: ByteSource, fileByteLength: number, store: Le
     const bytes = await readExactly(source, 0, length, "the legacy pickles");
     try {
       const magic = unpickle(bytes, () => null);
+      checkMagic(magic.value, source.description);
       const protocol = unpickle(bytes, () => null, magic.end);
       const sysInfo = unpickle(bytes, () => null, protocol.end);
-      checkHeader(magic.value, protocol.value, sysInfo.value, source.description);
+      checkHeader(protocol.value, sysInfo.value, source.description);
       const root = unpickle(bytes, (pid) => store.load(pid), sysInfo.end);
       const keys = unpickle(bytes, () => null, root.end);
       return { root: root.value, keys: keys.value, end: keys.end };
