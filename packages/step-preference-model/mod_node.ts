@@ -13,3 +13,4 @@
  */
 export * from "./mod.ts";
 export { type ClosableWeightSource, loadSpmTokenizer, loadStepPreferenceModel, type SpmFileOptions } from "./loading/spm_loader_node.ts";
+export { loadSpmCheckpoint, saveSpmCheckpoint } from "./training/checkpoint_node.ts";

@@ -5,6 +5,10 @@ import { assertClose, testDevice } from "@spo/wgpu-tensor/testing";
 import { StepPreferenceModel } from "../model/step_preference_model.ts";
 import { blendingDenoiser, colorPairs, colorTokenizer, TINY_CONFIG } from "../test/_color_world.ts";
 import { type SpmCheckpoint, trainStepPreferenceModel } from "./train.ts";
+import { loadSpmCheckpoint, saveSpmCheckpoint } from "./checkpoint_node.ts";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 let device: Device;
 before(async () => {
@@ -14,7 +18,7 @@ after(() => device.destroy());
 
 const RUN = { tokenizer: colorTokenizer, denoiser: blendingDenoiser, steps: 4, lr: 1e-3, warmupSteps: 2, seed: 9, checkpointEvery: 2 };
 
-test("a run resumed from its step-2 checkpoint ends with the weights of the uninterrupted run", async () => {
+test("a run resumed from its step-2 checkpoint (saved to a folder and read back) ends with the weights of the uninterrupted run", async () => {
   const checkpoints: SpmCheckpoint[] = [];
   const whole = StepPreferenceModel.fromConfig(TINY_CONFIG, { device, seed: 1 });
   const initial = new Map([...whole.namedParameters()].map(([name, p]) => [name, p]));
@@ -25,7 +29,12 @@ test("a run resumed from its step-2 checkpoint ends with the weights of the unin
 
   const resumed = StepPreferenceModel.fromConfig(TINY_CONFIG, { device, seed: 1 });
   resumed.loadStateDict(new Map(start)); // whatever its init, the checkpoint overwrites it
-  const rest = await trainStepPreferenceModel(resumed, { ...RUN, pairs: (step) => colorPairs(step, 4, device), resumeFrom: checkpoints[0] });
+  const folder = mkdtempSync(join(tmpdir(), "spm-checkpoint-"));
+  await saveSpmCheckpoint(folder, checkpoints[0]);
+  const reloaded = await loadSpmCheckpoint(folder);
+  rmSync(folder, { recursive: true, force: true });
+  assert.equal(reloaded.step, 2);
+  const rest = await trainStepPreferenceModel(resumed, { ...RUN, pairs: (step) => colorPairs(step, 4, device), resumeFrom: reloaded });
   assert.equal(rest.losses.length, 2);
   assertClose(rest.losses, result.losses.slice(2), { atol: 1e-6, rtol: 1e-5 });
   for (const [name, p] of resumed.namedParameters()) {
