@@ -12,12 +12,12 @@
 //   node --conditions=source --import tsx benchmarks/attention_bench.ts --quick   # L = 1024 only
 import { readdirSync, readFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
-import { Device } from "../packages/wgpu-tensor/device/device.ts";
-import { scaledDotProductAttention } from "../packages/wgpu-tensor/ops/attention/attention.ts";
+import { Device } from "@spo/wgpu-tensor";
+import { scaledDotProductAttention } from "@spo/wgpu-tensor";
 import { attentionBackward } from "../packages/wgpu-tensor/ops/attention/attention_backward.ts";
-import { tensor } from "../packages/wgpu-tensor/ops/creation/creation.ts";
-import type { Tensor } from "../packages/wgpu-tensor/tensor/tensor.ts";
-import { seededValues } from "../packages/wgpu-tensor/testing/arbitraries.ts";
+import { tensor } from "@spo/wgpu-tensor";
+import type { Tensor } from "@spo/wgpu-tensor";
+import { seededValues } from "@spo/wgpu-tensor/testing";
 
 interface BenchCase {
   heads: number;

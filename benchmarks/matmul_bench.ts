@@ -8,12 +8,12 @@
 //   node --conditions=source --import tsx benchmarks/matmul_bench.ts --quick   # the SD shapes only
 import { readdirSync, readFileSync } from "node:fs";
 import { loadavg } from "node:os";
-import { Device } from "../packages/wgpu-tensor/device/device.ts";
-import { tensor } from "../packages/wgpu-tensor/ops/creation/creation.ts";
-import { conv2d } from "../packages/wgpu-tensor/ops/conv2d/conv2d.ts";
-import { matmul } from "../packages/wgpu-tensor/ops/matmul/matmul.ts";
-import type { Tensor } from "../packages/wgpu-tensor/tensor/tensor.ts";
-import { seededValues } from "../packages/wgpu-tensor/testing/arbitraries.ts";
+import { Device } from "@spo/wgpu-tensor";
+import { tensor } from "@spo/wgpu-tensor";
+import { conv2d } from "@spo/wgpu-tensor";
+import { matmul } from "@spo/wgpu-tensor";
+import type { Tensor } from "@spo/wgpu-tensor";
+import { seededValues } from "@spo/wgpu-tensor/testing";
 
 interface Case {
   name: string;

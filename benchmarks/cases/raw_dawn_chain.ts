@@ -1,7 +1,7 @@
 import type { Device, Tensor } from "@spo/wgpu-tensor";
-import { kernelContext } from "../../packages/wgpu-tensor/ops/run_op.ts";
-import { elementwiseOps } from "../../packages/wgpu-tensor/ops/elementwise/elementwise_ops.ts";
-import type { KernelPlan } from "../../packages/wgpu-tensor/ops/op_def.ts";
+import { kernelContext } from "@spo/wgpu-tensor";
+import { elementwiseOps } from "@spo/wgpu-tensor";
+import type { KernelPlan } from "@spo/wgpu-tensor";
 import type { Side } from "../harness/bench_case.ts";
 
 /**

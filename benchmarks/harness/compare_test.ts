@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
-import { fcRuns } from "../../packages/wgpu-tensor/testing/arbitraries.ts";
+import { fcRuns } from "@spo/wgpu-tensor/testing";
 import { compareValues } from "./compare.ts";
 
 const tolerance = { atol: 1e-4, rtol: 1e-3 };

@@ -12,7 +12,7 @@
 // one), so the device ORT requests gets a `writeBuffer` that copies such views first. Nothing else
 // of ORT is changed: it chooses its own features and limits, kernels, layout and buffer caches.
 import type * as Ort from "onnxruntime-web/webgpu";
-import { nodeGpu } from "../../packages/wgpu-tensor/device/gpu_node.ts";
+import { nodeGpu } from "@spo/wgpu-tensor/node";
 import { onnxModel } from "./onnx_model.ts";
 
 /** onnxruntime-web's namespace, as imported. */

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
-import { fcRuns } from "../../packages/wgpu-tensor/testing/arbitraries.ts";
+import { fcRuns } from "@spo/wgpu-tensor/testing";
 import { summarize } from "./stats.ts";
 
 const samples = fc.array(fc.double({ min: 0, max: 1e4, noNaN: true }), { minLength: 1, maxLength: 40 });

@@ -4,7 +4,7 @@
 // `navigator` is set to `{ gpu }` (dawn.node's GPU object) from the import until the backend is
 // ready, then deleted: a lingering `navigator` holding Dawn's GPU keeps Node from exiting.
 import { createRequire } from "node:module";
-import { nodeGpu } from "../../packages/wgpu-tensor/device/gpu_node.ts";
+import { nodeGpu } from "@spo/wgpu-tensor/node";
 import { syncTfjs, type TfjsPeer, type WebGpuBackendInternals } from "./tfjs_side.ts";
 
 /**

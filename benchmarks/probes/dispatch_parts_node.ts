@@ -4,9 +4,9 @@
 //
 //   node --conditions=source --import tsx benchmarks/probes/dispatch_parts_node.ts [reps] [ops]
 import { Device, neg, tensor, Tensor } from "@spo/wgpu-tensor";
-import { elementwiseOps } from "../../packages/wgpu-tensor/ops/elementwise/elementwise_ops.ts";
-import type { KernelPlan } from "../../packages/wgpu-tensor/ops/op_def.ts";
-import { kernelContext, runOp } from "../../packages/wgpu-tensor/ops/run_op.ts";
+import { elementwiseOps } from "@spo/wgpu-tensor";
+import type { KernelPlan } from "@spo/wgpu-tensor";
+import { kernelContext, runOp } from "@spo/wgpu-tensor";
 
 const reps = Number(process.argv[2] ?? 30);
 const ops = Number(process.argv[3] ?? 500);

@@ -7,9 +7,9 @@
 //   node --conditions=source --import tsx benchmarks/probes/dispatch_variants_node.ts [reps] [only variants containing this]
 import { readFileSync } from "node:fs";
 import { Device, neg, tensor, Tensor } from "@spo/wgpu-tensor";
-import { elementwiseOps } from "../../packages/wgpu-tensor/ops/elementwise/elementwise_ops.ts";
-import type { KernelPlan } from "../../packages/wgpu-tensor/ops/op_def.ts";
-import { kernelContext, runOp, runProgram } from "../../packages/wgpu-tensor/ops/run_op.ts";
+import { elementwiseOps } from "@spo/wgpu-tensor";
+import type { KernelPlan } from "@spo/wgpu-tensor";
+import { kernelContext, runOp, runProgram } from "@spo/wgpu-tensor";
 
 const reps = Number(process.argv[2] ?? 40);
 const OPS = 100;

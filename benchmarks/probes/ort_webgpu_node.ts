@@ -10,7 +10,7 @@
 //   shim  → [32, 38, 44, 50, 68, 83, 98, 113], the right product
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { nodeGpu } from "../../packages/wgpu-tensor/device/gpu_node.ts";
+import { nodeGpu } from "@spo/wgpu-tensor/node";
 import { onnxModel } from "../harness/onnx_model.ts";
 import { startOrtPeer } from "../harness/ort_peer_node.ts";
 
