@@ -128,13 +128,13 @@ async function generate(args: GenerateCommand, output: CliOutput): Promise<numbe
     const result = await pipe.generate({
       prompt: args.prompt,
       negativePrompt: args.negative,
-      steps: args.steps,
-      cfgScale: args.cfg,
+      numInferenceSteps: args.steps,
+      guidanceScale: args.cfg,
       seed: args.seed,
       scheduler: args.scheduler,
       width: args.width,
       height: args.height,
-      batchSize: args.batch,
+      numImagesPerPrompt: args.batch,
       clipSkip: args.clipSkip - 1,
       loras: args.loraDir === undefined ? undefined : loraFolderResolver(args.loraDir),
       onLoraTags: ({ prompt }) => {

@@ -27,7 +27,7 @@ after(async () => {
   if (folder) await rm(folder, { recursive: true, force: true });
 });
 
-const OPTIONS = { prompt: "a (blue:1.2) bird", negativePrompt: "dark", steps: 2, cfgScale: 4, seed: 11, width: 32, height: 32 };
+const OPTIONS = { prompt: "a (blue:1.2) bird", negativePrompt: "dark", numInferenceSteps: 2, guidanceScale: 4, seed: 11, width: 32, height: 32 };
 
 describe("loading a pipeline from a URL", () => {
   test("gives the same pixels as the folder on disk, reading weights with range requests", async () => {

@@ -57,7 +57,7 @@ const resolver = (loras: Record<string, FormattedLora["tensors"]>): LoraResolver
   return tensors ? { tensors } : null;
 };
 
-const BASE = { negativePrompt: "dull", steps: 2, cfgScale: 4, seed: 5, width: 32, height: 32 };
+const BASE = { negativePrompt: "dull", numInferenceSteps: 2, guidanceScale: 4, seed: 5, width: 32, height: 32 };
 
 describe("<lora:…> tags in generate", () => {
   test("apply the named LoRA with the tag's text-encoder and UNet multipliers, then restore the model", async () => {

@@ -30,7 +30,7 @@ after(async () => {
 
 describe("StableDiffusionPipeline on a tiny random model folder", () => {
   test("the same seed gives the same pixels twice and another seed gives other pixels", async () => {
-    const options = { prompt: "a (red:1.3) cat, [blurry] <lora:style:0.6>", negativePrompt: "ugly", steps: 2, cfgScale: 5, width: 32, height: 32 };
+    const options = { prompt: "a (red:1.3) cat, [blurry] <lora:style:0.6>", negativePrompt: "ugly", numInferenceSteps: 2, guidanceScale: 5, width: 32, height: 32 };
     const steps: number[] = [];
     const first = await pipe.generate({ ...options, seed: 7, onStep: ({ step }) => void steps.push(step) });
     const second = await pipe.generate({ ...options, seed: 7 });
@@ -46,7 +46,7 @@ describe("StableDiffusionPipeline on a tiny random model folder", () => {
   });
 
   test("the Euler ancestral sampler is reproducible too and differs from DDIM", async () => {
-    const options = { prompt: "a dog", steps: 2, cfgScale: 3, seed: 3, width: 32, height: 32 };
+    const options = { prompt: "a dog", numInferenceSteps: 2, guidanceScale: 3, seed: 3, width: 32, height: 32 };
     const a = await pipe.generate({ ...options, scheduler: "euler_a" });
     const b = await pipe.generate({ ...options, scheduler: "euler_a" });
     const ddim = await pipe.generate({ ...options, scheduler: "ddim" });
@@ -55,7 +55,7 @@ describe("StableDiffusionPipeline on a tiny random model folder", () => {
   });
 
   test("every sampler the README lists, DDPM included, runs from SD1.5's scheduler config and is reproducible", async () => {
-    const options = { prompt: "a dog", steps: 2, cfgScale: 3, seed: 3, width: 16, height: 16 };
+    const options = { prompt: "a dog", numInferenceSteps: 2, guidanceScale: 3, seed: 3, width: 16, height: 16 };
     for (const scheduler of ["ddim", "ddpm", "euler_a", "dpmpp_2m", "dpmpp_2m_karras"] as const) {
       const a = await pipe.generate({ ...options, scheduler });
       const b = await pipe.generate({ ...options, scheduler });
@@ -68,8 +68,8 @@ describe("StableDiffusionPipeline on a tiny random model folder", () => {
     const previews: { width: number; height: number; matches: boolean }[] = [];
     await pipe.generate({
       prompt: "a lighthouse",
-      steps: 2,
-      cfgScale: 3,
+      numInferenceSteps: 2,
+      guidanceScale: 3,
       seed: 4,
       width: 32,
       height: 32,
@@ -87,7 +87,7 @@ describe("StableDiffusionPipeline on a tiny random model folder", () => {
 
   test("a preview without TAESD says what is missing", async () => {
     const bare = new StableDiffusionPipeline({ ...pipe.components, taesd: undefined });
-    await assert.rejects(bare.generate({ prompt: "a", steps: 1, width: 32, height: 32, onStep: ({ preview }) => preview().then(() => {}) }), /no TAESD decoder/);
+    await assert.rejects(bare.generate({ prompt: "a", numInferenceSteps: 1, width: 32, height: 32, onStep: ({ preview }) => preview().then(() => {}) }), /no TAESD decoder/);
   });
 
   test("decodes in VAE tiles when the whole decode would exceed the device's storage binding limit", async () => {
@@ -99,7 +99,7 @@ describe("StableDiffusionPipeline on a tiny random model folder", () => {
     const smallPipe = await loadStableDiffusionPipeline(wideFolder, { device: small });
     try {
       let last: Float32Array | undefined;
-      const options = { prompt: "a tower", steps: 1, cfgScale: 1, seed: 2, width: 64, height: 64 };
+      const options = { prompt: "a tower", numInferenceSteps: 1, guidanceScale: 1, seed: 2, width: 64, height: 64 };
       const { images } = await smallPipe.generate({ ...options, onStep: async ({ latents }) => void (last = (await latents.toArray()) as Float32Array) });
       const { vae } = smallPipe.components;
       const tile = tileLatentSizeWithin(vae.config, 300_000)!;
@@ -119,16 +119,16 @@ describe("StableDiffusionPipeline on a tiny random model folder", () => {
 
   test("rejects a guidance scale that is not a finite number, and a clip skip past the text encoder's layers, before any GPU work", async () => {
     const before = device.memory().liveBuffers;
-    for (const cfgScale of [Number.NaN, Number.POSITIVE_INFINITY, "7" as unknown as number]) {
-      await assert.rejects(pipe.generate({ prompt: "a", cfgScale, width: 16, height: 16 }), (error: Error) => error instanceof RangeError && /Cannot generate with cfgScale .*: it must be a finite number/.test(error.message));
+    for (const guidanceScale of [Number.NaN, Number.POSITIVE_INFINITY, "7" as unknown as number]) {
+      await assert.rejects(pipe.generate({ prompt: "a", guidanceScale, width: 16, height: 16 }), (error: Error) => error instanceof RangeError && /Cannot generate with guidanceScale .*: it must be a finite number/.test(error.message));
     }
     await assert.rejects(pipe.generate({ prompt: "a", clipSkip: 2, width: 16, height: 16 }), /clipSkip 2: it must be an integer from 0 to 1 \(the text encoder has 2 layers\)/);
     assert.equal(device.memory().liveBuffers, before);
   });
 
   test("fails naming the stage when sampling or the text encoder produce NaN or Inf, instead of writing a black image", async () => {
-    const options = { prompt: "a cat", steps: 1, width: 16, height: 16 };
-    await assert.rejects(pipe.generate({ ...options, cfgScale: 1e308 }), (error: Error) => {
+    const options = { prompt: "a cat", numInferenceSteps: 1, width: 16, height: 16 };
+    await assert.rejects(pipe.generate({ ...options, guidanceScale: 1e308 }), (error: Error) => {
       assert.ok(error instanceof NonFiniteError, String(error));
       assert.match(error.message, /^Cannot use the final latents \(after 1 ddim steps at guidance 1e\+308\): element \d+ of \[1, 4, 4, 4\] is (NaN|-?Infinity)/);
       return true;
@@ -145,11 +145,19 @@ describe("StableDiffusionPipeline on a tiny random model folder", () => {
       }
     };
     const { unet, textEncoder } = pipe.components;
-    await withNaN(unet.conv_out.bias!, () => assert.rejects(pipe.generate({ ...options, cfgScale: 3 }), /^NonFiniteError: Cannot use the final latents/));
+    await withNaN(unet.conv_out.bias!, () => assert.rejects(pipe.generate({ ...options, guidanceScale: 3 }), /^NonFiniteError: Cannot use the final latents/));
     const finalNorm = textEncoder.stateDict().get("text_model.final_layer_norm.bias")!;
-    await withNaN(finalNorm, () => assert.rejects(pipe.generate({ ...options, cfgScale: 3 }), /Cannot use the prompt embeddings \(text encoder output\)/));
-    const after = await pipe.generate({ ...options, cfgScale: 3 });
+    await withNaN(finalNorm, () => assert.rejects(pipe.generate({ ...options, guidanceScale: 3 }), /Cannot use the prompt embeddings \(text encoder output\)/));
+    const after = await pipe.generate({ ...options, guidanceScale: 3 });
     assert.equal(after.images.length, 1, "the pipeline works again once the weights are finite");
+  });
+
+  test("refuses the option names it had before diffusers' (steps, cfgScale, batchSize) instead of ignoring them", async () => {
+    const renamed = { steps: "numInferenceSteps", cfgScale: "guidanceScale", batchSize: "numImagesPerPrompt" };
+    for (const [old, current] of Object.entries(renamed)) {
+      const options = { prompt: "a", width: 16, height: 16, [old]: 2 } as unknown as Parameters<typeof pipe.generate>[0];
+      await assert.rejects(pipe.generate(options), (error: Error) => error instanceof TypeError && error.message === `Cannot generate with option "${old}": it is called "${current}" (diffusers' name)`);
+    }
   });
 
   test("rejects a size that is not a multiple of 8 before any GPU work", async () => {

@@ -32,7 +32,7 @@ export async function generationSoak(device: Device, runs: number, options: { tr
     const afterLoad = device.memory();
     let afterFirst = afterLoad;
     for (let i = 0; i < runs; i++) {
-      await pipe.generate({ prompt: "a (red:1.2) cat BREAK on a mat", negativePrompt: "blurry", steps: 1, cfgScale: 3, width: 16, height: 16, seed: i });
+      await pipe.generate({ prompt: "a (red:1.2) cat BREAK on a mat", negativePrompt: "blurry", numInferenceSteps: 1, guidanceScale: 3, width: 16, height: 16, seed: i });
       if (i === 0) afterFirst = device.memory();
     }
     const afterLast = device.memory();
