@@ -47,6 +47,7 @@ export {
 export {
   type LoadPipelineOptions,
   loadPipelineFromSource,
+  isPixelSpaceModel,
   loadStableDiffusionPipeline,
   missingModelFiles,
   ModelFolderError,

@@ -29,10 +29,13 @@ function weightFiles(variant: string | undefined) {
   };
 }
 
-/** The files a diffusers SD1.x folder must hold (relative paths), for a weights variant such as "fp16". */
-export function requiredModelFiles(variant?: string): string[] {
+/**
+ * The files a diffusers SD1.x folder must hold (relative paths), for a weights variant such as
+ * "fp16"; `{ vae: false }` for a pixel-space model (see {@link isPixelSpaceModel}).
+ */
+export function requiredModelFiles(variant?: string, options: { vae?: boolean } = {}): string[] {
   const weights = weightFiles(variant);
-  return [
+  const files = [
     "tokenizer/vocab.json",
     "tokenizer/merges.txt",
     "text_encoder/config.json",
@@ -43,6 +46,17 @@ export function requiredModelFiles(variant?: string): string[] {
     weights.vae,
     "scheduler/scheduler_config.json",
   ];
+  return options.vae === false ? files.filter((file) => !file.startsWith("vae/")) : files;
+}
+
+/**
+ * Whether the folder is a pixel-space model: its `model_index.json` names no VAE (`"vae": null` or
+ * `[null, null]`, as diffusers writes an absent component). The UNet then samples images directly.
+ */
+export async function isPixelSpaceModel(source: ModelSource): Promise<boolean> {
+  if (!(await source.exists("model_index.json"))) return false;
+  const vae = (await readJson(source, "model_index.json")).vae;
+  return vae === null || (Array.isArray(vae) && vae.every((v) => v === null));
 }
 
 /** The files a diffusers SD1.x folder must hold with f32 (default variant) weights. */
@@ -72,7 +86,7 @@ export interface LoadPipelineOptions extends UrlModelSourceOptions {
  * ```
  */
 export async function missingModelFiles(source: ModelSource, variant?: string): Promise<string[]> {
-  const files = requiredModelFiles(variant);
+  const files = requiredModelFiles(variant, { vae: !(await isPixelSpaceModel(source)) });
   const present = await Promise.all(files.map((file) => source.exists(file)));
   return files.filter((_, i) => !present[i]);
 }
@@ -154,14 +168,16 @@ export async function loadPipelineFromSource(
   const files = toModelSource(source, options);
   const where = files.location;
   let missing: string[];
+  let pixelSpace: boolean;
   try {
+    pixelSpace = await isPixelSpaceModel(files);
     missing = await missingModelFiles(files, options.variant);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     throw new ModelFolderError(`Cannot load a Stable Diffusion model from "${where}": ${message}`, { cause: error });
   }
   if (missing.length > 0) {
-    const needed = requiredModelFiles(options.variant).join(", ");
+    const needed = requiredModelFiles(options.variant, { vae: !pixelSpace }).join(", ");
     throw new ModelFolderError(`Cannot load a Stable Diffusion model from "${where}": missing ${missing.join(", ")} (a diffusers folder needs ${needed})`);
   }
   const progress = options.onProgress ?? (() => {});
@@ -185,12 +201,15 @@ export async function loadPipelineFromSource(
       return await loadModel(files, weights.unet, model, (m, reader) => loadWeights(m, reader));
     });
     loaded.push(unet);
-    progress("vae");
-    const vae = await part(where, "the VAE", async () => {
-      const model = AutoencoderKL.fromConfig(await readJson(files, "vae/config.json"), layer);
-      return await loadModel(files, weights.vae, model, (m, reader) => loadAutoencoderKLWeights(m, reader));
-    });
-    loaded.push(vae);
+    let vae: AutoencoderKL | null = null;
+    if (!pixelSpace) {
+      progress("vae");
+      vae = await part(where, "the VAE", async () => {
+        const model = AutoencoderKL.fromConfig(await readJson(files, "vae/config.json"), layer);
+        return await loadModel(files, weights.vae, model, (m, reader) => loadAutoencoderKLWeights(m, reader));
+      });
+      loaded.push(vae);
+    }
     let taesd: TAESD | undefined;
     if (options.taesd !== undefined) {
       progress("taesd");
