@@ -119,8 +119,9 @@ export class StepPreferenceScorer implements StepScorer {
       const count = Math.min(this.chunkSize, batch - start);
       const chunk = noGrad(() => tidy(() => {
         const slice = count === batch ? images : narrow(images, 0, start, count);
-        const input = slice.dtype === dtype ? slice : cast(slice, dtype);
-        const pixels = preprocessImages(input, { imageSize, mean, std });
+        // pre-process in the images' own precision, then hand the model its dtype
+        const prepared = preprocessImages(slice, { imageSize, mean, std });
+        const pixels = prepared.dtype === dtype ? prepared : cast(prepared, dtype);
         const rows = ids.slice(start, start + count);
         const idTensor = tensor(Int32Array.from(rows.flat()), [count, rows[0].length], { dtype: "i32", device: images.device });
         const out = this.model.pairScores(pixels, idTensor, timesteps.slice(start, start + count));

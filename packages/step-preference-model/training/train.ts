@@ -1,4 +1,4 @@
-import { AdamW, backward, clamp, clipGradNorm, concat, linearSchedule, LrScheduler, narrow, noGrad, type OptimizerState, type Tensor, tensor, tidy } from "@spo/wgpu-tensor";
+import { AdamW, backward, cast, clamp, clipGradNorm, concat, linearSchedule, LrScheduler, narrow, noGrad, type OptimizerState, type Tensor, tensor, tidy } from "@spo/wgpu-tensor";
 import { SpmInputError } from "../errors.ts";
 import { MAX_TIMESTEP } from "../model/_checks.ts";
 import type { StepPreferenceModel } from "../model/step_preference_model.ts";
@@ -102,7 +102,11 @@ export async function pairPixels(model: StepPreferenceModel, batch: PairBatch, t
     images.dispose();
   }
   const { imageSize } = model.config.vision;
-  const pixels = noGrad(() => tidy(() => preprocessImages(clamp(predicted, -1, 1), { imageSize, mean: model.config.imageMean, std: model.config.imageStd })));
+  const dtype = model.text_projection.weight.dtype;
+  const pixels = noGrad(() => tidy(() => {
+    const prepared = preprocessImages(clamp(predicted, -1, 1), { imageSize, mean: model.config.imageMean, std: model.config.imageStd });
+    return prepared.dtype === dtype ? prepared : cast(prepared, dtype);
+  }));
   predicted.dispose();
   return pixels;
 }
