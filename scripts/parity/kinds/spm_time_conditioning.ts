@@ -9,7 +9,7 @@ import { buildCaseModel, caseWeights, CaseTensors, checkCaseInputs } from "./_ca
  * t_embedder_frequency_embedding_size }`) with the case's weights. Inputs: `pixel_values` (normalised),
  * `timesteps`, `input_ids`, `raw_images` ([−1, 1], any size). Outputs: `t_emb`, `image_embeds`,
  * `vision_last_hidden_state`, `vision_pooled`, `text_embeds`, `logits_per_image`,
- * `score_pixel_values` (per-pair scores), `score_raw_images` (the full scorer on raw images).
+ * `logits_per_text`, `score_pixel_values` (per-pair scores), `score_raw_images` (the full scorer on raw images).
  */
 export const spmTimeConditioningKind: KindRunner = {
   kind: "spm_time_conditioning",
@@ -35,10 +35,11 @@ export const spmTimeConditioningKind: KindRunner = {
         else if (name === "vision_last_hidden_state" && image) await io.produce(name, image.lastHiddenState);
         else if (name === "vision_pooled" && image) await io.produce(name, image.pooledOutput);
         else if (name === "text_embeds") await io.produce(name, model.getTextFeatures(ids));
-        else if (name === "logits_per_image" && pixels) {
+        else if ((name === "logits_per_image" || name === "logits_per_text") && pixels) {
           const out = model.forward(pixels, ids, timesteps);
-          io.own(out.logitsPerText, out.imageEmbeds, out.textEmbeds);
-          await io.produce(name, out.logitsPerImage);
+          const wanted = name === "logits_per_image" ? out.logitsPerImage : out.logitsPerText;
+          io.own(out.logitsPerImage, out.logitsPerText, out.imageEmbeds, out.textEmbeds);
+          await io.produce(name, wanted);
         } else if (name === "score_pixel_values" && pixels) await io.produce(name, model.pairScores(pixels, ids, timesteps));
         else if (name === "score_raw_images") {
           const raw = await io.float("raw_images");
