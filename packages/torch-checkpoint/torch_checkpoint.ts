@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type ByteSource, SafetensorsReader } from "@spo/safetensors";
+import { type ByteSource, type SafeTensorMap, SafetensorsReader } from "@spo/safetensors";
 import { readExactly, sourceByteLength } from "./byte_source.ts";
 import { TorchCheckpointError } from "./errors.ts";
 import { loadLegacyCheckpoint } from "./legacy_checkpoint.ts";
@@ -89,6 +89,16 @@ export class TorchCheckpoint extends SafetensorsReader {
       requiresGrad: tensor.requiresGrad,
       isParameter: tensor.isParameter,
     };
+  }
+
+  /**
+   * Reads every tensor, one storage read each. (Safetensors' reader joins neighbours into large
+   * reads; here tensors lie in separate records, so joining them would only add a copy.)
+   */
+  override async readAll(): Promise<SafeTensorMap> {
+    const tensors: SafeTensorMap = new Map();
+    for (const name of this.names) tensors.set(name, await this.tensor(name));
+    return tensors;
   }
 
   /** Whether the checkpoint keeps its weights under `state_dict` (A1111 / Lightning `.ckpt`). */
