@@ -22,12 +22,12 @@ export { CheckpointArchitectureError, SpmInputError } from "./errors.ts";
 export {
   CLIP_IMAGE_MEAN,
   CLIP_IMAGE_STD,
+  MAX_TIMESTEP,
   type SpmConfigOptions,
   stepPreferenceConfigFromTransformers,
   type StepPreferenceModelConfig,
   VIT_H_14_CONFIG,
 } from "./model/spm_config.ts";
-export { MAX_TIMESTEP } from "./model/_checks.ts";
 export { TimestepEmbedder, timestepSinusoid } from "./model/timestep_embedder.ts";
 export { AdaLNModulation } from "./model/adaln_modulation.ts";
 export { TimeConditionedEncoderLayer, TimeConditionedVisionTransformer } from "./model/time_conditioned_vision.ts";

@@ -1,7 +1,5 @@
 import { SpmInputError } from "../errors.ts";
-
-/** The largest timestep of a 1000-step diffusion schedule. */
-export const MAX_TIMESTEP = 999;
+import { MAX_TIMESTEP } from "./spm_config.ts";
 
 /** Checks `timesteps` holds `batch` finite numbers in [0, 999] (before anything is dispatched). */
 export function checkTimesteps(timesteps: readonly number[], batch: number): void {

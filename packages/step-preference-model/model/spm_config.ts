@@ -6,6 +6,9 @@ import {
   UnsupportedConfigError,
 } from "@spo/clip";
 
+/** The largest timestep of a 1000-step diffusion schedule (SPM timesteps are in [0, 999]). */
+export const MAX_TIMESTEP = 999;
+
 /** CLIP's pixel normalisation (OpenAI's mean and std, also used by OpenCLIP ViT-H/14 and PickScore). */
 export const CLIP_IMAGE_MEAN: readonly [number, number, number] = [0.48145466, 0.4578275, 0.40821073];
 export const CLIP_IMAGE_STD: readonly [number, number, number] = [0.26862954, 0.26130258, 0.27577711];

@@ -1,6 +1,6 @@
 import { AdamW, backward, cast, clamp, clipGradNorm, concat, linearSchedule, LrScheduler, narrow, noGrad, type OptimizerState, type Tensor, tensor, tidy } from "@spo/wgpu-tensor";
 import { SpmInputError } from "../errors.ts";
-import { MAX_TIMESTEP } from "../model/_checks.ts";
+import { MAX_TIMESTEP } from "../model/spm_config.ts";
 import type { StepPreferenceModel } from "../model/step_preference_model.ts";
 import { preprocessImages } from "../preprocess/preprocess.ts";
 import type { PromptTokenizer } from "../scoring/scorer.ts";
