@@ -100,6 +100,9 @@ test("nesting bombs, exponential sharing and cycles are refused with typed error
   const shared = new PickleBuilder().op(OP.PROTO, 2, OP.NONE);
   for (let i = 0; i < 64; i++) shared.op(OP.DUP, OP.TUPLE2);
   await assertRejectsWith(openTorchCheckpointBytes(writeCheckpointZip(shared.op(OP.STOP).build(), {})), "limit_exceeded", /more than \d+ entries/);
+  const deepKey = new PickleBuilder().op(OP.PROTO, 2, OP.EMPTY_DICT, OP.NONE);
+  for (let i = 0; i < 100_000; i++) deepKey.op(OP.TUPLE1);
+  await assertRejectsWith(openTorchCheckpointBytes(writeCheckpointZip(deepKey.op(OP.NONE, OP.SETITEM, OP.STOP).build(), {})), "limit_exceeded", /tuple nested more than 512 deep/);
   const cycle = new PickleBuilder().op(OP.PROTO, 2, OP.EMPTY_LIST, OP.DUP, OP.APPEND, OP.STOP).build();
   await assertRejectsWith(openTorchCheckpointBytes(writeCheckpointZip(cycle, {})), "corrupt_pickle", /"0" contains itself/);
 });

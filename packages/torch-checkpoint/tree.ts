@@ -23,13 +23,14 @@ export interface FlatCheckpoint {
 /** Nesting deeper than this is refused (no real checkpoint comes close). */
 export const MAX_NESTING_DEPTH = 512;
 
-function keyText(key: PyValue): string {
+function keyText(key: PyValue, depth = 0): string {
+  if (depth > MAX_NESTING_DEPTH) throw new TorchCheckpointError("limit_exceeded", `Cannot flatten the checkpoint: a dict key is a tuple nested more than ${MAX_NESTING_DEPTH} deep`);
   if (typeof key === "string") return key;
   if (typeof key === "number" || typeof key === "bigint") return String(key);
   if (typeof key === "boolean") return key ? "True" : "False";
   if (key === null) return "None";
   if (key instanceof PyGlobal || key instanceof TorchDtype) return key.name;
-  if (key instanceof PyTuple) return `(${key.items.map(keyText).join(", ")})`;
+  if (key instanceof PyTuple) return `(${key.items.map((item) => keyText(item, depth + 1)).join(", ")})`;
   throw new TorchCheckpointError("corrupt_pickle", "Cannot flatten the checkpoint: a dict key is not a str, number, bool, None, global or tuple of those");
 }
 
