@@ -46,17 +46,17 @@ export interface StepInfo {
 export interface GenerateOptions {
   prompt: string;
   negativePrompt?: string;
-  /** Sampling steps (default 20). */
-  steps?: number;
-  /** Classifier-free guidance scale (default 7.5; ≤ 1 runs the conditional branch only). */
-  cfgScale?: number;
+  /** Sampling steps, diffusers' `num_inference_steps` (default 20). */
+  numInferenceSteps?: number;
+  /** Classifier-free guidance scale, diffusers' `guidance_scale` (default 7.5; ≤ 1 runs the conditional branch only). */
+  guidanceScale?: number;
   /** Seed of image 0; image i uses seed + i (A1111's batch seeds). Default 0. */
   seed?: number;
   /** Multiples of 8 and of the VAE's scale factor (default: the UNet's sample size × that factor). */
   width?: number;
   height?: number;
-  /** Images per call (default 1). */
-  batchSize?: number;
+  /** Images per call, diffusers' `num_images_per_prompt` (default 1). */
+  numImagesPerPrompt?: number;
   /** Sampler (default "ddim"). */
   scheduler?: SchedulerName;
   /** diffusers' `clip_skip` (A1111 "Clip skip N" is N − 1). */
@@ -92,7 +92,7 @@ export interface GenerateResult {
  * @example
  * ```ts
  * const pipe = await loadStableDiffusionPipeline("/models/stable-diffusion-v1-5");
- * const { images } = await pipe.generate({ prompt: "a (red:1.2) fox", steps: 20, cfgScale: 7, seed: 42 });
+ * const { images } = await pipe.generate({ prompt: "a (red:1.2) fox", numInferenceSteps: 20, guidanceScale: 7, seed: 42 });
  * images[0].data; // Uint8ClampedArray, 512·512·4
  * ```
  */
@@ -106,15 +106,16 @@ export class StableDiffusionPipeline {
   /** Runs text-to-image; see {@link GenerateOptions}. */
   async generate(options: GenerateOptions): Promise<GenerateResult> {
     const { tokenizer, textEncoder, unet, vae, schedulerConfig } = this.components;
-    const steps = options.steps ?? 20;
-    const cfgScale = options.cfgScale ?? 7.5;
+    checkOptionNames(options);
+    const steps = options.numInferenceSteps ?? 20;
+    const guidanceScale = options.guidanceScale ?? 7.5;
     const seed = options.seed ?? 0;
-    const batch = options.batchSize ?? 1;
+    const batch = options.numImagesPerPrompt ?? 1;
     const factor = vaeScaleFactor(vae);
     const width = options.width ?? unet.config.sampleSize * factor;
     const height = options.height ?? unet.config.sampleSize * factor;
     checkGenerateOptions(steps, seed, batch, width, height);
-    checkGuidance(cfgScale);
+    checkGuidance(guidanceScale);
     checkClipSkip(options.clipSkip, textEncoder.config.numHiddenLayers);
     if (width % factor !== 0 || height % factor !== 0) throw new RangeError(`Cannot generate ${width}×${height} images: the VAE needs multiples of ${factor}`);
     const scheduler = createScheduler(options.scheduler ?? "ddim", schedulerConfig);
@@ -128,7 +129,7 @@ export class StableDiffusionPipeline {
     const loras = options.loras ? await applyPromptLoras({ unet, text_encoder: textEncoder }, positive.loraTags[0]!, options.loras) : undefined;
     try {
       if (loras) await options.onLoraReports?.(loras.reports);
-      return await this.#sample(options, { positive, negative, prompts, negatives, steps, cfgScale, seed, batch, width, height, scheduler });
+      return await this.#sample(options, { positive, negative, prompts, negatives, steps, guidanceScale, seed, batch, width, height, scheduler });
     } finally {
       loras?.remove();
       scheduler.dispose?.();
@@ -137,11 +138,11 @@ export class StableDiffusionPipeline {
 
   async #sample(options: GenerateOptions, plan: SamplingPlan): Promise<GenerateResult> {
     const { tokenizer, textEncoder, unet, vae } = this.components;
-    const { positive, negative, prompts, negatives, steps, cfgScale, seed, batch, width, height, scheduler } = plan;
+    const { positive, negative, prompts, negatives, steps, guidanceScale, seed, batch, width, height, scheduler } = plan;
     // the models' device, which need not be the default one
     const device = unet.conv_in.weight.device;
     const chunkCount = Math.max(positive.chunks.length, negative.chunks.length);
-    const useCfg = cfgScale > 1;
+    const useCfg = guidanceScale > 1;
     const context = inference(() => {
       const encode = (texts: string[]) => encodePrompts(textEncoder, tokenizer, texts, { minChunks: chunkCount, clipSkip: options.clipSkip, device }).context;
       return useCfg ? concat([encode(negatives), encode(prompts)], 0) : encode(prompts);
@@ -170,7 +171,7 @@ export class StableDiffusionPipeline {
           const scaled = scheduler.scaleModelInput(latents, timestep);
           const input = useCfg ? concat([scaled, scaled], 0) : scaled;
           const eps = unet.forward(input, timestep, context);
-          const guided = useCfg ? classifierFreeGuidance(narrow(eps, 0, 0, batch), narrow(eps, 0, batch, batch), cfgScale) : eps;
+          const guided = useCfg ? classifierFreeGuidance(narrow(eps, 0, 0, batch), narrow(eps, 0, batch, batch), guidanceScale) : eps;
           const out = scheduler.step(guided, timestep, latents, { generator });
           return out.prevSample;
         });
@@ -188,7 +189,7 @@ export class StableDiffusionPipeline {
         }
       }
       // one check decides for the whole loop: a NaN or Inf anywhere in sampling reaches these
-      await assertFinite(latents, `the final latents (after ${steps} ${options.scheduler ?? "ddim"} steps at guidance ${cfgScale})`);
+      await assertFinite(latents, `the final latents (after ${steps} ${options.scheduler ?? "ddim"} steps at guidance ${guidanceScale})`);
       // one image at a time, and in tiles, where a whole decode would exceed one storage binding
       // (SD's 512×512 decode needs 256 MiB; CPU adapters bind 128 MiB); pixel space: nothing to decode
       const decoded = vae ? inference(() => {
@@ -250,7 +251,7 @@ interface SamplingPlan {
   prompts: string[];
   negatives: string[];
   steps: number;
-  cfgScale: number;
+  guidanceScale: number;
   seed: number;
   batch: number;
   width: number;
@@ -258,8 +259,21 @@ interface SamplingPlan {
   scheduler: ReturnType<typeof createScheduler>;
 }
 
-function checkGuidance(cfgScale: number): void {
-  if (typeof cfgScale !== "number" || !Number.isFinite(cfgScale)) throw new RangeError(`Cannot generate with cfgScale ${cfgScale}: it must be a finite number`);
+/** Option names generate() had before it took diffusers' names: refused by name, as ignoring one would change the image silently. */
+const RENAMED_OPTIONS: Readonly<Record<string, keyof GenerateOptions>> = {
+  steps: "numInferenceSteps",
+  cfgScale: "guidanceScale",
+  batchSize: "numImagesPerPrompt",
+};
+
+function checkOptionNames(options: GenerateOptions): void {
+  for (const [old, current] of Object.entries(RENAMED_OPTIONS)) {
+    if (old in options) throw new TypeError(`Cannot generate with option "${old}": it is called "${current}" (diffusers' name)`);
+  }
+}
+
+function checkGuidance(guidanceScale: number): void {
+  if (typeof guidanceScale !== "number" || !Number.isFinite(guidanceScale)) throw new RangeError(`Cannot generate with guidanceScale ${guidanceScale}: it must be a finite number`);
 }
 
 function checkClipSkip(clipSkip: number | undefined, layerCount: number): void {
@@ -270,11 +284,11 @@ function checkClipSkip(clipSkip: number | undefined, layerCount: number): void {
 }
 
 function checkGenerateOptions(steps: number, seed: number, batch: number, width: number, height: number): void {
-  if (!Number.isInteger(steps) || steps < 1) throw new RangeError(`Cannot generate with ${steps} steps: it must be an integer ≥ 1`);
+  if (!Number.isInteger(steps) || steps < 1) throw new RangeError(`Cannot generate with numInferenceSteps ${steps}: it must be an integer ≥ 1`);
   if (!Number.isInteger(seed) || seed < 0 || seed + batch - 1 > Number.MAX_SAFE_INTEGER) {
-    throw new RangeError(`Cannot generate with seed ${seed}: it must be an integer ≥ 0 with seed + batchSize − 1 at most 2^53 − 1`);
+    throw new RangeError(`Cannot generate with seed ${seed}: it must be an integer ≥ 0 with seed + numImagesPerPrompt − 1 at most 2^53 − 1`);
   }
-  if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`Cannot generate a batch of ${batch}: it must be an integer ≥ 1`);
+  if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`Cannot generate with numImagesPerPrompt ${batch}: it must be an integer ≥ 1`);
   for (const [name, value] of [["width", width], ["height", height]] as const) {
     if (!Number.isInteger(value) || value < 8 || value % 8 !== 0) throw new RangeError(`Cannot generate with ${name} ${value}: it must be a positive multiple of 8`);
   }
