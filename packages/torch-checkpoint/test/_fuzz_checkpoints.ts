@@ -57,6 +57,8 @@ const SNIPPETS = [
   "R", "b", "Q", "\x81", ")", "(", "t", "N", "]", "}", "s", "u", "a", "e", "2", "0", "1", "h\xff", "j\xff\xff\xff\xff",
   "q\x00", "\x94", "\x8a\x08\x00\x00\x00\x00\x00\x00\x00\x80", "\x8b\xff\xff\xff\x7f", "X\xff\xff\xff\x7f", "\x8d\xff\xff\xff\xff\xff\xff\xff\xff",
   "K\xff", "J\xff\xff\xff\xff", "\x95\xff\xff\xff\xff\x00\x00\x00\x00", ".", "\x80\x05", "\x82\x01", "\x97",
+  // bombs: deep nesting, exponential sharing, a list in itself, a deeply nested dict key
+  "N" + "\x85".repeat(5000), "N" + "2\x86".repeat(64), "]2a", "}N" + "\x85".repeat(5000) + "Ns",
 ].map(latin1);
 const INTERESTING_U32 = [0, 1, 0x7f, 0x80, 0xffff, 0x10000, 0x7fffffff, 0x80000000, 0xffffffff, 46, 22, 30];
 

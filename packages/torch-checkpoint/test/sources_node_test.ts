@@ -50,6 +50,18 @@ test("openTorchCheckpointUrl() reads the directory and pickle, then each tensor 
   }
 });
 
+test("openWeights() reads a .ckpt at a URL as its state dict", async () => {
+  const server = await startRangeServer(new Uint8Array(await readFile(join(FIXTURES, "torch_lightning.ckpt"))));
+  try {
+    await using weights = await openWeights(server.url);
+    assert.equal(weights.names.length, 3);
+    const expected = (await expectedTensors("torch_lightning")).get("state_dict/model.diffusion_model.block2.weight")!;
+    assert.deepEqual((await weights.tensor("model.diffusion_model.block2.weight")).data, expected.data);
+  } finally {
+    await server.close();
+  }
+});
+
 test("openTorchCheckpointBlob() reads a legacy .pt from a Blob", async () => {
   const bytes = await readFile(join(FIXTURES, "torch_legacy.pt"));
   await using checkpoint = await openTorchCheckpointBlob(new Blob([bytes]));
