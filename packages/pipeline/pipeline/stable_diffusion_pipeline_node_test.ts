@@ -101,7 +101,7 @@ describe("StableDiffusionPipeline on a tiny random model folder", () => {
       let last: Float32Array | undefined;
       const options = { prompt: "a tower", numInferenceSteps: 1, guidanceScale: 1, seed: 2, width: 64, height: 64 };
       const { images } = await smallPipe.generate({ ...options, onStep: async ({ latents }) => void (last = (await latents.toArray()) as Float32Array) });
-      const { vae } = smallPipe.components;
+      const vae = smallPipe.components.vae!; // a latent-space model
       const tile = tileLatentSizeWithin(vae.config, 300_000)!;
       assert.ok(tile < 16, "the decode is tiled");
       const latents = tensor(last!, [1, 4, 16, 16], { device: small });
@@ -168,7 +168,7 @@ describe("StableDiffusionPipeline on a tiny random model folder", () => {
 describe("loadStableDiffusionPipeline", () => {
   test("leaves every loaded model frozen and in eval mode", () => {
     const { textEncoder, unet, vae, taesd } = pipe.components;
-    for (const [name, model] of Object.entries({ textEncoder, unet, vae, taesd: taesd! })) {
+    for (const [name, model] of Object.entries({ textEncoder, unet, vae: vae!, taesd: taesd! })) {
       const trainable = model.parameters().filter((p) => p.requiresGrad).length;
       assert.equal(trainable, 0, `${name} has ${trainable} parameters that require gradients`);
       assert.equal(model.isTraining, false, `${name} is in training mode`);
