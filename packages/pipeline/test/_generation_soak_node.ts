@@ -28,7 +28,7 @@ export async function generationSoak(device: Device, runs: number, options: { tr
   try {
     const beforeLoad = device.memory();
     const pipe = await loadStableDiffusionPipeline(folder, { device });
-    if (options.trainable) for (const model of [pipe.components.textEncoder, pipe.components.unet, pipe.components.vae]) model.requiresGrad_(true);
+    if (options.trainable) for (const model of [pipe.components.textEncoder, pipe.components.unet, pipe.components.vae]) model?.requiresGrad_(true);
     const afterLoad = device.memory();
     let afterFirst = afterLoad;
     for (let i = 0; i < runs; i++) {
