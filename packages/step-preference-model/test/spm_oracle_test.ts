@@ -62,12 +62,16 @@ describe("the spm_time_conditioning oracle case (SPO's HFTimeConditionedCLIPMode
   test("a strict load names missing, unexpected and mis-shaped tensors before reading any data", async () => {
     const model = StepPreferenceModel.fromConfig(fixture.manifest.config, { init: "meta", device });
     const renamed = (name: string) => (name === "t_embedder.mlp.2.bias" ? null : name === "logit_scale" ? "logit_scale_typo" : `model.${name}`);
-    await assert.rejects(loadStepPreferenceWeights(model, await readerOf(fixture.weights, renamed)), (error: unknown) => {
+    const reader = await readerOf(fixture.weights, renamed);
+    let dataReads = 0;
+    const counting = { names: reader.names, has: (n: string) => reader.has(n), info: (n: string) => reader.info(n), float32: (n: string) => (dataReads++, reader.float32(n)) };
+    await assert.rejects(loadStepPreferenceWeights(model, counting), (error: unknown) => {
       assert.ok(error instanceof StateDictError);
       assert.deepEqual(error.report.missing.sort(), ["logit_scale", "t_embedder.mlp.2.bias"]);
       assert.deepEqual(error.report.loaded, []);
       return true;
     });
+    assert.equal(dataReads, 0, "no tensor data was read");
     const wider = StepPreferenceModel.fromConfig({ ...fixture.manifest.config, t_embedder_frequency_embedding_size: 128 }, { init: "meta", device });
     await assert.rejects(loadStepPreferenceWeights(wider, await readerOf(fixture.weights)), (error: unknown) => {
       assert.ok(error instanceof StateDictError);
