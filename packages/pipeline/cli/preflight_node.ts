@@ -9,6 +9,7 @@
 import { stat, unlink, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { loraFolderResolver } from "../pipeline/lora_folder_node.ts";
+import { isUrlString } from "../pipeline/model_source.ts";
 import { modelSourceOf } from "../pipeline/model_source_node.ts";
 import { LoraNotFoundError } from "../pipeline/prompt_loras.ts";
 import { parseExtraNetworks } from "../prompt/extra_networks.ts";
@@ -86,10 +87,19 @@ export async function checkModelLimits(args: GenerateCommand): Promise<void> {
   }
 }
 
+/** A model given as a path is a folder (a URL is tried when loading). */
+export async function checkModelFolder(model: string): Promise<void> {
+  if (isUrlString(model)) return;
+  const info = await stat(model).catch(() => null);
+  if (!info) throw new PreflightError(`Cannot load a Stable Diffusion model from "${model}": the folder does not exist`);
+  if (!info.isDirectory()) throw new PreflightError(`Cannot load a Stable Diffusion model from "${model}": it is not a folder (give a diffusers folder with unet/, text_encoder/, …)`);
+}
+
 /** Runs every check, cheapest first. */
 export async function preflight(args: GenerateCommand): Promise<void> {
   const tags = checkPromptSyntax(args.prompt, args.negative);
   await checkOutput(args.out, args.batch);
   await checkLoras(args.loraDir, tags);
+  await checkModelFolder(args.model);
   await checkModelLimits(args);
 }

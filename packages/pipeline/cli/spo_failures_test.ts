@@ -63,6 +63,12 @@ describe("spo generate fails with one clear line", () => {
     await assertOneLineFailure([...missingModel, "--prompt", "<lora:broken:1> a", "--lora-dir", loras], 1, /Cannot read LoRA "broken" \(.*broken\.safetensors\): .*header length 200 runs past the end of the file/);
   });
 
+  test("for a model folder that does not exist or is a file", async () => {
+    await assertOneLineFailure(["generate", "--model", join(work, "no-model"), "--prompt", "a", "--out", join(work, "x.png")], 1, /Cannot load a Stable Diffusion model from ".*no-model": the folder does not exist$/);
+    await writeFile(join(work, "model.safetensors"), "");
+    await assertOneLineFailure(["generate", "--model", join(work, "model.safetensors"), "--prompt", "a", "--out", join(work, "x.png")], 1, /: it is not a folder \(give a diffusers folder/);
+  });
+
   test("for an unreachable or silent model URL", async () => {
     await assertOneLineFailure(["generate", "--model", "http://127.0.0.1:9/sd/", "--prompt", "a", "--out", join(work, "x.png")], 1, /Cannot load a Stable Diffusion model from "http:\/\/127\.0\.0\.1:9\/sd\/": cannot reach http:\/\/127\.0\.0\.1:9\/sd\/.* \(fetch failed/);
     const silent: Server = createServer(() => {});
