@@ -57,7 +57,7 @@ export { embeddingGrad, type EmbeddingAttrs } from "./ops/movement/embedding.ts"
 export { resizeGrad, type ResizeGradAttrs } from "./ops/resize/interpolate.ts";
 export type { ResizeAttrs } from "./ops/resize/resize_options.ts";
 export { type ScaledDotProductAttentionOptions, scaledDotProductAttention } from "./ops/attention/attention.ts";
-export { clipGradNorm } from "./optim/clip_grad.ts";
+export { clipGradNorm, gradNorm } from "./optim/clip_grad.ts";
 export { assertFinite } from "./ops/finite/assert_finite.ts";
 export { GradScaler, type GradScalerOptions } from "./optim/grad_scaler.ts";
 export { conv2d, type Conv2dOptions } from "./ops/conv2d/conv2d.ts";

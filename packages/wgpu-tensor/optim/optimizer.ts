@@ -1,5 +1,6 @@
-import { DisposedError, DTypeError } from "../tensor/errors.ts";
+import { DisposedError, DTypeError, NonFiniteError } from "../tensor/errors.ts";
 import type { Tensor } from "../tensor/tensor.ts";
+import { clipGradNorm, gradNorm } from "./clip_grad.ts";
 
 /** Saved optimizer state: step count, hyperparameters and per-parameter host arrays. */
 export interface OptimizerState {
@@ -31,6 +32,33 @@ export abstract class Optimizer {
   }
 
   abstract step(): void;
+
+  /**
+   * `step()` guarded by the gradients' global L2 norm (clipped to `maxGradNorm` first, when given,
+   * as `clipGradNorm` does): when the norm is NaN or Inf, throws NonFiniteError naming "the
+   * gradient norm" before any parameter or optimizer state changes, so one bad batch cannot make
+   * every weight NaN. Returns the norm before clipping. Reads one number back, hence async.
+   *
+   * @example
+   * ```ts
+   * backward(loss);
+   * const norm = await optimizer.checkedStep({ maxGradNorm: 1 });
+   * optimizer.zeroGrad();
+   * ```
+   */
+  async checkedStep(options: { maxGradNorm?: number } = {}): Promise<number> {
+    this.checkParameters("checkedStep");
+    const norm = options.maxGradNorm === undefined ? gradNorm(this.params) : clipGradNorm(this.params, options.maxGradNorm);
+    let value: number;
+    try {
+      value = await norm.item();
+    } finally {
+      norm.dispose();
+    }
+    if (!Number.isFinite(value)) throw new NonFiniteError("the gradient norm", [], 0, value, 1);
+    this.step();
+    return value;
+  }
 
   /**
    * Throws DisposedError naming the first disposed parameter (whose gradient went with it), so

@@ -4,7 +4,7 @@ import type { Device } from "../device/device.ts";
 import { keep } from "../memory/scope.ts";
 import { tensor } from "../ops/creation/creation.ts";
 import { add, mul } from "../ops/elementwise/elementwise_ops.ts";
-import { DisposedError } from "../tensor/errors.ts";
+import { DisposedError, NonFiniteError } from "../tensor/errors.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { assertClose, testDevice } from "../testing/mod.ts";
 import { AdamW } from "./adamw.ts";
@@ -136,6 +136,31 @@ describe("optimizers", () => {
       opt.dispose();
       a.dispose();
     }
+  });
+
+  test("checkedStep() refuses a NaN or Inf gradient naming the gradient norm, before any parameter or moment changes", async () => {
+    const theta = keep(tensor([1, 2, 3]));
+    const opt = new AdamW([theta], { lr: 0.1 });
+    theta.grad = keep(tensor([0.5, Number.NaN, 1]));
+    await assert.rejects(opt.checkedStep(), (error: Error) => error instanceof NonFiniteError && /^Cannot use the gradient norm: element 0 of \[\] is NaN/.test(error.message));
+    theta.grad!.dispose();
+    theta.grad = keep(tensor([0.5, Number.POSITIVE_INFINITY, 1]));
+    await assert.rejects(opt.checkedStep({ maxGradNorm: 1 }), NonFiniteError);
+    assert.deepEqual(Array.from(await theta.toArray()), [1, 2, 3]);
+    assert.equal(opt.stepCount, 0);
+    // the moments were not touched: a finite step now matches a fresh optimizer's first step
+    theta.grad!.dispose();
+    theta.grad = keep(tensor([0.5, -1, 1]));
+    const norm = await opt.checkedStep();
+    assert.ok(Math.abs(norm - 1.5) < 1e-6, String(norm));
+    const fresh = keep(tensor([1, 2, 3]));
+    const freshOpt = new AdamW([fresh], { lr: 0.1 });
+    fresh.grad = keep(tensor([0.5, -1, 1]));
+    freshOpt.step();
+    assert.deepEqual(Array.from(await theta.toArray()), Array.from(await fresh.toArray()));
+    for (const t of [theta, fresh]) t.dispose();
+    opt.dispose();
+    freshOpt.dispose();
   });
 
   test("learning-rate schedules warm up linearly and decay as diffusers' get_scheduler does", () => {
