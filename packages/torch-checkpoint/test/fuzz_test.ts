@@ -6,6 +6,7 @@ import { fuzzCheckpoints } from "./_fuzz_checkpoints.ts";
 
 test("2,000 mutated checkpoints load or fail with a TorchCheckpointError, and nothing is executed", async () => {
   const tally = await fuzzCheckpoints(2_000);
+  console.log(`fuzz: ${JSON.stringify(tally)}`);
   assert.equal(tally.cases, 2_000);
   // the mutations must reach past the zip layer: some files still load, some pickles are refused
   assert.ok(tally.loaded > 0, JSON.stringify(tally));
