@@ -60,6 +60,10 @@ describe("SPO training", () => {
       prompts: PROMPTS,
       store,
       onProgress: (e) => events.push(e.phase),
+      reward: async (images, prompts) => {
+        assert.equal(images.shape[0], prompts.length);
+        return Float32Array.from(await noGrad(() => mean(images, [1, 2, 3])).toArray());
+      },
     });
     await trainer.run();
     assert.ok(trainer.isDone);
@@ -70,7 +74,7 @@ describe("SPO training", () => {
     assert.equal(first.loss, Math.fround(Math.LN2), "the first update starts from B = 0");
     assert.equal(first.pairsKept, 6);
     assert.equal(first.pairsOffered, 6);
-    assert.ok(trainer.metrics.every((m) => m.loraNorm > 0 && Number.isFinite(m.meanScore!)));
+    assert.ok(trainer.metrics.every((m) => m.loraNorm > 0 && Number.isFinite(m.meanScore!) && Number.isFinite(m.reward!)));
     assert.ok(events.includes("sample") && events.includes("train") && events.includes("checkpoint"));
     assert.equal(store.saved.length, 1, "one checkpoint at the end of the epoch");
 
