@@ -53,8 +53,8 @@ export function sampleScenes(count: number, options: SampleScenesOptions = {}): 
   if (!Number.isInteger(count) || count < 0) throw new RangeError(`Cannot sample scenes: count must be a non-negative integer, got ${count}`);
   if (!(singleFraction >= 0 && singleFraction <= 1)) throw new RangeError(`Cannot sample scenes: singleFraction must be in [0, 1], got ${singleFraction}`);
   const scenes = scenesOf(split);
-  const singles = scenes.filter((s) => s.kind === "single");
-  const pairs = scenes.filter((s) => s.kind === "pair");
+  const singles: Scene[] = scenes.filter((s) => s.kind === "single");
+  const pairs: Scene[] = scenes.filter((s) => s.kind === "pair");
   const random = new WorldRandom(seed);
   return Array.from({ length: count }, () => random.pick(random.next() < singleFraction ? singles : pairs));
 }
