@@ -7,7 +7,7 @@
  */
 
 import { TorchCheckpointError } from "./errors.ts";
-import { PyDict, PyGlobal, PyList, PySet, PyTuple, type PyValue, StorageRef, TensorRef, TorchDtype } from "./pickle/py_values.ts";
+import { describePy, NumpyDtype, PyDict, PyGlobal, PyList, PySet, PyTuple, type PyValue, StorageRef, TensorRef, TorchDtype } from "./pickle/py_values.ts";
 
 /** A non-tensor leaf of a checkpoint: ints beyond 2^53 come as bigint, Python bytes as Uint8Array. */
 export type PlainValue = null | boolean | number | bigint | string | Uint8Array;
@@ -83,5 +83,6 @@ function childrenOf(value: PyValue): Iterable<[string, PyValue]> | undefined {
 
 function plainOf(value: PyValue): PlainValue {
   if (value instanceof PyGlobal || value instanceof TorchDtype) return value.name;
+  if (value instanceof NumpyDtype) return describePy(value);
   return value as PlainValue;
 }

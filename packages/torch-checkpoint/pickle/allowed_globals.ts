@@ -8,6 +8,7 @@
 
 import { dtypeByteSize, type DType } from "@spo/safetensors";
 import { TorchCheckpointError } from "../errors.ts";
+import { numpyDtype, numpyScalar } from "./numpy_scalars.ts";
 import { describePy, PyDict, PyGlobal, PyList, PySet, PyTuple, type PyValue, StorageRef, TensorRef, TorchDtype } from "./py_values.ts";
 
 /** What an allow-listed global is. */
@@ -238,6 +239,9 @@ export const ALLOWED_GLOBALS: ReadonlyMap<string, GlobalDef> = new Map<string, G
   ["torch.Size", torchSize],
   ["torch.device", torchDevice],
   ["_codecs.encode", codecsEncode],
+  ["numpy.dtype", { kind: "function", call: numpyDtype }],
+  ["numpy.core.multiarray.scalar", { kind: "function", call: numpyScalar }],
+  ["numpy._core.multiarray.scalar", { kind: "function", call: numpyScalar }],
   ["torch.Tensor", { kind: "marker" }],
   ["torch.nn.parameter.Parameter", { kind: "marker" }],
   ["pytorch_lightning.callbacks.model_checkpoint.ModelCheckpoint", { kind: "marker" }],

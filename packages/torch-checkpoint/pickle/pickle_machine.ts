@@ -11,7 +11,8 @@
 import { TorchCheckpointError } from "../errors.ts";
 import { callGlobal, resolveGlobal } from "./allowed_globals.ts";
 import { PickleReader } from "./pickle_reader.ts";
-import { describePy, PyDict, PyGlobal, PyList, PySet, PyTuple, type PyValue } from "./py_values.ts";
+import { setNumpyDtypeState } from "./numpy_scalars.ts";
+import { describePy, NumpyDtype, PyDict, PyGlobal, PyList, PySet, PyTuple, type PyValue } from "./py_values.ts";
 import { parseFloatLine, parseIntLine, parseLongLine, parseStringLine, parseUnicodeLine } from "./text_opcodes.ts";
 
 /** Turns a persistent id (a storage tuple in checkpoints) into a value. */
@@ -261,7 +262,7 @@ class PickleMachine {
     for (const item of items) target.items.push(item);
   }
 
-  /** BUILD: `obj.__setstate__(state)`; only dict-like objects take a state, merged as items. */
+  /** BUILD: `obj.__setstate__(state)`; only dict-like objects (merged as items) and NumPy dtypes (byte order) take a state. */
   #build(): void {
     const state = this.#pop("BUILD");
     const target = this.#top("BUILD");
@@ -270,6 +271,7 @@ class PickleMachine {
       return;
     }
     if (target instanceof PyDict && state === null) return;
+    if (target instanceof NumpyDtype) return setNumpyDtypeState(target, state);
     const name = target instanceof PyGlobal ? target.name : describePy(target);
     throw new TorchCheckpointError("forbidden_call", `Cannot set the state of ${name}: only dicts take a state (BUILD) in a checkpoint`);
   }

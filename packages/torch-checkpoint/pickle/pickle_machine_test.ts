@@ -119,3 +119,18 @@ test("unpickle() keeps memory linear: a list appended to itself is one object", 
   assert.equal(list.items.length, 1000);
   assert.equal(list.items[999], list);
 });
+
+test("unpickle() reads NumPy scalars (numpy.core.multiarray.scalar of a little-endian dtype) as numbers", () => {
+  const scalar = (code: string, bytes: number[], order = "<") =>
+    new PickleBuilder()
+      .op(OP.PROTO, 2).global("numpy.core.multiarray", "scalar")
+      .global("numpy", "dtype").tuple((b) => b.str(code), (b) => b.op(OP.NEWFALSE), (b) => b.op(OP.NEWTRUE)).op(OP.REDUCE)
+      .tuple((b) => b.int(3), (b) => b.str(order), (b) => b.op(OP.NONE)).op(OP.BUILD)
+      .global("_codecs", "encode").tuple((b) => b.str(String.fromCharCode(...bytes)), (b) => b.str("latin1")).op(OP.REDUCE)
+      .op(OP.TUPLE2, OP.REDUCE, OP.STOP).build();
+  assert.equal(run(scalar("f8", [...new Uint8Array(new Float64Array([0.125]).buffer)])), 0.125);
+  assert.equal(run(scalar("i8", [...new Uint8Array(new BigInt64Array([-7n]).buffer)])), -7);
+  assert.equal(run(scalar("f2", [0x00, 0x3c])), 1);
+  refuse(scalar("f8", [0, 0, 0, 0, 0, 0, 0, 0], ">"), "unsupported_format", /only little-endian/);
+  refuse(scalar("O8", [0]), "forbidden_call", /not a numeric scalar type/);
+});

@@ -68,6 +68,11 @@ export class TorchDtype {
   constructor(readonly dtype: DType, readonly name: string) {}
 }
 
+/** A NumPy scalar dtype (`numpy.dtype("f8")`), only as the first argument of a NumPy scalar. */
+export class NumpyDtype {
+  constructor(readonly code: string) {}
+}
+
 /** A storage a persistent id refers to: a zip record or a legacy storage, with its element type and count. */
 export class StorageRef {
   constructor(
@@ -109,6 +114,7 @@ export type PyValue =
   | PyDict
   | PyGlobal
   | TorchDtype
+  | NumpyDtype
   | StorageRef
   | TensorRef;
 
@@ -127,6 +133,7 @@ export function describePy(value: PyValue | undefined): string {
   if (value instanceof PyDict) return "a dict";
   if (value instanceof PyGlobal) return value.name;
   if (value instanceof TorchDtype) return value.name;
+  if (value instanceof NumpyDtype) return `numpy.dtype("${value.code}")`;
   if (value instanceof StorageRef) return "a storage";
   return "a tensor";
 }
