@@ -47,7 +47,14 @@ export {
 } from "./schedulers/dpm_solver_multistep_scheduler.ts";
 export { type NoiseGenerator, type StepNoiseOptions } from "./schedulers/noise.ts";
 export { type BetaSchedule, DEFAULT_NOISE_SCHEDULE, NoiseSchedule, type NoiseScheduleConfig } from "./schedulers/noise_schedule.ts";
-export { DiffusersConfigReader, parseDiffusersJson, type PredictionType, SD15_SCHEDULER_CONFIG, UnsupportedConfigError } from "./schedulers/scheduler_config.ts";
+export {
+  DiffusersConfigReader,
+  parseDiffusersJson,
+  type PredictionType,
+  schedulerConfigReader,
+  SD15_SCHEDULER_CONFIG,
+  UnsupportedConfigError,
+} from "./schedulers/scheduler_config.ts";
 export { type TimestepSpacing } from "./schedulers/timestep_spacing.ts";
 export { UNet2DConditionModel, type Timesteps, type UNetForwardOptions } from "./unet/unet_2d_condition.ts";
 export { SD15_UNET_CONFIG, type UNetConfig, unetConfigFromDiffusers } from "./unet/config.ts";

@@ -72,3 +72,5 @@ export { Attention, type AttentionOptions } from "./nn/attention.ts";
 export { Activation, Dropout, quickGelu } from "./nn/activations.ts";
 export { loadWeights, type LoadWeightsOptions, type WeightSource } from "./nn/load_weights.ts";
 export { applyAdapters, type LayerAdapter } from "./nn/adapter.ts";
+export { type ConfigReaderOptions, DiffusersConfigReader, UnsupportedConfigError } from "./config/config_reader.ts";
+export { parseDiffusersJson } from "./config/diffusers_json.ts";

@@ -5,7 +5,7 @@ import { epsilonFromOriginal, vpPrediction } from "./_vp_prediction.ts";
 import { addNoiseVp, type NoiseTimesteps, velocityVp } from "./add_noise.ts";
 import { checkNoiseOptions, checkSameShape, resolveNoise, type StepNoiseOptions } from "./noise.ts";
 import { DEFAULT_NOISE_SCHEDULE, NoiseSchedule, type NoiseScheduleConfig, readNoiseScheduleConfig } from "./noise_schedule.ts";
-import { DiffusersConfigReader, PREDICTION_TYPES, type PredictionType } from "./scheduler_config.ts";
+import { PREDICTION_TYPES, type PredictionType, schedulerConfigReader } from "./scheduler_config.ts";
 import { checkTimesteps, discreteTimesteps, TIMESTEP_SPACINGS, type TimestepSpacing } from "./timestep_spacing.ts";
 
 /** The typed fields of a diffusers `DDIMScheduler` config (0.26), camelCase. */
@@ -102,7 +102,7 @@ export class DDIMScheduler {
 
   /** Reads a diffusers config dict (snake_case); missing keys take diffusers' defaults. */
   static fromConfig(json: unknown): DDIMScheduler {
-    const reader = new DiffusersConfigReader("DDIMScheduler", json);
+    const reader = schedulerConfigReader("DDIMScheduler", json);
     const d = DDIMScheduler.defaults;
     const config: DDIMSchedulerConfig = {
       ...readNoiseScheduleConfig(reader, ["linear", "scaled_linear", "squaredcos_cap_v2"], { hasZeroSnrRescale: true }),

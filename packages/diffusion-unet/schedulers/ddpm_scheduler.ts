@@ -5,7 +5,7 @@ import { vpPrediction } from "./_vp_prediction.ts";
 import { addNoiseVp, type NoiseTimesteps, velocityVp } from "./add_noise.ts";
 import { checkNoiseOptions, checkSameShape, resolveNoise, type StepNoiseOptions } from "./noise.ts";
 import { DEFAULT_NOISE_SCHEDULE, NoiseSchedule, type NoiseScheduleConfig, readNoiseScheduleConfig } from "./noise_schedule.ts";
-import { DiffusersConfigReader, PREDICTION_TYPES, type PredictionType } from "./scheduler_config.ts";
+import { PREDICTION_TYPES, type PredictionType, schedulerConfigReader } from "./scheduler_config.ts";
 import { checkTimesteps, discreteTimesteps, TIMESTEP_SPACINGS, type TimestepSpacing } from "./timestep_spacing.ts";
 
 /**
@@ -80,7 +80,7 @@ export class DDPMScheduler {
 
   /** Reads a diffusers config dict (snake_case); missing keys take diffusers' defaults. */
   static fromConfig(json: unknown): DDPMScheduler {
-    const reader = new DiffusersConfigReader("DDPMScheduler", json);
+    const reader = schedulerConfigReader("DDPMScheduler", json);
     const d = DDPMScheduler.defaults;
     const config: DDPMSchedulerConfig = {
       ...readNoiseScheduleConfig(reader, ["linear", "scaled_linear", "squaredcos_cap_v2", "sigmoid"], { hasZeroSnrRescale: true }),

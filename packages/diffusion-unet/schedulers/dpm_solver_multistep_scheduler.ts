@@ -5,7 +5,7 @@ import { rowOperand, rowTimesteps } from "./_per_row.ts";
 import { indexForTimestep } from "./euler_ancestral_discrete_scheduler.ts";
 import { checkSameShape } from "./noise.ts";
 import { DEFAULT_NOISE_SCHEDULE, NoiseSchedule, type NoiseScheduleConfig, readNoiseScheduleConfig } from "./noise_schedule.ts";
-import { DiffusersConfigReader, PREDICTION_TYPES, type PredictionType } from "./scheduler_config.ts";
+import { PREDICTION_TYPES, type PredictionType, schedulerConfigReader } from "./scheduler_config.ts";
 import { checkTimesteps, TIMESTEP_SPACINGS, type TimestepSpacing } from "./timestep_spacing.ts";
 
 /** The typed fields of a diffusers `DPMSolverMultistepScheduler` config (0.26), camelCase. */
@@ -89,7 +89,7 @@ export class DPMSolverMultistepScheduler {
 
   /** Reads a diffusers config dict (snake_case); missing keys take diffusers' defaults. */
   static fromConfig(json: unknown): DPMSolverMultistepScheduler {
-    const reader = new DiffusersConfigReader("DPMSolverMultistepScheduler", json);
+    const reader = schedulerConfigReader("DPMSolverMultistepScheduler", json);
     const d = DPMSolverMultistepScheduler.defaults;
     // diffusers registers "deis" as "dpmsolver++" and the UniPC/DEIS solver types as "midpoint"
     reader.choice("algorithm_type", ["dpmsolver++", "deis"] as const, d.algorithmType, ["dpmsolver", "sde-dpmsolver", "sde-dpmsolver++"]);

@@ -3,7 +3,7 @@ import { f32, interpUnitGrid, linspace } from "./_numpy.ts";
 import { rowOperand, rowTimesteps } from "./_per_row.ts";
 import { checkNoiseOptions, checkSameShape, resolveNoise, type StepNoiseOptions } from "./noise.ts";
 import { DEFAULT_NOISE_SCHEDULE, NoiseSchedule, type NoiseScheduleConfig, readNoiseScheduleConfig } from "./noise_schedule.ts";
-import { DiffusersConfigReader } from "./scheduler_config.ts";
+import { schedulerConfigReader } from "./scheduler_config.ts";
 import { checkTimesteps, eulerTimesteps, TIMESTEP_SPACINGS, type TimestepSpacing } from "./timestep_spacing.ts";
 
 /** The typed fields of a diffusers `EulerAncestralDiscreteScheduler` config (0.26), camelCase. */
@@ -58,7 +58,7 @@ export class EulerAncestralDiscreteScheduler {
 
   /** Reads a diffusers config dict (snake_case); missing keys take diffusers' defaults. */
   static fromConfig(json: unknown): EulerAncestralDiscreteScheduler {
-    const reader = new DiffusersConfigReader("EulerAncestralDiscreteScheduler", json);
+    const reader = schedulerConfigReader("EulerAncestralDiscreteScheduler", json);
     const d = EulerAncestralDiscreteScheduler.defaults;
     const config: EulerAncestralDiscreteSchedulerConfig = {
       ...readNoiseScheduleConfig(reader, ["linear", "scaled_linear", "squaredcos_cap_v2"], { hasZeroSnrRescale: true }),

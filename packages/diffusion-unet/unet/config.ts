@@ -1,4 +1,4 @@
-import { UnsupportedConfigError } from "../schedulers/scheduler_config.ts";
+import { UnsupportedConfigError } from "@spo/wgpu-tensor";
 
 /** The down/up block types this UNet supports (diffusers names). */
 export type DownBlockType = "CrossAttnDownBlock2D" | "DownBlock2D";
@@ -31,7 +31,7 @@ export interface UNetConfig {
 
 /** The package's one error for configurations it does not implement; the message names the field. */
 function unsupported(message: string): UnsupportedConfigError {
-  return new UnsupportedConfigError("UNet2DConditionModel", "config", message);
+  return new UnsupportedConfigError(message, { component: "UNet2DConditionModel" });
 }
 
 type Json = Record<string, unknown>;

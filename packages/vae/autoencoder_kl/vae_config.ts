@@ -1,14 +1,8 @@
-/**
- * A config field this package does not implement; the message names the field and its value.
- *
- * @example
- * ```ts
- * AutoencoderKL.fromConfig({ act_fn: "gelu" }); // throws: act_fn = "gelu" is not supported
- * ```
- */
-export class UnsupportedConfigError extends Error {
-  override name = "UnsupportedConfigError";
-}
+// The one error of every @spo package for config fields not implemented (the message names the field
+// and its value), e.g. AutoencoderKL.fromConfig({ act_fn: "gelu" }).
+import { UnsupportedConfigError } from "@spo/wgpu-tensor";
+
+export { UnsupportedConfigError };
 
 /** diffusers' `AutoencoderKL` configuration, read once from `vae/config.json` (camelCase, checked). */
 export interface AutoencoderKLConfig {
