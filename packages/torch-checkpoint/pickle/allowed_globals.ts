@@ -221,7 +221,16 @@ function entriesFor(table: Record<string, DType>, module: string): [string, Glob
   return Object.entries(table).map(([name, dtype]) => [`${module}.${name}`, { kind: "dtype", dtype }]);
 }
 
-/** Every allowed global by dotted name (Python 3 module names). */
+/**
+ * Every allowed global by dotted name (Python 3 module names). A pickle naming anything else is
+ * refused with a `forbidden_global` error.
+ *
+ * @example
+ * ```ts
+ * import { ALLOWED_GLOBALS } from "@spo/torch-checkpoint";
+ * console.log(ALLOWED_GLOBALS.has("torch._utils._rebuild_tensor_v2"), ALLOWED_GLOBALS.has("posix.system")); // true false
+ * ```
+ */
 export const ALLOWED_GLOBALS: ReadonlyMap<string, GlobalDef> = new Map<string, GlobalDef>([
   ["collections.OrderedDict", orderedDictCall],
   ["builtins.dict", orderedDictCall],
