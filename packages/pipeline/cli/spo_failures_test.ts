@@ -123,3 +123,9 @@ test("spo generate prints the summary line of each LoRA's load report", async ()
   // 40 adapted layers (8 in the text encoder's 2 layers, 32 in the UNet's attentions), each with down, up and alpha
   assert.match(result.stderr, /^LoRA style: format kohya: 120 of 120 tensors matched 40 modules \(text_encoder 8, unet 32\), 5248 parameters$/m);
 });
+
+test("spo lora fails with one line for a file that does not exist", async () => {
+  const result = await spo(["lora", "convert", join(work, "absent.safetensors"), join(work, "out.safetensors"), "--to", "kohya"]);
+  assert.equal(result.code, 1);
+  assert.match(result.stderr, /^spo lora: Cannot open safetensors file ".*absent\.safetensors": ENOENT: no such file or directory, open '.*'\n$/);
+});
