@@ -124,7 +124,7 @@ export async function runTrainCommand(args: readonly string[], io: { out: (text:
       io.err(io.isTty ? `\r${line}` : e.phase === "sample" ? "" : `${line}\n`);
     };
     const trainer = await trainInRunFolder(
-      { unet, scheduler, promptEncoder: clipPromptEncoder(textEncoder, tokenizer), scorer, decode: vaeDecoder(vae) },
+      { unet, scheduler, promptEncoder: clipPromptEncoder(textEncoder, tokenizer), scorer, decode: vae ? vaeDecoder(vae) : undefined },
       { ...command.settings, latentShape },
       {
         runDir: command.out,
