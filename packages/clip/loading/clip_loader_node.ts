@@ -1,8 +1,7 @@
-import { access, readFile } from "node:fs/promises";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { openWeights } from "@spo/torch-checkpoint/node";
-import type { Device, DType, LoadReport, Module } from "@spo/wgpu-tensor";
+import type { Device, DType, Module } from "@spo/wgpu-tensor";
+import { loadPretrainedComponent } from "@spo/wgpu-tensor/node";
 import { CLIPTextModel, CLIPTextModelWithProjection } from "../text_encoder/clip_text_model.ts";
 import { SD15_TEXT_ENCODER_CONFIG } from "../transformer/clip_config.ts";
 import { CLIPVisionModel, CLIPVisionModelWithProjection } from "../vision_encoder/clip_vision_model.ts";
@@ -21,56 +20,27 @@ export interface ClipFolderOptions {
 
 type Json = Record<string, unknown>;
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** The folder holding config.json: `<path>/<subfolder>` when a diffusers model root is given, else `path`. */
-async function modelFolder(path: string | URL, subfolder: string): Promise<string> {
-  const root = typeof path === "string" ? path : fileURLToPath(path);
-  const nested = join(root, subfolder);
-  return (await exists(join(nested, "config.json"))) ? nested : root;
-}
-
 /** `model[.variant].safetensors`, else transformers' `pytorch_model[.variant].bin`. */
-async function weightsFile(folder: string, variant: string | undefined): Promise<string> {
+function weightFiles(variant: string | undefined): string[] {
   const suffix = variant ? `.${variant}` : "";
-  const names = [`model${suffix}.safetensors`, `pytorch_model${suffix}.bin`];
-  for (const name of names) {
-    if (await exists(join(folder, name))) return join(folder, name);
-  }
-  throw new Error(`Cannot load a CLIP model from "${folder}": ${names[0]} does not exist (nor ${names[1]})`);
+  return [`model${suffix}.safetensors`, `pytorch_model${suffix}.bin`];
 }
 
+/** A CLIP tower from `<path>/<subfolder>` or `path`; .bin files are read without running their pickle. */
 async function loadFromFolder<M extends Module>(
   path: string | URL,
   subfolder: string,
   build: (json: Json) => M,
   options: ClipFolderOptions,
-): Promise<{ model: M; report: LoadReport }> {
-  const folder = await modelFolder(path, subfolder);
-  const configPath = join(folder, "config.json");
-  if (!(await exists(configPath))) {
-    throw new Error(`Cannot load a CLIP model from "${String(path)}": neither ${subfolder}/config.json nor config.json exists there`);
-  }
-  const weightsPath = await weightsFile(folder, options.variant);
-  const model = build(JSON.parse(await readFile(configPath, "utf8")) as Json);
-  // safetensors, or transformers' older pytorch_model.bin read without running its pickle
-  const reader = await openWeights(weightsPath);
-  try {
-    const report = await loadClipWeights(model, reader, { strict: options.strict, onProgress: options.onProgress });
-    return { model, report };
-  } catch (error) {
-    model.dispose();
-    throw error;
-  } finally {
-    await reader.close();
-  }
+): Promise<{ model: M }> {
+  return await loadPretrainedComponent(path, {
+    what: "a CLIP model",
+    subfolder,
+    weightFiles: weightFiles(options.variant),
+    build,
+    open: openWeights,
+    load: (model, reader) => loadClipWeights(model, reader, { strict: options.strict, onProgress: options.onProgress }),
+  });
 }
 
 function layerOptions(options: ClipFolderOptions) {

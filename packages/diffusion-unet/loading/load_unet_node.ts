@@ -1,12 +1,10 @@
-import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
 import { openWeights } from "@spo/torch-checkpoint/node";
 import type { LayerOptions } from "@spo/wgpu-tensor";
 import { unetConfigFromDiffusers } from "../unet/config.ts";
 import { UNet2DConditionModel } from "../unet/unet_2d_condition.ts";
 import { ldmKeyMap, LDM_UNET_PREFIX } from "./ldm_key_map.ts";
 import { type LoadWeightsOptions, loadWeights } from "@spo/wgpu-tensor";
+import { loadPretrainedComponent } from "@spo/wgpu-tensor/node";
 
 export interface LoadUNetOptions extends LoadWeightsOptions, Pick<LayerOptions, "device"> {
   /** Weights variant: "fp16" reads `diffusion_pytorch_model.fp16.safetensors` (or `.fp16.bin`; converted to f32). */
@@ -23,17 +21,16 @@ export interface LoadUNetOptions extends LoadWeightsOptions, Pick<LayerOptions, 
  * ```
  */
 export async function loadUNetFromFolder(folder: string, options: LoadUNetOptions = {}): Promise<UNet2DConditionModel> {
-  const unetFolder = existsSync(join(folder, "unet", "config.json")) ? join(folder, "unet") : folder;
-  const configPath = join(unetFolder, "config.json");
-  if (!existsSync(configPath)) throw new Error(`Cannot load a UNet from ${folder}: neither ${join(folder, "unet", "config.json")} nor ${configPath} exists`);
   const stem = options.variant === "fp16" ? "diffusion_pytorch_model.fp16" : "diffusion_pytorch_model";
-  const weightsPath = [`${stem}.safetensors`, `${stem}.bin`].map((name) => join(unetFolder, name)).find((path) => existsSync(path));
-  if (weightsPath === undefined) throw new Error(`Cannot load a UNet from ${folder}: ${join(unetFolder, stem)}.safetensors is missing (and so is ${stem}.bin)`);
-  const config = JSON.parse(await readFile(configPath, "utf8"));
-  const unet = UNet2DConditionModel.fromConfig(config, { init: "meta", device: options.device });
-  await using reader = await openWeights(weightsPath);
-  await loadWeights(unet, reader, options);
-  return unet;
+  const { model } = await loadPretrainedComponent(folder, {
+    what: "a UNet",
+    subfolder: "unet",
+    weightFiles: [`${stem}.safetensors`, `${stem}.bin`],
+    build: (config) => UNet2DConditionModel.fromConfig(config, { init: "meta", device: options.device }),
+    open: openWeights,
+    load: (unet, reader) => loadWeights(unet, reader, options),
+  });
+  return model;
 }
 
 /**

@@ -1,9 +1,9 @@
-import { access, readFile, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { stat } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import type { SafetensorsReader } from "@spo/safetensors";
 import { openWeights } from "@spo/torch-checkpoint/node";
 import type { Device, DType, LayerOptions, LoadReport, Module } from "@spo/wgpu-tensor";
+import { loadPretrainedComponent } from "@spo/wgpu-tensor/node";
 import { AutoencoderKL } from "../autoencoder_kl/autoencoder_kl.ts";
 import { SD15_VAE_CONFIG } from "../autoencoder_kl/vae_config.ts";
 import { TAESD, TAESDDecoder } from "../taesd/taesd.ts";
@@ -20,15 +20,6 @@ export interface VaeFileOptions extends Omit<VaeLoadOptions, "prefix"> {
 }
 
 type Json = Record<string, unknown>;
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function asPath(path: string | URL): string {
   return typeof path === "string" ? path : fileURLToPath(path);
@@ -53,22 +44,10 @@ async function loadFile<M extends Module>(model: M, file: string, load: (model: 
   }
 }
 
-/** `<root>/<subfolder>` when it holds config.json, else `root`; throws when neither has one. */
-async function diffusersFolder(path: string | URL, subfolder: string, what: string): Promise<{ folder: string; config: Json }> {
-  const root = asPath(path);
-  const nested = join(root, subfolder);
-  const folder = (await exists(join(nested, "config.json"))) ? nested : root;
-  const configPath = join(folder, "config.json");
-  if (!(await exists(configPath))) throw new Error(`Cannot load ${what} from "${root}": neither ${subfolder}/config.json nor config.json exists there`);
-  return { folder, config: JSON.parse(await readFile(configPath, "utf8")) as Json };
-}
-
-async function weightsFile(folder: string, options: VaeFileOptions, what: string): Promise<string> {
+/** `diffusion_pytorch_model[.variant].safetensors`, else the `.bin` of older folders. */
+function weightFiles(options: VaeFileOptions): string[] {
   const stem = options.variant ? `diffusion_pytorch_model.${options.variant}` : "diffusion_pytorch_model";
-  for (const name of [`${stem}.safetensors`, `${stem}.bin`]) {
-    if (await exists(join(folder, name))) return join(folder, name);
-  }
-  throw new Error(`Cannot load ${what} from "${folder}": ${stem}.safetensors does not exist (nor ${stem}.bin)`);
+  return [`${stem}.safetensors`, `${stem}.bin`];
 }
 
 /**
@@ -82,10 +61,15 @@ async function weightsFile(folder: string, options: VaeFileOptions, what: string
  * ```
  */
 export async function loadAutoencoderKL(path: string | URL, options: VaeFileOptions = {}): Promise<AutoencoderKL> {
-  const { folder, config } = await diffusersFolder(path, "vae", "an AutoencoderKL");
-  const file = await weightsFile(folder, options, "an AutoencoderKL");
-  const vae = AutoencoderKL.fromConfig(config, layerOptions(options));
-  return loadFile(vae, file, (model, reader) => loadAutoencoderKLWeights(model, reader, options));
+  const { model } = await loadPretrainedComponent(path, {
+    what: "an AutoencoderKL",
+    subfolder: "vae",
+    weightFiles: weightFiles(options),
+    build: (config) => AutoencoderKL.fromConfig(config, layerOptions(options)),
+    open: openWeights,
+    load: (vae, reader) => loadAutoencoderKLWeights(vae, reader, options),
+  });
+  return model;
 }
 
 /**
@@ -117,9 +101,15 @@ export async function loadAutoencoderKLFromSingleFile(file: string | URL, config
 export async function loadTAESD(path: string | URL, options: VaeFileOptions & { config?: Json } = {}): Promise<TAESD> {
   const target = asPath(path);
   if ((await stat(target)).isDirectory()) {
-    const { folder, config } = await diffusersFolder(target, "vae", "TAESD");
-    const file = await weightsFile(folder, options, "TAESD");
-    return loadFile(TAESD.fromConfig(config, layerOptions(options)), file, (model, reader) => loadTaesdWeights(model, reader, options));
+    const { model } = await loadPretrainedComponent(target, {
+      what: "TAESD",
+      subfolder: "vae",
+      weightFiles: weightFiles(options),
+      build: (config) => TAESD.fromConfig(config, layerOptions(options)),
+      open: openWeights,
+      load: (taesd, reader) => loadTaesdWeights(taesd, reader, options),
+    });
+    return model;
   }
   return loadFile(TAESD.fromConfig(options.config ?? {}, layerOptions(options)), target, (model, reader) => loadTaesdWeights(model, reader, options));
 }
