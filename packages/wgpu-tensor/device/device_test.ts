@@ -97,7 +97,7 @@ describe("Device", () => {
   });
 
   test("Node exits by itself once the device is destroyed", () => {
-    const script = fileURLToPath(new URL("./_exit_probe.ts", import.meta.url));
+    const script = fileURLToPath(new URL("../test/exit_probe_child.ts", import.meta.url));
     const result = spawnSync(process.execPath, ["--import", "tsx", script], { encoding: "utf8", timeout: 30_000 });
     assert.equal(result.status, 0, result.stderr);
     assert.match(result.stdout, /result 6/);
