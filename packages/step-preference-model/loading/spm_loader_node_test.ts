@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { serializeSafetensors, type TensorInput } from "@spo/safetensors";
+import { serializeTorchCheckpoint } from "@spo/torch-checkpoint/testing";
 import { type Device, tensor } from "@spo/wgpu-tensor";
 import { assertClose, testDevice } from "@spo/wgpu-tensor/testing";
 import { StepPreferenceScorer } from "../scoring/scorer.ts";
@@ -54,6 +55,16 @@ describe("loadStepPreferenceModel", () => {
     assertClose(await rawScores(fromFile), fixture.values("score_raw_images").data, fixture.manifest.tolerance);
     fromFolder.dispose();
     fromFile.dispose();
+  });
+
+  test("reads the published layout as a PyTorch .bin (torch.save's zip format, keys under model.)", async () => {
+    const tensors = new Map<string, TensorInput>();
+    for (const [name, t] of fixture.weights) tensors.set(`model.${name}`, t);
+    const bin = join(directory, "sd-v1-5_step-aware_preference_model.bin");
+    writeFileSync(bin, serializeTorchCheckpoint(tensors));
+    const model = await loadStepPreferenceModel(bin, { device, config: fixture.manifest.config });
+    assertClose(await rawScores(model), fixture.values("score_raw_images").data, fixture.manifest.tolerance);
+    model.dispose();
   });
 
   test("initFromClip starts from a plain CLIP file; a PyTorch .bin is opened and checked like any source", async () => {

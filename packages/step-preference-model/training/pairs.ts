@@ -17,23 +17,25 @@ export interface PairBatch {
 export type PairSource = (step: number) => PairBatch | Promise<PairBatch>;
 
 /**
- * What the frozen denoiser is asked: rows i and i + B are the two images of pair i, sharing the
- * prompt, the timestep and the noise seed (so both get the same noise, as SPO's SPM training does).
+ * What the frozen denoiser is asked, for the N pairs at t > 0: rows i and i + N are the two images
+ * of pair i, sharing the prompt, the timestep and the noise seed (so both get the same noise, as
+ * SPO's SPM training does). Its output may have another spatial size than its input.
  */
 export interface DenoiseRequest {
-  /** [2B, 3, H, W] clean images in [−1, 1]. */
+  /** [2N, 3, H, W] clean images in [−1, 1]. */
   images: Tensor;
   prompts: readonly string[];
-  /** 2B integer timesteps in [1, 999] (t = 0 never reaches the denoiser: the clean image is used). */
+  /** 2N integer timesteps in [1, 999] (pairs at t = 0 never reach the denoiser: their clean images are used). */
   timesteps: readonly number[];
-  /** 2B seeds for the noise of each row (equal within a pair). */
+  /** 2N seeds for the noise of each row (equal within a pair). */
   noiseSeeds: readonly number[];
 }
 
 /**
  * A frozen denoiser: noises the clean images at their timesteps (its own way: SD1.5 encodes with the
  * VAE, noises the latent and runs the UNet with CFG; a toy world works in pixels) and returns the
- * predicted clean images x̂0 [2B, 3, H', W'] in (about) [−1, 1]. Called under no-grad.
+ * predicted clean images x̂0 [2N, 3, H', W'] in (about) [−1, 1]. Called under no-grad (its synchronous
+ * part: keep its model frozen).
  */
 export type StepDenoiser = (request: DenoiseRequest) => Tensor | Promise<Tensor>;
 

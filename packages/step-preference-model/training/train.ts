@@ -78,36 +78,54 @@ export function pairTimesteps(seed: number, step: number, count: number, isTimeC
 
 /**
  * The images the model sees for a batch of pairs at their timesteps: rows 0…B−1 are the A sides,
- * B…2B−1 the B sides. t = 0 keeps the clean image (no denoiser call); other rows go through the
- * frozen denoiser with the pair's shared seed. Then SPO's training pre-processing: clamp to [−1, 1]
- * before the resize, resize, clamp, normalise. No gradients.
+ * B…2B−1 the B sides. Pairs at t = 0 keep their clean images; the others go through the frozen
+ * denoiser together (A sides first, then B sides, each pair's two rows sharing t and the noise seed).
+ * Then SPO's training pre-processing of each: clamp to [−1, 1] before the resize, resize, clamp,
+ * normalise, cast to the model's dtype. No gradients.
  */
 export async function pairPixels(model: StepPreferenceModel, batch: PairBatch, timesteps: readonly number[], noiseSeeds: readonly number[], denoiser: StepDenoiser | undefined): Promise<Tensor> {
   const count = timesteps.length;
-  const images = noGrad(() => concat([batch.imagesA, batch.imagesB], 0));
-  let predicted = images;
-  if (timesteps.some((t) => t > 0)) {
-    if (!denoiser) throw new SpmInputError("denoiser", "Cannot make x̂0 at t > 0: no denoiser was given");
-    const noised = await noGrad(() => denoiser({
-      images,
-      prompts: [...batch.prompts, ...batch.prompts],
-      timesteps: [...timesteps, ...timesteps],
-      noiseSeeds: [...noiseSeeds, ...noiseSeeds],
-    }));
-    // rows at t = 0 keep their clean image
-    const rows = Array.from({ length: 2 * count }, (_, i) => (timesteps[i % count] === 0 ? narrow(images, 0, i, 1) : narrow(noised, 0, i, 1)));
-    predicted = noGrad(() => tidy(() => concat(rows, 0)));
-    if (noised !== images) noised.dispose();
-    for (const row of rows) row.dispose();
-    images.dispose();
-  }
   const { imageSize } = model.config.vision;
   const dtype = model.text_projection.weight.dtype;
-  const pixels = noGrad(() => tidy(() => {
-    const prepared = preprocessImages(clamp(predicted, -1, 1), { imageSize, mean: model.config.imageMean, std: model.config.imageStd });
+  const prepare = (x: Tensor) => noGrad(() => tidy(() => {
+    const prepared = preprocessImages(clamp(x, -1, 1), { imageSize, mean: model.config.imageMean, std: model.config.imageStd });
     return prepared.dtype === dtype ? prepared : cast(prepared, dtype);
   }));
-  predicted.dispose();
+  const images = noGrad(() => concat([batch.imagesA, batch.imagesB], 0));
+  const noisy = timesteps.flatMap((t, i) => (t > 0 ? [i] : []));
+  if (noisy.length === 0) {
+    const pixels = prepare(images);
+    images.dispose();
+    return pixels;
+  }
+  if (!denoiser) throw new SpmInputError("denoiser", "Cannot make x̂0 at t > 0: no denoiser was given");
+  // the rows sent to the denoiser: the noisy pairs' A sides, then their B sides
+  const rows = [...noisy, ...noisy.map((i) => i + count)];
+  const selected = rows.length === 2 * count ? images : noGrad(() => tidy(() => concat(rows.map((r) => narrow(images, 0, r, 1)), 0)));
+  const pick = <T>(values: readonly T[]) => rows.map((r) => values[r % count]);
+  const predicted = await noGrad(() => denoiser({
+    images: selected,
+    prompts: pick(batch.prompts),
+    timesteps: pick(timesteps),
+    noiseSeeds: pick(noiseSeeds),
+  }));
+  const noisyPixels = prepare(predicted);
+  if (predicted !== selected) predicted.dispose();
+  if (selected !== images) selected.dispose();
+  if (rows.length === 2 * count) {
+    images.dispose();
+    return noisyPixels;
+  }
+  // put the clean pixels of the t = 0 pairs back in their places
+  const cleanPixels = prepare(images);
+  images.dispose();
+  const position = new Map(rows.map((r, k) => [r, k]));
+  const pixels = noGrad(() => tidy(() => concat(
+    Array.from({ length: 2 * count }, (_, r) => (position.has(r) ? narrow(noisyPixels, 0, position.get(r)!, 1) : narrow(cleanPixels, 0, r, 1))),
+    0,
+  )));
+  noisyPixels.dispose();
+  cleanPixels.dispose();
   return pixels;
 }
 
