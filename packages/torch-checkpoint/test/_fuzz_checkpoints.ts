@@ -54,6 +54,7 @@ const latin1 = (text: string) => Uint8Array.from(text, (char) => char.charCodeAt
 const SNIPPETS = [
   "cposix\nsystem\n", "c__builtin__\neval\n", "\x8c\x08builtins\x8c\x04exec\x93", "ctorch.nn.modules.linear\nLinear\n",
   "ccollections\nOrderedDict\n", "ctorch._utils\n_rebuild_tensor_v2\n", "ctorch\nFloatStorage\n", "c_codecs\nencode\n",
+  "cnumpy\ndtype\n", "cnumpy.core.multiarray\nscalar\n", "ctorch._tensor\n_rebuild_from_type_v2\n", "ctorch\nSize\n", "ctorch\nfloat16\n",
   "R", "b", "Q", "\x81", ")", "(", "t", "N", "]", "}", "s", "u", "a", "e", "2", "0", "1", "h\xff", "j\xff\xff\xff\xff",
   "q\x00", "\x94", "\x8a\x08\x00\x00\x00\x00\x00\x00\x00\x80", "\x8b\xff\xff\xff\x7f", "X\xff\xff\xff\x7f", "\x8d\xff\xff\xff\xff\xff\xff\xff\xff",
   "K\xff", "J\xff\xff\xff\xff", "\x95\xff\xff\xff\xff\x00\x00\x00\x00", ".", "\x80\x05", "\x82\x01", "\x97",
