@@ -13,7 +13,7 @@ import {
   StepPreferenceModel,
   StepPreferenceScorer,
   VIT_H_14_CONFIG,
-} from "../packages/step-preference-model/mod_node.ts";
+} from "@spo/step-preference-model/node";
 
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}`));
 const imageCount = Number(arg("images")?.split("=")[1] ?? 8);

@@ -6,7 +6,7 @@
 //
 //   node --conditions=source --import tsx benchmarks/tokenizer_bench.ts [prompt count, default 4000]
 
-import { loadDefaultClipTokenizer } from "../packages/clip/mod_node.ts";
+import { loadDefaultClipTokenizer } from "@spo/clip/node";
 
 const SUBJECTS = ["a cat", "an astronaut", "a knight", "1girl", "a red fox", "an old lighthouse", "a cyberpunk city", "a bowl of ramen", "a dragon", "two robots"];
 const PLACES = ["in a forest", "on mars", "at sunset", "under the sea", "in Tokyo", "on a cliff", "in the rain", "in a library"];

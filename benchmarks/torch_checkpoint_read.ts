@@ -17,8 +17,8 @@ import { type FileHandle, open } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
-import { readSafetensorsFile, type SafetensorsReader, type TensorInput, writeSafetensorsFile } from "../packages/safetensors/mod_node.ts";
-import { convertCheckpoint, readTorchCheckpointFile } from "../packages/torch-checkpoint/mod_node.ts";
+import { readSafetensorsFile, type SafetensorsReader, type TensorInput, writeSafetensorsFile } from "@spo/safetensors/node";
+import { convertCheckpoint, readTorchCheckpointFile } from "@spo/torch-checkpoint/node";
 import { OP, PickleBuilder, pickleTensor } from "../packages/torch-checkpoint/testing/pickle_builder.ts";
 
 const megabytes = Number(process.argv.find((arg) => /^\d+$/.test(arg)) ?? 800);
