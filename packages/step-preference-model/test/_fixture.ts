@@ -13,7 +13,7 @@ export interface SpmFixture {
 }
 
 export function spmFixture(): SpmFixture {
-  const folder = new URL("./fixtures/", import.meta.url);
+  const folder = new URL("./fixtures/oracle/", import.meta.url);
   const manifest = JSON.parse(readFileSync(new URL("spm_time_conditioning.json", folder), "utf8"));
   const parsed = parseSafetensors(readFileSync(new URL(manifest.file, folder)));
   const weights = new Map<string, SafeTensor>();
