@@ -140,7 +140,9 @@ function decodeName(bytes: Uint8Array, isUtf8: boolean): string {
       // fall through: names that are not UTF-8 are read byte for byte
     }
   }
-  return String.fromCharCode(...bytes);
+  let name = "";
+  for (let i = 0; i < bytes.length; i++) name += String.fromCharCode(bytes[i]!);
+  return name;
 }
 
 function parseEntry(view: DataView, bytes: Uint8Array, at: number, source: ByteSource): { entry: ZipEntry; next: number } {
