@@ -141,7 +141,9 @@ async function loadPickle(source: ByteSource): Promise<LoadedPickle> {
   if (kind === "tar") {
     throw new TorchCheckpointError("unsupported_format", `Cannot read ${source.description}: it is in the tar format of PyTorch before 0.4, which is not read; load it with torch.load in PyTorch 1.x and save it again with torch.save (or as safetensors)`);
   }
-  throw new TorchCheckpointError("not_a_checkpoint", `Cannot read ${source.description}: it is neither a zip archive (PyTorch ≥ 1.6) nor a pickle (the legacy format)`);
+  const isSafetensors = prefix.length > 8 && prefix[8] === 0x7b && prefix[6] === 0 && prefix[7] === 0;
+  const hint = isSafetensors ? "; it looks like safetensors: read it with @spo/safetensors, or open any weights with openWeights" : "";
+  throw new TorchCheckpointError("not_a_checkpoint", `Cannot read ${source.description}: it is neither a zip archive (PyTorch ≥ 1.6) nor a pickle (the legacy format)${hint}`);
 }
 
 function checkExpansions(tensors: [string, TensorRef][], store: StorageStore, limit: number): void {

@@ -109,6 +109,8 @@ test("nesting bombs, exponential sharing and cycles are refused with typed error
 
 test("files that are not checkpoints are refused with the format they are in", async () => {
   await assertRejectsWith(openTorchCheckpointBytes(new Uint8Array(600)), "not_a_checkpoint", /neither a zip archive/);
+  const safetensors = new Uint8Array([2, 0, 0, 0, 0, 0, 0, 0, 0x7b, 0x7d]);
+  await assertRejectsWith(openTorchCheckpointBytes(safetensors), "not_a_checkpoint", /looks like safetensors/);
   const tar = new Uint8Array(1024);
   tar.set(new TextEncoder().encode("ustar"), 257);
   await assertRejectsWith(openTorchCheckpointBytes(tar), "unsupported_format", /tar format of PyTorch before 0\.4/);
