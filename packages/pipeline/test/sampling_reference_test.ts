@@ -117,6 +117,7 @@ describe("generate() against a reference of the sampling loop", () => {
     assert.deepEqual(stepped.map((s) => s.timestep), timesteps, "DDIM's leading timesteps [667, 334, 1]");
 
     const { textEncoder, vae } = pipe.components;
+    assert.ok(vae, "the tiny pipeline has a VAE");
     const contexts = noGrad(() => ({
       cond: encodePrompts(textEncoder, tokenizer, [PROMPT]).context,
       uncond: encodePrompts(textEncoder, tokenizer, [NEGATIVE]).context,
