@@ -10,8 +10,9 @@
 // --sd15: the full-size SD1.5 UNet with random weights, LoRA r4 on to_q/k/v/out.0, peak GPU bytes
 // of one SPO training step (reference CFG pass, policy CFG pass, clipped loss, backward) on
 // `--pairs` pairs, without and with gradient checkpointing. Heavy on a CPU adapter (each UNet pass
-// takes minutes at 64×64; `--latent=16` shrinks the activations, not the weights).
-//   node --conditions=source --import tsx benchmarks/spo_iteration.ts --sd15 [--pairs=1] [--latent=64]
+// takes minutes at 64×64; `--latent=16` shrinks the activations, not the weights; `--channels=32`
+// keeps the topology and the 64×64 resolution at a tenth of the widths).
+//   node --conditions=source --import tsx benchmarks/spo_iteration.ts --sd15 [--pairs=1] [--latent=64] [--channels=320]
 import { loadavg } from "node:os";
 import { SD15_SCHEDULER_CONFIG, SD15_UNET_CONFIG, DDIMScheduler, UNet2DConditionModel } from "@spo/diffusion-unet";
 import { AdamW, Device, mean, noGrad, RandomGenerator, randn, type Tensor } from "@spo/wgpu-tensor";
@@ -97,7 +98,10 @@ async function tinyIteration(): Promise<void> {
 async function sd15TrainingStep(isCheckpointing: boolean): Promise<void> {
   const pairCount = option("pairs", 1);
   const side = option("latent", 64);
-  const unet = UNet2DConditionModel.fromConfig(SD15_UNET_CONFIG, { seed: 1 });
+  // --channels=c scales SD1.5's widths (320, 640, 1280, 1280) to (c, 2c, 4c, 4c), same topology and resolution
+  const channels = option("channels", 320);
+  const config = { ...SD15_UNET_CONFIG, block_out_channels: [channels, 2 * channels, 4 * channels, 4 * channels] };
+  const unet = UNet2DConditionModel.fromConfig(config, { seed: 1 });
   unet.requiresGrad_(false);
   unet.setGradientCheckpointing(isCheckpointing);
   const adapter = injectLora(unet, { rank: 4, alpha: 4, init: "gaussian", targetModules: TARGETS, seed: 2 });
@@ -115,7 +119,7 @@ async function sd15TrainingStep(isCheckpointing: boolean): Promise<void> {
   const stats = await spoMinibatchStep({ unet, scheduler, promptEncoder: randomContexts(77, 768) }, pairs, shape);
   await device.sync();
   const peak = device.memory().peakBytes;
-  console.log(`SD1.5 ${isCheckpointing ? "with" : "without"} gradient checkpointing, ${pairCount} pair(s), ${side}×${side} latents: loss ${stats.loss.toFixed(4)}, ${seconds(start).toFixed(0)} s, peak ${gib(peak)} (weights and LoRA ${gib(weights)}, step ${gib(peak - weights)})`);
+  console.log(`SD1.5${channels === 320 ? "" : ` topology at width ${channels}`} (${unet.parameterCount().toLocaleString("en")} params) ${isCheckpointing ? "with" : "without"} gradient checkpointing, ${pairCount} pair(s), ${side}×${side} latents: loss ${stats.loss.toFixed(4)}, ${seconds(start).toFixed(0)} s, peak ${gib(peak)} (weights and LoRA ${gib(weights)}, step ${gib(peak - weights)})`);
   for (const p of adapter.parameters()) p.grad?.dispose();
   adapter.remove();
   unet.dispose();
