@@ -13,7 +13,7 @@ import { noGrad, type Tensor, tidy } from "@spo/wgpu-tensor";
 import type { DDIMScheduler } from "@spo/diffusion-unet";
 import { transitionMean } from "../losses/transition_log_prob.ts";
 import type { StepScorer } from "../scoring/step_scorer.ts";
-import { hostRow, type NormalSource, pickChildren, sampleChildren } from "./children.ts";
+import { type NormalSource, pickChildren, sampleChildren } from "./children.ts";
 import { guidedEpsilon, type NoisePredictor, type PromptEncoder, repeatRows } from "./guided_denoiser.ts";
 import { comparePreferences } from "./preference_compare.ts";
 import { resampleParents, type UniformSource } from "./resampler.ts";
@@ -172,20 +172,27 @@ export async function sampleSpoPairs(models: SpoSamplerModels, prompts: readonly
 
       const compared = comparePreferences(scores, batch, o.threshold);
       offered += batch;
-      for (let b = 0; b < batch; b++) {
-        if (compared.valid[b] !== 1) continue;
-        const w = compared.best[b];
-        const l = compared.worst[b];
-        pairs.push({
-          sample: await hostRow(parent, b),
-          winner: await hostRow(children, w * batch + b),
-          loser: await hostRow(children, l * batch + b),
-          timestep: t,
-          prompt: prompts[b],
-          step: i,
-          scoreWin: scores[w * batch + b],
-          scoreLose: scores[l * batch + b],
-        });
+      if (compared.valid.some((v) => v === 1)) {
+        // one readback of the parents and one of the children per step, however many pairs
+        const parentHost = Float32Array.from(await parent.toArray());
+        const childHost = Float32Array.from(await children.toArray());
+        const size = parentHost.length / batch;
+        const row = (values: Float32Array, r: number) => values.slice(r * size, (r + 1) * size);
+        for (let b = 0; b < batch; b++) {
+          if (compared.valid[b] !== 1) continue;
+          const w = compared.best[b];
+          const l = compared.worst[b];
+          pairs.push({
+            sample: row(parentHost, b),
+            winner: row(childHost, w * batch + b),
+            loser: row(childHost, l * batch + b),
+            timestep: t,
+            prompt: prompts[b],
+            step: i,
+            scoreWin: scores[w * batch + b],
+            scoreLose: scores[l * batch + b],
+          });
+        }
       }
       const next = await resampleParents(scores, batch, k, { generator, greedy: o.greedy });
       parent.dispose();
