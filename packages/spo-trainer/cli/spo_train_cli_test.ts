@@ -11,6 +11,7 @@ import { writeTinyModel } from "../../pipeline/test/_tiny_model_node.ts";
 import { parseMetricsLines } from "../metrics/update_metrics.ts";
 import { parsePromptFile } from "./prompt_file.ts";
 import { toTrainCommand } from "./train_args.ts";
+import { main } from "./spo_node.ts";
 import { runTrainCommand } from "./train_command_node.ts";
 
 const root = mkdtempSync(join(tmpdir(), "spo-train-cli-"));
@@ -47,6 +48,23 @@ describe("spo train", () => {
     assert.throws(() => toTrainCommand({}, { model: "/m", out: "o", prompts: "p", scorer: "s", "learning-rate": "fast" }), /--learning-rate must be a number/);
     assert.throws(() => toTrainCommand({}, { model: "/m", out: "o", scorer: "s" }), /needs prompts/);
     assert.throws(() => toTrainCommand({}, { model: "/m", out: "o", method: "diffusion-dpo" }), /needs offline pairs/);
+  });
+
+  it("dispatches train, convert and the pipeline's commands", async () => {
+    const written: string[] = [];
+    const original = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string) => written.push(String(chunk)) > 0) as typeof process.stdout.write;
+    try {
+      assert.equal(await main(["train", "--help"]), 0);
+      assert.equal(await main(["convert", "--help"]), 0);
+      assert.equal(await main(["generate", "--help"]), 0);
+    } finally {
+      process.stdout.write = original;
+    }
+    const text = written.join("");
+    assert.match(text, /Usage: spo train/);
+    assert.match(text, /spo convert <in\.ckpt/);
+    assert.match(text, /Usage: spo generate/);
   });
 
   it("exits 2 with the usage on a bad flag, before loading anything", async () => {
