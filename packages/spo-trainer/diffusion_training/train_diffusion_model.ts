@@ -4,7 +4,7 @@
  * captions dropped to "" with some probability so the model also learns the unconditional ε that
  * classifier-free guidance needs, AdamW, an optional LR schedule and gradient clipping.
  */
-import { addNoiseVp, type NoiseSchedule, type UNet2DConditionModel } from "@spo/diffusion-unet";
+import { addNoiseVp, type NoiseSchedule, type UNet2DConditionModel, velocityVp } from "@spo/diffusion-unet";
 import {
   AdamW,
   backward,
@@ -66,6 +66,11 @@ export interface TrainDiffusionOptions extends CaptionEncoder {
   lrSchedule?: LrSchedule;
   /** AdamW weight decay (default 1e-2, PyTorch's default). */
   weightDecay?: number;
+  /**
+   * What the UNet learns to output (diffusers' `prediction_type`, default "epsilon"): the noise ε,
+   * the velocity v = √ᾱ_t·ε − √(1−ᾱ_t)·x₀ ("v_prediction"), or the clean sample x₀ ("sample").
+   */
+  predictionType?: "epsilon" | "v_prediction" | "sample";
   /** Probability of replacing a caption with "" (default 0.1). */
   promptDropout?: number;
   /** Train the text encoder as well (default false: it stays frozen). */
@@ -104,10 +109,10 @@ export class DiffusionTrainingError extends Error {
 }
 
 /**
- * Trains `unet` (and, if asked, the text encoder) to predict the noise ε added to clean samples:
- * per step, draw t ~ U{0, …, T−1} and ε ~ N(0, I) per sample, form x_t = √ᾱ_t·x₀ + √(1−ᾱ_t)·ε,
- * replace each caption with "" with probability `promptDropout`, and minimise
- * mean((ε_θ(x_t, t, c) − ε)²) with AdamW. Seeded: the same seed, data and adapter give the same
+ * Trains `unet` (and, if asked, the text encoder) to predict the noise ε added to clean samples
+ * (or v, or x₀: `predictionType`): per step, draw t ~ U{0, …, T−1} and ε ~ N(0, I) per sample, form
+ * x_t = √ᾱ_t·x₀ + √(1−ᾱ_t)·ε, replace each caption with "" with probability `promptDropout`, and
+ * minimise mean((ε_θ(x_t, t, c) − ε)²) (the MSE to the chosen target) with AdamW. Seeded: the same seed, data and adapter give the same
  * weights.
  *
  * @example
@@ -123,7 +128,7 @@ export async function trainDiffusionModel(options: TrainDiffusionOptions): Promi
   const {
     unet, textEncoder, tokenizer, noiseSchedule, data, sampleShape, steps, batchSize,
     learningRate = 1e-4, weightDecay = 1e-2, promptDropout = 0.1, trainTextEncoder = false, maxGradNorm = 1,
-    seed = 0, startStep = 0, lossEvery = 1, checkpointEvery = 0, onProgress, onCheckpoint, device,
+    seed = 0, startStep = 0, lossEvery = 1, checkpointEvery = 0, onProgress, onCheckpoint, device, predictionType = "epsilon",
   } = options;
   checkOptions(options);
   const lrSchedule = options.lrSchedule ?? constantSchedule(learningRate, Math.min(100, Math.floor(steps / 10)));
@@ -160,7 +165,8 @@ export async function trainDiffusionModel(options: TrainDiffusionOptions): Promi
       const noise = generator.randn([batchSize, channels, height, width]);
       const noisy = noGrad(() => addNoiseVp(noiseSchedule, x0, noise, timesteps));
       const context = textEncoder.forward(tensor(ids, [batchSize, length], { dtype: "i32", device })).lastHiddenState;
-      const diff = sub(unet.forward(noisy, timesteps, context), noise);
+      const target = predictionType === "epsilon" ? noise : predictionType === "sample" ? x0 : noGrad(() => velocityVp(noiseSchedule, x0, noise, timesteps));
+      const diff = sub(unet.forward(noisy, timesteps, context), target);
       const loss = mean(mul(diff, diff));
       backward(loss);
       if (maxGradNorm > 0) clipGradNorm(parameters, maxGradNorm);
@@ -187,6 +193,7 @@ function checkOptions(options: TrainDiffusionOptions): void {
   if (!Number.isInteger(batchSize) || batchSize < 1) fail(`batchSize must be a positive integer, got ${batchSize}`);
   if (!Number.isInteger(startStep) || startStep < 0 || startStep > steps) fail(`startStep must be an integer in [0, steps], got ${startStep}`);
   if (!Number.isInteger(lossEvery) || lossEvery < 1) fail(`lossEvery must be a positive integer, got ${lossEvery}`);
+  if (!["epsilon", "v_prediction", "sample"].includes(options.predictionType ?? "epsilon")) fail(`predictionType must be "epsilon", "v_prediction" or "sample", got ${JSON.stringify(options.predictionType)}`);
   if (!(promptDropout >= 0 && promptDropout <= 1)) fail(`promptDropout must be in [0, 1], got ${promptDropout}`);
   if (sampleShape.length !== 3 || !sampleShape.every((d) => Number.isInteger(d) && d > 0)) fail(`sampleShape must be [C, H, W] of positive integers, got [${sampleShape.join(", ")}]`);
   const config = options.unet.config;

@@ -16,7 +16,7 @@ import { worldBatch } from "../world/dataset.ts";
 import { IMAGE_SIZE } from "../world/render.ts";
 
 /** The settings of the shipped weights. */
-export const PRETRAIN_DEFAULTS = { steps: 450, batchSize: 32, learningRate: 1e-3, warmupSteps: 40, promptDropout: 0.1, seed: 0 } as const;
+export const PRETRAIN_DEFAULTS = { steps: 450, batchSize: 16, learningRate: 1e-3, warmupSteps: 20, promptDropout: 0.1, seed: 0 } as const;
 
 const { values } = parseArgs({
   options: {
@@ -44,6 +44,7 @@ const { elapsedMs } = await trainDiffusionModel({
   learningRate: PRETRAIN_DEFAULTS.learningRate,
   lrSchedule: constantSchedule(PRETRAIN_DEFAULTS.learningRate, PRETRAIN_DEFAULTS.warmupSteps),
   promptDropout: PRETRAIN_DEFAULTS.promptDropout,
+  predictionType: TOY_SCHEDULER_CONFIG.prediction_type,
   trainTextEncoder: true,
   seed: PRETRAIN_DEFAULTS.seed,
   checkpointEvery: Number(values["checkpoint-every"]),
