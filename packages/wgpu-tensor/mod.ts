@@ -42,6 +42,7 @@ export { RandomGenerator } from "./ops/random/random_generator.ts";
 export { backward, type BackwardOptions, detach, releaseGraph } from "./autograd/backward.ts";
 export { loadTensorInto, Module, type LoadReport, StateDictError, type StateValue } from "./nn/module.ts";
 export { type InitMode, type LayerOptions } from "./nn/init.ts";
+export { dtypeFor, type ModelDType, PRECISION_RULES, type PrecisionNotice, type PrecisionRule, type PrecisionRuleName, resolveModelDType, toDType } from "./nn/precision.ts";
 export { Optimizer, type OptimizerState } from "./optim/optimizer.ts";
 export { AdamW, type AdamWOptions } from "./optim/adamw.ts";
 export { SGD, type SGDOptions } from "./optim/sgd.ts";

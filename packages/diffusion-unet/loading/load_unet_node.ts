@@ -1,5 +1,5 @@
 import { openWeights } from "@spo/torch-checkpoint/node";
-import type { LayerOptions } from "@spo/wgpu-tensor";
+import { Device, type LayerOptions, type ModelDType, resolveModelDType } from "@spo/wgpu-tensor";
 import { unetConfigFromDiffusers } from "../unet/config.ts";
 import { UNet2DConditionModel } from "../unet/unet_2d_condition.ts";
 import { ldmKeyMap, LDM_UNET_PREFIX } from "./ldm_key_map.ts";
@@ -7,8 +7,13 @@ import { type LoadWeightsOptions, loadWeights } from "@spo/wgpu-tensor";
 import { loadPretrainedComponent } from "@spo/wgpu-tensor/node";
 
 export interface LoadUNetOptions extends LoadWeightsOptions, Pick<LayerOptions, "device"> {
-  /** Weights variant: "fp16" reads `diffusion_pytorch_model.fp16.safetensors` (or `.fp16.bin`; converted to f32). */
+  /** Weights variant: "fp16" reads `diffusion_pytorch_model.fp16.safetensors` (or `.fp16.bin`), converted to `dtype`. */
   variant?: "fp16";
+  /**
+   * Storage dtype of weights and activations: "f16" halves the memory on devices with
+   * `shader-f16` (weights converted from f16, bf16 or f32 files); without it, f32 with a one-line notice.
+   */
+  dtype?: ModelDType;
 }
 
 /**
@@ -21,12 +26,13 @@ export interface LoadUNetOptions extends LoadWeightsOptions, Pick<LayerOptions, 
  * ```
  */
 export async function loadUNetFromFolder(folder: string, options: LoadUNetOptions = {}): Promise<UNet2DConditionModel> {
+  const dtype = resolveModelDType(options.dtype, options.device ?? Device.default, "a UNet");
   const stem = options.variant === "fp16" ? "diffusion_pytorch_model.fp16" : "diffusion_pytorch_model";
   const { model } = await loadPretrainedComponent(folder, {
     what: "a UNet",
     subfolder: "unet",
     weightFiles: [`${stem}.safetensors`, `${stem}.bin`],
-    build: (config) => UNet2DConditionModel.fromConfig(config, { init: "meta", device: options.device }),
+    build: (config) => UNet2DConditionModel.fromConfig(config, { init: "meta", device: options.device, dtype }),
     open: openWeights,
     load: (unet, reader) => loadWeights(unet, reader, options),
   });
@@ -40,7 +46,8 @@ export async function loadUNetFromFolder(folder: string, options: LoadUNetOption
  * `config` defaults to SD1.5's.
  */
 export async function loadUNetFromSingleFile(path: string, config: Record<string, unknown>, options: LoadUNetOptions = {}): Promise<UNet2DConditionModel> {
-  const unet = UNet2DConditionModel.fromConfig(config, { init: "meta", device: options.device });
+  const dtype = resolveModelDType(options.dtype, options.device ?? Device.default, "a UNet");
+  const unet = UNet2DConditionModel.fromConfig(config, { init: "meta", device: options.device, dtype });
   const names = [...unet.stateDict().keys()];
   const map = ldmKeyMap(names, unetConfigFromDiffusers(config));
   await using reader = await openWeights(path);

@@ -1,4 +1,4 @@
-import { Conv2d, GroupNorm, keep, type LayerOptions, layerOptions, Module, mul, sub, type Tensor, tidy } from "@spo/wgpu-tensor";
+import { Conv2d, GroupNorm, keep, type LayerOptions, layerOptions, type ModelDType, Module, mul, sub, type Tensor, tidy, toDType } from "@spo/wgpu-tensor";
 import { type BlockOptions, DownBlock, MidBlock, UpBlock } from "./blocks.ts";
 import { type UNetConfig, unetConfigFromDiffusers } from "./config.ts";
 import { TimestepEmbedding, timestepProjection } from "./embeddings.ts";
@@ -26,6 +26,8 @@ export type Timesteps = number | readonly number[];
  */
 export class UNet2DConditionModel extends Module {
   readonly config: UNetConfig;
+  /** Storage dtype of weights and activations (`options.dtype`, f32 by default); see PRECISION_RULES. */
+  readonly dtype: ModelDType;
   readonly conv_in: Conv2d;
   readonly time_embedding: TimestepEmbedding;
   readonly down_blocks: DownBlock[];
@@ -37,6 +39,10 @@ export class UNet2DConditionModel extends Module {
   constructor(config: UNetConfig, options: LayerOptions = {}) {
     super();
     this.config = config;
+    if (options.dtype !== undefined && options.dtype !== "f32" && options.dtype !== "f16") {
+      throw new RangeError(`Cannot make a UNet2DConditionModel in ${options.dtype}: the dtype must be f32 or f16`);
+    }
+    this.dtype = options.dtype ?? "f32";
     const channels = config.blockOutChannels;
     const temb = channels[0] * 4;
     const shared = (heads: number): BlockOptions => ({
@@ -99,7 +105,9 @@ export class UNet2DConditionModel extends Module {
 
   /**
    * Predicts the noise (or v) for `sample` [B, C, H, W] at `timesteps`, conditioned on
-   * `encoderHiddenStates` [B, S, crossAttentionDim].
+   * `encoderHiddenStates` [B, S, crossAttentionDim]. Inputs of any float dtype are cast to the model's
+   * dtype; the prediction comes back in `sample`'s dtype, so an f16 model under an f32 scheduler
+   * keeps the scheduler math in f32 (PRECISION_RULES.scheduler).
    */
   forward(sample: Tensor, timesteps: Timesteps, encoderHiddenStates: Tensor, options: UNetForwardOptions = {}): Tensor {
     const batch = sample.shape[0];
@@ -110,9 +118,12 @@ export class UNet2DConditionModel extends Module {
     const capture = (name: string, t: Tensor) => options.capture?.set(name, keep(t));
     return tidy(() => {
       // 0. optional centring
-      const input = this.config.centerInputSample ? sub(mul(sample, 2), 1) : sample;
-      // 1. time
-      const projected = timestepProjection(perSample, this.config.blockOutChannels[0], this.config.flipSinToCos, this.config.freqShift, sample.device);
+      const typed = toDType(sample, this.dtype);
+      const input = this.config.centerInputSample ? sub(mul(typed, 2), 1) : typed;
+      const context = toDType(encoderHiddenStates, this.dtype);
+      // 1. time: computed in f32 on the host, cast once (PRECISION_RULES.timestepEmbedding)
+      const projectedF32 = timestepProjection(perSample, this.config.blockOutChannels[0], this.config.flipSinToCos, this.config.freqShift, sample.device);
+      const projected = toDType(projectedF32, this.dtype);
       const temb = this.time_embedding.forward(projected);
       capture("time_proj", projected);
       capture("time_embedding", temb);
@@ -121,21 +132,21 @@ export class UNet2DConditionModel extends Module {
       capture("conv_in", h);
       const skips: Tensor[] = [h];
       this.down_blocks.forEach((block, i) => {
-        const result = block.forward(h, temb, encoderHiddenStates);
+        const result = block.forward(h, temb, context);
         h = result.output;
         skips.push(...result.skips);
         capture(`down_blocks.${i}`, h);
       });
       // 3. middle
-      h = this.mid_block.forward(h, temb, encoderHiddenStates);
+      h = this.mid_block.forward(h, temb, context);
       capture("mid_block", h);
       // 4. up, consuming skips newest first and upsampling to the next skip's size
       this.up_blocks.forEach((block, i) => {
-        h = block.forward(h, skips, temb, encoderHiddenStates);
+        h = block.forward(h, skips, temb, context);
         capture(`up_blocks.${i}`, h);
       });
       // 5. out
-      return this.conv_out.forward(this.conv_norm_out.forward(h, "silu"));
+      return toDType(this.conv_out.forward(this.conv_norm_out.forward(h, "silu")), sample.dtype);
     });
   }
 }

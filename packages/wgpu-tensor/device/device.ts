@@ -25,6 +25,8 @@ export interface DeviceOptions {
    * like an adapter with a lower limit.
    */
   maxBindingBytes?: number;
+  /** Leave `shader-f16` off even where the adapter has it: to behave like an adapter without it (tests, comparisons). */
+  withoutF16?: boolean;
 }
 
 /** Adapter facts a kernel may choose by. */
@@ -108,7 +110,7 @@ export class Device {
       throw new RangeError(`Cannot create a device that binds at most ${options.maxBindingBytes} bytes: it must be at least 256`);
     }
     const adapter = options.adapter ?? await requestAdapter(options);
-    const requiredFeatures = OPTIONAL_FEATURES.filter((feature) => adapter.features.has(feature));
+    const requiredFeatures = OPTIONAL_FEATURES.filter((feature) => adapter.features.has(feature) && !(options.withoutF16 && feature === "shader-f16"));
     const requiredLimits: Record<string, number> = {};
     for (const name of LIMITS_TO_RAISE) requiredLimits[name] = adapter.limits[name];
     const gpu = await adapter.requestDevice({ requiredFeatures, requiredLimits, label: "spo" });
