@@ -142,8 +142,8 @@ export async function sampleSpoPairs(models: SpoSamplerModels, prompts: readonly
       const eps = parentEps ?? noGrad(() => guidedEpsilon(unet, parent, new Array<number>(batch).fill(t), cond, uncond, o.guidanceScale));
       parentEps = null;
       if (i < o.divertStartStep) {
-        const { children } = sampleChildren(scheduler, eps, t, parent, 1, generator, o.eta);
-        eps.dispose();
+        const { children, noise, mean } = sampleChildren(scheduler, eps, t, parent, 1, generator, o.eta);
+        for (const x of [eps, noise, mean]) x.dispose();
         parent.dispose();
         parent = children;
         await o.onStep?.({ step: i, steps: timesteps.length, timestep: t });

@@ -73,6 +73,22 @@ describe("sampleSpoPairs", () => {
     }), { numRuns: fcRuns(5) });
   });
 
+  it("frees every tensor it makes (live bytes unchanged once the final latents are disposed)", async () => {
+    const device = await testDevice();
+    const live = async () => {
+      await device.sync();
+      return device.memory().liveBytes;
+    };
+    const before = await live();
+    for (const seed of [1, 2]) {
+      const result = await sampleSpoPairs({ unet, scheduler: sd15Scheduler(), promptEncoder: wordPromptEncoder, scorer: brightness(), generator: new RandomGenerator(seed) }, PROMPTS.slice(0, 2), {
+        steps: 5, divertStartStep: 2, poolSize: 3, latentShape: [4, 8, 8],
+      });
+      result.latents.dispose();
+      assert.equal(await live(), before, `after run ${seed}`);
+    }
+  });
+
   it("rejects settings that make no pool before any GPU work", async () => {
     const models = { unet, scheduler: sd15Scheduler(), promptEncoder: wordPromptEncoder, scorer: brightness(), generator: new RandomGenerator(0) };
     await assert.rejects(sampleSpoPairs(models, ["x"], { poolSize: 1 }), /poolSize 1/);

@@ -4,7 +4,7 @@
  * pseudo-random vector (no CLIP needed; the empty prompt is all zeros).
  */
 import { DDIMScheduler, SD15_SCHEDULER_CONFIG, UNet2DConditionModel } from "@spo/diffusion-unet";
-import { type Tensor, tensor } from "@spo/wgpu-tensor";
+import { mean, noGrad, type Tensor, tensor } from "@spo/wgpu-tensor";
 import type { PromptEncoder } from "../sampler/guided_denoiser.ts";
 
 export const TINY_CONTEXT = { tokens: 4, dim: 8 } as const;
@@ -53,3 +53,11 @@ export const wordPromptEncoder: PromptEncoder = {
     return tensor(data, [prompts.length, tokens, dim]);
   },
 };
+
+/** The mean pixel of each image, on the host (the reduction's tensor freed). */
+export async function meanPixels(images: Tensor): Promise<Float32Array> {
+  const m = noGrad(() => mean(images, Array.from({ length: images.ndim - 1 }, (_, i) => i + 1)));
+  const values = Float32Array.from(await m.toArray());
+  m.dispose();
+  return values;
+}

@@ -7,12 +7,12 @@ import { after, before, describe, it } from "node:test";
 import fc from "fast-check";
 import { injectLora, loadLora, withAdaptersDisabled } from "@spo/lora";
 import { parseSafetensors } from "@spo/safetensors";
-import { mean, noGrad, RandomGenerator, type Tensor } from "@spo/wgpu-tensor";
+import { noGrad, RandomGenerator, type Tensor } from "@spo/wgpu-tensor";
 import { fcRuns, testDevice } from "@spo/wgpu-tensor/testing";
 import { decodeCheckpoint, memoryCheckpointStore } from "../checkpoint/training_checkpoint.ts";
 import { spoLoss } from "../losses/spo_loss.ts";
 import { guidedEpsilon } from "../sampler/guided_denoiser.ts";
-import { sd15Scheduler, tinyUnet, wordPromptEncoder } from "../test/_tiny.ts";
+import { meanPixels, sd15Scheduler, tinyUnet, wordPromptEncoder } from "../test/_tiny.ts";
 import { SpoTrainer, TrainingDivergedError } from "./spo_trainer.ts";
 import { resolveTrainConfig, TrainConfigError } from "./train_config.ts";
 
@@ -22,7 +22,7 @@ before(async () => {
 
 const PROMPTS = ["a red circle", "a blue square", "a green dot", "two yellow stars"];
 const SMALL = { epochs: 1, sampleBatchSize: 2, trainBatchSize: 3, steps: 4, divertStartStep: 1, poolSize: 2, threshold: 0, latentShape: [4, 8, 8], validationCount: 0 };
-const brightness = async (images: Tensor) => Float32Array.from(await noGrad(() => mean(images, [1, 2, 3])).toArray(), (v) => 40 * v);
+const brightness = async (images: Tensor) => Float32Array.from(await meanPixels(images), (v) => 40 * v);
 
 describe("SPO training", () => {
   let unet: ReturnType<typeof tinyUnet>;
@@ -62,10 +62,15 @@ describe("SPO training", () => {
       onProgress: (e) => events.push(e.phase),
       reward: async (images, prompts) => {
         assert.equal(images.shape[0], prompts.length);
-        return Float32Array.from(await noGrad(() => mean(images, [1, 2, 3])).toArray());
+        return meanPixels(images);
       },
     });
+    const device = await testDevice();
+    await device.sync();
+    const liveBefore = device.memory().liveBytes;
     await trainer.run();
+    await device.sync();
+    assert.equal(device.memory().liveBytes, liveBefore, "an iteration frees what it makes");
     assert.ok(trainer.isDone);
     assert.equal(trainer.progress.iteration, 2);
     // threshold 0: every pool of distinct scores is a pair: (4 − 1) steps × 2 prompts = 6 pairs per iteration, minibatches of 3
