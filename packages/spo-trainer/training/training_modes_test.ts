@@ -7,7 +7,8 @@ import { injectLora } from "@spo/lora";
 import { RandomGenerator, type Tensor } from "@spo/wgpu-tensor";
 import { testDevice } from "@spo/wgpu-tensor/testing";
 import type { SpoPair } from "../sampler/spo_sampler.ts";
-import { sd15Scheduler, tinyUnet, wordPromptEncoder } from "../test/_tiny.ts";
+import { sd15Scheduler, tinyUnet, tinyUnetConfig, wordPromptEncoder } from "../test/_tiny.ts";
+import { UNet2DConditionModel } from "@spo/diffusion-unet";
 import { spoMinibatchStep } from "./spo_step.ts";
 import { SpoTrainer } from "./spo_trainer.ts";
 
@@ -77,6 +78,23 @@ describe("training modes", () => {
     assertGradsClose(wholeGrads, await grads(params), "checkpointed");
     zero();
     adapter.remove();
+  });
+
+  it("trains an f32 LoRA over an f16 UNet (SPO's precision): ratios 1 at the start, gradients in f32", async () => {
+    const half = UNet2DConditionModel.fromConfig(tinyUnetConfig(4), { seed: 8, dtype: "f16" });
+    half.requiresGrad_(false);
+    const adapter = injectLora(half, { rank: 4, init: "gaussian", targetModules: ["to_q", "to_k", "to_v", "to_out.0"], seed: 3 });
+    const scheduler = sd15Scheduler();
+    scheduler.setTimesteps(20);
+    const stats = await spoMinibatchStep({ unet: half, scheduler, promptEncoder: wordPromptEncoder }, await randomPairs(5, 2), SHAPE);
+    assert.equal(stats.loss, Math.fround(Math.LN2));
+    assert.equal(stats.clamped, 0);
+    const params = adapter.parameters();
+    assert.ok(params.every((p) => p.dtype === "f32" && p.grad !== null && p.grad.dtype === "f32"));
+    const upGrads = await grads(params.filter((_, i) => i % 2 === 1));
+    assert.ok(upGrads.some((g) => g.some((v) => v !== 0)), "the up-weights receive gradient");
+    adapter.remove();
+    half.dispose();
   });
 
   it("trains Diffusion-DPO on offline pairs with the same loop, starting from loss ln 2", async () => {
