@@ -7,7 +7,7 @@
  * @module
  */
 
-import { concat, type Device, div, mean, mul, noGrad, type Tensor, tensor, tidy } from "@spo/wgpu-tensor";
+import { concat, type Device, div, mean, mul, noGrad, type Tensor, tensor, tidy, toDType } from "@spo/wgpu-tensor";
 import { parseExtraNetworks } from "../prompt/extra_networks.ts";
 import { type LoraTag, loraTagsFromNetworks } from "../prompt/lora_tags.ts";
 import { type ChunkTokenizer, emptyChunk, type PromptChunkOptions, type TokenChunk, tokenizePromptChunks } from "./prompt_chunks.ts";
@@ -76,7 +76,8 @@ export function encodeChunkBatch(textEncoder: PromptTextEncoder, batch: readonly
   });
   // no autograd graph: its saved tensors would outlive the tidy scope (36 buffers a call)
   return noGrad(() => tidy(() => {
-    const z = textEncoder.forward(tensor(ids, [batch.length, length], { dtype: "i32", device }), { clipSkip }).lastHiddenState;
+    // an f16 text encoder's output comes back to f32 here: emphasis weighting and means stay f32
+    const z = toDType(textEncoder.forward(tensor(ids, [batch.length, length], { dtype: "i32", device }), { clipSkip }).lastHiddenState, "f32");
     if (weights.every((w) => w === 1)) return z;
     const weighted = mul(z, tensor(weights, [batch.length, length, 1], { device: z.device }));
     return mul(weighted, div(mean(z), mean(weighted)));

@@ -10,7 +10,7 @@ import { CLIPTextModel, CLIPTokenizer, loadClipWeights } from "@spo/clip";
 import { UNet2DConditionModel } from "@spo/diffusion-unet";
 import type { SafetensorsReader } from "@spo/safetensors";
 import { AutoencoderKL, loadAutoencoderKLWeights, loadTaesdWeights, TAESD } from "@spo/vae";
-import { type Device, type LoadReport, loadWeights, type Module } from "@spo/wgpu-tensor";
+import { Device, type LoadReport, loadWeights, type ModelDType, type Module, resolveModelDType } from "@spo/wgpu-tensor";
 import { type ModelSource, toModelSource, type UrlModelSourceOptions } from "./model_source.ts";
 import { StableDiffusionPipeline } from "./stable_diffusion_pipeline.ts";
 
@@ -65,8 +65,14 @@ export const REQUIRED_MODEL_FILES: readonly string[] = requiredModelFiles();
 /** Options of {@link loadStableDiffusionPipeline}. */
 export interface LoadPipelineOptions extends UrlModelSourceOptions {
   device?: Device;
-  /** Weights variant: `"fp16"` reads `…/diffusion_pytorch_model.fp16.safetensors` and `model.fp16.safetensors` (converted to f32). */
+  /** Weights variant: `"fp16"` reads `…/diffusion_pytorch_model.fp16.safetensors` and `model.fp16.safetensors` (converted to `dtype`). */
   variant?: string;
+  /**
+   * Storage dtype of the text encoder, UNet and VAE weights and activations (default f32). "f16"
+   * halves their memory on devices with `shader-f16` (the scheduler, prompt weighting and TAESD stay
+   * f32: PRECISION_RULES); without it the models are f32 and one line says so.
+   */
+  dtype?: ModelDType;
   /**
    * TAESD for live previews: a source of a diffusers `AutoencoderTiny` folder (config.json and
    * diffusion_pytorch_model.safetensors), or a URL (a path in Node) of that folder or of one
@@ -182,7 +188,8 @@ export async function loadPipelineFromSource(
   }
   const progress = options.onProgress ?? (() => {});
   const { device } = options;
-  const layer = { init: "meta" as const, device };
+  const dtype = resolveModelDType(options.dtype, device ?? Device.default, "the Stable Diffusion model");
+  const layer = { init: "meta" as const, device, dtype };
   const weights = weightFiles(options.variant);
   const schedulerConfig = await part(where, "scheduler/scheduler_config.json", () => readJson(files, "scheduler/scheduler_config.json"));
   progress("tokenizer");

@@ -1,4 +1,4 @@
-import { Conv2d, keep, type LayerOptions, Module, ShapeError, type Tensor, tidy } from "@spo/wgpu-tensor";
+import { Conv2d, keep, type LayerOptions, type ModelDType, Module, ShapeError, type Tensor, tidy, toDType } from "@spo/wgpu-tensor";
 import { VAEDecoder } from "./decoder.ts";
 import { DiagonalGaussianDistribution } from "./diagonal_gaussian.ts";
 import { VAEEncoder } from "./encoder.ts";
@@ -34,9 +34,16 @@ export class AutoencoderKL extends Module {
   readonly quant_conv: Conv2d | null;
   readonly post_quant_conv: Conv2d | null;
 
+  /** Storage dtype of weights and activations (`options.dtype`, f32 by default); see PRECISION_RULES. */
+  readonly dtype: ModelDType;
+
   constructor(config: AutoencoderKLConfig, options: LayerOptions = {}) {
     super();
     this.config = config;
+    if (options.dtype !== undefined && options.dtype !== "f32" && options.dtype !== "f16") {
+      throw new RangeError(`Cannot make an AutoencoderKL in ${options.dtype}: the dtype must be f32 or f16`);
+    }
+    this.dtype = options.dtype ?? "f32";
     const latent = config.latentChannels;
     this.encoder = this.registerModule("encoder", new VAEEncoder(config, options));
     this.decoder = this.registerModule("decoder", new VAEDecoder(config, options));
@@ -49,29 +56,30 @@ export class AutoencoderKL extends Module {
     return new AutoencoderKL(autoencoderKLConfigFromDiffusers(json), options);
   }
 
-  /** The posterior q(z|x) of images x [B, inChannels, H, W] (in [−1, 1] for SD). */
+  /** The posterior q(z|x) of images x [B, inChannels, H, W] (in [−1, 1] for SD); its moments are in x's dtype. */
   encode(x: Tensor, options: VAEPassOptions = {}): DiagonalGaussianDistribution {
     this.#checkInput("encode", x, this.config.inChannels, "image");
     const moments = tidy(() => {
-      const h = this.encoder.forward(x);
+      const h = this.encoder.forward(toDType(x, this.dtype));
       if (options.capture) options.capture.set("encoder_out", keep(h));
-      return this.quant_conv ? this.quant_conv.forward(h) : h;
+      return toDType(this.quant_conv ? this.quant_conv.forward(h) : h, x.dtype);
     });
     try {
       return new DiagonalGaussianDistribution(moments);
     } finally {
       // moments is the captured encoder output itself when there is no quant_conv
-      if (this.quant_conv || !options.capture) moments.dispose();
+      if (this.quant_conv || !options.capture || x.dtype !== this.dtype) moments.dispose();
     }
   }
 
-  /** Images [B, outChannels, 8h, 8w] (about [−1, 1], not clamped) from latents z [B, latentChannels, h, w]. */
+  /** Images [B, outChannels, 8h, 8w] (about [−1, 1], not clamped, in z's dtype) from latents z [B, latentChannels, h, w]. */
   decode(z: Tensor, options: VAEPassOptions = {}): Tensor {
     this.#checkInput("decode", z, this.config.latentChannels, "latent");
     return tidy(() => {
-      const h = this.post_quant_conv ? this.post_quant_conv.forward(z) : z;
+      const typed = toDType(z, this.dtype);
+      const h = this.post_quant_conv ? this.post_quant_conv.forward(typed) : typed;
       if (options.capture && this.post_quant_conv) options.capture.set("post_quant_conv_out", keep(h));
-      return this.decoder.forward(h);
+      return toDType(this.decoder.forward(h), z.dtype);
     });
   }
 

@@ -2,7 +2,7 @@ import { stat } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import type { SafetensorsReader } from "@spo/safetensors";
 import { openWeights } from "@spo/torch-checkpoint/node";
-import type { Device, DType, LayerOptions, LoadReport, Module } from "@spo/wgpu-tensor";
+import { Device, type LayerOptions, type LoadReport, type ModelDType, type Module, resolveModelDType } from "@spo/wgpu-tensor";
 import { loadPretrainedComponent } from "@spo/wgpu-tensor/node";
 import { AutoencoderKL } from "../autoencoder_kl/autoencoder_kl.ts";
 import { SD15_VAE_CONFIG } from "../autoencoder_kl/vae_config.ts";
@@ -13,8 +13,11 @@ import { loadAutoencoderKLWeights, loadTaesdWeights, type VaeLoadOptions } from 
 /** Options of the Node loaders. */
 export interface VaeFileOptions extends Omit<VaeLoadOptions, "prefix"> {
   device?: Device;
-  /** Parameter dtype (default f32; f16 needs `shader-f16`). */
-  dtype?: DType;
+  /**
+   * Storage dtype of weights and activations (default f32). "f16" needs `shader-f16`: without it the
+   * model is f32 and one line says so.
+   */
+  dtype?: ModelDType;
   /** Weight file variant: `"fp16"` reads `diffusion_pytorch_model.fp16.safetensors`. */
   variant?: string;
 }
@@ -26,7 +29,7 @@ function asPath(path: string | URL): string {
 }
 
 function layerOptions(options: VaeFileOptions): LayerOptions {
-  return { init: "meta", device: options.device, dtype: options.dtype };
+  return { init: "meta", device: options.device, dtype: resolveModelDType(options.dtype, options.device ?? Device.default, "the VAE") };
 }
 
 /** Opens `file`, loads it into `model` with `load`, closes it; disposes the model on failure. */
