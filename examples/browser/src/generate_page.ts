@@ -102,7 +102,7 @@ function drawImage(image: RgbaImage): void {
   preview.getContext("2d")!.putImageData(toImageData(image), 0, 0);
 }
 
-async function addResult(image: RgbaImage, settings: GenerationSettings, seed: number): Promise<void> {
+async function resultItem(image: RgbaImage, settings: GenerationSettings, seed: number): Promise<HTMLLIElement> {
   const parameters = formatInfotext({ ...settings, seed, cfgScale: settings.cfgScale, model });
   const png = await encodePng(image, { parameters });
   const url = URL.createObjectURL(new Blob([png as Uint8Array<ArrayBuffer>], { type: "image/png" }));
@@ -116,7 +116,7 @@ async function addResult(image: RgbaImage, settings: GenerationSettings, seed: n
   link.download = `${model}-${seed}.png`;
   link.textContent = `Download PNG (seed ${seed})`;
   item.append(img, link);
-  results.prepend(item);
+  return item;
 }
 
 async function generate(): Promise<void> {
@@ -170,7 +170,10 @@ async function generate(): Promise<void> {
       },
     });
     const seconds = (performance.now() - started) / 1000;
-    for (const [i, image] of output.images.entries()) await addResult(image, settings, output.seeds[i]!);
+    // the newest batch first, its images in seed order
+    const items = await Promise.all(output.images.map((image, i) => resultItem(image, settings, output.seeds[i]!)));
+    items[0]!.classList.add("batch-start");
+    results.prepend(...items);
     drawImage(output.images[0]!);
     previewCaption.textContent = "Final image (first of the batch)";
     stepStatus.textContent = `Done: ${settings.batch} image${settings.batch > 1 ? "s" : ""}, ${settings.steps} steps (${A1111_SAMPLER_NAMES[settings.sampler]}) in ${seconds.toFixed(1)} s`;
