@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { openWeights } from "@spo/torch-checkpoint/node";
-import type { Device, DType, Module } from "@spo/wgpu-tensor";
+import { Device, type Module, type ModelDType, resolveModelDType } from "@spo/wgpu-tensor";
 import { loadPretrainedComponent } from "@spo/wgpu-tensor/node";
 import { CLIPTextModel, CLIPTextModelWithProjection } from "../text_encoder/clip_text_model.ts";
 import { SD15_TEXT_ENCODER_CONFIG } from "../transformer/clip_config.ts";
@@ -10,8 +10,8 @@ import { loadClipWeights } from "./clip_checkpoint.ts";
 /** Options of the folder loaders. */
 export interface ClipFolderOptions {
   device?: Device;
-  /** Parameter dtype (default f32; f16 needs `shader-f16`). */
-  dtype?: DType;
+  /** Storage dtype of weights and activations (default f32); "f16" without `shader-f16` gives f32 and a one-line notice. */
+  dtype?: ModelDType;
   /** Weight file variant: `"fp16"` reads `model.fp16.safetensors` (or `pytorch_model.fp16.bin`). */
   variant?: string;
   strict?: boolean;
@@ -44,7 +44,7 @@ async function loadFromFolder<M extends Module>(
 }
 
 function layerOptions(options: ClipFolderOptions) {
-  return { init: "meta" as const, device: options.device, dtype: options.dtype };
+  return { init: "meta" as const, device: options.device, dtype: resolveModelDType(options.dtype, options.device ?? Device.default, "a CLIP model") };
 }
 
 /**
