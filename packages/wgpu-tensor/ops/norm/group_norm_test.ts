@@ -2,6 +2,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import type { Device } from "../../device/device.ts";
+import { type DType, f16BitsToF32, f32ToF16Bits } from "../../tensor/dtype.ts";
 import { DTypeError, ShapeError } from "../../tensor/errors.ts";
 import type { HostTensor } from "../../tensor/host_tensor.ts";
 import { assertClose, checkAgainstReference, fcRuns, fromHost, randomHost, testDevice, toHost, toleranceFor } from "../../testing/mod.ts";
@@ -27,11 +28,13 @@ const arbGroupNorm = fc.record({
   seed: fc.integer(),
 });
 
-function inputsFor(shape: number[], hasWeight: boolean, hasBias: boolean, seed: number, low = -2, high = 2): HostTensor[] {
+function inputsFor(shape: number[], hasWeight: boolean, hasBias: boolean, seed: number, low = -2, high = 2, dtype: DType = "f32"): HostTensor[] {
   const channels = shape[1];
-  const inputs = [randomHost(shape, seed, { low, high })];
-  if (hasWeight) inputs.push(randomHost([channels], seed + 1, { low: 0.5, high: 1.5 }));
-  if (hasBias) inputs.push(randomHost([channels], seed + 2));
+  const inputs = [randomHost(shape, seed, { low, high, dtype })];
+  if (hasWeight) inputs.push(randomHost([channels], seed + 1, { low: 0.5, high: 1.5, dtype }));
+  if (hasBias) inputs.push(randomHost([channels], seed + 2, { dtype }));
+  // randomHost's 1/1024 grid is not exact in f16 above 1: round as the upload will
+  if (dtype === "f16") inputs.forEach((input) => input.data.forEach((v, i) => (input.data[i] = f16BitsToF32(f32ToF16Bits(v)))));
   return inputs;
 }
 
@@ -51,6 +54,37 @@ describe("groupNorm", () => {
       }),
       { numRuns: fcRuns(20) },
     );
+  });
+
+  test("groupNorm() reads f16, keeps f32 statistics and stores f16 (with and without SiLU)", async (t) => {
+    if (!device.hasF16) return t.diagnostic("no shader-f16 on this adapter");
+    await fc.assert(
+      fc.asyncProperty(arbGroupNorm, async ({ batch, numGroups, perGroup, spatial, hasWeight, hasBias, activation, seed }) => {
+        const shape = [batch, numGroups * perGroup, ...spatial];
+        const inputs = inputsFor(shape, hasWeight, hasBias, seed, -2, 2, "f16");
+        const groupLength = perGroup * spatial.reduce((a, b) => a * b, 1);
+        // the reference computes in f64 from the same (f16-exact) inputs, so the GPU's error is one
+        // f16 rounding of outputs up to |x̂|·w + b ≈ 4 (4 ulps of f16 at 1, relative), plus the f32
+        // statistics' error as in the f32 test
+        const condition = normCondition(inputs[0], groupNormLayout(shape, numGroups), 1e-5);
+        const f16 = toleranceFor("f16", 1, 4);
+        const f32 = toleranceFor("f32", groupLength, (activation === "silu" ? 8 : 2) * condition);
+        const attrs = { numGroups, eps: 1e-5, hasWeight, hasBias, activation };
+        await checkAgainstReference(groupNormOp, inputs, attrs, { atol: f16.atol + f32.atol, rtol: f16.rtol + f32.rtol });
+      }),
+      { numRuns: fcRuns(8) },
+    );
+  });
+
+  test("f16 groups whose sum of squares exceeds f16's range (65504) still normalise: the statistics are f32", async (t) => {
+    if (!device.hasF16) return t.diagnostic("no shader-f16 on this adapter");
+    // 2 groups of 4·32·32 = 4096 values in [6, 10]: Σx² ≈ 3.2e5 per group, past f16's largest value
+    const inputs = inputsFor([1, 8, 32, 32], false, false, 31, 6, 10, "f16");
+    const attrs = { numGroups: 2, eps: 1e-5, hasWeight: false, hasBias: false, activation: "none" as const };
+    const condition = normCondition(inputs[0], groupNormLayout([1, 8, 32, 32], 2), 1e-5);
+    const f16 = toleranceFor("f16", 1, 4);
+    const f32 = toleranceFor("f32", 4096, 2 * condition);
+    await checkAgainstReference(groupNormOp, inputs, attrs, { atol: f16.atol + f32.atol, rtol: f16.rtol + f32.rtol });
   });
 
   test("groupNorm() splits long groups across invocations and stays accurate", async () => {
