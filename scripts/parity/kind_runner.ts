@@ -1,4 +1,4 @@
-import type { Device } from "../../packages/wgpu-tensor/mod.ts";
+import type { Device, Module } from "../../packages/wgpu-tensor/mod.ts";
 import type { SafeTensor, SafetensorsReader } from "../../packages/safetensors/mod.ts";
 import type { Manifest } from "./manifest.ts";
 
@@ -23,6 +23,13 @@ export interface CaseContext {
   float32(name: string): Promise<{ data: Float32Array; shape: number[] }>;
   /** Any safetensors file of the folder (weights_file, lora_files), opened once per case. */
   open(fileName: string): Promise<SafetensorsReader>;
+  /** The dtype model kinds build their models in (`--dtype`; f32 by default). */
+  readonly dtype: "f32" | "f16";
+  /**
+   * A model kind calls this with the model it built in f16: its outputs are then compared with the
+   * f16 allowance of half_precision.ts (which needs the model's depth).
+   */
+  ranInHalfPrecision(model: Module): void;
 }
 
 /**

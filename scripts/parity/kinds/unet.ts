@@ -4,8 +4,8 @@ import type { CaseContext, KindRunner } from "../kind_runner.ts";
 import { buildCaseModel, caseWeights, CaseTensors } from "./_case_tensors.ts";
 
 /** Builds the case's UNet from its config and loads `<weights_prefix><name>` weights. */
-export async function loadCaseUNet(context: CaseContext): Promise<UNet2DConditionModel> {
-  const unet = buildCaseModel(() => UNet2DConditionModel.fromConfig(context.manifest.config, { init: "meta", device: context.device }));
+export async function loadCaseUNet(context: CaseContext, dtype: "f32" | "f16" = "f32"): Promise<UNet2DConditionModel> {
+  const unet = buildCaseModel(() => UNet2DConditionModel.fromConfig(context.manifest.config, { init: "meta", device: context.device, dtype }));
   const { reader, prefix } = await caseWeights(context);
   await loadWeights(unet, reader, { fileNameOf: (name) => prefix + name, isRelevant: (name) => name.startsWith(prefix) });
   return unet;
@@ -25,7 +25,8 @@ export async function caseTimesteps(context: CaseContext, name: string): Promise
 export const unetKind: KindRunner = {
   kind: "unet",
   async run(context) {
-    const unet = await loadCaseUNet(context);
+    const unet = await loadCaseUNet(context, context.dtype);
+    if (context.dtype === "f16") context.ranInHalfPrecision(unet);
     const tensors = new CaseTensors(context);
     try {
       const sample = await tensors.float("sample");
