@@ -6,7 +6,6 @@
 //   node --conditions=source --import tsx benchmarks/spm_score.ts [--images=8] [--peer] [--f32-only]
 import { loadavg } from "node:os";
 import { Device, randn } from "@spo/wgpu-tensor";
-// relative import: keeps the benchmarks package's dependency list (and the lockfile) unchanged
 import {
   loadSpmTokenizer,
   loadStepPreferenceWeights,
