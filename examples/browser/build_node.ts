@@ -16,7 +16,7 @@ import { SOURCE_CONDITION } from "../../scripts/tsup_package.ts";
 const HERE = fileURLToPath(new URL(".", import.meta.url));
 
 /** The page scripts, each bundled to `<name>.js` beside the HTML. */
-export const PAGE_ENTRIES = { generate: join(HERE, "src", "generate_page.ts") } as const;
+export const PAGE_ENTRIES = { generate: join(HERE, "src", "generate_page.ts"), train: join(HERE, "src", "train_page.ts") } as const;
 
 /** Default output folder of the static build. */
 export const DEFAULT_OUT_DIR = join(HERE, "dist");

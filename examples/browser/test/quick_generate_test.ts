@@ -2,82 +2,37 @@
 // the model streamed by URL from the example server, the form filled in, Generate pressed. The PNG
 // it offers for download must hold Node's pixels for the same settings and A1111's parameters text.
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
-import { CLIPTextModel } from "@spo/clip";
-import { UNet2DConditionModel } from "@spo/diffusion-unet";
 import { loadStableDiffusionPipeline } from "@spo/pipeline/node";
-import { saveToyModelFolder, TOY_TEXT_ENCODER_CONFIG, TOY_UNET_CONFIG } from "@spo/toyworld/node";
 import type { Device } from "@spo/wgpu-tensor";
 import { testDevice } from "@spo/wgpu-tensor/testing";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
-import { CHROMIUM_ARGS, CHROMIUM_PATHS } from "../../../packages/wgpu-tensor/testing/browser_node.ts";
-import { type ExampleServer, serveExamples } from "../serve_node.ts";
+import type { Page } from "playwright-core";
+import { type ExampleBrowser, openExampleBrowser, SHOTS } from "./_example_browser_node.ts";
 import { decodePng } from "./_png_reader_node.ts";
 
 const TIMEOUT_MS = 180_000;
-/** Screenshots of every test (git-ignored; the README's are copied from here by hand). */
-const SHOTS = fileURLToPath(new URL("../test-output/", import.meta.url));
 
 let device: Device;
-let work: string;
-let site: ExampleServer;
-let context: BrowserContext;
+let browser: ExampleBrowser;
 let page: Page;
-const consoleLines: string[] = [];
 
 before(async () => {
   device = await testDevice();
-  work = await mkdtemp(join(tmpdir(), "spo-quick-generate-"));
-  // a model of the toy world's shape (pixel space, 16×16) with seeded random weights, served where
-  // the page looks for the toy model by default
-  const unet = UNet2DConditionModel.fromConfig(TOY_UNET_CONFIG, { seed: 5, device });
-  const textEncoder = CLIPTextModel.fromConfig(TOY_TEXT_ENCODER_CONFIG, { seed: 6, device });
-  // a trained CLIP's final LayerNorm has a non-zero bias; the init's zero bias makes the mean of the
-  // output ~0, and A1111's emphasis (z·w rescaled by mean(z)/mean(z·w)) would divide rounding noise
-  const width = TOY_TEXT_ENCODER_CONFIG.hidden_size;
-  textEncoder.loadStateDict({ "text_model.final_layer_norm.bias": { shape: [width], data: Float32Array.from({ length: width }, (_, i) => 0.3 + 0.1 * Math.sin(i)) } }, { strict: false });
-  await saveToyModelFolder(join(work, "toy"), unet, textEncoder);
-  unet.dispose();
-  textEncoder.dispose();
-  site = await serveExamples({ port: 0, outDir: join(work, "site"), toyModel: join(work, "toy"), minify: false });
-  await mkdir(SHOTS, { recursive: true });
-  context = await chromium.launchPersistentContext(join(work, "profile"), {
-    executablePath: CHROMIUM_PATHS.find((path) => path === "/usr/bin/chromium") ?? CHROMIUM_PATHS[0],
-    headless: false, // `--headless=new` in the flags: the full browser, headless (WebGPU needs it)
-    args: CHROMIUM_ARGS,
-    acceptDownloads: true,
-    viewport: { width: 1280, height: 800 },
-    timeout: TIMEOUT_MS,
-  });
-  page = context.pages()[0] ?? await context.newPage();
-  page.on("console", (message) => consoleLines.push(`[${message.type()}] ${message.text()}`));
-  page.on("pageerror", (error) => consoleLines.push(`[pageerror] ${error.message}`));
-  page.setDefaultTimeout(TIMEOUT_MS);
+  browser = await openExampleBrowser(device, TIMEOUT_MS);
+  page = browser.page;
 }, { timeout: TIMEOUT_MS });
 
 after(async () => {
-  await context?.close();
-  await site?.close();
+  await browser?.close();
   device?.destroy();
-  if (work) await rm(work, { recursive: true, force: true });
 });
 
-async function waitForState(state: string): Promise<void> {
-  try {
-    await page.waitForSelector(`body[data-state="${state}"]`, { timeout: TIMEOUT_MS });
-  } catch (error) {
-    const now = await page.evaluate(() => document.body.dataset.state);
-    const status = await page.evaluate(() => [document.getElementById("model-status")?.textContent, document.getElementById("form-error")?.textContent].join(" | "));
-    throw new Error(`The page did not reach state "${state}" (it is "${now}": ${status})\n${consoleLines.slice(-20).join("\n")}`, { cause: error });
-  }
-}
+const waitForState = (state: string) => browser.waitForState(state);
 
 async function openPage(): Promise<void> {
-  await page.goto(`${site.url}generate.html`);
+  await page.goto(`${browser.site.url}generate.html`);
   await waitForState("ready");
 }
 
@@ -104,7 +59,7 @@ describe("the Quick Generate page in Chromium", () => {
     assert.equal(png.width, 16);
     assert.equal(png.height, 16);
 
-    const pipe = await loadStableDiffusionPipeline(join(work, "toy"), { device });
+    const pipe = await loadStableDiffusionPipeline(browser.modelFolder, { device });
     const options = { prompt: settings.prompt, negativePrompt: settings.negativePrompt, numInferenceSteps: settings.steps, guidanceScale: settings.cfg, seed: settings.seed, scheduler: settings.sampler, numImagesPerPrompt: settings.batch };
     const node = await pipe.generate(options);
     const otherSeed = await pipe.generate({ ...options, seed: 40 });
@@ -149,11 +104,11 @@ describe("the Quick Generate page in Chromium", () => {
   });
 
   test("without WebGPU the page says so and what to do, and offers nothing to press", { timeout: TIMEOUT_MS }, async () => {
-    const bare = await context.newPage();
+    const bare = await browser.context.newPage();
     try {
       // a string, not a function: the test's own transpiled code would not run in the page
       await bare.addInitScript('Object.defineProperty(Navigator.prototype, "gpu", { get: () => undefined, configurable: true });');
-      await bare.goto(`${site.url}generate.html`);
+      await bare.goto(`${browser.site.url}generate.html`);
       await bare.waitForSelector('body[data-state="no-webgpu"]', { timeout: TIMEOUT_MS });
       await bare.screenshot({ path: join(SHOTS, "quick_generate_no_webgpu.png") });
       const notice = await bare.textContent("#no-webgpu") ?? "";
