@@ -158,6 +158,8 @@ async function train(): Promise<void> {
     setState("training");
     showProgress();
     await trainer!.run({ signal: controller.signal });
+    setState("pausing");
+    await refreshGrid();
     showProgress();
     if (trainer!.isDone) {
       status(`Done: ${trainer!.metrics.length} updates. Download the LoRA, or load it in Quick Generate.`);
@@ -166,7 +168,6 @@ async function train(): Promise<void> {
       status(`Paused after update ${trainer!.metrics.length} (saved in this browser). Resume, or reload the page: it continues from here.`);
       setState("paused");
     }
-    await refreshGrid();
   } catch (error) {
     $("form-error").textContent = error instanceof Error ? error.message : String(error);
     setState(trainer ? "paused" : "ready");
