@@ -34,6 +34,7 @@ export async function saveToyModelFolder(folder: string, unet: Module, textEncod
   const assets = fileURLToPath(DEFAULT_CLIP_ASSETS_URL);
   await copyFile(join(assets, "vocab.json"), join(folder, "tokenizer", "vocab.json"));
   await copyFile(join(assets, "merges.txt"), join(folder, "tokenizer", "merges.txt"));
+  await copyFile(join(assets, "LICENSE"), join(folder, "tokenizer", "LICENSE")); // CLIP's vocabulary is MIT (© OpenAI)
   await writeFile(join(folder, "tokenizer", "tokenizer_config.json"), json({ model_max_length: 77, tokenizer_class: "CLIPTokenizer" }));
   await writeSafetensorsFile(join(folder, "unet", "diffusion_pytorch_model.safetensors"), await hostStateDict(unet, "F32"), { format: "pt", ...metadata });
   await writeSafetensorsFile(join(folder, "text_encoder", "model.safetensors"), await hostStateDict(textEncoder, "F16"), { format: "pt", ...metadata });
