@@ -141,7 +141,7 @@ if (part === "generate") {
   const promptEncoder = { encode: (prompts: readonly string[]): Tensor => randn([prompts.length, 77, 768], { seed: prompts[0] === "" ? 3 : 4 }) };
   await device.sync();
   const loraBytes = adapter.parameters().reduce((n, p) => n + p.byteLength, 0);
-  console.log(`  UNet weights ${gib(weightBytes(unet))} (${unet.parameterCount().toLocaleString("en")} params), LoRA ${gib(loraBytes)} f32`);
+  console.log(`  UNet weights ${gib(weightBytes(unet))} (${unet.parameterCount().toLocaleString("en")} params), LoRA ${(loraBytes / 2 ** 20).toFixed(2)} MiB f32`);
   const total = performance.now();
   const stats = await phase("SPO minibatch (reference + policy CFG passes, loss, backward)", () =>
     spoMinibatchStep({ unet, scheduler, promptEncoder }, [pair], shape, { lossScale: scaler?.scale ?? 1 }));
@@ -149,7 +149,7 @@ if (part === "generate") {
   const beforeStep = live();
   await phase("AdamW step", async () => (scaler ? await scaler.step(optimizer) : optimizer.step()));
   track();
-  console.log(`  loss ${stats.loss.toFixed(4)}; AdamW state ${gib(live() - beforeStep)} f32`);
+  console.log(`  loss ${stats.loss.toFixed(4)}; AdamW state ${((live() - beforeStep) / 2 ** 20).toFixed(2)} MiB f32`);
   console.log(`SPO update: peak ${gib(overallPeak)}, ${seconds(total)} wall`);
   optimizer.dispose();
   adapter.remove();
