@@ -47,4 +47,24 @@ describe("gradient clipping and loss scaling", () => {
     optimizer.dispose();
     w.dispose();
   });
+
+  test("GradScaler.unscale lets true gradients be clipped before step, which does not unscale again", async () => {
+    const w = keep(tensor([1, 2]));
+    const optimizer = new SGD([w], { lr: 1 });
+    const scaler = new GradScaler({ initScale: 4 });
+    w.grad = keep(tensor([4, 8])); // scaled by 4: the true gradient is [1, 2], norm √5
+    assert.equal(await scaler.unscale(optimizer), true);
+    assertClose(await w.grad!.toArray(), [1, 2], { atol: 0, rtol: 0 });
+    await assert.rejects(scaler.unscale(optimizer), /twice/);
+    clipGradNorm([w], 1).dispose();
+    assert.equal(await scaler.step(optimizer), true);
+    assertClose(await w.toArray(), [1 - 1 / Math.sqrt(5), 2 - 2 / Math.sqrt(5)], { atol: 1e-6, rtol: 1e-6 });
+    w.grad = keep(tensor([NaN, 8]));
+    assert.equal(await scaler.unscale(optimizer), false);
+    assert.equal(await scaler.step(optimizer), false);
+    assert.equal(scaler.scale, 2);
+    assert.equal(w.grad, null);
+    optimizer.dispose();
+    w.dispose();
+  });
 });

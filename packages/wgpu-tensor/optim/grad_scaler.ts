@@ -24,6 +24,9 @@ export class GradScaler {
   readonly backoffFactor: number;
   readonly growthInterval: number;
   #cleanSteps = 0;
+  /** The optimizer whose gradients `unscale` divided since the last `step`, and what it found. */
+  #unscaled: Optimizer | null = null;
+  #unscaledFinite = true;
 
   constructor(options: GradScalerOptions = {}) {
     this.scale = options.initScale ?? 65536;
@@ -37,8 +40,14 @@ export class GradScaler {
     return mul(loss, this.scale);
   }
 
-  /** Unscales gradients and steps unless one is inf/NaN; returns whether the step was taken. */
-  async step(optimizer: Optimizer): Promise<boolean> {
+  /**
+   * Divides the optimizer's gradients by `scale` now and reports whether all are finite (one
+   * readback), like torch's `scaler.unscale_(optimizer)`: for clipping true gradients between
+   * backward and `step`, which then does not unscale again. After a non-finite result `step`
+   * skips, backs off and zeroes the gradients.
+   */
+  async unscale(optimizer: Optimizer): Promise<boolean> {
+    if (this.#unscaled === optimizer) throw new Error("Cannot unscale the same optimizer twice before step()");
     const params = optimizer.params.filter((p) => p.grad);
     const inverse = 1 / this.scale;
     const magnitude = noGrad(() => {
@@ -55,6 +64,18 @@ export class GradScaler {
     });
     const isFinite = magnitude ? Number.isFinite(await magnitude.item()) : true;
     magnitude?.dispose();
+    this.#unscaled = optimizer;
+    this.#unscaledFinite = isFinite;
+    return isFinite;
+  }
+
+  /**
+   * Unscales gradients (unless `unscale` already did) and steps unless one is inf/NaN; returns
+   * whether the step was taken.
+   */
+  async step(optimizer: Optimizer): Promise<boolean> {
+    const isFinite = this.#unscaled === optimizer ? this.#unscaledFinite : await this.unscale(optimizer);
+    this.#unscaled = null;
     if (!isFinite) {
       this.scale *= this.backoffFactor;
       this.#cleanSteps = 0;
