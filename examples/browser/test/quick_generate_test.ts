@@ -104,6 +104,22 @@ describe("the Quick Generate page in Chromium", () => {
     assert.equal(await page.isEnabled("#generate"), true, "Generate is available again");
   });
 
+  test("a model folder picked from disk with the directory picker loads, streamed with byte progress", { timeout: TIMEOUT_MS }, async () => {
+    await openPage();
+    const seen: string[] = [];
+    await page.exposeFunction("recordModelStatus", (text: string) => seen.push(text));
+    await page.evaluate(() => {
+      const target = document.getElementById("model-status")!;
+      new MutationObserver(() => (window as unknown as { recordModelStatus(t: string): void }).recordModelStatus(target.textContent ?? "")).observe(target, { childList: true, characterData: true, subtree: true });
+    });
+    await page.setInputFiles("#model-dir", browser.modelFolder);
+    await page.waitForFunction(() => document.getElementById("model-status")!.textContent!.startsWith("Loaded "), undefined, { timeout: TIMEOUT_MS });
+    await waitForState("ready");
+    const folderName = browser.modelFolder.split("/").at(-1)!;
+    assert.match(await page.textContent("#model-status") ?? "", new RegExp(`^Loaded ${folderName} \\(16×16, pixel space`));
+    assert.ok(seen.some((text) => /^Streaming unet\/diffusion_pytorch_model\.safetensors: [\d.]+ MB of [\d.]+ MB$/.test(text)), seen.slice(0, 5).join(" | "));
+  });
+
   test("without WebGPU the page says so and what to do, and offers nothing to press", { timeout: TIMEOUT_MS }, async () => {
     const bare = await browser.context.newPage();
     try {
