@@ -8,8 +8,8 @@
 // reports GFLOP per CPU-second of the driver's worker threads (what the kernels got from the cores
 // they ran on) and the CPU time of the main thread, which dawn.node keeps busy while it waits.
 //
-//   node --conditions=source --import tsx benchmarks/attention_bench.ts           # every case
-//   node --conditions=source --import tsx benchmarks/attention_bench.ts --quick   # L = 1024 only
+//   node --conditions=@spo/source --import tsx benchmarks/attention_bench.ts           # every case
+//   node --conditions=@spo/source --import tsx benchmarks/attention_bench.ts --quick   # L = 1024 only
 import { readdirSync, readFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { Device } from "@spo/wgpu-tensor";

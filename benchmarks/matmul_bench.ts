@@ -4,8 +4,8 @@
 // Linux it also prints the CPU time lavapipe's worker threads spent per run (from /proc) and the
 // throughput that is on two otherwise idle cores ("2-core").
 //
-//   node --conditions=source --import tsx benchmarks/matmul_bench.ts           # every case
-//   node --conditions=source --import tsx benchmarks/matmul_bench.ts --quick   # the SD shapes only
+//   node --conditions=@spo/source --import tsx benchmarks/matmul_bench.ts           # every case
+//   node --conditions=@spo/source --import tsx benchmarks/matmul_bench.ts --quick   # the SD shapes only
 import { readdirSync, readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { Device } from "@spo/wgpu-tensor";

@@ -4,7 +4,7 @@
 //  (b) one SPO training update: UNet with LoRA r4 on to_q/k/v/out.0 (f32), reference CFG pass,
 //      policy CFG pass, clipped loss, backward, AdamW step (f32 state), GradScaler in f16.
 // One configuration per run (peaks of one process do not mix):
-//   node --conditions=source --import tsx benchmarks/sd15_memory.ts --part=generate|train [--dtype=f16] [--checkpointing]
+//   node --conditions=@spo/source --import tsx benchmarks/sd15_memory.ts --part=generate|train [--dtype=f16] [--checkpointing]
 //        [--width=320] [--latent=64] [--steps=20] [--text-layers=12]
 // Defaults are full-size SD1.5 with random weights (512×512); heavy on a CPU adapter (a UNet CFG
 // step took 383 s on lavapipe). `--width=c` scales the UNet's widths (320, 640, 1280, 1280) to

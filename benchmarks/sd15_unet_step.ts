@@ -1,6 +1,6 @@
 // One classifier-free-guidance step of the full-size SD1.5 UNet with random weights:
 // batch 2 (unconditional + conditional), 64×64 latents, 77×768 context. Prints time and memory.
-//   node --conditions=source --import tsx benchmarks/sd15_unet_step.ts [--steps N]
+//   node --conditions=@spo/source --import tsx benchmarks/sd15_unet_step.ts [--steps N]
 // Step 1 includes compiling every kernel variant; later steps show the steady state.
 import { SD15_UNET_CONFIG, UNet2DConditionModel } from "@spo/diffusion-unet";
 import { loadavg } from "node:os";

@@ -1,7 +1,7 @@
 // The full-size SD1.5 VAE (random weights) decoding 64×64 latents to a 512×512 image the way the
 // pipeline does: whole where the adapter binds enough, else in tiles (decodeWithinLimit). On a
 // CPU adapter (128 MiB per binding) the plain decode's 256 MiB feature map does not fit.
-//   node --conditions=source --import tsx benchmarks/sd15_vae_decode.ts
+//   node --conditions=@spo/source --import tsx benchmarks/sd15_vae_decode.ts
 import { loadavg } from "node:os";
 import { AutoencoderKL, decodeWithinLimit, largestDecodeActivationBytes, SD15_VAE_CONFIG, tileLatentSizeWithin } from "@spo/vae";
 import { Device, noGrad, randn } from "@spo/wgpu-tensor";

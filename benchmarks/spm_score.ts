@@ -3,7 +3,7 @@
 // adapter has shader-f16. Prints the time and the peak GPU bytes of each, and the ratio of the
 // step-aware model to the step-agnostic one (plain CLIP ViT-H/14, the peer) measured in the same run
 // with --peer. Heavy on a CPU adapter (minutes per pass).
-//   node --conditions=source --import tsx benchmarks/spm_score.ts [--images=8] [--peer] [--f32-only]
+//   node --conditions=@spo/source --import tsx benchmarks/spm_score.ts [--images=8] [--peer] [--f32-only]
 import { loadavg } from "node:os";
 import { Device, randn } from "@spo/wgpu-tensor";
 import {

@@ -5,14 +5,14 @@
 // children, then training on the kept pairs (minibatches of 10, AdamW on the LoRA). Time is split
 // into sampling / scoring / training, and sampling is compared with plain η = 1 DDIM sampling of the
 // same batch (the peer, same run): the pool makes branched steps k× wider.
-//   node --conditions=source --import tsx benchmarks/spo_iteration.ts [--batch=4]
+//   node --conditions=@spo/source --import tsx benchmarks/spo_iteration.ts [--batch=4]
 //
 // --sd15: the full-size SD1.5 UNet with random weights, LoRA r4 on to_q/k/v/out.0, peak GPU bytes
 // of one SPO training step (reference CFG pass, policy CFG pass, clipped loss, backward) on
 // `--pairs` pairs, without and with gradient checkpointing. Heavy on a CPU adapter (each UNet pass
 // takes minutes at 64×64; `--latent=16` shrinks the activations, not the weights; `--channels=32`
 // keeps the topology and the 64×64 resolution at a tenth of the widths).
-//   node --conditions=source --import tsx benchmarks/spo_iteration.ts --sd15 [--pairs=1] [--latent=64] [--channels=320]
+//   node --conditions=@spo/source --import tsx benchmarks/spo_iteration.ts --sd15 [--pairs=1] [--latent=64] [--channels=320]
 import { loadavg } from "node:os";
 import { SD15_SCHEDULER_CONFIG, SD15_UNET_CONFIG, DDIMScheduler, UNet2DConditionModel } from "@spo/diffusion-unet";
 import { AdamW, Device, mean, noGrad, RandomGenerator, randn, type Tensor } from "@spo/wgpu-tensor";

@@ -4,7 +4,7 @@
 // "template" prompts from a few dozen phrases, and "varied" prompts of 15 words drawn from 2,000
 // distinct English words (so most words are BPE-merged for the first time in the cold pass).
 //
-//   node --conditions=source --import tsx benchmarks/tokenizer_bench.ts [prompt count, default 4000]
+//   node --conditions=@spo/source --import tsx benchmarks/tokenizer_bench.ts [prompt count, default 4000]
 
 import { loadDefaultClipTokenizer } from "@spo/clip/node";
 

@@ -4,7 +4,7 @@
 // bytes, wrapped in `state_dict` as an A1111 .ckpt, written in torch.save's zip layout (stored
 // records) by a streaming writer below; the safetensors file holds the same tensors.
 //
-//   node --conditions=source --import tsx benchmarks/torch_checkpoint_read.ts [megabytes, default 800] [--keep]
+//   node --conditions=@spo/source --import tsx benchmarks/torch_checkpoint_read.ts [megabytes, default 800] [--keep]
 //
 // Prints, for each side, the median (and min–max) of 5 alternating runs of: open (directory,
 // pickle / header), every tensor read one by one with tensor(name) (what loadWeights does),

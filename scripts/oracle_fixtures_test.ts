@@ -15,7 +15,7 @@ const folders = readdirSync(join(root, "packages"))
 describe("oracle fixtures through npm run parity", () => {
   for (const folder of folders) {
     test(`${folder} passes every case`, () => {
-      const result = spawnSync(process.execPath, ["--conditions=source", "--import", "tsx", "scripts/parity.ts", folder], {
+      const result = spawnSync(process.execPath, ["--conditions=@spo/source", "--import", "tsx", "scripts/parity.ts", folder], {
         cwd: root,
         encoding: "utf8",
         timeout: 600_000,

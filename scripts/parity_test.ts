@@ -20,7 +20,7 @@ after(() => rmSync(scratch, { recursive: true, force: true }));
 
 /** Runs what `npm run parity -- <folder>` runs (package.json's command, in a separate process). */
 function runCli(folder: string): { lines: string[]; status: number | null; stderr: string } {
-  const args = ["--conditions=source", "--import", "tsx", "scripts/parity.ts", folder];
+  const args = ["--conditions=@spo/source", "--import", "tsx", "scripts/parity.ts", folder];
   const result = spawnSync(process.execPath, args, { cwd: root, encoding: "utf8" });
   return { lines: result.stdout.trim().split("\n"), status: result.status, stderr: result.stderr };
 }

@@ -32,7 +32,7 @@ describe("README examples", () => {
         const scratch = mkdtempSync(join(tmpdir(), `${name}-readme-`));
         writeFileSync(script, example);
         try {
-          const result = spawnSync(process.execPath, ["--conditions=source", "--import", "tsx", script], {
+          const result = spawnSync(process.execPath, ["--conditions=@spo/source", "--import", "tsx", script], {
             encoding: "utf8",
             timeout: 120_000,
             env: { ...process.env, TMPDIR: scratch },

@@ -37,7 +37,7 @@ if (files.length === 0) {
 process.env.XDG_RUNTIME_DIR ??= "/tmp/spo-xdg-runtime";
 const result = spawnSync(
   process.execPath,
-  ["--conditions=source", "--import", "tsx", "--test", "--test-concurrency=2", "--test-reporter=spec", ...files],
+  ["--conditions=@spo/source", "--import", "tsx", "--test", "--test-concurrency=2", "--test-reporter=spec", ...files],
   { cwd: root, stdio: "inherit", env: process.env },
 );
 process.exit(result.status ?? 1);

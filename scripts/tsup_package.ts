@@ -8,7 +8,7 @@ import { join } from "node:path";
 import type { Options } from "tsup";
 
 /** The export condition that points at a package's TypeScript sources inside this repository. */
-export const SOURCE_CONDITION = "source";
+export const SOURCE_CONDITION = "@spo/source";
 
 /**
  * Put at the top of every .d.ts: the declarations use `Symbol.dispose` and `AsyncDisposable`

@@ -1,8 +1,8 @@
 // Host cost of recording tiny ops: chains of `neg` on [1024], timed from the first op recorded to
 // the last (before waiting for the GPU), in µs per op. Run under the profiler to see where it goes:
 //
-//   node --conditions=source --import tsx benchmarks/probes/dispatch_host_node.ts [chains] [ops]
-//   node --cpu-prof --cpu-prof-dir=/tmp/prof --conditions=source --import tsx benchmarks/probes/dispatch_host_node.ts
+//   node --conditions=@spo/source --import tsx benchmarks/probes/dispatch_host_node.ts [chains] [ops]
+//   node --cpu-prof --cpu-prof-dir=/tmp/prof --conditions=@spo/source --import tsx benchmarks/probes/dispatch_host_node.ts
 import { Device, neg, tensor, type Tensor } from "@spo/wgpu-tensor";
 
 const chains = Number(process.argv[2] ?? 60);

@@ -2,7 +2,7 @@
 // `ops`, interleaved, best batch of `reps` (the machine is shared; the best batch is the one that
 // ran undisturbed). Batches are submitted and awaited between measurements.
 //
-//   node --conditions=source --import tsx benchmarks/probes/dispatch_parts_node.ts [reps] [ops]
+//   node --conditions=@spo/source --import tsx benchmarks/probes/dispatch_parts_node.ts [reps] [ops]
 import { Device, neg, tensor, Tensor } from "@spo/wgpu-tensor";
 import { elementwiseOps } from "@spo/wgpu-tensor";
 import type { KernelPlan } from "@spo/wgpu-tensor";

@@ -4,7 +4,7 @@
 // Main-thread CPU time to record and submit (robust to machine load), and wall time: best, p25,
 // median of interleaved repetitions.
 //
-//   node --conditions=source --import tsx benchmarks/probes/dispatch_variants_node.ts [reps] [only variants containing this]
+//   node --conditions=@spo/source --import tsx benchmarks/probes/dispatch_variants_node.ts [reps] [only variants containing this]
 import { readFileSync } from "node:fs";
 import { Device, neg, tensor, Tensor } from "@spo/wgpu-tensor";
 import { elementwiseOps } from "@spo/wgpu-tensor";

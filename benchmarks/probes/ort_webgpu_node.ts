@@ -1,4 +1,4 @@
-// Does onnxruntime-web's WebGPU EP run on dawn.node? `node --conditions=source --import tsx
+// Does onnxruntime-web's WebGPU EP run on dawn.node? `node --conditions=@spo/source --import tsx
 // benchmarks/probes/ort_webgpu_node.ts` runs three modes, each in its own process (one crashes):
 //   sab:   dawn.node's queue.writeBuffer given a view over a SharedArrayBuffer, no ORT involved
 //   plain: a 2×3·3×4 MatMul session with executionProviders ["webgpu"] and navigator = { gpu }

@@ -34,7 +34,7 @@ after(async () => {
 });
 
 function spo(args: string[]) {
-  return run(process.execPath, ["--conditions=source", "--import", "tsx", CLI, ...args], { encoding: "utf8" });
+  return run(process.execPath, ["--conditions=@spo/source", "--import", "tsx", CLI, ...args], { encoding: "utf8" });
 }
 
 describe("spo generate", () => {
@@ -91,7 +91,7 @@ describe("toGenerateCommand", () => {
 test("spo lora convert writes a kohya file from SPO's diffusers layout", () => {
   const out = join(mkdtempSync(join(tmpdir(), "spo-lora-")), "kohya.safetensors");
   const input = fileURLToPath(new URL("../../lora/test/fixtures/oracle/unet_lora.lora.safetensors", import.meta.url));
-  const result = spawnSync(process.execPath, ["--conditions=source", "--import", "tsx", fileURLToPath(new URL("./spo_node.ts", import.meta.url)), "lora", "convert", input, out, "--to", "kohya"], { encoding: "utf8", timeout: 120_000 });
+  const result = spawnSync(process.execPath, ["--conditions=@spo/source", "--import", "tsx", fileURLToPath(new URL("./spo_node.ts", import.meta.url)), "lora", "convert", input, out, "--to", "kohya"], { encoding: "utf8", timeout: 120_000 });
   assert.equal(result.status, 0, result.stderr);
   assert.match(result.stdout, /96 of 96 tensors matched/);
   const keys = Object.keys(JSON.parse(readFileSync(out).subarray(8, 8 + Number(readFileSync(out).readBigUInt64LE(0))).toString("utf8")));

@@ -11,7 +11,7 @@ import { after, it } from "node:test";
 import { parseMetricsLines } from "../metrics/update_metrics.ts";
 
 const CHILD = fileURLToPath(new URL("./_train_child_node.ts", import.meta.url));
-const ARGS = ["--conditions=source", "--import", "tsx", CHILD];
+const ARGS = ["--conditions=@spo/source", "--import", "tsx", CHILD];
 const root = mkdtempSync(join(tmpdir(), "spo-kill-resume-"));
 after(() => rmSync(root, { recursive: true, force: true }));
 

@@ -2,7 +2,7 @@
  * Measures a toy model against the world: the mean exact reward of its images for held-out prompts
  * (colour–shape pairs never seen in training), beside rendered ground truth and uniform-noise
  * images for the same prompts, each with a 95 % confidence interval; writes a sample grid.
- * `node --conditions=source --import tsx packages/toyworld/pretrain/evaluate_node.ts [--model folder] [--count 64] [--split heldout] [--out folder]`
+ * `node --conditions=@spo/source --import tsx packages/toyworld/pretrain/evaluate_node.ts [--model folder] [--count 64] [--split heldout] [--out folder]`
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";

@@ -83,9 +83,10 @@ export interface BrowserSession {
 }
 
 /**
- * Bundles a TypeScript entry file for the browser (ESM). Node-only modules never get in: `webgpu`
- * (dawn.node) and `node:*` stay external, and any static import of them is an error, so a package
- * that would pull dawn.node into a page fails here instead of in the page.
+ * Bundles a TypeScript entry file for the browser (ESM) the way a user's bundler would, with no
+ * flag about Dawn: @spo/wgpu-tensor reaches `webgpu` only under the `node` condition. `node:*` stays
+ * external and any static import of it is an error, so a package that would pull Node built-ins
+ * into a page fails here instead of in the page.
  *
  * @example
  * ```ts
@@ -102,9 +103,9 @@ export async function bundleForBrowser(entryFile: string): Promise<string> {
     write: false,
     metafile: true,
     logLevel: "silent",
-    external: ["webgpu", "node:*"],
-    // workspace packages resolve to their TypeScript sources, as under `node --conditions=source`
-    conditions: ["source"],
+    external: ["node:*"],
+    // workspace packages resolve to their TypeScript sources, as under `node --conditions=@spo/source`
+    conditions: ["@spo/source"],
   });
   const staticNodeImports = Object.values(result.metafile.outputs)
     .flatMap((output) => output.imports)
