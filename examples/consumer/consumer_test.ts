@@ -4,20 +4,21 @@
 import assert from "node:assert/strict";
 import { spawnSync, type SpawnSyncReturns } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { builtinModules } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { type BrowserSession, openBrowser } from "../../packages/wgpu-tensor/testing/browser_node.ts";
-import { buildPackages, withDependencies, workspacePackages } from "../../scripts/build_packages.ts";
+import { withDependencies, workspacePackages } from "../../scripts/build_packages.ts";
 import type { CheckReport } from "./checks.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const TEMPLATE = fileURLToPath(new URL("./", import.meta.url));
 const BIN = join(ROOT, "node_modules", ".bin");
 const PNPM = ["--yes", "pnpm@12.4.2"];
-/** What the checks import. */
-const DIRECT = ["@spo/wgpu-tensor", "@spo/diffusion-unet", "@spo/clip", "@spo/vae", "@spo/pipeline"];
+/** What the checks import, and @spo/trainer (the mission's `pnpm add @spo/trainer`). */
+const DIRECT = ["@spo/wgpu-tensor", "@spo/diffusion-unet", "@spo/clip", "@spo/vae", "@spo/pipeline", "@spo/trainer"];
 /** Those and every @spo package they depend on. */
 const PACKAGES = [...withDependencies(workspacePackages(), DIRECT)];
 const APP_FILES = ["checks.ts", "tiny_configs.ts", "node_main.ts", "browser_main.ts", "tsconfig.node.json", "tsconfig.browser.json"];
@@ -55,6 +56,44 @@ function installedFolder(name: string, store: readonly string[]): string {
   return join(app, "node_modules", ".pnpm", entry, "node_modules", name);
 }
 
+/** Every JavaScript file under `dir`, relative to it. */
+function jsFiles(dir: string, prefix = ""): string[] {
+  return readdirSync(join(dir, prefix), { withFileTypes: true }).flatMap((entry) => {
+    const path = join(prefix, entry.name);
+    if (entry.isDirectory()) return jsFiles(dir, path);
+    return path.endsWith(".js") ? [path] : [];
+  });
+}
+
+/** Source maps beside every built file, Node built-ins imported with their `node:` prefix. */
+function assertConsistentBuild(name: string, folder: string): void {
+  const bareBuiltin = new RegExp(`from ["'](${builtinModules.filter((m) => !m.startsWith("_")).join("|")})["']`);
+  for (const file of jsFiles(join(folder, "dist"))) {
+    assert.ok(existsSync(join(folder, "dist", `${file}.map`)), `${name} ships a source map for dist/${file}`);
+    assert.doesNotMatch(readFileSync(join(folder, "dist", file), "utf8"), bareBuiltin, `${name}'s dist/${file} imports Node built-ins with their node: prefix`);
+  }
+}
+
+/** Conditions a user's tooling may set; the repository's own one points at sources that are not shipped. */
+const USER_CONDITIONS = new Set(["types", "import", "default", "node", "browser"]);
+const REPOSITORY_CONDITION = "@spo/source";
+
+/** Every export and import target under a condition a user may set is a shipped file. */
+function assertShippedTargets(name: string, folder: string, targets: unknown, path = ""): void {
+  if (typeof targets === "string") {
+    assert.ok(existsSync(join(folder, targets)), `${name} maps ${path} to a shipped file (${targets})`);
+    return;
+  }
+  if (typeof targets !== "object" || targets === null) return;
+  for (const [key, value] of Object.entries(targets)) {
+    const isCondition = !key.startsWith(".") && !key.startsWith("#");
+    if (isCondition && key === REPOSITORY_CONDITION) continue;
+    if (isCondition) assert.ok(USER_CONDITIONS.has(key), `${name} maps ${path} under the condition "${key}", which other tools may set; only ${REPOSITORY_CONDITION} may point at unshipped sources`);
+    if (key.includes("*")) continue;
+    assertShippedTargets(name, folder, value, `${path} ${key}`.trim());
+  }
+}
+
 function assertExpectedReport(report: CheckReport): void {
   assert.deepEqual(report.matmul, MATMUL);
   assert.deepEqual(report.unetStepShape, [1, 4, 8, 8]);
@@ -66,9 +105,8 @@ function assertExpectedReport(report: CheckReport): void {
 }
 
 before(async () => {
-  const started = performance.now();
-  await buildPackages(PACKAGES, { log: () => {} });
-  timings.push(`build: ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  // the root build script, as a new contributor runs it (no global pnpm needed), for these packages only
+  assertRan(run("npm", ["run", "--silent", "build", "--", ...PACKAGES], ROOT), "npm run build");
   work = mkdtempSync(join(tmpdir(), "spo-consumer-"));
   const filters = PACKAGES.flatMap((name) => ["--filter", name]);
   assertRan(run("npx", [...PNPM, "-r", ...filters, "pack", "--pack-destination", join(work, "tarballs")], ROOT), "pnpm pack");
@@ -77,6 +115,8 @@ before(async () => {
   for (const file of APP_FILES) cpSync(join(TEMPLATE, file), join(app, file));
   writeFileSync(join(app, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }, null, 2));
   // The tarballs stand in for the registry: every @spo dependency, direct or not, resolves to one.
+  // Other packages come from pnpm's store, which the repository's own install filled (the registry
+  // is asked only for what the store lacks: --prefer-offline).
   const overrides = PACKAGES.map((name) => `  "${name}": "file:${tarball(name)}"`).join("\n");
   writeFileSync(join(app, "pnpm-workspace.yaml"), `overrides:\n${overrides}\n`);
 }, { timeout: TIMEOUT_MS });
@@ -88,14 +128,22 @@ after(() => {
 
 describe("the packed packages in a new project", { concurrency: false }, () => {
   test("install with pnpm add as a browser project would: exit 0, no build to approve, no Dawn", { timeout: TIMEOUT_MS }, () => {
-    const added = run("npx", [...PNPM, "add", "--offline", ...DIRECT.map((name) => `${name}@file:${tarball(name)}`)], app);
+    const added = run("npx", [...PNPM, "add", "--prefer-offline", ...DIRECT.map((name) => `${name}@file:${tarball(name)}`)], app);
     assertRan(added, "pnpm add of the packages");
     assert.doesNotMatch(added.stdout + added.stderr, /ERR_PNPM|Ignored build scripts/);
     const store = readdirSync(join(app, "node_modules", ".pnpm"));
     assert.deepEqual(store.filter((entry) => /^(webgpu|fast-check|pure-rand)@/.test(entry)), [], "a browser project downloads neither Dawn nor the testing libraries");
+    // Node users add Dawn themselves; its install script only matters on macOS
+    const dawn = run("npx", [...PNPM, "add", "--prefer-offline", "--allow-build=webgpu", "webgpu@0.6.2", "@types/node@20.19.43"], app);
+    assertRan(dawn, "pnpm add webgpu");
+  });
+
+  test("every package ships its LICENSE, source maps, node:-prefixed imports and only shipped export targets", () => {
+    const store = readdirSync(join(app, "node_modules", ".pnpm"));
     for (const name of PACKAGES) {
       const folder = installedFolder(name, store);
       assert.ok(existsSync(join(folder, "LICENSE")), `${name} ships a LICENSE`);
+      assertConsistentBuild(name, folder);
       const manifest = JSON.parse(readFileSync(join(folder, "package.json"), "utf8"));
       for (const [subpath, target] of Object.entries(manifest.exports as Record<string, unknown>)) {
         if (typeof target !== "object" || target === null) continue;
@@ -104,10 +152,13 @@ describe("the packed packages in a new project", { concurrency: false }, () => {
           assert.ok(file && existsSync(join(folder, file)), `${name} exports "${subpath}" with a ${field} file that is shipped (${file})`);
         }
       }
+      assertShippedTargets(name, folder, { ...manifest.exports, ...manifest.imports });
     }
-    // Node users add Dawn themselves; its install script only matters on macOS
-    const dawn = run("npx", [...PNPM, "add", "--offline", "--allow-build=webgpu", "webgpu@0.6.2", "@types/node@20.19.43"], app);
-    assertRan(dawn, "pnpm add webgpu");
+    // clip's ftfy port and generated tables travel with their licences
+    const clip = installedFolder("@spo/clip", store);
+    for (const file of ["THIRD_PARTY_NOTICES.md", "licenses/ftfy-Apache-2.0.txt", "assets/clip/LICENSE"]) {
+      assert.ok(existsSync(join(clip, file)), `@spo/clip ships ${file}`);
+    }
   });
 
   test("tsc compiles the Node script without skipLibCheck and plain node runs it", { timeout: TIMEOUT_MS }, () => {
@@ -128,6 +179,8 @@ describe("the packed packages in a new project", { concurrency: false }, () => {
     assertRan(bundled, "esbuild --bundle");
     const inputs = Object.keys(JSON.parse(readFileSync(join(app, "meta.json"), "utf8")).inputs as Record<string, unknown>);
     assert.deepEqual(inputs.filter((path) => /node_modules\/(\.pnpm\/)?(webgpu|fast-check|pure-rand)[@/]/.test(path)), [], "the bundle holds neither Dawn nor the testing libraries");
+    // nor a copy of them built into a package's runtime chunk (esbuild names every inlined module)
+    assert.doesNotMatch(readFileSync(join(web, "bundle.js"), "utf8"), /fast-check|pure-rand|dawn\.node/);
     // a web app serves @spo/clip's vocabulary as static files
     cpSync(join(app, "node_modules", "@spo", "clip", "assets", "clip"), join(web, "clip"), { recursive: true });
     let session: BrowserSession | undefined;
