@@ -81,7 +81,9 @@ async function timeCase(device: Device, spec: Case, minRuns: number): Promise<st
   inputs.forEach((t) => t.dispose());
   const gflops = spec.flops / 1e9;
   const wall = (gflops / best).toFixed(1);
-  const twoCore = Number.isNaN(cpuPerRun) ? "" : `  ${(2 * gflops / cpuPerRun).toFixed(1).padStart(6)} GFLOP/s 2-core (${(cpuPerRun * 1000).toFixed(0)} ms CPU)`;
+  const twoCore = Number.isNaN(cpuPerRun)
+    ? ""
+    : `  ${((2 * gflops) / cpuPerRun).toFixed(1).padStart(6)} GFLOP/s 2-core (${(cpuPerRun * 1000).toFixed(0)} ms CPU)`;
   return `${spec.name.padEnd(44)} ${(best * 1000).toFixed(1).padStart(8)} ms  ${wall.padStart(6)} GFLOP/s${twoCore}`;
 }
 
@@ -95,6 +97,10 @@ const cases: Case[] = [
 ];
 
 const device = await Device.create();
-console.log(`${device.adapter.description}; load average ${loadavg().map((l) => l.toFixed(1)).join(" ")}`);
+console.log(
+  `${device.adapter.description}; load average ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" ")}`,
+);
 for (const spec of cases) console.log(await timeCase(device, spec, isQuick ? 3 : 5));
 device.destroy();

@@ -44,9 +44,11 @@ if (args.includes("--list")) {
 }
 if (selected.length === 0) {
   const onlyHeavy = cases.some((c) => c.isHeavy && filters.some((f) => `${c.group} ${c.name}`.toLowerCase().includes(f)));
-  console.error(onlyHeavy
-    ? `Only heavy cases match ${filters.join(", ")}: add --full to run them`
-    : `No case matches ${filters.join(", ")}; \`npm run bench -- --list\` lists them`);
+  console.error(
+    onlyHeavy
+      ? `Only heavy cases match ${filters.join(", ")}: add --full to run them`
+      : `No case matches ${filters.join(", ")}; \`npm run bench -- --list\` lists them`,
+  );
   process.exit(1);
 }
 
@@ -71,7 +73,9 @@ try {
 const started = peer ?? ort;
 const context: BenchContext = { device, peer, ort };
 console.log(machineLine(device.adapter.description, started?.adapterDescription ?? null));
-console.log(`timestamp-query: ours ${device.features.has("timestamp-query")}, peer ${started?.gpu.features.has("timestamp-query") ?? false}`);
+console.log(
+  `timestamp-query: ours ${device.features.has("timestamp-query")}, peer ${started?.gpu.features.has("timestamp-query") ?? false}`,
+);
 
 const results: CaseResult[] = [];
 for (const benchCase of selected) {

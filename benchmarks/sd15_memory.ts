@@ -17,7 +17,24 @@ import { DDIMScheduler, SD15_SCHEDULER_CONFIG, SD15_UNET_CONFIG, UNet2DCondition
 import { injectLora } from "@spo/lora";
 import { type SpoPair, spoMinibatchStep } from "@spo/trainer";
 import { AutoencoderKL, decodeWithinLimit, SD15_VAE_CONFIG } from "@spo/vae";
-import { AdamW, add, concat, Device, GradScaler, type Module, mul, narrow, noGrad, RandomGenerator, randn, resolveModelDType, sub, type Tensor, tensor, toDType } from "@spo/wgpu-tensor";
+import {
+  AdamW,
+  add,
+  concat,
+  Device,
+  GradScaler,
+  type Module,
+  mul,
+  narrow,
+  noGrad,
+  RandomGenerator,
+  randn,
+  resolveModelDType,
+  sub,
+  type Tensor,
+  tensor,
+  toDType,
+} from "@spo/wgpu-tensor";
 
 const args = process.argv.slice(2);
 const value = (name: string, fallback: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
@@ -34,16 +51,25 @@ Device.setDefault(device);
 const dtype = resolveModelDType(value("dtype", "f32") as "f32" | "f16", device, "the benchmark's models");
 const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(3)} GiB`;
 const seconds = (start: number) => `${((performance.now() - start) / 1000).toFixed(1)} s`;
-const weightBytes = (m: Module) => m.parameters().reduce((n, p) => n + p.byteLength, 0) + [...m.namedBuffers()].reduce((n, [, b]) => n + b.byteLength, 0);
+const weightBytes = (m: Module) =>
+  m.parameters().reduce((n, p) => n + p.byteLength, 0) + [...m.namedBuffers()].reduce((n, [, b]) => n + b.byteLength, 0);
 const live = () => device.memory().liveBytes;
 
-console.log(`adapter: ${device.adapter.description}; load ${loadavg()[0]!.toFixed(1)}; part ${part}, ${dtype}, width ${width}, latents ${side}×${side}${part === "train" ? `, checkpointing ${isCheckpointing ? "on" : "off"}` : `, ${steps} steps`}`);
+console.log(
+  `adapter: ${device.adapter.description}; load ${loadavg()[0]!.toFixed(1)}; part ${part}, ${dtype}, width ${width}, latents ${side}×${side}${part === "train" ? `, checkpointing ${isCheckpointing ? "on" : "off"}` : `, ${steps} steps`}`,
+);
 
 // full-size weights, exact (shape-only models: no GPU memory)
 for (const d of ["f32", "f16"] as const) {
   const meta = { init: "meta" as const, dtype: d };
-  const parts = [CLIPTextModel.fromConfig(SD15_TEXT_ENCODER_CONFIG, meta), UNet2DConditionModel.fromConfig(SD15_UNET_CONFIG, meta), AutoencoderKL.fromConfig(SD15_VAE_CONFIG, meta)];
-  console.log(`full-size SD1.5 weights in ${d}: text encoder ${gib(weightBytes(parts[0]!))}, UNet ${gib(weightBytes(parts[1]!))}, VAE ${gib(weightBytes(parts[2]!))}`);
+  const parts = [
+    CLIPTextModel.fromConfig(SD15_TEXT_ENCODER_CONFIG, meta),
+    UNet2DConditionModel.fromConfig(SD15_UNET_CONFIG, meta),
+    AutoencoderKL.fromConfig(SD15_VAE_CONFIG, meta),
+  ];
+  console.log(
+    `full-size SD1.5 weights in ${d}: text encoder ${gib(weightBytes(parts[0]!))}, UNet ${gib(weightBytes(parts[1]!))}, VAE ${gib(weightBytes(parts[2]!))}`,
+  );
 }
 
 const unetConfig = { ...SD15_UNET_CONFIG, block_out_channels: [width, 2 * width, 4 * width, 4 * width] };
@@ -61,7 +87,9 @@ async function phase<T>(name: string, run: () => Promise<T> | T): Promise<T> {
   const result = await run();
   await device.sync();
   const { peakBytes, pooledBytes } = device.memory();
-  console.log(`  ${name}: ${seconds(start)}, peak ${gib(peakBytes)} (${gib(peakBytes - before)} above the ${gib(before)} live at its start), pool holds ${gib(pooledBytes)} after`);
+  console.log(
+    `  ${name}: ${seconds(start)}, peak ${gib(peakBytes)} (${gib(peakBytes - before)} above the ${gib(before)} live at its start), pool holds ${gib(pooledBytes)} after`,
+  );
   return result;
 }
 
@@ -75,7 +103,11 @@ if (part === "generate") {
     // zeros: a default init draws the [49408, 768] f32 token table in one binding, more than CPU adapters bind
     const text = CLIPTextModel.fromConfig(textConfig, { ...layer, init: "zeros" });
     console.log(`  text encoder weights ${gib(weightBytes(text))} (${textLayers} layers)`);
-    const ids = tensor(Int32Array.from({ length: 2 * 77 }, (_, i) => (i % 77 === 0 ? 49406 : i % 77 < 6 ? 320 + i : 49407)), [2, 77], { dtype: "i32" });
+    const ids = tensor(
+      Int32Array.from({ length: 2 * 77 }, (_, i) => (i % 77 === 0 ? 49406 : i % 77 < 6 ? 320 + i : 49407)),
+      [2, 77],
+      { dtype: "i32" },
+    );
     const hidden = noGrad(() => text.forward(ids).lastHiddenState);
     const f32 = noGrad(() => toDType(hidden, "f32"));
     await device.sync();
@@ -137,14 +169,28 @@ if (part === "generate") {
     x.dispose();
     return values;
   };
-  const pair: SpoPair = { sample: await host(), winner: await host(), loser: await host(), timestep: 751, prompt: "p", step: 4, scoreWin: 1, scoreLose: 0 };
-  const promptEncoder = { encode: (prompts: readonly string[]): Tensor => randn([prompts.length, 77, 768], { seed: prompts[0] === "" ? 3 : 4 }) };
+  const pair: SpoPair = {
+    sample: await host(),
+    winner: await host(),
+    loser: await host(),
+    timestep: 751,
+    prompt: "p",
+    step: 4,
+    scoreWin: 1,
+    scoreLose: 0,
+  };
+  const promptEncoder = {
+    encode: (prompts: readonly string[]): Tensor => randn([prompts.length, 77, 768], { seed: prompts[0] === "" ? 3 : 4 }),
+  };
   await device.sync();
   const loraBytes = adapter.parameters().reduce((n, p) => n + p.byteLength, 0);
-  console.log(`  UNet weights ${gib(weightBytes(unet))} (${unet.parameterCount().toLocaleString("en")} params), LoRA ${(loraBytes / 2 ** 20).toFixed(2)} MiB f32`);
+  console.log(
+    `  UNet weights ${gib(weightBytes(unet))} (${unet.parameterCount().toLocaleString("en")} params), LoRA ${(loraBytes / 2 ** 20).toFixed(2)} MiB f32`,
+  );
   const total = performance.now();
   const stats = await phase("SPO minibatch (reference + policy CFG passes, loss, backward)", () =>
-    spoMinibatchStep({ unet, scheduler, promptEncoder }, [pair], shape, { lossScale: scaler?.scale ?? 1 }));
+    spoMinibatchStep({ unet, scheduler, promptEncoder }, [pair], shape, { lossScale: scaler?.scale ?? 1 }),
+  );
   track();
   const beforeStep = live();
   await phase("AdamW step", async () => (scaler ? await scaler.step(optimizer) : optimizer.step()));

@@ -13,7 +13,9 @@ console.log(`adapter: ${device.adapter.description}`);
 let started = performance.now();
 const unet = UNet2DConditionModel.fromConfig(SD15_UNET_CONFIG, { init: "default", seed: 1 });
 await device.sync();
-console.log(`built ${unet.parameterCount().toLocaleString("en")} parameters in ${((performance.now() - started) / 1000).toFixed(1)} s, ${(device.memory().liveBytes / 2 ** 30).toFixed(2)} GiB live`);
+console.log(
+  `built ${unet.parameterCount().toLocaleString("en")} parameters in ${((performance.now() - started) / 1000).toFixed(1)} s, ${(device.memory().liveBytes / 2 ** 30).toFixed(2)} GiB live`,
+);
 
 const latents = randn([2, 4, 64, 64], { seed: 2 });
 const context = randn([2, 77, 768], { seed: 3 });
@@ -28,7 +30,9 @@ for (let step = 0; step < steps; step++) {
   const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   const isFinite = values.every(Number.isFinite);
   // on a CPU adapter the driver's threads run in this process: CPU seconds are the work, whatever the load
-  console.log(`step ${step + 1}: ${elapsed.toFixed(1)} s wall, ${cpuSeconds.toFixed(0)} CPU-s (load ${loadavg()[0]!.toFixed(1)}), output [${out.shape}] ${isFinite ? "finite" : "HAS NON-FINITE VALUES"}, peak ${(device.memory().peakBytes / 2 ** 30).toFixed(2)} GiB`);
+  console.log(
+    `step ${step + 1}: ${elapsed.toFixed(1)} s wall, ${cpuSeconds.toFixed(0)} CPU-s (load ${loadavg()[0]!.toFixed(1)}), output [${out.shape}] ${isFinite ? "finite" : "HAS NON-FINITE VALUES"}, peak ${(device.memory().peakBytes / 2 ** 30).toFixed(2)} GiB`,
+  );
   out.dispose();
 }
 unet.dispose();

@@ -12,7 +12,9 @@ console.log(`adapter: ${device.adapter.description}; binds ${device.maxBindingBy
 const vae = AutoencoderKL.fromConfig(SD15_VAE_CONFIG, { init: "default", seed: 1 });
 const needed = largestDecodeActivationBytes(vae.config, 1, 64, 64);
 const tile = needed > device.maxBindingBytes ? tileLatentSizeWithin(vae.config, device.maxBindingBytes) : null;
-console.log(`plain decode needs ${needed / 2 ** 20} MiB in one binding: ${tile === null ? "decoding whole" : `decoding in ${tile}-latent tiles`}`);
+console.log(
+  `plain decode needs ${needed / 2 ** 20} MiB in one binding: ${tile === null ? "decoding whole" : `decoding in ${tile}-latent tiles`}`,
+);
 const z = randn([1, 4, 64, 64], { seed: 2 });
 await device.sync();
 const started = performance.now();

@@ -64,7 +64,9 @@ async function measure(dtype: "f32" | "f16", isTimeConditioned: boolean): Promis
   model.requiresGrad_(false);
   await device.sync();
   const weightBytes = device.memory().liveBytes;
-  console.log(`${what}: ${model.parameterCount().toLocaleString("en-US")} parameters, ${(weightBytes / 2 ** 30).toFixed(2)} GiB live after init (${((performance.now() - started) / 1000).toFixed(0)} s)`);
+  console.log(
+    `${what}: ${model.parameterCount().toLocaleString("en-US")} parameters, ${(weightBytes / 2 ** 30).toFixed(2)} GiB live after init (${((performance.now() - started) / 1000).toFixed(0)} s)`,
+  );
   const images = randn([imageCount, 3, 224, 224], { seed: 2 });
   const scorer = new StepPreferenceScorer(model, tokenizer, { chunkSize: imageCount });
   await device.sync();
@@ -78,7 +80,10 @@ async function measure(dtype: "f32" | "f16", isTimeConditioned: boolean): Promis
   console.log(
     `${what}: scored ${imageCount} images in ${seconds.toFixed(1)} s wall (${((cpu.user + cpu.system) / 1e6).toFixed(0)} CPU-s, load ${loadavg()[0]!.toFixed(1)}), ` +
       `peak ${(peak / 2 ** 30).toFixed(2)} GiB (${((peak - weightBytes) / 2 ** 20).toFixed(0)} MiB above the weights), ` +
-      `scores ${[...scores].slice(0, 3).map((s) => s.toFixed(3)).join(", ")}… ${scores.every(Number.isFinite) ? "finite" : "HAS NON-FINITE VALUES"}`,
+      `scores ${[...scores]
+        .slice(0, 3)
+        .map((s) => s.toFixed(3))
+        .join(", ")}… ${scores.every(Number.isFinite) ? "finite" : "HAS NON-FINITE VALUES"}`,
   );
   images.dispose();
   model.dispose();

@@ -38,8 +38,16 @@ const TARGETS = ["to_q", "to_k", "to_v", "to_out.0"];
 async function tinyIteration(): Promise<void> {
   const batch = option("batch", 2);
   const config = {
-    sample_size: 16, in_channels: 4, out_channels: 4, block_out_channels: [32, 64], layers_per_block: 1, norm_num_groups: 32, cross_attention_dim: 32, attention_head_dim: 8,
-    down_block_types: ["CrossAttnDownBlock2D", "DownBlock2D"], up_block_types: ["UpBlock2D", "CrossAttnUpBlock2D"],
+    sample_size: 16,
+    in_channels: 4,
+    out_channels: 4,
+    block_out_channels: [32, 64],
+    layers_per_block: 1,
+    norm_num_groups: 32,
+    cross_attention_dim: 32,
+    attention_head_dim: 8,
+    down_block_types: ["CrossAttnDownBlock2D", "DownBlock2D"],
+    up_block_types: ["UpBlock2D", "CrossAttnUpBlock2D"],
   };
   const unet = UNet2DConditionModel.fromConfig(config, { seed: 1 });
   unet.requiresGrad_(false);
@@ -61,16 +69,26 @@ async function tinyIteration(): Promise<void> {
     },
   };
   // warm-up: compile every kernel once (plain sampling and one training step)
-  (await sampleImages({ unet, scheduler, promptEncoder }, "warm", { seed: 0, count: batch, steps: 2, latentShape: [4, 16, 16], eta: 1 })).dispose();
+  (
+    await sampleImages({ unet, scheduler, promptEncoder }, "warm", { seed: 0, count: batch, steps: 2, latentShape: [4, 16, 16], eta: 1 })
+  ).dispose();
 
   let start = performance.now();
-  const plain = await sampleImages({ unet, scheduler, promptEncoder }, "peer", { seed: 3, count: batch, steps: 20, latentShape: [4, 16, 16], eta: 1 });
+  const plain = await sampleImages({ unet, scheduler, promptEncoder }, "peer", {
+    seed: 3,
+    count: batch,
+    steps: 20,
+    latentShape: [4, 16, 16],
+    eta: 1,
+  });
   await plain.toArray();
   plain.dispose();
   const plainSeconds = seconds(start);
 
   start = performance.now();
-  const sampled = await sampleSpoPairs({ unet, scheduler, promptEncoder, scorer, generator: new RandomGenerator(4) }, prompts, { latentShape: [4, 16, 16] });
+  const sampled = await sampleSpoPairs({ unet, scheduler, promptEncoder, scorer, generator: new RandomGenerator(4) }, prompts, {
+    latentShape: [4, 16, 16],
+  });
   const samplingAndScoring = seconds(start);
   sampled.latents.dispose();
 
@@ -87,9 +105,15 @@ async function tinyIteration(): Promise<void> {
   const training = seconds(start);
   const sampling = samplingAndScoring - scoring;
   const total = samplingAndScoring + training;
-  console.log(`tiny UNet (${unet.parameterCount().toLocaleString("en")} params), batch ${batch}, pool 4, 20 steps: ${sampled.pairs.length}/${sampled.offered} pairs kept, ${updates} updates`);
-  console.log(`  sampling ${sampling.toFixed(2)} s (${(100 * sampling / total).toFixed(0)}%), scoring ${scoring.toFixed(2)} s (${(100 * scoring / total).toFixed(0)}%), training ${training.toFixed(2)} s (${(100 * training / total).toFixed(0)}%), total ${total.toFixed(2)} s`);
-  console.log(`  peer: plain DDIM η=1 sampling of the same batch ${plainSeconds.toFixed(2)} s; SPO sampling / plain = ${(sampling / plainSeconds).toFixed(2)}×`);
+  console.log(
+    `tiny UNet (${unet.parameterCount().toLocaleString("en")} params), batch ${batch}, pool 4, 20 steps: ${sampled.pairs.length}/${sampled.offered} pairs kept, ${updates} updates`,
+  );
+  console.log(
+    `  sampling ${sampling.toFixed(2)} s (${((100 * sampling) / total).toFixed(0)}%), scoring ${scoring.toFixed(2)} s (${((100 * scoring) / total).toFixed(0)}%), training ${training.toFixed(2)} s (${((100 * training) / total).toFixed(0)}%), total ${total.toFixed(2)} s`,
+  );
+  console.log(
+    `  peer: plain DDIM η=1 sampling of the same batch ${plainSeconds.toFixed(2)} s; SPO sampling / plain = ${(sampling / plainSeconds).toFixed(2)}×`,
+  );
   optimizer.dispose();
   adapter.remove();
   unet.dispose();
@@ -111,7 +135,17 @@ async function sd15TrainingStep(isCheckpointing: boolean): Promise<void> {
   const shape = [4, side, side];
   const host = async () => Float32Array.from(await g.randn(shape).toArray());
   const pairs: SpoPair[] = [];
-  for (let i = 0; i < pairCount; i++) pairs.push({ sample: await host(), winner: await host(), loser: await host(), timestep: 751, prompt: `p${i}`, step: 4, scoreWin: 1, scoreLose: 0 });
+  for (let i = 0; i < pairCount; i++)
+    pairs.push({
+      sample: await host(),
+      winner: await host(),
+      loser: await host(),
+      timestep: 751,
+      prompt: `p${i}`,
+      step: 4,
+      scoreWin: 1,
+      scoreLose: 0,
+    });
   await device.sync();
   const weights = device.memory().liveBytes;
   device.pool.resetPeak();
@@ -119,7 +153,9 @@ async function sd15TrainingStep(isCheckpointing: boolean): Promise<void> {
   const stats = await spoMinibatchStep({ unet, scheduler, promptEncoder: randomContexts(77, 768) }, pairs, shape);
   await device.sync();
   const peak = device.memory().peakBytes;
-  console.log(`SD1.5${channels === 320 ? "" : ` topology at width ${channels}`} (${unet.parameterCount().toLocaleString("en")} params) ${isCheckpointing ? "with" : "without"} gradient checkpointing, ${pairCount} pair(s), ${side}×${side} latents: loss ${stats.loss.toFixed(4)}, ${seconds(start).toFixed(0)} s, peak ${gib(peak)} (weights and LoRA ${gib(weights)}, step ${gib(peak - weights)})`);
+  console.log(
+    `SD1.5${channels === 320 ? "" : ` topology at width ${channels}`} (${unet.parameterCount().toLocaleString("en")} params) ${isCheckpointing ? "with" : "without"} gradient checkpointing, ${pairCount} pair(s), ${side}×${side} latents: loss ${stats.loss.toFixed(4)}, ${seconds(start).toFixed(0)} s, peak ${gib(peak)} (weights and LoRA ${gib(weights)}, step ${gib(peak - weights)})`,
+  );
   for (const p of adapter.parameters()) p.grad?.dispose();
   adapter.remove();
   unet.dispose();

@@ -8,9 +8,33 @@
 
 import { loadDefaultClipTokenizer } from "@spo/clip/node";
 
-const SUBJECTS = ["a cat", "an astronaut", "a knight", "1girl", "a red fox", "an old lighthouse", "a cyberpunk city", "a bowl of ramen", "a dragon", "two robots"];
+const SUBJECTS = [
+  "a cat",
+  "an astronaut",
+  "a knight",
+  "1girl",
+  "a red fox",
+  "an old lighthouse",
+  "a cyberpunk city",
+  "a bowl of ramen",
+  "a dragon",
+  "two robots",
+];
 const PLACES = ["in a forest", "on mars", "at sunset", "under the sea", "in Tokyo", "on a cliff", "in the rain", "in a library"];
-const STYLES = ["masterpiece", "best quality", "highly detailed", "8k", "oil painting", "(volumetric lighting:1.2)", "[blurry]", "trending on artstation", "sharp focus", "Studio Ghibli style", "cinematic", "35mm photo"];
+const STYLES = [
+  "masterpiece",
+  "best quality",
+  "highly detailed",
+  "8k",
+  "oil painting",
+  "(volumetric lighting:1.2)",
+  "[blurry]",
+  "trending on artstation",
+  "sharp focus",
+  "Studio Ghibli style",
+  "cinematic",
+  "35mm photo",
+];
 
 /** A deterministic pseudo-random generator (mulberry32), so runs compare. */
 function makeRandom(seed: number): () => number {
@@ -53,7 +77,7 @@ function variedPrompts(count: number, vocab: ReadonlyMap<string, number>): strin
 
 const count = Number(process.argv[2] ?? 4000);
 
-let start = performance.now();
+const start = performance.now();
 const tokenizer = await loadDefaultClipTokenizer();
 const loadMs = performance.now() - start;
 console.log(`load (vocab.json + merges.txt from disk): ${loadMs.toFixed(0)} ms`);
@@ -66,7 +90,10 @@ function run(prompts: readonly string[]): number {
   return performance.now() - begin;
 }
 
-for (const [name, prompts] of [["template", templatePrompts(count)], ["varied", variedPrompts(count, tokenizer.getVocab())]] as const) {
+for (const [name, prompts] of [
+  ["template", templatePrompts(count)],
+  ["varied", variedPrompts(count, tokenizer.getVocab())],
+] as const) {
   const words = prompts.reduce((total, prompt) => total + prompt.split(/\s+/).length, 0);
   const coldMs = run(prompts);
   const warmMs = Math.min(run(prompts), run(prompts), run(prompts));

@@ -26,8 +26,26 @@ const keep = process.argv.includes("--keep");
 
 /** Shapes of SD1.5 UNet weights (a cycle of them, repeated until the size is reached). */
 const SHAPES: number[][] = [
-  [320, 4, 3, 3], [320], [1280, 320], [1280], [320, 320, 3, 3], [320, 320], [2560, 320], [320, 1280], [640, 320, 3, 3], [640, 640, 3, 3],
-  [640, 640], [5120, 640], [640, 2560], [1280, 640, 3, 3], [1280, 1280, 3, 3], [1280, 1280], [10240, 1280], [1280, 5120], [640, 768], [1280, 768],
+  [320, 4, 3, 3],
+  [320],
+  [1280, 320],
+  [1280],
+  [320, 320, 3, 3],
+  [320, 320],
+  [2560, 320],
+  [320, 1280],
+  [640, 320, 3, 3],
+  [640, 640, 3, 3],
+  [640, 640],
+  [5120, 640],
+  [640, 2560],
+  [1280, 640, 3, 3],
+  [1280, 1280, 3, 3],
+  [1280, 1280],
+  [10240, 1280],
+  [1280, 5120],
+  [640, 768],
+  [1280, 768],
 ];
 
 function makeTensors(targetBytes: number): Map<string, TensorInput> {
@@ -55,13 +73,22 @@ async function writeAll(handle: FileHandle, bytes: Uint8Array): Promise<void> {
 
 /** torch.save's layout: archive/data.pkl, archive/data/<i> (stored), archive/version; below 4 GiB, no zip64. */
 async function writeCheckpoint(path: string, tensors: Map<string, TensorInput>): Promise<void> {
-  const builder = new PickleBuilder().op(OP.PROTO, 2, OP.EMPTY_DICT, OP.MARK).str("state_dict").global("collections", "OrderedDict").op(OP.EMPTY_TUPLE, OP.REDUCE, OP.MARK);
+  const builder = new PickleBuilder()
+    .op(OP.PROTO, 2, OP.EMPTY_DICT, OP.MARK)
+    .str("state_dict")
+    .global("collections", "OrderedDict")
+    .op(OP.EMPTY_TUPLE, OP.REDUCE, OP.MARK);
   const members: [string, Uint8Array][] = [];
   [...tensors].forEach(([name, tensor], index) => {
     builder.str(name);
     const storageClass = tensor.dtype === "F32" ? "FloatStorage" : "HalfStorage";
     const data = tensor.data as Uint8Array;
-    pickleTensor(builder, { storageKey: String(index), storageClass, storageNumel: data.length / (tensor.dtype === "F32" ? 4 : 2), shape: [...tensor.shape] });
+    pickleTensor(builder, {
+      storageKey: String(index),
+      storageClass,
+      storageNumel: data.length / (tensor.dtype === "F32" ? 4 : 2),
+      shape: [...tensor.shape],
+    });
     members.push([`archive/data/${index}`, data]);
   });
   builder.op(OP.SETITEMS).str("global_step").int(470000).op(OP.SETITEMS, OP.STOP);
@@ -73,7 +100,17 @@ async function writeCheckpoint(path: string, tensors: Map<string, TensorInput>):
   for (const [name, bytes] of members) {
     const nameBytes = new TextEncoder().encode(name);
     const crc = crc32(bytes);
-    const common = [le(2, 20), le(2, 0), le(2, 0), le(4, 0), le(4, crc), le(4, bytes.length), le(4, bytes.length), le(2, nameBytes.length), le(2, 0)];
+    const common = [
+      le(2, 20),
+      le(2, 0),
+      le(2, 0),
+      le(4, 0),
+      le(4, crc),
+      le(4, bytes.length),
+      le(4, bytes.length),
+      le(2, nameBytes.length),
+      le(2, 0),
+    ];
     const local = concat([le(4, 0x04034b50), ...common, nameBytes]);
     central.push(concat([le(4, 0x02014b50), le(2, 20), ...common, le(2, 0), le(2, 0), le(2, 0), le(4, 0), le(4, offset), nameBytes]));
     await writeAll(handle, local);
@@ -82,7 +119,10 @@ async function writeCheckpoint(path: string, tensors: Map<string, TensorInput>):
   }
   const directory = concat(central);
   await writeAll(handle, directory);
-  await writeAll(handle, concat([le(4, 0x06054b50), le(4, 0), le(2, members.length), le(2, members.length), le(4, directory.length), le(4, offset), le(2, 0)]));
+  await writeAll(
+    handle,
+    concat([le(4, 0x06054b50), le(4, 0), le(2, members.length), le(2, members.length), le(4, directory.length), le(4, offset), le(2, 0)]),
+  );
   await handle.close();
 }
 
@@ -143,13 +183,23 @@ try {
   const torch: Timings = { open: [], tensorByTensor: [], readAll: [], float32: [] };
   const safe: Timings = { open: [], tensorByTensor: [], readAll: [], float32: [] };
   // a first pass of each warms the page cache; then 5 alternating timed runs
-  await timeOne(async () => (await readTorchCheckpointFile(ckptPath)).stateDict(), { open: [], tensorByTensor: [], readAll: [], float32: [] });
+  await timeOne(async () => (await readTorchCheckpointFile(ckptPath)).stateDict(), {
+    open: [],
+    tensorByTensor: [],
+    readAll: [],
+    float32: [],
+  });
   await timeOne(() => readSafetensorsFile(safetensorsPath), { open: [], tensorByTensor: [], readAll: [], float32: [] });
   for (let run = 0; run < 5; run++) {
     await timeOne(async () => (await readTorchCheckpointFile(ckptPath)).stateDict(), torch);
     await timeOne(() => readSafetensorsFile(safetensorsPath), safe);
   }
-  const rows: [string, keyof Timings][] = [["open", "open"], ["tensor() one by one", "tensorByTensor"], ["readAll()", "readAll"], ["float32() of every tensor", "float32"]];
+  const rows: [string, keyof Timings][] = [
+    ["open", "open"],
+    ["tensor() one by one", "tensorByTensor"],
+    ["readAll()", "readAll"],
+    ["float32() of every tensor", "float32"],
+  ];
   console.log(`| step | .ckpt (torch-checkpoint) | .safetensors | ratio ckpt/safetensors |`);
   console.log(`|---|---|---|---|`);
   for (const [label, key] of rows) {
@@ -157,10 +207,14 @@ try {
     console.log(`| ${label} | ${describe(torch[key])} | ${describe(safe[key])} | ${ratio.toFixed(2)}× |`);
   }
   const gbps = (key: keyof Timings, timings: Timings) => (byteLength / 1e9 / (median(timings[key]) / 1000)).toFixed(2);
-  console.log(`tensor by tensor: ${gbps("tensorByTensor", torch)} GB/s from the .ckpt, ${gbps("tensorByTensor", safe)} GB/s from safetensors`);
+  console.log(
+    `tensor by tensor: ${gbps("tensorByTensor", torch)} GB/s from the .ckpt, ${gbps("tensorByTensor", safe)} GB/s from safetensors`,
+  );
   const started = performance.now();
   const report = await convertCheckpoint(ckptPath, join(folder, "converted.safetensors"));
-  console.log(`convertCheckpoint: ${report.tensorCount} tensors, ${(report.byteLength / 1e6).toFixed(0)} MB in ${(performance.now() - started).toFixed(0)} ms`);
+  console.log(
+    `convertCheckpoint: ${report.tensorCount} tensors, ${(report.byteLength / 1e6).toFixed(0)} MB in ${(performance.now() - started).toFixed(0)} ms`,
+  );
 } finally {
   if (!keep) rmSync(folder, { recursive: true, force: true });
 }

@@ -74,11 +74,14 @@ export async function buildPackages(
       if (!pkg.deps.every((d) => done.has(d))) continue;
       pending.delete(name);
       const started = Date.now();
-      running.set(name, runTsup(pkg).then(() => {
-        log(`built ${name} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-        done.add(name);
-        running.delete(name);
-      }));
+      running.set(
+        name,
+        runTsup(pkg).then(() => {
+          log(`built ${name} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+          done.add(name);
+          running.delete(name);
+        }),
+      );
     }
     if (running.size === 0) throw new Error(`Cannot build: dependency cycle among ${[...pending].join(", ")}`);
     await Promise.race(running.values());

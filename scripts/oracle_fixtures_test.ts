@@ -26,7 +26,10 @@ describe("oracle fixtures through npm run parity", () => {
       const summary = lines.at(-1) ?? "";
       assert.equal(result.status, 0, `${result.stdout}\n${result.stderr}`);
       assert.match(summary, /^\d+ passed, 0 failed, 0 skipped$/, result.stdout);
-      assert.ok(lines.slice(0, -1).every((line) => line.startsWith("PASS ")), result.stdout);
+      assert.ok(
+        lines.slice(0, -1).every((line) => line.startsWith("PASS ")),
+        result.stdout,
+      );
     });
   }
 });

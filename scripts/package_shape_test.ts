@@ -9,7 +9,9 @@ import { fileURLToPath } from "node:url";
 import { entriesOf, SOURCE_CONDITION } from "./tsup_package.ts";
 
 const packagesDir = fileURLToPath(new URL("../packages/", import.meta.url));
-const folders = readdirSync(packagesDir).filter((name) => existsSync(join(packagesDir, name, "package.json"))).sort();
+const folders = readdirSync(packagesDir)
+  .filter((name) => existsSync(join(packagesDir, name, "package.json")))
+  .sort();
 
 describe("package shape", () => {
   for (const folder of folders) {
@@ -32,7 +34,11 @@ describe("package shape", () => {
       for (const [subpath, target] of Object.entries(manifest.exports as Record<string, unknown>)) {
         if (typeof target === "string") continue; // plain files such as "./assets/*"
         const conditions = Object.keys(target as Record<string, string>);
-        assert.deepEqual(conditions.filter((c) => c !== SOURCE_CONDITION), ["types", "import"], `"${subpath}" has the conditions ${conditions.join(", ")}`);
+        assert.deepEqual(
+          conditions.filter((c) => c !== SOURCE_CONDITION),
+          ["types", "import"],
+          `"${subpath}" has the conditions ${conditions.join(", ")}`,
+        );
         const { types, import: js } = target as Record<string, string>;
         assert.equal(types, js.replace(/\.js$/, ".d.ts"), `"${subpath}": types beside the module`);
         assert.ok(js.startsWith("./dist/"), `"${subpath}" points into dist/`);

@@ -14,10 +14,15 @@ if (!folder || args.length > 1 || (dtype !== "f32" && dtype !== "f16")) {
 }
 process.env.XDG_RUNTIME_DIR ??= "/tmp/spo-xdg-runtime";
 try {
-  const result = await runParity(folder, {
-    line: (text) => console.log(text),
-    note: (text) => console.error(text),
-  }, undefined, { dtype });
+  const result = await runParity(
+    folder,
+    {
+      line: (text) => console.log(text),
+      note: (text) => console.error(text),
+    },
+    undefined,
+    { dtype },
+  );
   process.exitCode = result.exitCode;
 } catch (error) {
   console.error(`Cannot run the parity check on ${folder}: ${error instanceof Error ? error.message : String(error)}`);

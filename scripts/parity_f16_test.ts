@@ -60,7 +60,11 @@ describe("parity --dtype f16", () => {
   });
 
   test("the CLI refuses a dtype other than f32 or f16", () => {
-    const result = spawnSync(process.execPath, ["--conditions=@spo/source", "--import", "tsx", "scripts/parity.ts", scratch, "--dtype", "bf16"], { cwd: root, encoding: "utf8" });
+    const result = spawnSync(
+      process.execPath,
+      ["--conditions=@spo/source", "--import", "tsx", "scripts/parity.ts", scratch, "--dtype", "bf16"],
+      { cwd: root, encoding: "utf8" },
+    );
     assert.equal(result.status, 2);
     assert.match(result.stderr, /--dtype f32\|f16/);
   });

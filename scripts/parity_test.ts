@@ -78,7 +78,12 @@ describe("npm run parity", () => {
     wrongMode.bilinear_up.mode = "bicubic";
     writeCase(folder, "a_wrong_mode", { config: wrongMode });
     // a 5e-4 error passes under a per-output atol of 1e-3 (and only that output is loosened)
-    writeCase(folder, "b_loose", { tolerance_per_output: { "bicubic_up.output": { atol: 1e-3, rtol: 0 } } }, perturbedCopy("bicubic_up.output", 3, 5e-4));
+    writeCase(
+      folder,
+      "b_loose",
+      { tolerance_per_output: { "bicubic_up.output": { atol: 1e-3, rtol: 0 } } },
+      perturbedCopy("bicubic_up.output", 3, 5e-4),
+    );
     const antialias = structuredClone(manifest.config);
     antialias.bicubic_down.antialias = true;
     writeCase(folder, "c_antialias", { config: antialias });
@@ -88,7 +93,10 @@ describe("npm run parity", () => {
     assert.match(lines[0], /^FAIL a_wrong_mode resize max_err=\S+ tol=\S+ output=bilinear_up\.output$/);
     assert.match(lines[1], /^PASS b_loose resize max_err=\S+ tol=\S+$/);
     assert.equal(lines[2], "SKIP c_antialias resize unsupported");
-    assert.ok(notes.some((note) => note.includes("antialias")), notes.join("\n"));
+    assert.ok(
+      notes.some((note) => note.includes("antialias")),
+      notes.join("\n"),
+    );
     assert.equal(lines[3], "1 passed, 1 failed, 1 skipped");
     assert.equal(result.exitCode, 1);
     assert.ok(outputs.includes("bicubic_up.output"));

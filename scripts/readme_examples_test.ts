@@ -22,7 +22,8 @@ describe("README examples", () => {
     if (!existsSync(readmePath)) continue;
     for (const [heading, example] of nodeExamples(readFileSync(readmePath, "utf8"))) {
       test(`packages/${name}/README.md "${heading.slice(3)}" runs and prints what its comments say`, () => {
-        const expected = example.split("\n")
+        const expected = example
+          .split("\n")
           .filter((line) => line.trimStart().startsWith("console.log(") && line.includes("// "))
           .map((line) => line.slice(line.lastIndexOf("// ") + 3).trim());
         assert.ok(expected.length > 0, "the example prints its results with // comments");
@@ -38,7 +39,10 @@ describe("README examples", () => {
             env: { ...process.env, TMPDIR: scratch },
           });
           assert.equal(result.status, 0, result.stderr);
-          const printed = result.stdout.trimEnd().split("\n").map((line) => line.trim());
+          const printed = result.stdout
+            .trimEnd()
+            .split("\n")
+            .map((line) => line.trim());
           assert.deepEqual(printed, expected);
         } finally {
           rmSync(script, { force: true });

@@ -48,7 +48,8 @@ export function entriesOf(packageDir: string): Record<string, string> {
   };
   visit(manifest.exports);
   visit(manifest.imports);
-  if (Object.keys(entries).length === 0) throw new Error(`Cannot build ${manifest.name}: its package.json exports nothing built to ./dist/`);
+  if (Object.keys(entries).length === 0)
+    throw new Error(`Cannot build ${manifest.name}: its package.json exports nothing built to ./dist/`);
   return entries;
 }
 

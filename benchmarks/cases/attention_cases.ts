@@ -36,7 +36,13 @@ function scoreBytes(shape: AttentionShape): number {
  * Checks sampled rows of our output against attention computed in float64 on the host, for the
  * cases the peer cannot run.
  */
-async function checkRows(ourOutput: () => Promise<Float32Array>, q: SharedInput, k: SharedInput, v: SharedInput, shape: AttentionShape): Promise<CheckReport> {
+async function checkRows(
+  ourOutput: () => Promise<Float32Array>,
+  q: SharedInput,
+  k: SharedInput,
+  v: SharedInput,
+  shape: AttentionShape,
+): Promise<CheckReport> {
   const { batch, heads, queries, keys, headSize } = shape;
   const out = await ourOutput();
   const ours = new Float32Array(CHECKED_ROWS * headSize);
@@ -56,7 +62,7 @@ async function checkRows(ourOutput: () => Promise<Float32Array>, q: SharedInput,
       max = Math.max(max, scores[j]);
     }
     let total = 0;
-    for (let j = 0; j < keys; j++) total += (scores[j] = Math.exp(scores[j] - max));
+    for (let j = 0; j < keys; j++) total += scores[j] = Math.exp(scores[j] - max);
     for (let d = 0; d < headSize; d++) {
       let acc = 0;
       for (let j = 0; j < keys; j++) acc += scores[j] * v.host[(bh * keys + j) * headSize + d];
@@ -73,8 +79,10 @@ function peerLimit(shape: AttentionShape, context: BenchContext): string | null 
   const limit = context.peer?.gpu.limits.maxStorageBufferBindingSize ?? Infinity;
   const bytes = scoreBytes(shape);
   if (bytes <= limit) return null;
-  return `needs a ${bytes / 2 ** 20} MiB [B·H, L, L] f32 score matrix, above the ${limit / 2 ** 20} MiB ` +
-    "maxStorageBufferBindingSize of this adapter (tfjs binds whole buffers; tried: Dawn rejects the bind group and tfjs returns zeros)";
+  return (
+    `needs a ${bytes / 2 ** 20} MiB [B·H, L, L] f32 score matrix, above the ${limit / 2 ** 20} MiB ` +
+    "maxStorageBufferBindingSize of this adapter (tfjs binds whole buffers; tried: Dawn rejects the bind group and tfjs returns zeros)"
+  );
 }
 
 function attentionCase(shape: AttentionShape, label: string, isHeavy = false): BenchCase {
@@ -89,19 +97,27 @@ function attentionCase(shape: AttentionShape, label: string, isHeavy = false): B
     tolerance: TOLERANCE,
     setup(context: BenchContext) {
       const withoutPeer = context.peer === null || peerLimit(shape, context) !== null;
-      const make = (seed: number, length: number) => sharedInput(context.device, context.peer, seed, [batch, heads, length, headSize], { withoutPeer });
+      const make = (seed: number, length: number) =>
+        sharedInput(context.device, context.peer, seed, [batch, heads, length, headSize], { withoutPeer });
       const [q, k, v] = [make(31, queries), make(32, keys), make(33, keys)];
       const ours = () => scaledDotProductAttention(q.ours, k.ours, v.ours);
       const peer = withoutPeer ? null : (tf: Tf) => peerAttention(tf, q, k, v, shape);
       const check = withoutPeer
-        ? () => checkRows(async () => {
-          const out = ours();
-          try {
-            return Float32Array.from(await out.toArray() as Float32Array);
-          } finally {
-            out.dispose();
-          }
-        }, q, k, v, shape)
+        ? () =>
+            checkRows(
+              async () => {
+                const out = ours();
+                try {
+                  return Float32Array.from((await out.toArray()) as Float32Array);
+                } finally {
+                  out.dispose();
+                }
+              },
+              q,
+              k,
+              v,
+              shape,
+            )
         : undefined;
       return pairedRun(context, [q, k, v], ours, peer, { check });
     },

@@ -57,7 +57,14 @@ function conv2dCase(size: number, channels: number): BenchCase {
         context,
         [x, weight, bias],
         () => conv2d(x.ours, weight.ours, bias.ours, { padding: 1 }),
-        (tf) => tf.fused.conv2d({ x: peerOf(x) as TfCore.Tensor4D, filter: peerOf(weight) as TfCore.Tensor4D, strides: 1, pad: "same", bias: peerOf(bias) }),
+        (tf) =>
+          tf.fused.conv2d({
+            x: peerOf(x) as TfCore.Tensor4D,
+            filter: peerOf(weight) as TfCore.Tensor4D,
+            strides: 1,
+            pad: "same",
+            bias: peerOf(bias),
+          }),
         { toOurs: (data) => permute4(data, [1, h, w, c], [0, 3, 1, 2]) },
       );
     },

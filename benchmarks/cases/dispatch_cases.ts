@@ -33,13 +33,15 @@ function dispatchCase(against: "raw Dawn" | "tfjs-webgpu"): BenchCase {
       const x = sharedInput(context.device, against === "tfjs-webgpu" ? context.peer : null, 41, SHAPE);
       const raw = against === "raw Dawn" ? rawDawnChain(context.device, x.ours, "neg", OPS) : null;
       const tfjs = context.peer;
-      const peer = raw ?? (tfjs
-        ? tfjsSide(tfjs, () => {
-          let y = peerOf(x);
-          for (let i = 0; i < OPS; i++) y = tfjs.tf.neg(y);
-          return y;
-        })
-        : null);
+      const peer =
+        raw ??
+        (tfjs
+          ? tfjsSide(tfjs, () => {
+              let y = peerOf(x);
+              for (let i = 0; i < OPS; i++) y = tfjs.tf.neg(y);
+              return y;
+            })
+          : null);
       return {
         ours: ourSide(context.device, () => chain(x.ours)),
         peer,

@@ -18,7 +18,12 @@ export const elementwiseCases: BenchCase[] = [
     bytes: 3 * SIZE * 4,
     setup(context) {
       const [a, b] = [6, 7].map((seed) => sharedInput(context.device, context.peer, seed, LATENT));
-      return pairedRun(context, [a, b], () => add(a.ours, b.ours), (tf) => tf.add(peerOf(a), peerOf(b)));
+      return pairedRun(
+        context,
+        [a, b],
+        () => add(a.ours, b.ours),
+        (tf) => tf.add(peerOf(a), peerOf(b)),
+      );
     },
   },
   {
@@ -27,11 +32,16 @@ export const elementwiseCases: BenchCase[] = [
     bytes: 4 * SIZE * 4,
     setup(context) {
       const [a, b, c] = [1, 2, 3].map((seed) => sharedInput(context.device, context.peer, seed, LATENT));
-      return pairedRun(context, [a, b, c], () => silu(add(mul(a.ours, b.ours), c.ours)), (tf) => {
-        // tfjs-core has no silu: x·sigmoid(x)
-        const t = tf.add(tf.mul(peerOf(a), peerOf(b)), peerOf(c));
-        return tf.mul(t, tf.sigmoid(t));
-      });
+      return pairedRun(
+        context,
+        [a, b, c],
+        () => silu(add(mul(a.ours, b.ours), c.ours)),
+        (tf) => {
+          // tfjs-core has no silu: x·sigmoid(x)
+          const t = tf.add(tf.mul(peerOf(a), peerOf(b)), peerOf(c));
+          return tf.mul(t, tf.sigmoid(t));
+        },
+      );
     },
   },
   {
@@ -41,7 +51,12 @@ export const elementwiseCases: BenchCase[] = [
     setup(context) {
       const x = sharedInput(context.device, context.peer, 4, LATENT);
       const temb = sharedInput(context.device, context.peer, 5, [2, 320, 1, 1]);
-      return pairedRun(context, [x, temb], () => add(x.ours, temb.ours), (tf) => tf.add(peerOf(x), peerOf(temb)));
+      return pairedRun(
+        context,
+        [x, temb],
+        () => add(x.ours, temb.ours),
+        (tf) => tf.add(peerOf(x), peerOf(temb)),
+      );
     },
   },
 ];

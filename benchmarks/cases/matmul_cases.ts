@@ -18,7 +18,12 @@ function matmulCase(m: number, k: number, n: number, note: string): BenchCase {
       const a = sharedInput(context.device, context.peer, 51, [m, k]);
       const b = sharedInput(context.device, context.peer, 52, [k, n]);
       const matmul = optionalOp<MatmulFn>("matmul");
-      return pairedRun(context, [a, b], () => matmul(a.ours, b.ours), (tf) => tf.matMul(peerOf(a), peerOf(b)));
+      return pairedRun(
+        context,
+        [a, b],
+        () => matmul(a.ours, b.ours),
+        (tf) => tf.matMul(peerOf(a), peerOf(b)),
+      );
     },
   };
 }

@@ -54,10 +54,16 @@ function matmulCase(m: number, k: number, n: number): BenchCase {
       const matmul = optionalOp<MatmulFn>("matmul");
       const graph: OnnxGraph = {
         nodes: [{ opType: "MatMul", inputs: ["a", "b"], outputs: ["y"] }],
-        inputs: [{ name: "a", shape: [m, k] }, { name: "b", shape: [k, n] }],
+        inputs: [
+          { name: "a", shape: [m, k] },
+          { name: "b", shape: [k, n] },
+        ],
         outputs: [{ name: "y", shape: [m, n] }],
       };
-      const feeds = [{ name: "a", values: a.host, shape: a.shape }, { name: "b", values: b.host, shape: b.shape }];
+      const feeds = [
+        { name: "a", values: a.host, shape: a.shape },
+        { name: "b", values: b.host, shape: b.shape },
+      ];
       return ortPairedRun(context, [a, b], () => matmul(a.ours, b.ours), graph, feeds);
     },
   };
@@ -80,7 +86,10 @@ function linearCase(m: number, k: number, n: number): BenchCase {
         nodes: [{ opType: "Gemm", inputs: ["x", "w", "bias"], outputs: ["y"], attributes: { transB: 1 } }],
         inputs: [{ name: "x", shape: [m, k] }],
         outputs: [{ name: "y", shape: [m, n] }],
-        initializers: [{ name: "w", shape: w.shape, values: w.host }, { name: "bias", shape: bias.shape, values: bias.host }],
+        initializers: [
+          { name: "w", shape: w.shape, values: w.host },
+          { name: "bias", shape: bias.shape, values: bias.host },
+        ],
       };
       const feeds = [{ name: "x", values: x.host, shape: x.shape }];
       return ortPairedRun(context, [x, w, bias], () => linear(x.ours, w.ours, bias.ours), graph, feeds);
@@ -116,7 +125,10 @@ function conv2dCase(size: number, channels: number): BenchCase {
         ],
         inputs: [{ name: "x_nhwc", shape: [1, h, w, c] }],
         outputs: [{ name: "y_nhwc", shape: [1, h, w, c] }],
-        initializers: [{ name: "weight", shape: weight.shape, values: weight.host }, { name: "bias", shape: bias.shape, values: bias.host }],
+        initializers: [
+          { name: "weight", shape: weight.shape, values: weight.host },
+          { name: "bias", shape: bias.shape, values: bias.host },
+        ],
       };
       const feeds = [{ name: "x_nhwc", values: permute4(x.host, xShape, [0, 2, 3, 1]), shape: [1, h, w, c] }];
       return ortPairedRun(context, [x, weight, bias], () => conv2d(x.ours, weight.ours, bias.ours, { padding: 1 }), graph, feeds, {

@@ -20,7 +20,11 @@ export function rawDawnChain(device: Device, input: Tensor, op: "neg", count: nu
     compute: { module: gpu.createShaderModule({ label: `raw_${plan.key}`, code: plan.wgsl() }), entryPoint: "main" },
   });
   const layout = pipeline.getBindGroupLayout(0);
-  const uniforms = gpu.createBuffer({ label: "raw_params", size: Math.max(plan.params.byteLength, 16), usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+  const uniforms = gpu.createBuffer({
+    label: "raw_params",
+    size: Math.max(plan.params.byteLength, 16),
+    usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+  });
   gpu.queue.writeBuffer(uniforms, 0, plan.params);
   const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
   const buffers = [0, 1].map((i) => gpu.createBuffer({ label: `raw_chain_${i}`, size: input.byteLength, usage }));

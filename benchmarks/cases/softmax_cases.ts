@@ -14,7 +14,12 @@ export const softmaxCases: BenchCase[] = [
     tolerance: { atol: 1e-6, rtol: 1e-4 },
     setup(context) {
       const x = sharedInput(context.device, context.peer, 21, SHAPE, { low: -8, high: 8 });
-      return pairedRun(context, [x], () => softmax(x.ours, -1), (tf) => tf.softmax(peerOf(x)));
+      return pairedRun(
+        context,
+        [x],
+        () => softmax(x.ours, -1),
+        (tf) => tf.softmax(peerOf(x)),
+      );
     },
   },
 ];

@@ -12,7 +12,11 @@ interface ResnetBlock {
   forward(x: Tensor, temb: Tensor): Tensor;
   namedParameters(): Iterable<[string, Tensor]>;
 }
-type ResnetBlockClass = new (inChannels: number, outChannels: number, options: LayerOptions & { temb: number; groups: number; eps: number }) => ResnetBlock;
+type ResnetBlockClass = new (
+  inChannels: number,
+  outChannels: number,
+  options: LayerOptions & { temb: number; groups: number; eps: number },
+) => ResnetBlock;
 
 const [CHANNELS, TEMB, GROUPS, EPS] = [320, 1280, 32, 1e-5];
 
@@ -20,7 +24,7 @@ const [CHANNELS, TEMB, GROUPS, EPS] = [320, 1280, 32, 1e-5];
 async function peerParameters(tf: Tf, block: ResnetBlock): Promise<Map<string, TfCore.Variable>> {
   const out = new Map<string, TfCore.Variable>();
   for (const [name, value] of block.namedParameters()) {
-    const data = Float32Array.from(await value.toArray() as Float32Array);
+    const data = Float32Array.from((await value.toArray()) as Float32Array);
     const isConvWeight = value.ndim === 4;
     const tensor = isConvWeight
       ? tf.tensor(permute4(data, value.shape, [2, 3, 1, 0]), [value.shape[2], value.shape[3], value.shape[1], value.shape[0]])
@@ -44,16 +48,33 @@ function peerResnet(tf: Tf, p: Map<string, TfCore.Tensor>, x: TfCore.Tensor, tem
     return tf.add(tf.mul(normalised, get(`${prefix}.weight`)), get(`${prefix}.bias`));
   };
   const conv = (t: TfCore.Tensor, prefix: string) =>
-    tf.fused.conv2d({ x: t as TfCore.Tensor4D, filter: get(`${prefix}.weight`) as TfCore.Tensor4D, strides: 1, pad: "same", bias: get(`${prefix}.bias`) });
+    tf.fused.conv2d({
+      x: t as TfCore.Tensor4D,
+      filter: get(`${prefix}.weight`) as TfCore.Tensor4D,
+      strides: 1,
+      pad: "same",
+      bias: get(`${prefix}.bias`),
+    });
   let h = conv(silu(groupNorm(x, "norm1")), "conv1");
-  const time = tf.fused.matMul({ a: silu(temb) as TfCore.Tensor2D, b: get("time_emb_proj.weight") as TfCore.Tensor2D, transposeB: true, bias: get("time_emb_proj.bias") });
+  const time = tf.fused.matMul({
+    a: silu(temb) as TfCore.Tensor2D,
+    b: get("time_emb_proj.weight") as TfCore.Tensor2D,
+    transposeB: true,
+    bias: get("time_emb_proj.bias"),
+  });
   h = tf.add(h, tf.reshape(time, [1, 1, 1, CHANNELS]));
   h = conv(silu(groupNorm(h, "norm2")), "conv2");
   return tf.add(x, h);
 }
 
 /** dx of Σ(block(x)·g) on the peer, every parameter gradient computed too (as ours does). */
-function peerForwardBackward(peer: TfjsPeer, params: Map<string, TfCore.Variable>, x: SharedInput, temb: SharedInput, g: SharedInput): TfCore.Tensor {
+function peerForwardBackward(
+  peer: TfjsPeer,
+  params: Map<string, TfCore.Variable>,
+  x: SharedInput,
+  temb: SharedInput,
+  g: SharedInput,
+): TfCore.Tensor {
   const { tf } = peer;
   const names = [...params.keys()];
   const loss = (xIn: TfCore.Tensor, ...weights: TfCore.Tensor[]) => {
@@ -108,9 +129,12 @@ function resnetBlockCase(size: number, scale: string, isHeavy: boolean): BenchCa
       });
       return {
         ours,
-        peer: peer && peerParams
-          ? tfjsSide(peer, () => peerForwardBackward(peer, peerParams, x, temb, g), { toOurs: (data) => permute4(data, nhwc, [0, 3, 1, 2]) })
-          : null,
+        peer:
+          peer && peerParams
+            ? tfjsSide(peer, () => peerForwardBackward(peer, peerParams, x, temb, g), {
+                toOurs: (data) => permute4(data, nhwc, [0, 3, 1, 2]),
+              })
+            : null,
         dispose() {
           disposeInputs([x, temb, g]);
           for (const t of parameters) t.grad?.dispose();
@@ -127,7 +151,4 @@ function resnetBlockCase(size: number, scale: string, isHeavy: boolean): BenchCa
  * and 27 s for the peer at load ~15 on the 2-core adapter, 97% of ours in the three conv kernels:
  * `npm run bench -- --full --profile unet`).
  */
-export const unetBlockCases: BenchCase[] = [
-  resnetBlockCase(16, "1/16", false),
-  resnetBlockCase(32, "¼", true),
-];
+export const unetBlockCases: BenchCase[] = [resnetBlockCase(16, "1/16", false), resnetBlockCase(32, "¼", true)];

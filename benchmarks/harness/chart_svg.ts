@@ -50,7 +50,9 @@ export function ratioChartSvg(records: readonly ResultRecord[], subtitle: string
     }
     const [from, to] = [x(1), x(record.ratio)];
     const color = record.ratio >= 1 ? "#2e8b57" : "#c0392b";
-    parts.push(`<rect x="${Math.min(from, to).toFixed(1)}" y="${y + 5}" width="${Math.max(Math.abs(to - from), 1).toFixed(1)}" height="${ROW - 10}" fill="${color}"/>`);
+    parts.push(
+      `<rect x="${Math.min(from, to).toFixed(1)}" y="${y + 5}" width="${Math.max(Math.abs(to - from), 1).toFixed(1)}" height="${ROW - 10}" fill="${color}"/>`,
+    );
     const labelX = record.ratio >= 1 ? to + 5 : to - 5;
     const anchor = record.ratio >= 1 ? "start" : "end";
     parts.push(`<text x="${labelX.toFixed(1)}" y="${middle}" text-anchor="${anchor}">${record.ratio.toFixed(2)}×</text>`);

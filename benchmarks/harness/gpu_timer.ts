@@ -28,15 +28,14 @@ export class PassTimer {
       size: QUERY_CAPACITY * 8,
       usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
     });
-    const timer = this;
     (gpu as { createCommandEncoder: GPUDevice["createCommandEncoder"] }).createCommandEncoder = (descriptor) => {
-      const encoder = timer.#createEncoder(descriptor);
+      const encoder = this.#createEncoder(descriptor);
       const beginPass = encoder.beginComputePass.bind(encoder);
       (encoder as { beginComputePass: GPUCommandEncoder["beginComputePass"] }).beginComputePass = (descriptor = {}) => {
-        if (!timer.#isActive) return beginPass(descriptor);
-        const pass = beginPass(timer.#withTimestamps(descriptor));
+        if (!this.#isActive) return beginPass(descriptor);
+        const pass = beginPass(this.#withTimestamps(descriptor));
         const labels = new Set<string>();
-        timer.#passLabels.push(labels);
+        this.#passLabels.push(labels);
         const setPipeline = pass.setPipeline.bind(pass);
         (pass as { setPipeline: GPUComputePassEncoder["setPipeline"] }).setPipeline = (pipeline) => {
           labels.add(pipeline.label || "unlabelled");

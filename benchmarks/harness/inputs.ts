@@ -49,7 +49,13 @@ export interface SharedInputOptions {
  * const x = sharedInput(context.device, context.peer, 1, [2, 320, 64, 64]);
  * ```
  */
-export function sharedInput(device: Device, peer: TfjsPeer | null, seed: number, shape: number[], options: SharedInputOptions = {}): SharedInput {
+export function sharedInput(
+  device: Device,
+  peer: TfjsPeer | null,
+  seed: number,
+  shape: number[],
+  options: SharedInputOptions = {},
+): SharedInput {
   const size = shape.reduce((a, b) => a * b, 1);
   const host = seededFloats(seed, size, options.low ?? -1, options.high ?? 1);
   const ours = tensor(host, shape, { device });

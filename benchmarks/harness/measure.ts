@@ -76,7 +76,7 @@ export async function measureCase(benchCase: BenchCase, context: BenchContext, o
     detail: "",
     ours: null,
     peer: null,
-    peerNote: context.peer || context.ort ? benchCase.peerUnavailable?.(context) ?? null : "the peer did not start",
+    peerNote: context.peer || context.ort ? (benchCase.peerUnavailable?.(context) ?? null) : "the peer did not start",
     flops: benchCase.flops ?? null,
     bytes: benchCase.bytes ?? null,
     opsPerRun: benchCase.opsPerRun ?? null,
@@ -197,5 +197,13 @@ function sideTiming(
   const gpu = samples.gpu.length === reps ? summarize(samples.gpu) : null;
   const useGpu = preferred === "gpu" && gpu !== null;
   const cpu = samples.cpu.length === reps ? summarize(samples.cpu) : null;
-  return { label, method: useGpu ? "gpu-timestamp" : "wall", summary: useGpu ? gpu : wall, wall, gpu, record: summarize(samples.record), cpu };
+  return {
+    label,
+    method: useGpu ? "gpu-timestamp" : "wall",
+    summary: useGpu ? gpu : wall,
+    wall,
+    gpu,
+    record: summarize(samples.record),
+    cpu,
+  };
 }

@@ -16,7 +16,9 @@ function fakeSide(label: string, values: number[], delayMs = 0): Side<Float32Arr
     run() {
       side.runs++;
       const until = performance.now() + delayMs;
-      while (performance.now() < until) { /* busy: the "work" being timed */ }
+      while (performance.now() < until) {
+        /* busy: the "work" being timed */
+      }
       return Float32Array.from(values);
     },
     sync: () => Promise.resolve(),
@@ -60,9 +62,29 @@ test("a case whose answers disagree fails loudly and is never timed", async () =
 
 test("a case with a skip reason is skipped before setup, and an error in setup fails the case without throwing", async () => {
   let setups = 0;
-  const skipped = await measureCase({ name: "s", group: "test", skipReason: () => "op missing", setup: () => { setups++; throw new Error("no"); } }, context);
+  const skipped = await measureCase(
+    {
+      name: "s",
+      group: "test",
+      skipReason: () => "op missing",
+      setup: () => {
+        setups++;
+        throw new Error("no");
+      },
+    },
+    context,
+  );
   assert.deepEqual([skipped.status, skipped.detail, setups], ["skipped", "op missing", 0]);
-  const failed = await measureCase({ name: "f", group: "test", setup: () => { throw new Error("setup broke"); } }, context);
+  const failed = await measureCase(
+    {
+      name: "f",
+      group: "test",
+      setup: () => {
+        throw new Error("setup broke");
+      },
+    },
+    context,
+  );
   assert.equal(failed.status, "failed");
   assert.match(failed.detail, /setup broke/);
 });
@@ -74,7 +96,15 @@ test("a case without a peer runs its own check and is timed for ours only", asyn
     name: "solo",
     group: "test",
     peerUnavailable: () => "too big",
-    setup: () => ({ ours, peer: null, check: () => { checks++; return Promise.resolve({ ok: true, detail: "fine" }); }, dispose() {} }),
+    setup: () => ({
+      ours,
+      peer: null,
+      check: () => {
+        checks++;
+        return Promise.resolve({ ok: true, detail: "fine" });
+      },
+      dispose() {},
+    }),
   };
   // a budget no run of a no-op can use up, whatever the machine's load: the default maximum of repetitions
   const result = await measureCase(benchCase, { ...context, peer: {} } as BenchContext, { budgetMs: 1e9 });

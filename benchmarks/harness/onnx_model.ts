@@ -98,7 +98,10 @@ function tensorProto(initializer: OnnxInitializer): Message {
   const message = new Message();
   for (const size of initializer.shape) message.varint(1, size);
   const values = initializer.values;
-  return message.varint(2, FLOAT).string(8, initializer.name).bytes(9, new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+  return message
+    .varint(2, FLOAT)
+    .string(8, initializer.name)
+    .bytes(9, new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
 }
 
 /** AttributeProto { name = 1, f = 2, i = 3, ints = 8, type = 20 }. */

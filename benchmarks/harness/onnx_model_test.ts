@@ -16,7 +16,10 @@ const ascii = (text: string) => [...new TextEncoder().encode(text)];
 test("onnxModel() starts with ir_version 8 and names the op type and opset 17", () => {
   const model = onnxModel({
     nodes: [{ opType: "MatMul", inputs: ["a", "b"], outputs: ["y"] }],
-    inputs: [{ name: "a", shape: [2, 3] }, { name: "b", shape: [3, 4] }],
+    inputs: [
+      { name: "a", shape: [2, 3] },
+      { name: "b", shape: [3, 4] },
+    ],
     outputs: [{ name: "y", shape: [2, 4] }],
   });
   assert.deepEqual([...model.slice(0, 2)], [0x08, 8]); // field 1, varint: ir_version 8

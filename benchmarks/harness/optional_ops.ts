@@ -37,12 +37,15 @@ export async function loadOptionalOps(): Promise<void> {
       continue;
     }
     try {
-      const module = await import(source.module) as Record<string, unknown>;
+      const module = (await import(source.module)) as Record<string, unknown>;
       const value = module[source.name];
       if (typeof value === "function") found.set(key, value as (...args: never[]) => unknown);
       else missing.set(key, `${source.module} does not export ${source.name}`);
     } catch (error) {
-      missing.set(key, `${source.name} is not in @spo/wgpu-tensor and ${source.module} did not load (${(error as Error).message.split("\n")[0]})`);
+      missing.set(
+        key,
+        `${source.name} is not in @spo/wgpu-tensor and ${source.module} did not load (${(error as Error).message.split("\n")[0]})`,
+      );
     }
   }
 }

@@ -57,14 +57,19 @@ export async function startOrtPeer(dawnOptions: readonly string[]): Promise<OrtP
     // ORT's WebGPU context (and device) lives while a session does ("PreserveDevice: 0" in its
     // log): releasing the last one makes the next session ask navigator.gpu for a new device. This
     // first session is therefore kept for the life of the process.
-    keptSessions.push(await createSession(onnxModel({
-      nodes: [{ opType: "Relu", inputs: ["x"], outputs: ["y"] }],
-      inputs: [{ name: "x", shape: [4] }],
-      outputs: [{ name: "y", shape: [4] }],
-    })));
+    keptSessions.push(
+      await createSession(
+        onnxModel({
+          nodes: [{ opType: "Relu", inputs: ["x"], outputs: ["y"] }],
+          inputs: [{ name: "x", shape: [4] }],
+          outputs: [{ name: "y", shape: [4] }],
+        }),
+      ),
+    );
     // typed as a promise; after the first session it is the device itself (awaiting either works)
     const device: GPUDevice | undefined = await ort.env.webgpu.device;
-    if (!device || !devices.includes(device)) throw new Error("Cannot start the ORT peer: ORT did not request its device through navigator.gpu");
+    if (!device || !devices.includes(device))
+      throw new Error("Cannot start the ORT peer: ORT did not request its device through navigator.gpu");
     const info = device.adapterInfo;
     const adapterDescription = info ? info.description || `${info.vendor} ${info.architecture}` : "unknown";
     return { ort, gpu: device, adapterDescription, createSession };
@@ -74,7 +79,10 @@ export async function startOrtPeer(dawnOptions: readonly string[]): Promise<OrtP
 }
 
 /** dawn.node's GPU object, whose adapters hand out devices with `unsharedWrites` applied. */
-function withUnsharedWrites(gpu: GPU, devices: GPUDevice[]): Pick<GPU, "requestAdapter" | "getPreferredCanvasFormat" | "wgslLanguageFeatures"> {
+function withUnsharedWrites(
+  gpu: GPU,
+  devices: GPUDevice[],
+): Pick<GPU, "requestAdapter" | "getPreferredCanvasFormat" | "wgslLanguageFeatures"> {
   return {
     wgslLanguageFeatures: gpu.wgslLanguageFeatures,
     getPreferredCanvasFormat: () => gpu.getPreferredCanvasFormat(),

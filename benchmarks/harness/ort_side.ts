@@ -61,12 +61,15 @@ export function ortSide(peer: OrtPeer, session: Ort.InferenceSession, feeds: rea
       await peer.gpu.queue.onSubmittedWorkDone();
     },
     async read(result) {
-      const data = Float32Array.from(await (await result).getData() as Float32Array);
+      const data = Float32Array.from((await (await result).getData()) as Float32Array);
       return options.toOurs ? options.toOurs(data) : data;
     },
     release(result) {
       // a failed run was already reported by sync()
-      result.then((tensor) => tensor.dispose(), () => {});
+      result.then(
+        (tensor) => tensor.dispose(),
+        () => {},
+      );
     },
     dispose() {
       void session.release();

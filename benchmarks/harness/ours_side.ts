@@ -17,7 +17,7 @@ export function ourSide(device: Device, run: () => Tensor): Side<Tensor> {
     run,
     sync: () => device.sync(),
     async read(result) {
-      return Float32Array.from(await result.toArray() as ArrayLike<number>);
+      return Float32Array.from((await result.toArray()) as ArrayLike<number>);
     },
     release: (result) => result.dispose(),
   };

@@ -38,9 +38,9 @@ export async function profileSide(side: Side): Promise<KernelTime[] | null> {
 /** A few lines: the kernels taking the most GPU time, with their share. */
 export function formatProfile(label: string, kernels: readonly KernelTime[], top = 8): string {
   const total = kernels.reduce((sum, k) => sum + k.ms, 0);
-  const lines = kernels.slice(0, top).map((k) =>
-    `      ${k.ms.toFixed(1).padStart(9)} ms ${((100 * k.ms) / total).toFixed(0).padStart(3)}%  ×${k.dispatches}  ${k.kernel}`
-  );
+  const lines = kernels
+    .slice(0, top)
+    .map((k) => `      ${k.ms.toFixed(1).padStart(9)} ms ${((100 * k.ms) / total).toFixed(0).padStart(3)}%  ×${k.dispatches}  ${k.kernel}`);
   const rest = kernels.length > top ? [`      … ${kernels.length - top} more kernels`] : [];
   return [`    ${label}: ${total.toFixed(1)} ms on the GPU`, ...lines, ...rest].join("\n");
 }

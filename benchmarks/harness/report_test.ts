@@ -49,13 +49,20 @@ test("the table shows median (min–max), the ratio, throughput and notes for sk
     toRecord({ ...base, name: "big attention", peer: null, peerNote: "1 GiB of scores" }),
   ];
   const table = formatTable(records);
-  assert.match(table, /\| matmul 2×3×4 +\| 2\.00 \(2\.00–4\.00\) \| 6\.00 \(5\.00–7\.00\) \| 3\.00× +\| 3\.00× +\| 1000\.00 GFLOP\/s \| gpu-ts \| tfjs-webgpu \|/);
+  assert.match(
+    table,
+    /\| matmul 2×3×4 +\| 2\.00 \(2\.00–4\.00\) \| 6\.00 \(5\.00–7\.00\) \| 3\.00× +\| 3\.00× +\| 1000\.00 GFLOP\/s \| gpu-ts \| tfjs-webgpu \|/,
+  );
   assert.match(table, /- conv: SKIPPED: conv2d missing/);
   assert.match(table, /- big attention: max \|error\| 0; peer: 1 GiB of scores/);
 });
 
 test("the chart draws one bar per ratio from the 1× line, right for faster and left for slower", () => {
-  const records = [toRecord(base), toRecord({ ...base, name: "slower", peer: timed("tfjs-webgpu", [1, 1, 1]) }), toRecord({ ...base, name: "solo", peer: null, peerNote: "too big" })];
+  const records = [
+    toRecord(base),
+    toRecord({ ...base, name: "slower", peer: timed("tfjs-webgpu", [1, 1, 1]) }),
+    toRecord({ ...base, name: "solo", peer: null, peerNote: "too big" }),
+  ];
   const svg = ratioChartSvg(records, "test machine");
   const bars = [...svg.matchAll(/<rect x="([\d.]+)" y="[\d.]+" width="([\d.]+)"[^>]*fill="(#[0-9a-f]+)"/g)];
   assert.equal(bars.length, 2);

@@ -59,7 +59,7 @@ export function tfjsSide(peer: TfjsPeer, run: () => TfCore.Tensor, options: Tfjs
     run: () => peer.tf.tidy(run),
     sync: () => peer.sync(),
     async read(result) {
-      const data = Float32Array.from(await result.data() as Float32Array);
+      const data = Float32Array.from((await result.data()) as Float32Array);
       return options.toOurs ? options.toOurs(data) : data;
     },
     release: (result) => result.dispose(),

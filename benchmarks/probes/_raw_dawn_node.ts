@@ -8,12 +8,18 @@ const keptAlive: unknown[] = [];
 /** A dawn.node device with `timestamp-query` (plus `features`); `unsafe` turns bounds checks off. */
 export async function rawDawnDevice(options: { unsafe?: boolean; features?: GPUFeatureName[] } = {}): Promise<GPUDevice> {
   Object.assign(globalThis, globals);
-  const gpu = create(["disable-dawn-features=timestamp_quantization", ...(options.unsafe ? ["enable-dawn-features=allow_unsafe_apis,disable_robustness"] : [])]);
+  const gpu = create([
+    "disable-dawn-features=timestamp_quantization",
+    ...(options.unsafe ? ["enable-dawn-features=allow_unsafe_apis,disable_robustness"] : []),
+  ]);
   const adapter = (await gpu.requestAdapter())!;
   keptAlive.push(gpu, adapter);
   return await adapter.requestDevice({
     requiredFeatures: ["timestamp-query", ...(options.features ?? [])],
-    requiredLimits: { maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize, maxBufferSize: adapter.limits.maxBufferSize },
+    requiredLimits: {
+      maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
+      maxBufferSize: adapter.limits.maxBufferSize,
+    },
   });
 }
 

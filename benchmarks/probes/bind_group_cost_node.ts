@@ -10,7 +10,10 @@ const device = await (await gpu.requestAdapter())!.requestDevice();
 const code = `@group(0) @binding(0) var<uniform> p: vec4u; @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 @compute @workgroup_size(256) fn main(@builtin(global_invocation_id) g: vec3u) { if (g.x < p.x) { y[g.x] = -x[g.x]; } }`;
-const pipeline = device.createComputePipeline({ layout: "auto", compute: { module: device.createShaderModule({ code }), entryPoint: "main" } });
+const pipeline = device.createComputePipeline({
+  layout: "auto",
+  compute: { module: device.createShaderModule({ code }), entryPoint: "main" },
+});
 const ring = device.createBuffer({ size: 256 * 256, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
 const [a, b] = [0, 1].map(() => device.createBuffer({ size: 4096, usage: GPUBufferUsage.STORAGE }));
 const layout = pipeline.getBindGroupLayout(0);
@@ -25,7 +28,13 @@ const makeBindGroup = (i: number, groupLayout: GPUBindGroupLayout) =>
     ],
   });
 const cached = makeBindGroup(0, layout);
-const MODES = ["createBindGroup + getBindGroupLayout + encode", "createBindGroup + encode", "createBindGroup only", "getBindGroupLayout only", "encode only (cached bind group)"] as const;
+const MODES = [
+  "createBindGroup + getBindGroupLayout + encode",
+  "createBindGroup + encode",
+  "createBindGroup only",
+  "getBindGroupLayout only",
+  "encode only (cached bind group)",
+] as const;
 for (const mode of MODES) {
   let micros = 0;
   for (let rep = 0; rep < 2; rep++) {
@@ -37,7 +46,9 @@ for (const mode of MODES) {
         pipeline.getBindGroupLayout(0);
         continue;
       }
-      const bindGroup = mode.startsWith("encode only") ? cached : makeBindGroup(i, mode.includes("getBindGroupLayout") ? pipeline.getBindGroupLayout(0) : layout);
+      const bindGroup = mode.startsWith("encode only")
+        ? cached
+        : makeBindGroup(i, mode.includes("getBindGroupLayout") ? pipeline.getBindGroupLayout(0) : layout);
       if (mode === "createBindGroup only") continue;
       pass.setPipeline(pipeline);
       pass.setBindGroup(0, bindGroup);

@@ -8,7 +8,10 @@ import { Device, neg, tensor, type Tensor } from "@spo/wgpu-tensor";
 const chains = Number(process.argv[2] ?? 60);
 const opsPerChain = Number(process.argv[3] ?? 1000);
 const device = await Device.create();
-const x = tensor(new Float32Array(1024).map((_, i) => i), [1024]);
+const x = tensor(
+  new Float32Array(1024).map((_, i) => i),
+  [1024],
+);
 
 function chain(): Tensor {
   let y = x;

@@ -23,7 +23,7 @@ const PARTS: Record<string, () => void> = {
   "neg(x) + dispose (the whole op)": () => neg(x).dispose(),
   "runOp(neg) + dispose": () => runOp(elementwiseOps.neg, [x], attrs).dispose(),
   "kernelContext + kernel plan": () => elementwiseOps.neg.kernel([spec], attrs, spec, kernelContext(device)),
-  "check": () => elementwiseOps.neg.check([spec], attrs),
+  check: () => elementwiseOps.neg.check([spec], attrs),
   "Tensor.empty + dispose": () => Tensor.empty([1024]).dispose(),
   "pipelines.get (cache hit)": () => device.pipelines.get(plan.key, plan.wgsl),
   "queue.dispatch": () => device.queue.dispatch(kernel, plan.params, [{ buffer: x.buffer }, { buffer: out.buffer }], plan.workgroups),
@@ -54,7 +54,12 @@ const rotating = Array.from({ length: 64 }, () => Tensor.empty([1024]));
 let turn = 0;
 PARTS["queue.dispatch, rotating buffers"] = () => {
   turn = (turn + 1) % 64;
-  device.queue.dispatch(kernel, plan.params, [{ buffer: rotating[turn].buffer }, { buffer: rotating[(turn + 1) % 64].buffer }], plan.workgroups);
+  device.queue.dispatch(
+    kernel,
+    plan.params,
+    [{ buffer: rotating[turn].buffer }, { buffer: rotating[(turn + 1) % 64].buffer }],
+    plan.workgroups,
+  );
 };
 PARTS["createBindGroup, rotating buffers"] = () => {
   turn = (turn + 1) % 64;

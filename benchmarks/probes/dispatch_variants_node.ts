@@ -26,7 +26,12 @@ const ring = gpu.createBuffer({ size: 256 * 256, usage: GPUBufferUsage.UNIFORM |
 const staging = new Uint8Array(256 * 256);
 gpu.queue.writeBuffer(uniform, 0, plan.params);
 
-interface Options { isRing: boolean; isUpload: boolean; isFresh: boolean; isSetPipelineEach: boolean }
+interface Options {
+  isRing: boolean;
+  isUpload: boolean;
+  isFresh: boolean;
+  isSetPipelineEach: boolean;
+}
 function rawChain({ isRing, isUpload, isFresh, isSetPipelineEach }: Options): void {
   const encoder = gpu.createCommandEncoder();
   const pass = encoder.beginComputePass();
@@ -153,7 +158,9 @@ for (const [index, [name]] of VARIANTS.entries()) {
   const sorted = times[index].sort((a, b) => a - b);
   const at = (q: number) => sorted[Math.floor(q * (sorted.length - 1))].toFixed(1).padStart(6);
   const cpuMicros = ((cpu[index] / times[index].length) * 1000) / OPS;
-  console.log(`${name.padEnd(48)} main-thread CPU ${cpuMicros.toFixed(1).padStart(6)} µs/op; wall best ${at(0)}, p25 ${at(0.25)}, median ${at(0.5)}`);
+  console.log(
+    `${name.padEnd(48)} main-thread CPU ${cpuMicros.toFixed(1).padStart(6)} µs/op; wall best ${at(0)}, p25 ${at(0.25)}, median ${at(0.5)}`,
+  );
 }
 buffers.forEach((b) => b.destroy());
 x.dispose();

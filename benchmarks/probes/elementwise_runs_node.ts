@@ -24,16 +24,20 @@ const bindings = (x: string, y: string, o: string) => `struct P { n: u32, row: u
 @group(0) @binding(1) var<storage, read> x: array<${x}>;
 @group(0) @binding(2) var<storage, read> y: array<${y}>;
 @group(0) @binding(3) var<storage, read_write> o: array<${o}>;`;
-const head = (size: number) => `@compute @workgroup_size(${size}) fn main(@builtin(workgroup_id) w: vec3u, @builtin(num_workgroups) n: vec3u, @builtin(local_invocation_index) l: u32) {
+const head = (
+  size: number,
+) => `@compute @workgroup_size(${size}) fn main(@builtin(workgroup_id) w: vec3u, @builtin(num_workgroups) n: vec3u, @builtin(local_invocation_index) l: u32) {
   let t = (w.y * n.x + w.x) * ${size}u + l;`;
 
-interface Variant { name: string; code: string; perWorkgroup: number }
+interface Variant {
+  name: string;
+  code: string;
+  perWorkgroup: number;
+}
 /** `perInvocation` vec4s per invocation, contiguous (t·k + j) or lane-strided (block + j·wg + lane). */
 function flatVec4(workgroup: number, perInvocation: number, isLaneStrided: boolean): Variant {
   const body = Array.from({ length: perInvocation }, (_, j) => {
-    const q = isLaneStrided
-      ? `(t - l) * ${perInvocation}u + ${j * workgroup}u + l`
-      : `t * ${perInvocation}u + ${j}u`;
+    const q = isLaneStrided ? `(t - l) * ${perInvocation}u + ${j * workgroup}u + l` : `t * ${perInvocation}u + ${j}u`;
     return `  { let q = ${q}; if (q < p.n / 4u) { o[q] = x[q] + y[q]; } }`;
   }).join("\n");
   return {
@@ -51,7 +55,10 @@ function flatScalars(workgroup: number, perInvocation: number): Variant {
   };
 }
 function rowVec4(workgroup: number, perInvocation: number): Variant {
-  const body = Array.from({ length: perInvocation }, (_, j) => `  { let q = t * ${perInvocation}u + ${j}u; if (q < p.n / 4u) { o[q] = x[q] + vec4f(y[q / p.row4]); } }`).join("\n");
+  const body = Array.from(
+    { length: perInvocation },
+    (_, j) => `  { let q = t * ${perInvocation}u + ${j}u; if (q < p.n / 4u) { o[q] = x[q] + vec4f(y[q / p.row4]); } }`,
+  ).join("\n");
   return {
     name: `row: ${perInvocation} vec4/inv, row operand per vec4, wg ${workgroup}`,
     perWorkgroup: workgroup * perInvocation * 4,
@@ -157,7 +164,10 @@ const VARIANTS: Variant[] = [
 ];
 
 const runs = VARIANTS.map(({ name, code, perWorkgroup }) => {
-  const pipeline = device.createComputePipeline({ layout: "auto", compute: { module: device.createShaderModule({ code }), entryPoint: "main" } });
+  const pipeline = device.createComputePipeline({
+    layout: "auto",
+    compute: { module: device.createShaderModule({ code }), entryPoint: "main" },
+  });
   const bindGroup = device.createBindGroup({
     layout: pipeline.getBindGroupLayout(0),
     entries: [{ binding: 0, resource: { buffer: params } }, ...buffers.map((buffer, i) => ({ binding: i + 1, resource: { buffer } }))],
@@ -170,6 +180,8 @@ const timings = await timePasses(device, runs, reps);
 runs.forEach((run, i) => run.times.push(...timings[i]!));
 for (const { name, times } of runs) {
   const median = times[Math.floor(times.length / 2)];
-  console.log(`${isUnsafe ? "no robustness" : "robust"}, ${name.padEnd(56)} median ${median.toFixed(1).padStart(5)} ms, min ${times[0].toFixed(1).padStart(5)} ms`);
+  console.log(
+    `${isUnsafe ? "no robustness" : "robust"}, ${name.padEnd(56)} median ${median.toFixed(1).padStart(5)} ms, min ${times[0].toFixed(1).padStart(5)} ms`,
+  );
 }
 device.destroy();

@@ -12,26 +12,52 @@ const device = await rawDawnDevice({ features: ["subgroups" as GPUFeatureName] }
 const [M, N, K] = [4096, 320, 320];
 const LANES = 8;
 const mk = (n: number, usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST) => device.createBuffer({ size: n * 4, usage });
-const a = mk(M * K), b = mk(K * N), y = mk(M * N);
-device.queue.writeBuffer(a, 0, new Float32Array(M * K).map((_, i) => (i % 13) * 0.01));
-device.queue.writeBuffer(b, 0, new Float32Array(K * N).map((_, i) => (i % 7) * 0.01));
+const a = mk(M * K),
+  b = mk(K * N),
+  y = mk(M * N);
+device.queue.writeBuffer(
+  a,
+  0,
+  new Float32Array(M * K).map((_, i) => (i % 13) * 0.01),
+);
+device.queue.writeBuffer(
+  b,
+  0,
+  new Float32Array(K * N).map((_, i) => (i % 7) * 0.01),
+);
 
-type Mode = { name: string; aLoad: "shuffle" | "broadcast8" | "direct" | "none"; bLoad: "gather" | "vec4" | "none"; rows?: number; cols?: number };
+type Mode = {
+  name: string;
+  aLoad: "shuffle" | "broadcast8" | "direct" | "none";
+  bLoad: "gather" | "vec4" | "none";
+  rows?: number;
+  cols?: number;
+};
 function source(mode: Mode): string {
-  const ROWS = mode.rows ?? 16, COLS = mode.cols ?? 4;
-  const L: string[] = ["enable subgroups;",
+  const ROWS = mode.rows ?? 16,
+    COLS = mode.cols ?? 4;
+  const L: string[] = [
+    "enable subgroups;",
     "@group(0) @binding(0) var<storage, read> a: array<f32>;",
-    mode.bLoad === "vec4" ? "@group(0) @binding(1) var<storage, read> b: array<vec4<f32>>;" : "@group(0) @binding(1) var<storage, read> b: array<f32>;",
+    mode.bLoad === "vec4"
+      ? "@group(0) @binding(1) var<storage, read> b: array<vec4<f32>>;"
+      : "@group(0) @binding(1) var<storage, read> b: array<f32>;",
     "@group(0) @binding(2) var<storage, read_write> y: array<vec4<f32>>;",
     `@compute @workgroup_size(${LANES}) fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) sid: u32, @builtin(subgroup_size) sgSize: u32) {`,
     `  let group = min(sgSize, ${LANES}u); let member = sid % group; let first = sid - member;`,
-    `  let row0 = wid.y * ${ROWS}u; let n0 = wid.x * ${LANES * COLS}u + lid * ${COLS}u;`];
+    `  let row0 = wid.y * ${ROWS}u; let n0 = wid.x * ${LANES * COLS}u + lid * ${COLS}u;`,
+  ];
   for (let r = 0; r < ROWS; r++) L.push(`  let aRow${r} = (row0 + ${r}u) * ${K}u;`);
   for (let r = 0; r < ROWS; r++) for (let c = 0; c < COLS; c++) L.push(`  var acc${r}_${c} = 0.0;`);
-  const fmas = () => { const out: string[] = []; for (let r = 0; r < ROWS; r++) for (let c = 0; c < COLS; c++) out.push(`acc${r}_${c} = fma(a${r}, b${c}, acc${r}_${c});`); return out; };
+  const fmas = () => {
+    const out: string[] = [];
+    for (let r = 0; r < ROWS; r++) for (let c = 0; c < COLS; c++) out.push(`acc${r}_${c} = fma(a${r}, b${c}, acc${r}_${c});`);
+    return out;
+  };
   const bLines = (kj: string) => {
     if (mode.bLoad === "none") return Array.from({ length: COLS }, (_, c) => `let b${c} = f32(${kj} + ${c}u) * 0.001;`);
-    if (mode.bLoad === "vec4") return [`let bv = b[(${kj} * ${N}u + n0) / 4u];`, ...Array.from({ length: COLS }, (_, c) => `let b${c} = bv[${c}];`)];
+    if (mode.bLoad === "vec4")
+      return [`let bv = b[(${kj} * ${N}u + n0) / 4u];`, ...Array.from({ length: COLS }, (_, c) => `let b${c} = bv[${c}];`)];
     return Array.from({ length: COLS }, (_, c) => `let b${c} = b[${kj} * ${N}u + n0 + ${c}u];`);
   };
   if (mode.aLoad === "shuffle" || mode.aLoad === "broadcast8") {
@@ -52,10 +78,12 @@ function source(mode: Mode): string {
     L.push("  }");
   } else {
     L.push(`  for (var kj = 0u; kj < ${K}u; kj++) {`);
-    for (let r = 0; r < ROWS; r++) L.push(mode.aLoad === "direct" ? `    let a${r} = a[aRow${r} + kj];` : `    let a${r} = f32(kj + ${r}u) * 0.002;`);
+    for (let r = 0; r < ROWS; r++)
+      L.push(mode.aLoad === "direct" ? `    let a${r} = a[aRow${r} + kj];` : `    let a${r} = f32(kj + ${r}u) * 0.002;`);
     L.push(...bLines("kj").map((l) => `    ${l}`), ...fmas().map((l) => `    ${l}`), "  }");
   }
-  for (let r = 0; r < ROWS; r++) L.push(`  y[((row0 + ${r}u) * ${N}u + n0) / 4u] = vec4<f32>(${Array.from({ length: COLS }, (_, c) => `acc${r}_${c}`).join(", ")});`);
+  for (let r = 0; r < ROWS; r++)
+    L.push(`  y[((row0 + ${r}u) * ${N}u + n0) / 4u] = vec4<f32>(${Array.from({ length: COLS }, (_, c) => `acc${r}_${c}`).join(", ")});`);
   L.push("}");
   return L.join("\n");
 }
@@ -76,11 +104,25 @@ const MODES: Mode[] = [
   { name: "shuffle a, vec4 b, 8×4 block", aLoad: "shuffle", bLoad: "vec4", rows: 8 },
   { name: "shuffle a, vec4 b, 4×4 block", aLoad: "shuffle", bLoad: "vec4", rows: 4 },
 ];
-const layout = device.createBindGroupLayout({ entries: [0, 1, 2].map((binding) => ({ binding, visibility: GPUShaderStage.COMPUTE, buffer: { type: binding === 2 ? "storage" : "read-only-storage" } as GPUBufferBindingLayout })) });
+const layout = device.createBindGroupLayout({
+  entries: [0, 1, 2].map((binding) => ({
+    binding,
+    visibility: GPUShaderStage.COMPUTE,
+    buffer: { type: binding === 2 ? "storage" : "read-only-storage" } as GPUBufferBindingLayout,
+  })),
+});
 const pipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [layout] });
 const only = process.argv[2];
-const runs = MODES.filter((m) => !only || m.name.includes(only) || (only === "blocks" && (m.rows !== undefined || m.name.startsWith("ours") || m.name.startsWith("no loads at")))).map((mode) => {
-  const pipeline = device.createComputePipeline({ layout: pipelineLayout, compute: { module: device.createShaderModule({ code: source(mode) }), entryPoint: "main" } });
+const runs = MODES.filter(
+  (m) =>
+    !only ||
+    m.name.includes(only) ||
+    (only === "blocks" && (m.rows !== undefined || m.name.startsWith("ours") || m.name.startsWith("no loads at"))),
+).map((mode) => {
+  const pipeline = device.createComputePipeline({
+    layout: pipelineLayout,
+    compute: { module: device.createShaderModule({ code: source(mode) }), entryPoint: "main" },
+  });
   const bindGroup = device.createBindGroup({ layout, entries: [a, b, y].map((buffer, binding) => ({ binding, resource: { buffer } })) });
   return { mode, pipeline, bindGroup, grid: [N / (LANES * (mode.cols ?? 4)), M / (mode.rows ?? 16)] as const };
 });
@@ -88,6 +130,8 @@ const times = await timePasses(device, runs, 6);
 for (const [i, { mode }] of runs.entries()) {
   const sorted = times[i]!;
   const median = sorted[Math.floor(sorted.length / 2)]!;
-  console.log(`${mode.name.padEnd(50)} median ${median.toFixed(1).padStart(7)} ms  min ${sorted[0]!.toFixed(1).padStart(7)} ms  ${((2 * M * N * K) / sorted[0]! / 1e6).toFixed(1).padStart(5)} GFLOP/s (best)`);
+  console.log(
+    `${mode.name.padEnd(50)} median ${median.toFixed(1).padStart(7)} ms  min ${sorted[0]!.toFixed(1).padStart(7)} ms  ${((2 * M * N * K) / sorted[0]! / 1e6).toFixed(1).padStart(5)} GFLOP/s (best)`,
+  );
 }
 device.destroy();

@@ -16,7 +16,10 @@ import { startOrtPeer } from "../harness/ort_peer_node.ts";
 
 const MODEL = onnxModel({
   nodes: [{ opType: "MatMul", inputs: ["a", "b"], outputs: ["y"] }],
-  inputs: [{ name: "a", shape: [2, 3] }, { name: "b", shape: [3, 4] }],
+  inputs: [
+    { name: "a", shape: [2, 3] },
+    { name: "b", shape: [3, 4] },
+  ],
   outputs: [{ name: "y", shape: [2, 4] }],
 });
 const A = Float32Array.from([1, 2, 3, 4, 5, 6]);
@@ -62,7 +65,8 @@ if (mode) {
     const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), name], { encoding: "utf8" });
     const lines = `${child.stdout}${child.stderr}`.split("\n");
     // Dawn's limit warnings, wasm stack frames and the minified source line Node quotes are noise here
-    const isNoise = (line: string) => line.trim() === "" || line.trim() === "^" || line.length > 200 || line.startsWith("Warning:") || line.includes("wasm-function");
+    const isNoise = (line: string) =>
+      line.trim() === "" || line.trim() === "^" || line.length > 200 || line.startsWith("Warning:") || line.includes("wasm-function");
     const kept = lines.filter((line) => !isNoise(line));
     const ending = child.signal ? `killed by ${child.signal}` : `exit status ${child.status}`;
     console.log(`${name}: ${ending}\n  ${kept.slice(0, 6).join("\n  ")}`);

@@ -68,7 +68,9 @@ export async function buildExamples(options: BuildOptions = {}): Promise<BuildRe
     logLevel: "warning",
     conditions: [SOURCE_CONDITION],
   });
-  const external = Object.values(result.metafile.outputs).flatMap((output) => output.imports).filter((entry) => entry.external);
+  const external = Object.values(result.metafile.outputs)
+    .flatMap((output) => output.imports)
+    .filter((entry) => entry.external);
   if (external.length > 0) {
     throw new Error(`Cannot build the browser examples: the bundle still imports ${external.map((e) => e.path).join(", ")}`);
   }

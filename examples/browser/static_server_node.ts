@@ -59,6 +59,9 @@ export async function serveFile(request: IncomingMessage, response: ServerRespon
     return;
   }
   await new Promise<void>((done, fail) => {
-    createReadStream(path, { start, end: end - 1 }).on("error", fail).on("end", () => done()).pipe(response);
+    createReadStream(path, { start, end: end - 1 })
+      .on("error", fail)
+      .on("end", () => done())
+      .pipe(response);
   });
 }

@@ -70,7 +70,11 @@ function assertConsistentBuild(name: string, folder: string): void {
   const bareBuiltin = new RegExp(`from ["'](${builtinModules.filter((m) => !m.startsWith("_")).join("|")})["']`);
   for (const file of jsFiles(join(folder, "dist"))) {
     assert.ok(existsSync(join(folder, "dist", `${file}.map`)), `${name} ships a source map for dist/${file}`);
-    assert.doesNotMatch(readFileSync(join(folder, "dist", file), "utf8"), bareBuiltin, `${name}'s dist/${file} imports Node built-ins with their node: prefix`);
+    assert.doesNotMatch(
+      readFileSync(join(folder, "dist", file), "utf8"),
+      bareBuiltin,
+      `${name}'s dist/${file} imports Node built-ins with their node: prefix`,
+    );
   }
 }
 
@@ -88,7 +92,11 @@ function assertShippedTargets(name: string, folder: string, targets: unknown, pa
   for (const [key, value] of Object.entries(targets)) {
     const isCondition = !key.startsWith(".") && !key.startsWith("#");
     if (isCondition && key === REPOSITORY_CONDITION) continue;
-    if (isCondition) assert.ok(USER_CONDITIONS.has(key), `${name} maps ${path} under the condition "${key}", which other tools may set; only ${REPOSITORY_CONDITION} may point at unshipped sources`);
+    if (isCondition)
+      assert.ok(
+        USER_CONDITIONS.has(key),
+        `${name} maps ${path} under the condition "${key}", which other tools may set; only ${REPOSITORY_CONDITION} may point at unshipped sources`,
+      );
     if (key.includes("*")) continue;
     assertShippedTargets(name, folder, value, `${path} ${key}`.trim());
   }
@@ -104,22 +112,25 @@ function assertExpectedReport(report: CheckReport): void {
   assert.equal(report.imageAlphaIsOpaque, true);
 }
 
-before(async () => {
-  // the root build script, as a new contributor runs it (no global pnpm needed), for these packages only
-  assertRan(run("npm", ["run", "--silent", "build", "--", ...PACKAGES], ROOT), "npm run build");
-  work = mkdtempSync(join(tmpdir(), "spo-consumer-"));
-  const filters = PACKAGES.flatMap((name) => ["--filter", name]);
-  assertRan(run("npx", [...PNPM, "-r", ...filters, "pack", "--pack-destination", join(work, "tarballs")], ROOT), "pnpm pack");
-  app = join(work, "app");
-  mkdirSync(app);
-  for (const file of APP_FILES) cpSync(join(TEMPLATE, file), join(app, file));
-  writeFileSync(join(app, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }, null, 2));
-  // The tarballs stand in for the registry: every @spo dependency, direct or not, resolves to one.
-  // Other packages come from pnpm's store, which the repository's own install filled (the registry
-  // is asked only for what the store lacks: --prefer-offline).
-  const overrides = PACKAGES.map((name) => `  "${name}": "file:${tarball(name)}"`).join("\n");
-  writeFileSync(join(app, "pnpm-workspace.yaml"), `overrides:\n${overrides}\n`);
-}, { timeout: TIMEOUT_MS });
+before(
+  async () => {
+    // the root build script, as a new contributor runs it (no global pnpm needed), for these packages only
+    assertRan(run("npm", ["run", "--silent", "build", "--", ...PACKAGES], ROOT), "npm run build");
+    work = mkdtempSync(join(tmpdir(), "spo-consumer-"));
+    const filters = PACKAGES.flatMap((name) => ["--filter", name]);
+    assertRan(run("npx", [...PNPM, "-r", ...filters, "pack", "--pack-destination", join(work, "tarballs")], ROOT), "pnpm pack");
+    app = join(work, "app");
+    mkdirSync(app);
+    for (const file of APP_FILES) cpSync(join(TEMPLATE, file), join(app, file));
+    writeFileSync(join(app, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }, null, 2));
+    // The tarballs stand in for the registry: every @spo dependency, direct or not, resolves to one.
+    // Other packages come from pnpm's store, which the repository's own install filled (the registry
+    // is asked only for what the store lacks: --prefer-offline).
+    const overrides = PACKAGES.map((name) => `  "${name}": "file:${tarball(name)}"`).join("\n");
+    writeFileSync(join(app, "pnpm-workspace.yaml"), `overrides:\n${overrides}\n`);
+  },
+  { timeout: TIMEOUT_MS },
+);
 
 after(() => {
   if (work) rmSync(work, { recursive: true, force: true });
@@ -132,7 +143,11 @@ describe("the packed packages in a new project", { concurrency: false }, () => {
     assertRan(added, "pnpm add of the packages");
     assert.doesNotMatch(added.stdout + added.stderr, /ERR_PNPM|Ignored build scripts/);
     const store = readdirSync(join(app, "node_modules", ".pnpm"));
-    assert.deepEqual(store.filter((entry) => /^(webgpu|fast-check|pure-rand)@/.test(entry)), [], "a browser project downloads neither Dawn nor the testing libraries");
+    assert.deepEqual(
+      store.filter((entry) => /^(webgpu|fast-check|pure-rand)@/.test(entry)),
+      [],
+      "a browser project downloads neither Dawn nor the testing libraries",
+    );
     // Node users add Dawn themselves; its install script only matters on macOS
     const dawn = run("npx", [...PNPM, "add", "--prefer-offline", "--allow-build=webgpu", "webgpu@0.6.2", "@types/node@20.19.43"], app);
     assertRan(dawn, "pnpm add webgpu");
@@ -175,10 +190,18 @@ describe("the packed packages in a new project", { concurrency: false }, () => {
 
   test("esbuild bundles it for the browser with no special flags, and the bundle runs in Chromium", { timeout: TIMEOUT_MS }, async () => {
     const web = join(app, "web");
-    const bundled = run(join(BIN, "esbuild"), ["browser_main.ts", "--bundle", "--format=esm", `--outfile=${join(web, "bundle.js")}`, `--metafile=${join(app, "meta.json")}`], app);
+    const bundled = run(
+      join(BIN, "esbuild"),
+      ["browser_main.ts", "--bundle", "--format=esm", `--outfile=${join(web, "bundle.js")}`, `--metafile=${join(app, "meta.json")}`],
+      app,
+    );
     assertRan(bundled, "esbuild --bundle");
     const inputs = Object.keys(JSON.parse(readFileSync(join(app, "meta.json"), "utf8")).inputs as Record<string, unknown>);
-    assert.deepEqual(inputs.filter((path) => /node_modules\/(\.pnpm\/)?(webgpu|fast-check|pure-rand)[@/]/.test(path)), [], "the bundle holds neither Dawn nor the testing libraries");
+    assert.deepEqual(
+      inputs.filter((path) => /node_modules\/(\.pnpm\/)?(webgpu|fast-check|pure-rand)[@/]/.test(path)),
+      [],
+      "the bundle holds neither Dawn nor the testing libraries",
+    );
     // nor a copy of them built into a package's runtime chunk (esbuild names every inlined module)
     assert.doesNotMatch(readFileSync(join(web, "bundle.js"), "utf8"), /fast-check|pure-rand|dawn\.node/);
     // a web app serves @spo/clip's vocabulary as static files
@@ -188,15 +211,16 @@ describe("the packed packages in a new project", { concurrency: false }, () => {
       session = await openBrowser({ files: web, timeoutMs: TIMEOUT_MS });
       const started = performance.now();
       // the test server sends no MIME types, so the page imports the bundle's text as a JavaScript blob
-      const json = await session.page.evaluate(`(async () => {
+      const json = (await session.page.evaluate(`(async () => {
         const code = await (await fetch("/files/bundle.js")).text();
         const bundle = await import(URL.createObjectURL(new Blob([code], { type: "text/javascript" })));
         return JSON.stringify(await bundle.runInPage("files/clip/"));
-      })()`) as string;
+      })()`)) as string;
       timings.push(`Chromium run: ${((performance.now() - started) / 1000).toFixed(1)} s`);
       const page = JSON.parse(json) as CheckReport;
       assertExpectedReport(page);
-      if (nodeReport) assert.deepEqual({ ...page, adapter: "", imageDistinctBytes: 0 }, { ...nodeReport, adapter: "", imageDistinctBytes: 0 });
+      if (nodeReport)
+        assert.deepEqual({ ...page, adapter: "", imageDistinctBytes: 0 }, { ...nodeReport, adapter: "", imageDistinctBytes: 0 });
     } finally {
       await session?.close();
     }

@@ -21,7 +21,9 @@ for (let i = 0; i < count; i++) {
   worst = Math.max(worst, Math.abs(result[i] - 0.5 * v * (1 + erf(v / Math.SQRT2))));
 }
 isCorrect &&= worst < 1e-5;
-console.log(`gelu(0.5·x + 1) over ${count} values: ${(performance.now() - started).toFixed(1)} ms, max |error| ${worst.toExponential(2)} → ${worst < 1e-5 ? "verified" : "WRONG"}`);
+console.log(
+  `gelu(0.5·x + 1) over ${count} values: ${(performance.now() - started).toFixed(1)} ms, max |error| ${worst.toExponential(2)} → ${worst < 1e-5 ? "verified" : "WRONG"}`,
+);
 
 // 2. A 512×512×512 matmul, checked on 64 random entries against a float64 dot product.
 const n = 512;
@@ -42,14 +44,29 @@ for (let s = 0; s < 64; s++) {
   matmulError = Math.max(matmulError, Math.abs(c[i * n + j] - dot) / (1 + Math.abs(dot)));
 }
 isCorrect &&= matmulError < 1e-4;
-console.log(`matmul 512³: ${matmulMs.toFixed(1)} ms (${(2 * n ** 3 / matmulMs / 1e6).toFixed(2)} GFLOP/s incl. readback), max rel. error ${matmulError.toExponential(2)} → ${matmulError < 1e-4 ? "verified" : "WRONG"}`);
+console.log(
+  `matmul 512³: ${matmulMs.toFixed(1)} ms (${((2 * n ** 3) / matmulMs / 1e6).toFixed(2)} GFLOP/s incl. readback), max rel. error ${matmulError.toExponential(2)} → ${matmulError < 1e-4 ? "verified" : "WRONG"}`,
+);
 
 // 3. Ten DDIM steps of a tiny random conditional UNet (the SD1.5 architecture, scaled down).
 const unet = UNet2DConditionModel.fromConfig({
-  block_out_channels: [32, 64], layers_per_block: 1, norm_num_groups: 8, cross_attention_dim: 32, attention_head_dim: 4,
-  down_block_types: ["CrossAttnDownBlock2D", "DownBlock2D"], up_block_types: ["UpBlock2D", "CrossAttnUpBlock2D"], sample_size: 16,
+  block_out_channels: [32, 64],
+  layers_per_block: 1,
+  norm_num_groups: 8,
+  cross_attention_dim: 32,
+  attention_head_dim: 4,
+  down_block_types: ["CrossAttnDownBlock2D", "DownBlock2D"],
+  up_block_types: ["UpBlock2D", "CrossAttnUpBlock2D"],
+  sample_size: 16,
 });
-const scheduler = DDIMScheduler.fromConfig({ beta_schedule: "scaled_linear", beta_start: 0.00085, beta_end: 0.012, set_alpha_to_one: false, steps_offset: 1, clip_sample: false });
+const scheduler = DDIMScheduler.fromConfig({
+  beta_schedule: "scaled_linear",
+  beta_start: 0.00085,
+  beta_end: 0.012,
+  set_alpha_to_one: false,
+  steps_offset: 1,
+  clip_sample: false,
+});
 scheduler.setTimesteps(10);
 const context = randn([1, 77, 32], { seed: 7 });
 let latents = randn([1, 4, 16, 16], { seed: 42 });
@@ -62,7 +79,9 @@ for (const t of scheduler.timesteps) {
 const final = await latents.toArray();
 const isFinite = final.every(Number.isFinite);
 isCorrect &&= isFinite;
-console.log(`tiny UNet (${unet.parameterCount().toLocaleString("en")} parameters), 10 DDIM steps: ${(performance.now() - started).toFixed(0)} ms → ${isFinite ? "finite latents" : "NON-FINITE"}`);
+console.log(
+  `tiny UNet (${unet.parameterCount().toLocaleString("en")} parameters), 10 DDIM steps: ${(performance.now() - started).toFixed(0)} ms → ${isFinite ? "finite latents" : "NON-FINITE"}`,
+);
 
 device.destroy();
 if (!isCorrect) process.exit(1);

@@ -45,7 +45,7 @@ export {
   type DPMSolverMultistepSchedulerConfig,
   type DPMSolverStepOutput,
 } from "./schedulers/dpm_solver_multistep_scheduler.ts";
-export { type NoiseGenerator, type StepNoiseOptions } from "./schedulers/noise.ts";
+export type { NoiseGenerator, StepNoiseOptions } from "./schedulers/noise.ts";
 export { type BetaSchedule, DEFAULT_NOISE_SCHEDULE, NoiseSchedule, type NoiseScheduleConfig } from "./schedulers/noise_schedule.ts";
 export {
   DiffusersConfigReader,
@@ -55,7 +55,7 @@ export {
   SD15_SCHEDULER_CONFIG,
   UnsupportedConfigError,
 } from "./schedulers/scheduler_config.ts";
-export { type TimestepSpacing } from "./schedulers/timestep_spacing.ts";
+export type { TimestepSpacing } from "./schedulers/timestep_spacing.ts";
 export { UNet2DConditionModel, type Timesteps, type UNetForwardOptions } from "./unet/unet_2d_condition.ts";
 export { SD15_UNET_CONFIG, type UNetConfig, unetConfigFromDiffusers } from "./unet/config.ts";
 export { timestepProjection } from "./unet/embeddings.ts";

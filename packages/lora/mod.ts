@@ -20,7 +20,14 @@ export { findTargetLayers, matchesTarget, type TargetModules } from "./adapter/t
 export { disableAdapters, enableAdapters, loraAdaptersOf, setAdapters, withAdaptersDisabled } from "./adapter/switching.ts";
 export { type AdaptableLayer, type LoraInit, LoraLayer, type LoraLayerOptions, type LoraOwner } from "./layer/lora_layer.ts";
 export { KOHYA_PREFIXES, LORA_COMPONENTS, type LoraComponent, type LoraModels, modelsByComponent } from "./formats/components.ts";
-export { LORA_FORMATS, type LoraFormat, type LoraRole, namesTwoTextEncoders, type ParsedLoraKey, parseLoraKey } from "./formats/lora_keys.ts";
+export {
+  LORA_FORMATS,
+  type LoraFormat,
+  type LoraRole,
+  namesTwoTextEncoders,
+  type ParsedLoraKey,
+  parseLoraKey,
+} from "./formats/lora_keys.ts";
 export { type LayerInfo, LayerTable, sd15TextEncoderLayerPaths } from "./formats/layer_table.ts";
 export { sd15LayerTable } from "./formats/sd15_table.ts";
 export { describeLoraReport, LoraLoadError, type LoraLoadReport, type UnmatchedKey, type UnmatchedReason } from "./formats/load_report.ts";

@@ -54,5 +54,13 @@ export {
   REQUIRED_MODEL_FILES,
   requiredModelFiles,
 } from "./pipeline/load_pipeline.ts";
-export { DEFAULT_MODEL_TIMEOUT_MS, isUrlString, type ModelSource, ModelSourceError, toModelSource, urlModelSource, type UrlModelSourceOptions } from "./pipeline/model_source.ts";
+export {
+  DEFAULT_MODEL_TIMEOUT_MS,
+  isUrlString,
+  type ModelSource,
+  ModelSourceError,
+  toModelSource,
+  urlModelSource,
+  type UrlModelSourceOptions,
+} from "./pipeline/model_source.ts";
 export { applyPromptLoras, LoraFileError, LoraNotFoundError, type LoraResolver, type ResolvedLora } from "./pipeline/prompt_loras.ts";

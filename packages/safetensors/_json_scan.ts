@@ -140,7 +140,13 @@ function walk(text: string, visitor: Visitor): void {
     }
     if (char === "{" || char === "[") {
       const isInObject = top !== undefined && top.isObject;
-      stack.push({ isObject: char === "{", keys: undefined, isExpectingKey: char === "{", keyInParent: isInObject ? lastKey : undefined, start: index });
+      stack.push({
+        isObject: char === "{",
+        keys: undefined,
+        isExpectingKey: char === "{",
+        keyInParent: isInObject ? lastKey : undefined,
+        start: index,
+      });
     } else if (char === "}" || char === "]") {
       stack.pop();
     } else if (char === "," && top !== undefined && top.isObject) {

@@ -75,7 +75,12 @@ test("depthBeyond() reports the first level past the limit and ignores brackets 
 });
 
 test("findNonDigitCount() finds counts written with a fraction, exponent or sign, only in the named arrays of entries", () => {
-  assert.deepEqual(findNonDigitCount('{"w":{"shape":[3,1e0]}}', ["shape"]), { entry: "w", field: "shape", literal: "1e0", arrayText: "[3,1e0]" });
+  assert.deepEqual(findNonDigitCount('{"w":{"shape":[3,1e0]}}', ["shape"]), {
+    entry: "w",
+    field: "shape",
+    literal: "1e0",
+    arrayText: "[3,1e0]",
+  });
   assert.equal(findNonDigitCount('{"w":{"shape":[0,10,7]}}', ["shape"]), undefined);
   assert.equal(findNonDigitCount('{"w":{"other":[2.0],"shape":[1]}}', ["shape"]), undefined);
   assert.equal(findNonDigitCount('{"shape":[2.0],"w":{"x":{"shape":[-0]}}}', ["shape"]), undefined);

@@ -30,7 +30,11 @@ async function writeFully(handle: FileHandle, bytes: Uint8Array): Promise<void> 
  * await writeSafetensorsFile("/tmp/x.safetensors", { x: { dtype: "F32", shape: [1], data: new Float32Array([1]) } });
  * ```
  */
-export async function writeSafetensorsFile(path: string | URL, tensors: TensorsInput, metadata?: Readonly<Record<string, string>>): Promise<void> {
+export async function writeSafetensorsFile(
+  path: string | URL,
+  tensors: TensorsInput,
+  metadata?: Readonly<Record<string, string>>,
+): Promise<void> {
   const filePath = typeof path === "string" ? path : fileURLToPath(path);
   const layout = layoutSafetensors(tensors, metadata);
   try {

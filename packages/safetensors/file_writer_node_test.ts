@@ -32,7 +32,9 @@ test("writeSafetensorsFile() writes exactly the bytes of serializeSafetensors()"
 
 test("writeSafetensorsFile() checks its input before creating the file", async () => {
   const path = join(directory, "never.safetensors");
-  await assert.rejects(writeSafetensorsFile(path, { x: { dtype: "F32", shape: [2], data: new Float32Array(1) } }), { code: "invalid_tensor" });
+  await assert.rejects(writeSafetensorsFile(path, { x: { dtype: "F32", shape: [2], data: new Float32Array(1) } }), {
+    code: "invalid_tensor",
+  });
   await assert.rejects(readFile(path), { code: "ENOENT" });
 });
 

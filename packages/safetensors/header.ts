@@ -116,15 +116,15 @@ function decodeText(headerBytes: Uint8Array): string {
 
 function parseJson(text: string): Record<string, unknown> {
   if (!text.startsWith("{")) {
-    throw new SafetensorsError(
-      "invalid_header",
-      `${HEADER_ACTION}: header starts with ${describeValue(text.slice(0, 10))}, expected "{"`,
-    );
+    throw new SafetensorsError("invalid_header", `${HEADER_ACTION}: header starts with ${describeValue(text.slice(0, 10))}, expected "{"`);
   }
   // before JSON.parse, which builds every level (a 50 MB header of brackets exhausted the heap)
   const depth = depthBeyond(text, MAX_JSON_DEPTH);
   if (depth !== undefined) {
-    throw new SafetensorsError("invalid_json", `${HEADER_ACTION}: header nests arrays and objects ${depth} levels deep, expected at most ${MAX_JSON_DEPTH}`);
+    throw new SafetensorsError(
+      "invalid_json",
+      `${HEADER_ACTION}: header nests arrays and objects ${depth} levels deep, expected at most ${MAX_JSON_DEPTH}`,
+    );
   }
   let value: unknown;
   try {
@@ -142,11 +142,9 @@ function rejectDuplicateKeys(text: string): void {
   if (duplicate === undefined) return;
   const [entry] = duplicate.path;
   if (entry === undefined) {
-    throw new SafetensorsError(
-      "duplicate_name",
-      `${HEADER_ACTION}: name "${duplicate.key}" occurs twice, expected unique names`,
-      { tensorName: duplicate.key },
-    );
+    throw new SafetensorsError("duplicate_name", `${HEADER_ACTION}: name "${duplicate.key}" occurs twice, expected unique names`, {
+      tensorName: duplicate.key,
+    });
   }
   throw new SafetensorsError(
     "invalid_header",
@@ -194,7 +192,11 @@ function readMetadata(value: unknown): Record<string, string> {
   return Object.fromEntries(entries);
 }
 
-function entryError(code: "invalid_header" | "unknown_dtype" | "invalid_shape" | "invalid_offsets" | "size_mismatch", name: string, problem: string): SafetensorsError {
+function entryError(
+  code: "invalid_header" | "unknown_dtype" | "invalid_shape" | "invalid_offsets" | "size_mismatch",
+  name: string,
+  problem: string,
+): SafetensorsError {
   return new SafetensorsError(code, `${HEADER_ACTION}: tensor "${name}" ${problem}`, { tensorName: name });
 }
 
@@ -251,11 +253,9 @@ function readEntry(name: string, value: unknown): TensorInfo {
 
 function coverageError(code: "offsets_out_of_bounds" | "overlap" | "hole", tensor: TensorInfo, problem: string): SafetensorsError {
   const [begin, end] = tensor.dataOffsets;
-  return new SafetensorsError(
-    code,
-    `${HEADER_ACTION}: tensor "${tensor.name}" at data_offsets [${begin}, ${end}] ${problem}`,
-    { tensorName: tensor.name },
-  );
+  return new SafetensorsError(code, `${HEADER_ACTION}: tensor "${tensor.name}" at data_offsets [${begin}, ${end}] ${problem}`, {
+    tensorName: tensor.name,
+  });
 }
 
 /**

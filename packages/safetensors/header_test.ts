@@ -7,7 +7,10 @@ import { entry, fileWithHeader, fileWithHeaderBytes } from "./test/_build.ts";
 test("parseSafetensorsHeader() reads tensors in data order with metadata", () => {
   const text = `{${entry("b", "F32", [2], 8, 16)},"__metadata__":{"format":"pt"},${entry("a", "I64", [1], 0, 8)}}  `;
   const header = parseSafetensorsHeader(fileWithHeader(text, 16));
-  assert.deepEqual(header.tensors.map((t) => t.name), ["a", "b"]);
+  assert.deepEqual(
+    header.tensors.map((t) => t.name),
+    ["a", "b"],
+  );
   assert.deepEqual(header.metadata, { format: "pt" });
   assert.equal(header.headerByteLength, new TextEncoder().encode(text).length);
   assert.equal(header.dataByteOffset, 8 + header.headerByteLength);
@@ -168,7 +171,10 @@ test("decodeHeader() rejects nesting deeper than 128 levels (serde_json's limit)
   // 50 MB of brackets, within the 100 MB header limit: was "Reached heap limit" (JSON.parse, then a frame per level)
   const heapBefore = process.memoryUsage().heapUsed;
   const hostile = `{"a":${"[".repeat(25_000_000)}${"]".repeat(25_000_000)}}`;
-  assertSafetensorsError(() => parseSafetensorsHeader(fileWithHeader(hostile)), { code: "invalid_json", message: /129 levels deep, expected at most 128$/ });
+  assertSafetensorsError(() => parseSafetensorsHeader(fileWithHeader(hostile)), {
+    code: "invalid_json",
+    message: /129 levels deep, expected at most 128$/,
+  });
   assert.ok(process.memoryUsage().heapUsed - heapBefore < 400 * 2 ** 20, "memory stays proportional to the header");
 });
 
@@ -190,7 +196,10 @@ test("decodeHeader() rejects a byte range that disagrees with shape and dtype", 
     tensorName: "w",
   });
   const huge = `{${entry("w", "F64", [2 ** 30, 2 ** 30, 2 ** 30], 0, 8)}}`;
-  assertSafetensorsError(() => parseSafetensorsHeader(fileWithHeader(huge, 8)), { code: "size_mismatch", message: /needing more than 2\^53 bytes/ });
+  assertSafetensorsError(() => parseSafetensorsHeader(fileWithHeader(huge, 8)), {
+    code: "size_mismatch",
+    message: /needing more than 2\^53 bytes/,
+  });
 });
 
 test("decodeHeader() rejects a byte range past the end of the data area", () => {
@@ -216,11 +225,15 @@ test("decodeHeader() rejects holes between byte ranges and at the start", () => 
   const middle = `{${entry("a", "U8", [2], 0, 2)},${entry("b", "U8", [2], 4, 6)}}`;
   assertSafetensorsError(() => parseSafetensorsHeader(fileWithHeader(middle, 6)), {
     code: "hole",
-    message: 'Cannot parse safetensors header: tensor "b" at data_offsets [4, 6] leaves bytes [2, 4) after tensor "a" unused, expected contiguous tensors',
+    message:
+      'Cannot parse safetensors header: tensor "b" at data_offsets [4, 6] leaves bytes [2, 4) after tensor "a" unused, expected contiguous tensors',
     tensorName: "b",
   });
   const start = `{${entry("a", "U8", [2], 1, 3)}}`;
-  assertSafetensorsError(() => parseSafetensorsHeader(fileWithHeader(start, 3)), { code: "hole", message: /after the start of the data area/ });
+  assertSafetensorsError(() => parseSafetensorsHeader(fileWithHeader(start, 3)), {
+    code: "hole",
+    message: /after the start of the data area/,
+  });
 });
 
 test("decodeHeader() rejects data bytes after the last tensor", () => {
@@ -252,5 +265,8 @@ test("decodeHeader() with an unknown file size takes the data area to end at the
 test("decodeHeader() shortens long values in messages", () => {
   const longName = "x".repeat(200);
   const text = `{"w":{"dtype":${JSON.stringify(longName)},"shape":[1],"data_offsets":[0,1]}}`;
-  assertSafetensorsError(() => parseSafetensorsHeader(fileWithHeader(text, 1)), { code: "unknown_dtype", message: /has dtype "x{56}\.\.\., expected/ });
+  assertSafetensorsError(() => parseSafetensorsHeader(fileWithHeader(text, 1)), {
+    code: "unknown_dtype",
+    message: /has dtype "x{56}\.\.\., expected/,
+  });
 });

@@ -213,7 +213,9 @@ export class SafetensorsReader implements AsyncDisposable {
   #checkOpen(name: string | undefined): void {
     if (!this.#isClosed) return;
     const what = name === undefined ? "tensors" : `tensor "${name}"`;
-    throw new SafetensorsError("closed", `Cannot read ${what} from ${this.#source.description}: the reader is closed`, { tensorName: name });
+    throw new SafetensorsError("closed", `Cannot read ${what} from ${this.#source.description}: the reader is closed`, {
+      tensorName: name,
+    });
   }
 }
 

@@ -43,7 +43,10 @@ test("openSafetensors() reads the rest of a header larger than the first read", 
   const file = sampleFile();
   const source = memorySource(file);
   const reader = await openSafetensors(source, { prefetchByteLength: 8 });
-  assert.deepEqual(source.reads, [[0, 8], [8, reader.header.dataByteOffset]]);
+  assert.deepEqual(source.reads, [
+    [0, 8],
+    [8, reader.header.dataByteOffset],
+  ]);
   assert.equal(reader.names.length, 4);
 });
 

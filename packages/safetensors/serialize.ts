@@ -59,12 +59,15 @@ export function compareCodePoints(left: string, right: string): number {
     leftIndex += leftPoint > 0xffff ? 2 : 1;
     rightIndex += rightPoint > 0xffff ? 2 : 1;
   }
-  return (left.length - leftIndex) - (right.length - rightIndex);
+  return left.length - leftIndex - (right.length - rightIndex);
 }
 
 function checkText(text: string, what: string): void {
   if (LONE_SURROGATE.test(text)) {
-    throw new SafetensorsError("invalid_tensor", `${WRITE_ACTION}: ${what} ${JSON.stringify(text)} has a lone UTF-16 surrogate, expected text that UTF-8 can encode`);
+    throw new SafetensorsError(
+      "invalid_tensor",
+      `${WRITE_ACTION}: ${what} ${JSON.stringify(text)} has a lone UTF-16 surrogate, expected text that UTF-8 can encode`,
+    );
   }
 }
 
@@ -93,7 +96,10 @@ function bytesOf(name: string, tensor: TensorInput): Uint8Array {
 
 function metadataJson(metadata: Readonly<Record<string, string>>): string {
   if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata)) {
-    throw new SafetensorsError("invalid_metadata", `${WRITE_ACTION}: metadata is ${JSON.stringify(metadata)}, expected an object of strings`);
+    throw new SafetensorsError(
+      "invalid_metadata",
+      `${WRITE_ACTION}: metadata is ${JSON.stringify(metadata)}, expected an object of strings`,
+    );
   }
   const keys = Object.keys(metadata).sort(compareCodePoints);
   const parts: string[] = [];
@@ -120,7 +126,8 @@ function entriesOf(tensors: TensorsInput): Entry[] {
   const pairs = tensors instanceof Map ? [...tensors] : Object.entries(tensors as Record<string, TensorInput>);
   const entries: Entry[] = [];
   for (const [name, tensor] of pairs) {
-    if (typeof name !== "string") throw new SafetensorsError("invalid_tensor", `${WRITE_ACTION}: a name is ${typeof name}, expected a string`);
+    if (typeof name !== "string")
+      throw new SafetensorsError("invalid_tensor", `${WRITE_ACTION}: a name is ${typeof name}, expected a string`);
     if (name === METADATA_KEY) throw tensorError(name, "uses the name reserved for metadata, expected another name");
     checkText(name, "tensor name");
     entries.push({ name, dtype: tensor?.dtype, shape: tensor?.shape, bytes: bytesOf(name, tensor) });
@@ -133,7 +140,10 @@ function encodeHead(json: string): Uint8Array {
   const text = new TextEncoder().encode(json);
   const padded = Math.ceil(text.length / 8) * 8;
   if (padded > HEADER_BYTE_LENGTH_LIMIT) {
-    throw new SafetensorsError("header_too_large", `${WRITE_ACTION}: header is ${padded} bytes, above the ${HEADER_BYTE_LENGTH_LIMIT}-byte limit readers accept`);
+    throw new SafetensorsError(
+      "header_too_large",
+      `${WRITE_ACTION}: header is ${padded} bytes, above the ${HEADER_BYTE_LENGTH_LIMIT}-byte limit readers accept`,
+    );
   }
   const head = new Uint8Array(LENGTH_FIELD_BYTES + padded).fill(0x20, LENGTH_FIELD_BYTES + text.length);
   new DataView(head.buffer).setBigUint64(0, BigInt(padded), true);
@@ -191,7 +201,11 @@ export function serializeSafetensors(tensors: TensorsInput, metadata?: Readonly<
   try {
     file = new Uint8Array(layout.byteLength);
   } catch (cause) {
-    throw new SafetensorsError("invalid_tensor", `${WRITE_ACTION}: the file would be ${layout.byteLength} bytes, more than one buffer can hold; write it with writeSafetensorsFile`, { cause });
+    throw new SafetensorsError(
+      "invalid_tensor",
+      `${WRITE_ACTION}: the file would be ${layout.byteLength} bytes, more than one buffer can hold; write it with writeSafetensorsFile`,
+      { cause },
+    );
   }
   file.set(layout.head, 0);
   let offset = layout.head.length;

@@ -58,7 +58,10 @@ test("serializeSafetensors() sorts names by code point, the byte order of UTF-8"
   const order = names.slice().sort(compareCodePoints);
   assert.deepEqual(order, ["B", "a", "é", "\uff5e", "\u{1f600}"]);
   const positions = order.map((name) => header.indexOf(JSON.stringify(name)));
-  assert.deepEqual(positions, positions.slice().sort((left, right) => left - right));
+  assert.deepEqual(
+    positions,
+    positions.slice().sort((left, right) => left - right),
+  );
 });
 
 test("serializeSafetensors() accepts a Map, typed arrays at an offset, and raw bytes", () => {
@@ -80,7 +83,10 @@ test("serializeSafetensors() rejects malformed tensors before writing anything",
     [{ dtype: "F32", shape: [-1], data: new Uint8Array(4) }, /has shape \[-1\], expected an array of non-negative integers/],
     [{ dtype: "F32", shape: [1.5], data: new Uint8Array(4) }, /has shape \[1.5\]/],
     [{ dtype: "F32", shape: [2], data: new Uint8Array(4) }, /has 4 bytes of data, expected 8 for shape \[2\] of F32/],
-    [{ dtype: "F16", shape: [2], data: new Float32Array(2) }, /has data Float32Array for dtype F16, expected a Uint16Array or a Uint8Array of raw bytes/],
+    [
+      { dtype: "F16", shape: [2], data: new Float32Array(2) },
+      /has data Float32Array for dtype F16, expected a Uint16Array or a Uint8Array of raw bytes/,
+    ],
     [{ dtype: "I32", shape: [1], data: new Float32Array(1) }, /has data Float32Array for dtype I32/],
     [{ dtype: "F32", shape: [1], data: [1] }, /has data \[object Array\], expected a typed array/],
     [null, /tensor "t" is null/],
@@ -103,12 +109,18 @@ test("serializeSafetensors() rejects names and metadata it could not write faith
 });
 
 test("layoutSafetensors() plans the same bytes serializeSafetensors() writes", () => {
-  const tensors = { a: { dtype: "F32" as const, shape: [1], data: new Float32Array([1]) }, b: { dtype: "U8" as const, shape: [1], data: new Uint8Array([2]) } };
+  const tensors = {
+    a: { dtype: "F32" as const, shape: [1], data: new Float32Array([1]) },
+    b: { dtype: "U8" as const, shape: [1], data: new Uint8Array([2]) },
+  };
   const layout = layoutSafetensors(tensors, { k: "v" });
   const joined = new Uint8Array([...layout.head, ...layout.chunks.flatMap((chunk) => [...chunk.bytes])]);
   assert.equal(layout.byteLength, joined.length);
   assert.deepEqual(joined, serializeSafetensors(tensors, { k: "v" }));
-  assert.deepEqual(layout.chunks.map((chunk) => chunk.name), ["a", "b"]);
+  assert.deepEqual(
+    layout.chunks.map((chunk) => chunk.name),
+    ["a", "b"],
+  );
 });
 
 test("parseSafetensors(serializeSafetensors(x)) gives back x for random tensors of every dtype and metadata", () => {

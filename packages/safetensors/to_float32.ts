@@ -42,7 +42,11 @@ function fromBigInts(values: BigInt64Array | BigUint64Array): Float32Array<Array
  * console.log(toFloat32Array({ dtype: "F16", data })); // Float32Array(2) [ 1, -2 ]
  * ```
  */
-export function toFloat32Array(tensor: { readonly dtype: DType; readonly data: Uint8Array; readonly name?: string }): Float32Array<ArrayBuffer> {
+export function toFloat32Array(tensor: {
+  readonly dtype: DType;
+  readonly data: Uint8Array;
+  readonly name?: string;
+}): Float32Array<ArrayBuffer> {
   switch (tensor.dtype) {
     case "F32":
       return typedArrayOf({ dtype: "F32", data: tensor.data }).slice();
@@ -69,6 +73,8 @@ export function toFloat32Array(tensor: { readonly dtype: DType; readonly data: U
       return Float32Array.from(typedArrayOf({ dtype: tensor.dtype, data: tensor.data }));
     default:
       tensor.dtype satisfies never;
-      throw new SafetensorsError("unsupported_dtype", `Cannot convert tensor to float32: dtype ${String(tensor.dtype)} is not supported`, { tensorName: tensor.name });
+      throw new SafetensorsError("unsupported_dtype", `Cannot convert tensor to float32: dtype ${String(tensor.dtype)} is not supported`, {
+        tensorName: tensor.name,
+      });
   }
 }

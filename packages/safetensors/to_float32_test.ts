@@ -14,11 +14,23 @@ function convert(dtype: DType, array: ArrayBufferView): number[] {
 
 test("toFloat32Array() decodes F16 special values exactly", () => {
   const cases: [number, number][] = [
-    [0x0000, 0], [0x8000, -0], [0x3c00, 1], [0xc000, -2], [0x3555, 0.333251953125], [0x7bff, 65504],
-    [0x0400, 2 ** -14], [0x03ff, 1023 * 2 ** -24], [0x0001, 2 ** -24], [0x7c00, Infinity], [0xfc00, -Infinity],
+    [0x0000, 0],
+    [0x8000, -0],
+    [0x3c00, 1],
+    [0xc000, -2],
+    [0x3555, 0.333251953125],
+    [0x7bff, 65504],
+    [0x0400, 2 ** -14],
+    [0x03ff, 1023 * 2 ** -24],
+    [0x0001, 2 ** -24],
+    [0x7c00, Infinity],
+    [0xfc00, -Infinity],
   ];
   const got = convert("F16", new Uint16Array(cases.map(([bits]) => bits)));
-  assert.deepEqual(got, cases.map(([, value]) => value));
+  assert.deepEqual(
+    got,
+    cases.map(([, value]) => value),
+  );
   assert.ok(Object.is(got[1], -0));
   assert.ok(convert("F16", new Uint16Array([0x7e00, 0x7c01, 0xfe00])).every(Number.isNaN));
 });

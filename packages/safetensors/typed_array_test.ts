@@ -9,9 +9,22 @@ import { entry, fileWithHeader } from "./test/_build.ts";
 
 test("typedArrayOf() returns the natural typed array of every dtype", () => {
   const expected = {
-    BOOL: Uint8Array, U8: Uint8Array, I8: Int8Array, F8_E5M2: Uint8Array, F8_E4M3: Uint8Array, F8_E8M0: Uint8Array,
-    I16: Int16Array, U16: Uint16Array, F16: Uint16Array, BF16: Uint16Array, I32: Int32Array, U32: Uint32Array,
-    F32: Float32Array, F64: Float64Array, I64: BigInt64Array, U64: BigUint64Array,
+    BOOL: Uint8Array,
+    U8: Uint8Array,
+    I8: Int8Array,
+    F8_E5M2: Uint8Array,
+    F8_E4M3: Uint8Array,
+    F8_E8M0: Uint8Array,
+    I16: Int16Array,
+    U16: Uint16Array,
+    F16: Uint16Array,
+    BF16: Uint16Array,
+    I32: Int32Array,
+    U32: Uint32Array,
+    F32: Float32Array,
+    F64: Float64Array,
+    I64: BigInt64Array,
+    U64: BigUint64Array,
   };
   for (const dtype of DTYPES) {
     const array = typedArrayOf({ dtype, data: new Uint8Array(16) });
@@ -51,14 +64,19 @@ test("typedArrayOf() reads the tensors of a file whose header length is not a mu
 
 test("typedArrayOf() holds the same little-endian bytes at every offset, as a view or a copy", () => {
   fc.assert(
-    fc.property(fc.constantFrom(...DTYPES), fc.integer({ min: 0, max: 7 }), fc.uint8Array({ minLength: 16, maxLength: 16 }), (dtype, offset, bytes) => {
-      const backing = new Uint8Array(offset + 16);
-      backing.set(bytes, offset);
-      const values = typedArrayOf({ dtype, data: backing.subarray(offset) });
-      assert.equal(values.length, 16 / dtypeByteSize(dtype));
-      assert.deepEqual(new Uint8Array(values.buffer, values.byteOffset, values.byteLength), bytes);
-      assert.equal(values.buffer === backing.buffer, offset % dtypeByteSize(dtype) === 0);
-    }),
+    fc.property(
+      fc.constantFrom(...DTYPES),
+      fc.integer({ min: 0, max: 7 }),
+      fc.uint8Array({ minLength: 16, maxLength: 16 }),
+      (dtype, offset, bytes) => {
+        const backing = new Uint8Array(offset + 16);
+        backing.set(bytes, offset);
+        const values = typedArrayOf({ dtype, data: backing.subarray(offset) });
+        assert.equal(values.length, 16 / dtypeByteSize(dtype));
+        assert.deepEqual(new Uint8Array(values.buffer, values.byteOffset, values.byteLength), bytes);
+        assert.equal(values.buffer === backing.buffer, offset % dtypeByteSize(dtype) === 0);
+      },
+    ),
     { numRuns: 200 },
   );
 });

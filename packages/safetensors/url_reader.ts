@@ -59,7 +59,8 @@ class HttpRangeSource implements ByteSource {
     this.#signal = options.signal;
     this.#allowFullDownload = options.allowFullDownload ?? true;
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_URL_TIMEOUT_MS;
-    if (!(this.#timeoutMs > 0)) throw new RangeError(`Cannot open ${url} with timeoutMs ${this.#timeoutMs}: it must be a positive number of milliseconds`);
+    if (!(this.#timeoutMs > 0))
+      throw new RangeError(`Cannot open ${url} with timeoutMs ${this.#timeoutMs}: it must be a positive number of milliseconds`);
   }
 
   async read(start: number, end: number): Promise<Uint8Array> {
@@ -72,7 +73,10 @@ class HttpRangeSource implements ByteSource {
       if (response.status === 200) return await this.#readWhole(response, start, end, action, timer);
       if (response.status === 416) return await this.#readNothing(response, start, action);
       await response.body?.cancel();
-      throw new SafetensorsError("http", `${action}: server answered ${response.status} ${response.statusText}, expected 206 Partial Content`);
+      throw new SafetensorsError(
+        "http",
+        `${action}: server answered ${response.status} ${response.statusText}, expected 206 Partial Content`,
+      );
     } finally {
       timer.clear();
     }
@@ -127,7 +131,10 @@ class HttpRangeSource implements ByteSource {
     const match = CONTENT_RANGE.exec(contentRange);
     if (match === null || Number(match[1]) !== start) {
       await response.body?.cancel();
-      throw new SafetensorsError("http", `${action}: server answered with Content-Range ${JSON.stringify(contentRange)}, expected "bytes ${start}-${end - 1}/<size>"`);
+      throw new SafetensorsError(
+        "http",
+        `${action}: server answered with Content-Range ${JSON.stringify(contentRange)}, expected "bytes ${start}-${end - 1}/<size>"`,
+      );
     }
     if (match[3] !== "*") this.byteLength = Number(match[3]);
     const expected = Math.min(end, this.byteLength ?? end) - start;
@@ -142,7 +149,10 @@ class HttpRangeSource implements ByteSource {
   async #readWhole(response: Response, start: number, end: number, action: string, timer: IdleTimer): Promise<Uint8Array> {
     if (!this.#allowFullDownload) {
       await response.body?.cancel();
-      throw new SafetensorsError("http", `${action}: server ignored the Range header and sent the whole file (200), expected 206 Partial Content`);
+      throw new SafetensorsError(
+        "http",
+        `${action}: server ignored the Range header and sent the whole file (200), expected 206 Partial Content`,
+      );
     }
     const body = await this.#body(response, action, timer);
     this.#wholeFile = body;

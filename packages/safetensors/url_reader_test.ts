@@ -28,7 +28,10 @@ after(async () => {
 test("openSafetensorsUrl() reads the header in one request and each tensor on demand", async () => {
   const server = await serve(file);
   const reader = await openSafetensorsUrl(server.url, { prefetchByteLength: 16 * 1024 });
-  assert.deepEqual(server.requests.map((request) => request.range), ["bytes=0-16383"]);
+  assert.deepEqual(
+    server.requests.map((request) => request.range),
+    ["bytes=0-16383"],
+  );
   assert.equal(reader.byteLength, file.length);
   assert.equal(reader.names.length, 95);
   const pooled = await reader.tensor("pooled_index");
@@ -44,7 +47,10 @@ test("openSafetensorsUrl() fetches the rest of a header larger than the first re
   const server = await serve(file);
   const reader = await openSafetensorsUrl(new URL(server.url), { prefetchByteLength: 1000 });
   const headerEnd = reader.header.dataByteOffset;
-  assert.deepEqual(server.requests.map((request) => request.range), ["bytes=0-999", `bytes=8-${headerEnd - 1}`]);
+  assert.deepEqual(
+    server.requests.map((request) => request.range),
+    ["bytes=0-999", `bytes=8-${headerEnd - 1}`],
+  );
   assert.equal(server.bytesSent, 1000 + headerEnd - 8);
 });
 

@@ -21,8 +21,21 @@ export {
   transitionMean,
   type TransitionSchedule,
 } from "./losses/transition_log_prob.ts";
-export { countClamped, SPO_LOSS_DEFAULTS, spoLoss, type SpoLossInputs, type SpoLossOptions, type SpoLossOutput } from "./losses/spo_loss.ts";
-export { DIFFUSION_DPO_DEFAULTS, diffusionDpoLoss, type DiffusionDpoLossInputs, type DiffusionDpoLossOutput, logSigmoid } from "./losses/diffusion_dpo_loss.ts";
+export {
+  countClamped,
+  SPO_LOSS_DEFAULTS,
+  spoLoss,
+  type SpoLossInputs,
+  type SpoLossOptions,
+  type SpoLossOutput,
+} from "./losses/spo_loss.ts";
+export {
+  DIFFUSION_DPO_DEFAULTS,
+  diffusionDpoLoss,
+  type DiffusionDpoLossInputs,
+  type DiffusionDpoLossOutput,
+  logSigmoid,
+} from "./losses/diffusion_dpo_loss.ts";
 export { asStepScorer, type ScoreFunction, type StepScorer } from "./scoring/step_scorer.ts";
 export { guidedEpsilon, type NoisePredictor, type PromptEncoder, repeatRows } from "./sampler/guided_denoiser.ts";
 export { type Children, hostRow, type NormalSource, pickChildren, sampleChildren } from "./sampler/children.ts";
@@ -42,10 +55,26 @@ export {
   spoLogprobLossParityCase,
   UnsupportedSpoCaseError,
 } from "./parity/spo_logprob_loss_case.ts";
-export { type CheckpointFiles, CheckpointError, type CheckpointStore, decodeCheckpoint, encodeCheckpoint, memoryCheckpointStore, type TrainingCheckpoint, type TrainingProgress } from "./checkpoint/training_checkpoint.ts";
+export {
+  type CheckpointFiles,
+  CheckpointError,
+  type CheckpointStore,
+  decodeCheckpoint,
+  encodeCheckpoint,
+  memoryCheckpointStore,
+  type TrainingCheckpoint,
+  type TrainingProgress,
+} from "./checkpoint/training_checkpoint.ts";
 export { metricsLine, parseMetricsLines, type UpdateMetrics } from "./metrics/update_metrics.ts";
 export { metricsChartSvg } from "./metrics/metrics_chart.ts";
-export { betaOf, resolveTrainConfig, SPO_TRAIN_DEFAULTS, type SpoTrainConfig, TrainConfigError, type TrainingMethod } from "./training/train_config.ts";
+export {
+  betaOf,
+  resolveTrainConfig,
+  SPO_TRAIN_DEFAULTS,
+  type SpoTrainConfig,
+  TrainConfigError,
+  type TrainingMethod,
+} from "./training/train_config.ts";
 export { minibatches, seededPermutation, stackHost } from "./training/pair_batches.ts";
 export { type MinibatchStats, spoMinibatchStep, type SpoStepOptions, type TrainableDenoiser } from "./training/spo_step.ts";
 export { diffusionDpoMinibatchStep, type PreferencePair } from "./training/diffusion_dpo_step.ts";

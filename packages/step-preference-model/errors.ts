@@ -9,7 +9,10 @@
  */
 export class SpmInputError extends RangeError {
   override name = "SpmInputError";
-  constructor(readonly argument: string, message: string) {
+  constructor(
+    readonly argument: string,
+    message: string,
+  ) {
     super(message);
   }
 }

@@ -51,7 +51,10 @@ export async function sourceByteLength(source: ByteSource): Promise<number> {
   if (source.byteLength !== undefined) return source.byteLength;
   await readExactly(source, 0, 1, "the first byte");
   if (source.byteLength === undefined) {
-    throw new TorchCheckpointError("io", `Cannot read ${source.description}: its size is unknown (a server must send Content-Range with the size)`);
+    throw new TorchCheckpointError(
+      "io",
+      `Cannot read ${source.description}: its size is unknown (a server must send Content-Range with the size)`,
+    );
   }
   return source.byteLength;
 }

@@ -109,7 +109,9 @@ function formatBytes(byteLength: number): string {
 export async function runConvertCommand(args: string[], print: (line: string) => void): Promise<number> {
   if (args.includes("--help") || args.includes("-h")) {
     print(USAGE);
-    print("Writes the weights of a PyTorch checkpoint (its state_dict when present, else every tensor) as safetensors, dtypes kept. The checkpoint's code is never run.");
+    print(
+      "Writes the weights of a PyTorch checkpoint (its state_dict when present, else every tensor) as safetensors, dtypes kept. The checkpoint's code is never run.",
+    );
     return 0;
   }
   if (args.length !== 2) {

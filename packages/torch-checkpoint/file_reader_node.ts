@@ -54,7 +54,10 @@ function isHttp(input: string | URL): boolean {
  * console.log(weights.has("model.diffusion_model.input_blocks.0.0.weight"));
  * ```
  */
-export async function openWeights(input: WeightsInput, options: TorchOpenOptions & Omit<UrlOptions, "prefetchByteLength"> = {}): Promise<SafetensorsReader> {
+export async function openWeights(
+  input: WeightsInput,
+  options: TorchOpenOptions & Omit<UrlOptions, "prefetchByteLength"> = {},
+): Promise<SafetensorsReader> {
   if (input instanceof Uint8Array) return openWeightsSource(bytesSource(input), options);
   if (isHttp(input)) return openWeightsSource(urlByteSource(input, options), options);
   return openWeightsSource(await fileSource(input, "weights file"), options);

@@ -44,18 +44,27 @@ class LegacyStorageStore implements StorageStore {
   load(pid: PyValue): StorageRef {
     const items = pid instanceof PyTuple ? pid.items : [];
     const [tag, type, key, , numel, view] = items;
-    if (items.length !== 6 || tag !== "storage") throw invalidStorage(`the persistent id is ${describePy(pid)}, expected ("storage", type, key, location, numel, view)`);
+    if (items.length !== 6 || tag !== "storage")
+      throw invalidStorage(`the persistent id is ${describePy(pid)}, expected ("storage", type, key, location, numel, view)`);
     if (!(type instanceof TorchDtype)) throw invalidStorage(`its type is ${describePy(type)}, expected a torch storage class`);
     if (typeof key !== "string") throw invalidStorage(`its key is ${describePy(key)}, expected a str`);
-    if (typeof numel !== "number" || !Number.isSafeInteger(numel) || numel < 0) throw invalidStorage(`storage "${key}" declares ${describePy(numel)} elements`);
+    if (typeof numel !== "number" || !Number.isSafeInteger(numel) || numel < 0)
+      throw invalidStorage(`storage "${key}" declares ${describePy(numel)} elements`);
     const known = this.roots.get(key);
-    if (known !== undefined && (known.dtype !== type.dtype || known.numel !== numel)) throw invalidStorage(`storage "${key}" is declared twice with different types or sizes`);
+    if (known !== undefined && (known.dtype !== type.dtype || known.numel !== numel))
+      throw invalidStorage(`storage "${key}" is declared twice with different types or sizes`);
     this.roots.set(key, { dtype: type.dtype, numel, dataOffset: -1 });
     if (view === null) return new StorageRef(key, type.dtype, numel);
     const viewItems = view instanceof PyTuple ? view.items : [];
     const [, offset, size] = viewItems;
-    const isView = viewItems.length === 3 && typeof offset === "number" && typeof size === "number" && Number.isSafeInteger(offset) && Number.isSafeInteger(size);
-    if (!isView || offset < 0 || size < 0 || offset + size > numel) throw invalidStorage(`storage "${key}" has the view ${describePy(view ?? null)}, which does not fit its ${numel} elements`);
+    const isView =
+      viewItems.length === 3 &&
+      typeof offset === "number" &&
+      typeof size === "number" &&
+      Number.isSafeInteger(offset) &&
+      Number.isSafeInteger(size);
+    if (!isView || offset < 0 || size < 0 || offset + size > numel)
+      throw invalidStorage(`storage "${key}" has the view ${describePy(view ?? null)}, which does not fit its ${numel} elements`);
     return new StorageRef(key, type.dtype, size, offset);
   }
 
@@ -84,11 +93,15 @@ class LegacyStorageStore implements StorageStore {
       if (root === undefined) throw invalidStorage(`the key list names ${describePy(key)}, which no tensor refers to`);
       const sizeBytes = await readExactly(this.#source, at, at + 8, `the size of storage "${String(key)}"`);
       const count = new DataView(sizeBytes.buffer, sizeBytes.byteOffset, 8).getBigInt64(0, true);
-      if (count !== BigInt(root.numel)) throw invalidStorage(`storage "${String(key)}" holds ${count} elements, its tensors declare ${root.numel}`);
+      if (count !== BigInt(root.numel))
+        throw invalidStorage(`storage "${String(key)}" holds ${count} elements, its tensors declare ${root.numel}`);
       root.dataOffset = at + 8;
       at = root.dataOffset + root.numel * dtypeByteSize(root.dtype);
       if (at > fileByteLength) {
-        throw new TorchCheckpointError("truncated", `Cannot load legacy storage "${String(key)}": it ends at byte ${at}, after the end of the file (${fileByteLength})`);
+        throw new TorchCheckpointError(
+          "truncated",
+          `Cannot load legacy storage "${String(key)}": it ends at byte ${at}, after the end of the file (${fileByteLength})`,
+        );
       }
     }
     const missing = [...this.roots].find(([, root]) => root.dataOffset < 0);
@@ -97,20 +110,34 @@ class LegacyStorageStore implements StorageStore {
 }
 
 function checkMagic(magic: PyValue, where: string): void {
-  if (magic !== LEGACY_MAGIC) throw new TorchCheckpointError("not_a_checkpoint", `Cannot read ${where}: it starts with a pickle that is not PyTorch's legacy magic number`);
+  if (magic !== LEGACY_MAGIC)
+    throw new TorchCheckpointError(
+      "not_a_checkpoint",
+      `Cannot read ${where}: it starts with a pickle that is not PyTorch's legacy magic number`,
+    );
 }
 
 function checkHeader(protocol: PyValue, sysInfo: PyValue, where: string): void {
   if (protocol !== LEGACY_PROTOCOL_VERSION) {
-    throw new TorchCheckpointError("unsupported_format", `Cannot read ${where}: legacy protocol version ${describePy(protocol)}, expected ${LEGACY_PROTOCOL_VERSION}`);
+    throw new TorchCheckpointError(
+      "unsupported_format",
+      `Cannot read ${where}: legacy protocol version ${describePy(protocol)}, expected ${LEGACY_PROTOCOL_VERSION}`,
+    );
   }
   if (sysInfo instanceof PyDict && sysInfo.get("little_endian") === false) {
-    throw new TorchCheckpointError("unsupported_format", `Cannot read ${where}: it was saved on a big-endian machine, only little-endian checkpoints are read`);
+    throw new TorchCheckpointError(
+      "unsupported_format",
+      `Cannot read ${where}: it was saved on a big-endian machine, only little-endian checkpoints are read`,
+    );
   }
 }
 
 /** Runs the five pickles over a prefix of the file, reading a longer prefix when they do not fit. */
-async function unpickleAll(source: ByteSource, fileByteLength: number, store: LegacyStorageStore): Promise<{ root: PyValue; keys: PyValue; end: number }> {
+async function unpickleAll(
+  source: ByteSource,
+  fileByteLength: number,
+  store: LegacyStorageStore,
+): Promise<{ root: PyValue; keys: PyValue; end: number }> {
   let length = Math.min(fileByteLength, FIRST_READ_BYTE_LENGTH);
   for (;;) {
     const bytes = await readExactly(source, 0, length, "the legacy pickles");

@@ -19,23 +19,49 @@ interface LegacyTensor {
 }
 
 /** The legacy layout: magic, protocol 1001, sys_info, the state dict, the key list, then each storage as an i64 count and its bytes. */
-function legacyFile(tensors: LegacyTensor[], storages: [string, Float32Array][], options: { littleEndian?: boolean; padding?: number } = {}): Uint8Array {
+function legacyFile(
+  tensors: LegacyTensor[],
+  storages: [string, Float32Array][],
+  options: { littleEndian?: boolean; padding?: number } = {},
+): Uint8Array {
   const header = new PickleBuilder().op(OP.PROTO, 2).int(MAGIC).op(OP.STOP, OP.PROTO, 2).int(1001).op(OP.STOP);
-  header.op(OP.PROTO, 2, OP.EMPTY_DICT, OP.MARK).str("protocol_version").int(1001).str("little_endian").op(options.littleEndian === false ? OP.NEWFALSE : OP.NEWTRUE, OP.SETITEMS, OP.STOP);
+  header
+    .op(OP.PROTO, 2, OP.EMPTY_DICT, OP.MARK)
+    .str("protocol_version")
+    .int(1001)
+    .str("little_endian")
+    .op(options.littleEndian === false ? OP.NEWFALSE : OP.NEWTRUE, OP.SETITEMS, OP.STOP);
   const main = header.op(OP.PROTO, 2).global("collections", "OrderedDict").op(OP.EMPTY_TUPLE, OP.REDUCE, OP.MARK);
   for (const tensor of tensors) {
     main.str(tensor.name).global("torch._utils", "_rebuild_tensor_v2");
-    main.tuple(
-      (b) => b.tuple((s) => s.str("storage"), (s) => s.global("torch", "FloatStorage"), (s) => s.str(tensor.key), (s) => s.str("cpu"), (s) => s.int(tensor.numel), (s) => {
-        if (tensor.view === undefined) s.op(OP.NONE);
-        else s.tuple((v) => v.str(tensor.view![0]), (v) => v.int(tensor.view![1]), (v) => v.int(tensor.view![2]));
-      }).op(OP.BINPERSID),
-      (b) => b.int(tensor.offset),
-      (b) => b.tuple(...tensor.shape.map((size) => (s: PickleBuilder) => s.int(size))),
-      (b) => b.tuple(...tensor.strides.map((stride) => (s: PickleBuilder) => s.int(stride))),
-      (b) => b.op(OP.NEWFALSE),
-      (b) => b.global("collections", "OrderedDict").op(OP.EMPTY_TUPLE, OP.REDUCE),
-    ).op(OP.REDUCE);
+    main
+      .tuple(
+        (b) =>
+          b
+            .tuple(
+              (s) => s.str("storage"),
+              (s) => s.global("torch", "FloatStorage"),
+              (s) => s.str(tensor.key),
+              (s) => s.str("cpu"),
+              (s) => s.int(tensor.numel),
+              (s) => {
+                if (tensor.view === undefined) s.op(OP.NONE);
+                else
+                  s.tuple(
+                    (v) => v.str(tensor.view![0]),
+                    (v) => v.int(tensor.view![1]),
+                    (v) => v.int(tensor.view![2]),
+                  );
+              },
+            )
+            .op(OP.BINPERSID),
+        (b) => b.int(tensor.offset),
+        (b) => b.tuple(...tensor.shape.map((size) => (s: PickleBuilder) => s.int(size))),
+        (b) => b.tuple(...tensor.strides.map((stride) => (s: PickleBuilder) => s.int(stride))),
+        (b) => b.op(OP.NEWFALSE),
+        (b) => b.global("collections", "OrderedDict").op(OP.EMPTY_TUPLE, OP.REDUCE),
+      )
+      .op(OP.REDUCE);
   }
   if (options.padding !== undefined) main.str("padding").str("x".repeat(options.padding));
   main.op(OP.SETITEMS, OP.STOP, OP.PROTO, 2, OP.EMPTY_LIST, OP.MARK);
@@ -58,7 +84,10 @@ test("legacy files: tensors from sequential storages, views of storages, views o
       { name: "w_t", key: "a", numel: 6, shape: [3, 2], strides: [1, 3], offset: 0 },
       { name: "tail", key: "b", numel: 8, shape: [3], strides: [1], offset: 1, view: ["b_view", 4, 4] },
     ],
-    [["a", ramp(6)], ["b", ramp(8, 100)]],
+    [
+      ["a", ramp(6)],
+      ["b", ramp(8, 100)],
+    ],
   );
   await using checkpoint = await openTorchCheckpointBytes(file);
   assert.equal(checkpoint.format, "legacy");
@@ -69,7 +98,9 @@ test("legacy files: tensors from sequential storages, views of storages, views o
 });
 
 test("legacy files whose pickles pass the first read (64 KiB) are read with a longer prefix", async () => {
-  const file = legacyFile([{ name: "w", key: "a", numel: 2, shape: [2], strides: [1], offset: 0 }], [["a", ramp(2, 7)]], { padding: 200_000 });
+  const file = legacyFile([{ name: "w", key: "a", numel: 2, shape: [2], strides: [1], offset: 0 }], [["a", ramp(2, 7)]], {
+    padding: 200_000,
+  });
   await using checkpoint = await openTorchCheckpointBytes(file);
   assert.deepEqual([...toFloat32Array(await checkpoint.tensor("w"))], [7, 8]);
   assert.equal((checkpoint.values.get("padding") as string).length, 200_000);
@@ -81,7 +112,9 @@ test("legacy files with storages cut short, miscounted, big-endian or a view pas
   const miscounted = good.slice();
   new DataView(miscounted.buffer).setBigInt64(good.length - 24 - 8, 5n, true);
   await assertRejectsWith(openTorchCheckpointBytes(miscounted), "invalid_storage", /holds 5 elements, its tensors declare 6/);
-  const bigEndian = legacyFile([{ name: "w", key: "a", numel: 6, shape: [6], strides: [1], offset: 0 }], [["a", ramp(6)]], { littleEndian: false });
+  const bigEndian = legacyFile([{ name: "w", key: "a", numel: 6, shape: [6], strides: [1], offset: 0 }], [["a", ramp(6)]], {
+    littleEndian: false,
+  });
   await assertRejectsWith(openTorchCheckpointBytes(bigEndian), "unsupported_format", /big-endian/);
   const badView = legacyFile([{ name: "w", key: "a", numel: 6, shape: [2], strides: [1], offset: 0, view: ["v", 5, 2] }], [["a", ramp(6)]]);
   await assertRejectsWith(openTorchCheckpointBytes(badView), "invalid_storage", /does not fit its 6 elements/);

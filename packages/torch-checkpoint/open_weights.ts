@@ -54,5 +54,8 @@ export async function openWeightsSource(source: ByteSource, options: TorchOpenOp
   if (format === "safetensors") return openSafetensors(source);
   if (format === "torch") return (await openTorchCheckpoint(source, options)).stateDict();
   await source.close?.();
-  throw new TorchCheckpointError("not_a_checkpoint", `Cannot open weights from ${source.description}: it is neither safetensors nor a PyTorch checkpoint (zip or pickle)`);
+  throw new TorchCheckpointError(
+    "not_a_checkpoint",
+    `Cannot open weights from ${source.description}: it is neither safetensors nor a PyTorch checkpoint (zip or pickle)`,
+  );
 }

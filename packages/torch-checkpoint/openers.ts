@@ -32,7 +32,10 @@ export function openTorchCheckpointBytes(bytes: Uint8Array, options: TorchOpenOp
  * const checkpoint = await openTorchCheckpointUrl("https://example.com/model.bin");
  * ```
  */
-export function openTorchCheckpointUrl(url: string | URL, options: TorchOpenOptions & Omit<UrlOptions, "prefetchByteLength"> = {}): Promise<TorchCheckpoint> {
+export function openTorchCheckpointUrl(
+  url: string | URL,
+  options: TorchOpenOptions & Omit<UrlOptions, "prefetchByteLength"> = {},
+): Promise<TorchCheckpoint> {
   return openTorchCheckpoint(urlByteSource(url, options), options);
 }
 

@@ -70,7 +70,7 @@ async function gatherTensor(store: StorageStore, tensor: TensorRef): Promise<Uin
   for (let row = 0; row < rowCount; row++) {
     let element = 0;
     for (let axis = 0; axis < rank - 1; axis++) element += index[axis]! * strides[axis]!;
-    const rowStart = (element) * elementSize;
+    const rowStart = element * elementSize;
     if (isRowContiguous) {
       output.set(source.subarray(rowStart, rowStart + rowLength * elementSize), written);
       written += rowLength * elementSize;

@@ -116,7 +116,11 @@ export class TorchCheckpoint extends SafetensorsReader {
     const tensors = [...this.#tensors]
       .filter(([name]) => name.startsWith(STATE_DICT_PREFIX))
       .map(([name, tensor]): [string, TensorRef] => [name.slice(STATE_DICT_PREFIX.length), tensor]);
-    const values = new Map([...this.values].filter(([name]) => name.startsWith(STATE_DICT_PREFIX)).map(([name, value]) => [name.slice(STATE_DICT_PREFIX.length), value]));
+    const values = new Map(
+      [...this.values]
+        .filter(([name]) => name.startsWith(STATE_DICT_PREFIX))
+        .map(([name, value]) => [name.slice(STATE_DICT_PREFIX.length), value]),
+    );
     return new TorchCheckpoint(this.#description, this.#loaded, tensors, values);
   }
 }
@@ -139,18 +143,28 @@ async function loadPickle(source: ByteSource): Promise<LoadedPickle> {
   if (kind === "zip") return loadZipCheckpoint(source);
   if (kind === "legacy") return loadLegacyCheckpoint(source);
   if (kind === "tar") {
-    throw new TorchCheckpointError("unsupported_format", `Cannot read ${source.description}: it is in the tar format of PyTorch before 0.4, which is not read; load it with torch.load in PyTorch 1.x and save it again with torch.save (or as safetensors)`);
+    throw new TorchCheckpointError(
+      "unsupported_format",
+      `Cannot read ${source.description}: it is in the tar format of PyTorch before 0.4, which is not read; load it with torch.load in PyTorch 1.x and save it again with torch.save (or as safetensors)`,
+    );
   }
   const isSafetensors = prefix.length > 8 && prefix[8] === 0x7b && prefix[6] === 0 && prefix[7] === 0;
   const hint = isSafetensors ? "; it looks like safetensors: read it with @spo/safetensors, or open any weights with openWeights" : "";
-  throw new TorchCheckpointError("not_a_checkpoint", `Cannot read ${source.description}: it is neither a zip archive (PyTorch ≥ 1.6) nor a pickle (the legacy format)${hint}`);
+  throw new TorchCheckpointError(
+    "not_a_checkpoint",
+    `Cannot read ${source.description}: it is neither a zip archive (PyTorch ≥ 1.6) nor a pickle (the legacy format)${hint}`,
+  );
 }
 
 function checkExpansions(tensors: [string, TensorRef][], store: StorageStore, limit: number): void {
   for (const [name, tensor] of tensors) {
     const byteLength = tensorByteLength(tensor);
     if (byteLength > limit && byteLength > store.byteLength(tensor.storage)) {
-      throw new TorchCheckpointError("limit_exceeded", `Cannot load tensor "${name}": it repeats the elements of a smaller storage to ${byteLength} bytes, more than maxExpandedByteLength (${limit})`, { tensorName: name });
+      throw new TorchCheckpointError(
+        "limit_exceeded",
+        `Cannot load tensor "${name}": it repeats the elements of a smaller storage to ${byteLength} bytes, more than maxExpandedByteLength (${limit})`,
+        { tensorName: name },
+      );
     }
   }
 }
@@ -158,7 +172,11 @@ function checkExpansions(tensors: [string, TensorRef][], store: StorageStore, li
 /** The same error with where it was read from at the end of its message (pickle errors do not know). */
 function withSource(error: TorchCheckpointError, description: string): TorchCheckpointError {
   if (error.message.includes(description)) return error;
-  return new TorchCheckpointError(error.code, `${error.message} (reading ${description})`, { globalName: error.globalName, tensorName: error.tensorName, cause: error });
+  return new TorchCheckpointError(error.code, `${error.message} (reading ${description})`, {
+    globalName: error.globalName,
+    tensorName: error.tensorName,
+    cause: error,
+  });
 }
 
 /**

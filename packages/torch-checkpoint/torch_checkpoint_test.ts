@@ -23,7 +23,12 @@ function viewValues(shape: number[], strides: number[], offset: number): number[
   return values;
 }
 
-const F32 = (key: string, numel: number, rest: Partial<PickledTensor> & { shape: number[] }): PickledTensor => ({ storageKey: key, storageClass: "FloatStorage", storageNumel: numel, ...rest });
+const F32 = (key: string, numel: number, rest: Partial<PickledTensor> & { shape: number[] }): PickledTensor => ({
+  storageKey: key,
+  storageClass: "FloatStorage",
+  storageNumel: numel,
+  ...rest,
+});
 
 const VIEWS: [string, PickledTensor][] = [
   ["rows", F32("0", 24, { shape: [2, 3], offset: 4 })],
@@ -39,12 +44,19 @@ test("a checkpoint's views read as storage[offset + Σ index·stride], contiguou
     const file = writeCheckpointZip(pickleStateDict(VIEWS), { "0": ramp(24), "1": ramp(3) }, options);
     await using checkpoint = await openTorchCheckpointBytes(file);
     assert.equal(checkpoint.format, "zip");
-    assert.deepEqual(checkpoint.names, VIEWS.map(([name]) => name));
+    assert.deepEqual(
+      checkpoint.names,
+      VIEWS.map(([name]) => name),
+    );
     for (const [name, spec] of VIEWS) {
       const tensor = await checkpoint.tensor(name);
       assert.deepEqual(tensor.shape, spec.shape, name);
       const strides = spec.strides ?? (spec.shape.length === 2 ? [spec.shape[1]!, 1] : spec.shape.map(() => 1));
-      assert.deepEqual([...toFloat32Array(tensor)], viewValues(spec.shape, strides, spec.offset ?? 0), `${name} ${JSON.stringify(options)}`);
+      assert.deepEqual(
+        [...toFloat32Array(tensor)],
+        viewValues(spec.shape, strides, spec.offset ?? 0),
+        `${name} ${JSON.stringify(options)}`,
+      );
     }
     const all = await checkpoint.readAll();
     for (const name of checkpoint.names) assert.deepEqual(all.get(name)!.data, (await checkpoint.tensor(name)).data, name);
@@ -54,7 +66,13 @@ test("a checkpoint's views read as storage[offset + Σ index·stride], contiguou
 test("torchInfo() tells shared storages, offsets, strides and Parameters", async () => {
   const file = writeCheckpointZip(pickleStateDict(VIEWS), { "0": ramp(24), "1": ramp(3) });
   await using checkpoint = await openTorchCheckpointBytes(file);
-  assert.deepEqual(checkpoint.torchInfo("transposed"), { storageKey: "0", storageOffset: 2, strides: [1, 3], requiresGrad: false, isParameter: false });
+  assert.deepEqual(checkpoint.torchInfo("transposed"), {
+    storageKey: "0",
+    storageOffset: 2,
+    strides: [1, 3],
+    requiresGrad: false,
+    isParameter: false,
+  });
   assert.equal(checkpoint.torchInfo("param").isParameter, true);
   assert.equal(checkpoint.torchInfo("expanded").storageKey, "1");
   assert.deepEqual(checkpoint.info("expanded").dataOffsets[1] - checkpoint.info("expanded").dataOffsets[0], 48);
@@ -66,7 +84,13 @@ test("stateDict() returns the tensors under state_dict without the prefix, value
   builder.str("model.step").int(9).op(OP.SETITEMS).str("epoch").int(3).op(OP.SETITEMS, OP.STOP);
   await using checkpoint = await openTorchCheckpointBytes(writeCheckpointZip(builder.build(), { "0": ramp(4) }));
   assert.deepEqual(checkpoint.names, ["state_dict/model.w"]);
-  assert.deepEqual([...checkpoint.values], [["state_dict/model.step", 9], ["epoch", 3]]);
+  assert.deepEqual(
+    [...checkpoint.values],
+    [
+      ["state_dict/model.step", 9],
+      ["epoch", 3],
+    ],
+  );
   assert.equal(checkpoint.hasStateDict, true);
   const weights = checkpoint.stateDict();
   assert.deepEqual(weights.names, ["model.w"]);
@@ -75,20 +99,41 @@ test("stateDict() returns the tensors under state_dict without the prefix, value
 });
 
 test("tensors that do not fit their storages are refused when opening, before any tensor is read", async () => {
-  const open = (tensor: PickledTensor, storage: Uint8Array) => openTorchCheckpointBytes(writeCheckpointZip(pickleStateDict([["t", tensor]]), { "0": storage }));
-  await assertRejectsWith(open(F32("0", 24, { shape: [5, 5] }), ramp(24)), "invalid_tensor", /reach element 24, but storage "0" holds 24 elements/);
+  const open = (tensor: PickledTensor, storage: Uint8Array) =>
+    openTorchCheckpointBytes(writeCheckpointZip(pickleStateDict([["t", tensor]]), { "0": storage }));
+  await assertRejectsWith(
+    open(F32("0", 24, { shape: [5, 5] }), ramp(24)),
+    "invalid_tensor",
+    /reach element 24, but storage "0" holds 24 elements/,
+  );
   await assertRejectsWith(open(F32("0", 24, { shape: [2, 3], offset: 19 }), ramp(24)), "invalid_tensor", /reach element 24/);
-  await assertRejectsWith(open(F32("0", 24, { shape: [24] }), ramp(20)), "invalid_storage", /declares 24 elements of F32 \(96 bytes\) but its record holds 80 bytes/);
+  await assertRejectsWith(
+    open(F32("0", 24, { shape: [24] }), ramp(20)),
+    "invalid_storage",
+    /declares 24 elements of F32 \(96 bytes\) but its record holds 80 bytes/,
+  );
   await assertRejectsWith(open(F32("0", 24, { shape: [2, 2], strides: [2] }), ramp(24)), "invalid_tensor", /differ in length/);
-  await assertRejectsWith(open(F32("0", 24, { shape: [2 ** 30, 2 ** 30, 2 ** 30], strides: [0, 0, 0] }), ramp(24)), "invalid_tensor", /more than 2\^53 elements/);
+  await assertRejectsWith(
+    open(F32("0", 24, { shape: [2 ** 30, 2 ** 30, 2 ** 30], strides: [0, 0, 0] }), ramp(24)),
+    "invalid_tensor",
+    /more than 2\^53 elements/,
+  );
   await assertRejectsWith(open(F32("0", 24, { shape: [2, -1] }), ramp(24)), "invalid_tensor", /size\[1\] is the int -1/);
   await assertRejectsWith(open(F32("7", 24, { shape: [2] }), ramp(24)), "missing_record", /no record archive\/data\/7/);
-  await assertRejectsWith(open({ ...F32("0", 24, { shape: [2] }), storageClass: "ComplexFloatStorage" }, ramp(24)), "forbidden_global", /torch\.ComplexFloatStorage/);
+  await assertRejectsWith(
+    open({ ...F32("0", 24, { shape: [2] }), storageClass: "ComplexFloatStorage" }, ramp(24)),
+    "forbidden_global",
+    /torch\.ComplexFloatStorage/,
+  );
 });
 
 test("a tensor expanded from a small storage beyond maxExpandedByteLength is refused", async () => {
   const file = writeCheckpointZip(pickleStateDict([["wide", F32("0", 1, { shape: [1000, 1000], strides: [0, 0] })]]), { "0": ramp(1) });
-  await assertRejectsWith(openTorchCheckpointBytes(file, { maxExpandedByteLength: 1 << 20 }), "limit_exceeded", /4000000 bytes, more than maxExpandedByteLength/);
+  await assertRejectsWith(
+    openTorchCheckpointBytes(file, { maxExpandedByteLength: 1 << 20 }),
+    "limit_exceeded",
+    /4000000 bytes, more than maxExpandedByteLength/,
+  );
   await using allowed = await openTorchCheckpointBytes(file);
   assert.equal((await allowed.tensor("wide")).data.length, 4_000_000);
 });
@@ -96,13 +141,25 @@ test("a tensor expanded from a small storage beyond maxExpandedByteLength is ref
 test("nesting bombs, exponential sharing and cycles are refused with typed errors", async () => {
   const deep = new PickleBuilder().op(OP.PROTO, 2, OP.NONE);
   for (let i = 0; i < 100_000; i++) deep.op(OP.TUPLE1);
-  await assertRejectsWith(openTorchCheckpointBytes(writeCheckpointZip(deep.op(OP.STOP).build(), {})), "limit_exceeded", /nested more than 512 deep/);
+  await assertRejectsWith(
+    openTorchCheckpointBytes(writeCheckpointZip(deep.op(OP.STOP).build(), {})),
+    "limit_exceeded",
+    /nested more than 512 deep/,
+  );
   const shared = new PickleBuilder().op(OP.PROTO, 2, OP.NONE);
   for (let i = 0; i < 64; i++) shared.op(OP.DUP, OP.TUPLE2);
-  await assertRejectsWith(openTorchCheckpointBytes(writeCheckpointZip(shared.op(OP.STOP).build(), {})), "limit_exceeded", /more than \d+ entries/);
+  await assertRejectsWith(
+    openTorchCheckpointBytes(writeCheckpointZip(shared.op(OP.STOP).build(), {})),
+    "limit_exceeded",
+    /more than \d+ entries/,
+  );
   const deepKey = new PickleBuilder().op(OP.PROTO, 2, OP.EMPTY_DICT, OP.NONE);
   for (let i = 0; i < 100_000; i++) deepKey.op(OP.TUPLE1);
-  await assertRejectsWith(openTorchCheckpointBytes(writeCheckpointZip(deepKey.op(OP.NONE, OP.SETITEM, OP.STOP).build(), {})), "limit_exceeded", /tuple nested more than 512 deep/);
+  await assertRejectsWith(
+    openTorchCheckpointBytes(writeCheckpointZip(deepKey.op(OP.NONE, OP.SETITEM, OP.STOP).build(), {})),
+    "limit_exceeded",
+    /tuple nested more than 512 deep/,
+  );
   const cycle = new PickleBuilder().op(OP.PROTO, 2, OP.EMPTY_LIST, OP.DUP, OP.APPEND, OP.STOP).build();
   await assertRejectsWith(openTorchCheckpointBytes(writeCheckpointZip(cycle, {})), "corrupt_pickle", /"0" contains itself/);
 });
@@ -114,11 +171,21 @@ test("files that are not checkpoints are refused with the format they are in", a
   const tar = new Uint8Array(1024);
   tar.set(new TextEncoder().encode("ustar"), 257);
   await assertRejectsWith(openTorchCheckpointBytes(tar), "unsupported_format", /tar format of PyTorch before 0\.4/);
-  const script = writeZip([{ name: "m/constants.pkl", bytes: new Uint8Array([0x80, 2, 0x4e, 0x2e]) }, { name: "m/code/m.py", bytes: new Uint8Array(1) }]);
+  const script = writeZip([
+    { name: "m/constants.pkl", bytes: new Uint8Array([0x80, 2, 0x4e, 0x2e]) },
+    { name: "m/code/m.py", bytes: new Uint8Array(1) },
+  ]);
   await assertRejectsWith(openTorchCheckpointBytes(script), "unsupported_format", /TorchScript archive/);
-  const bigEndian = writeZip([{ name: "a/data.pkl", bytes: new Uint8Array([0x80, 2, 0x4e, 0x2e]) }, { name: "a/byteorder", bytes: new TextEncoder().encode("big") }]);
+  const bigEndian = writeZip([
+    { name: "a/data.pkl", bytes: new Uint8Array([0x80, 2, 0x4e, 0x2e]) },
+    { name: "a/byteorder", bytes: new TextEncoder().encode("big") },
+  ]);
   await assertRejectsWith(openTorchCheckpointBytes(bigEndian), "unsupported_format", /"big"-endian/);
-  await assertRejectsWith(openTorchCheckpointBytes(writeZip([{ name: "x.txt", bytes: new Uint8Array(3) }])), "missing_record", /no <name>\/data\.pkl/);
+  await assertRejectsWith(
+    openTorchCheckpointBytes(writeZip([{ name: "x.txt", bytes: new Uint8Array(3) }])),
+    "missing_record",
+    /no <name>\/data\.pkl/,
+  );
 });
 
 test("reading from a closed checkpoint throws", async () => {
@@ -128,7 +195,10 @@ test("reading from a closed checkpoint throws", async () => {
 });
 
 test("serializeTorchCheckpoint() (the testing helper) writes checkpoints this reader reads back", async () => {
-  const tensors = { "a.weight": { dtype: "F16" as const, shape: [2], data: new Uint16Array([0x3c00, 0xc000]) }, "b": { dtype: "I64" as const, shape: [1], data: new BigInt64Array([-3n]) } };
+  const tensors = {
+    "a.weight": { dtype: "F16" as const, shape: [2], data: new Uint16Array([0x3c00, 0xc000]) },
+    b: { dtype: "I64" as const, shape: [1], data: new BigInt64Array([-3n]) },
+  };
   await using plain = await openTorchCheckpointBytes(serializeTorchCheckpoint(tensors, { values: { epoch: 2 } }));
   assert.deepEqual(plain.names, ["a.weight", "b"]);
   assert.deepEqual([...toFloat32Array(await plain.tensor("a.weight"))], [1, -2]);

@@ -7,7 +7,19 @@
  */
 
 import { TorchCheckpointError } from "./errors.ts";
-import { describePy, NumpyDtype, PyDict, PyGlobal, PyList, PySet, PyTuple, type PyValue, StorageRef, TensorRef, TorchDtype } from "./pickle/py_values.ts";
+import {
+  describePy,
+  NumpyDtype,
+  PyDict,
+  PyGlobal,
+  PyList,
+  PySet,
+  PyTuple,
+  type PyValue,
+  StorageRef,
+  TensorRef,
+  TorchDtype,
+} from "./pickle/py_values.ts";
 
 /** A non-tensor leaf of a checkpoint: ints beyond 2^53 come as bigint, Python bytes as Uint8Array. */
 export type PlainValue = null | boolean | number | bigint | string | Uint8Array;
@@ -24,14 +36,21 @@ export interface FlatCheckpoint {
 export const MAX_NESTING_DEPTH = 512;
 
 function keyText(key: PyValue, depth = 0): string {
-  if (depth > MAX_NESTING_DEPTH) throw new TorchCheckpointError("limit_exceeded", `Cannot flatten the checkpoint: a dict key is a tuple nested more than ${MAX_NESTING_DEPTH} deep`);
+  if (depth > MAX_NESTING_DEPTH)
+    throw new TorchCheckpointError(
+      "limit_exceeded",
+      `Cannot flatten the checkpoint: a dict key is a tuple nested more than ${MAX_NESTING_DEPTH} deep`,
+    );
   if (typeof key === "string") return key;
   if (typeof key === "number" || typeof key === "bigint") return String(key);
   if (typeof key === "boolean") return key ? "True" : "False";
   if (key === null) return "None";
   if (key instanceof PyGlobal || key instanceof TorchDtype) return key.name;
   if (key instanceof PyTuple) return `(${key.items.map((item) => keyText(item, depth + 1)).join(", ")})`;
-  throw new TorchCheckpointError("corrupt_pickle", "Cannot flatten the checkpoint: a dict key is not a str, number, bool, None, global or tuple of those");
+  throw new TorchCheckpointError(
+    "corrupt_pickle",
+    "Cannot flatten the checkpoint: a dict key is not a str, number, bool, None, global or tuple of those",
+  );
 }
 
 /**
@@ -46,12 +65,20 @@ export function flattenCheckpoint(root: PyValue, maxVisits: number): FlatCheckpo
   let visits = 0;
   const visit = (value: PyValue, path: string, depth: number): void => {
     if (++visits > maxVisits) {
-      throw new TorchCheckpointError("limit_exceeded", `Cannot flatten the checkpoint: it has more than ${maxVisits} entries, far more than its pickle's size allows without sharing`);
+      throw new TorchCheckpointError(
+        "limit_exceeded",
+        `Cannot flatten the checkpoint: it has more than ${maxVisits} entries, far more than its pickle's size allows without sharing`,
+      );
     }
-    if (depth > MAX_NESTING_DEPTH) throw new TorchCheckpointError("limit_exceeded", `Cannot flatten the checkpoint: "${path}" is nested more than ${MAX_NESTING_DEPTH} deep`);
+    if (depth > MAX_NESTING_DEPTH)
+      throw new TorchCheckpointError(
+        "limit_exceeded",
+        `Cannot flatten the checkpoint: "${path}" is nested more than ${MAX_NESTING_DEPTH} deep`,
+      );
     const children = childrenOf(value);
     if (children === undefined) {
-      if (seen.has(path)) throw new TorchCheckpointError("corrupt_pickle", `Cannot flatten the checkpoint: two entries have the key path "${path}"`);
+      if (seen.has(path))
+        throw new TorchCheckpointError("corrupt_pickle", `Cannot flatten the checkpoint: two entries have the key path "${path}"`);
       seen.add(path);
     }
     if (value instanceof TensorRef) {
@@ -77,7 +104,8 @@ export function flattenCheckpoint(root: PyValue, maxVisits: number): FlatCheckpo
 
 function childrenOf(value: PyValue): Iterable<[string, PyValue]> | undefined {
   if (value instanceof PyDict) return [...value.entries()].map(([key, child]) => [keyText(key), child]);
-  if (value instanceof PyList || value instanceof PyTuple || value instanceof PySet) return value.items.map((child, index) => [String(index), child]);
+  if (value instanceof PyList || value instanceof PyTuple || value instanceof PySet)
+    return value.items.map((child, index) => [String(index), child]);
   return undefined;
 }
 

@@ -38,7 +38,12 @@ export function layOut(tensors: readonly [string, TensorRef][]): LaidOutTensor[]
 
 /** The safetensors header describing a layout (no header bytes: the data area starts at 0). */
 export function headerOf(laidOut: readonly LaidOutTensor[]): SafetensorsHeader {
-  const tensors: TensorInfo[] = laidOut.map(({ name, tensor, begin, end }) => ({ name, dtype: tensor.dtype, shape: [...tensor.shape], dataOffsets: [begin, end] }));
+  const tensors: TensorInfo[] = laidOut.map(({ name, tensor, begin, end }) => ({
+    name,
+    dtype: tensor.dtype,
+    shape: [...tensor.shape],
+    dataOffsets: [begin, end],
+  }));
   const dataByteLength = laidOut.length === 0 ? 0 : laidOut[laidOut.length - 1]!.end;
   return { headerByteLength: 0, dataByteOffset: 0, dataByteLength, tensors, metadata: {} };
 }

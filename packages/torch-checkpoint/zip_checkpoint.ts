@@ -30,21 +30,35 @@ function recordPrefix(archive: ZipArchive): string {
   const pickles = archive.names.filter((name) => /^[^/]+\/data\.pkl$/.test(name) || name === "data.pkl");
   if (pickles.length === 1) return pickles[0]!.slice(0, -"data.pkl".length);
   const where = archive.source.description;
-  if (pickles.length > 1) throw new TorchCheckpointError("corrupt_zip", `Cannot read ${where}: it has ${pickles.length} data.pkl records, expected one`);
+  if (pickles.length > 1)
+    throw new TorchCheckpointError("corrupt_zip", `Cannot read ${where}: it has ${pickles.length} data.pkl records, expected one`);
   const isTorchScript = archive.names.some((name) => /(^|\/)constants\.pkl$/.test(name) || /(^|\/)code\//.test(name));
   if (isTorchScript) {
-    throw new TorchCheckpointError("unsupported_format", `Cannot read ${where}: it is a TorchScript archive (torch.jit.save), which holds code; save the model's state_dict() with torch.save instead`);
+    throw new TorchCheckpointError(
+      "unsupported_format",
+      `Cannot read ${where}: it is a TorchScript archive (torch.jit.save), which holds code; save the model's state_dict() with torch.save instead`,
+    );
   }
-  throw new TorchCheckpointError("missing_record", `Cannot read ${where}: the zip archive has no <name>/data.pkl record, so it is not a PyTorch checkpoint`);
+  throw new TorchCheckpointError(
+    "missing_record",
+    `Cannot read ${where}: the zip archive has no <name>/data.pkl record, so it is not a PyTorch checkpoint`,
+  );
 }
 
 async function checkByteOrder(archive: ZipArchive, prefix: string): Promise<void> {
   const entry = archive.find(`${prefix}byteorder`);
   if (entry === undefined) return;
-  if (entry.byteLength > 16) throw new TorchCheckpointError("corrupt_zip", `Cannot read ${archive.source.description}: its byteorder record has ${entry.byteLength} bytes`);
+  if (entry.byteLength > 16)
+    throw new TorchCheckpointError(
+      "corrupt_zip",
+      `Cannot read ${archive.source.description}: its byteorder record has ${entry.byteLength} bytes`,
+    );
   const order = new TextDecoder().decode(await archive.readWhole(entry)).trim();
   if (order !== "little") {
-    throw new TorchCheckpointError("unsupported_format", `Cannot read ${archive.source.description}: its storages are ${JSON.stringify(order)}-endian, only little-endian checkpoints are read`);
+    throw new TorchCheckpointError(
+      "unsupported_format",
+      `Cannot read ${archive.source.description}: its storages are ${JSON.stringify(order)}-endian, only little-endian checkpoints are read`,
+    );
   }
 }
 
@@ -64,17 +78,25 @@ class ZipStorageStore implements StorageStore {
   load(pid: PyValue): StorageRef {
     const items = pid instanceof PyTuple ? pid.items : [];
     const [tag, type, key, , numelArg] = items;
-    if (items.length !== 5 || tag !== "storage") throw invalidStorage(`the persistent id is ${describePy(pid)}, expected ("storage", type, key, location, numel)`);
-    if (!(type instanceof TorchDtype)) throw invalidStorage(`its type is ${describePy(type)}, expected a torch storage class such as torch.FloatStorage`);
+    if (items.length !== 5 || tag !== "storage")
+      throw invalidStorage(`the persistent id is ${describePy(pid)}, expected ("storage", type, key, location, numel)`);
+    if (!(type instanceof TorchDtype))
+      throw invalidStorage(`its type is ${describePy(type)}, expected a torch storage class such as torch.FloatStorage`);
     if (typeof key !== "string") throw invalidStorage(`its key is ${describePy(key)}, expected a str`);
-    if (typeof numelArg !== "number" || !Number.isSafeInteger(numelArg) || numelArg < 0) throw invalidStorage(`storage "${key}" declares ${describePy(numelArg)} elements`);
+    if (typeof numelArg !== "number" || !Number.isSafeInteger(numelArg) || numelArg < 0)
+      throw invalidStorage(`storage "${key}" declares ${describePy(numelArg)} elements`);
     const entry = this.#archive.find(`${this.#prefix}data/${key}`);
     if (entry === undefined) {
-      throw new TorchCheckpointError("missing_record", `Cannot load storage "${key}": ${this.#archive.source.description} has no record ${this.#prefix}data/${key}`);
+      throw new TorchCheckpointError(
+        "missing_record",
+        `Cannot load storage "${key}": ${this.#archive.source.description} has no record ${this.#prefix}data/${key}`,
+      );
     }
     const declared = numelArg * dtypeByteSize(type.dtype);
     if (entry.byteLength < declared) {
-      throw invalidStorage(`storage "${key}" declares ${numelArg} elements of ${type.dtype} (${declared} bytes) but its record holds ${entry.byteLength} bytes`);
+      throw invalidStorage(
+        `storage "${key}" declares ${numelArg} elements of ${type.dtype} (${declared} bytes) but its record holds ${entry.byteLength} bytes`,
+      );
     }
     this.#entries.set(key, entry);
     return new StorageRef(key, type.dtype, numelArg);

@@ -15,8 +15,25 @@
  * @module
  */
 export {
-  BACKGROUND_NAMES, type Background, BACKGROUNDS, type Colour, COLOUR_NAMES, COLOURS, JITTER, PAIR_SEPARATION, type Position, POSITION_NAMES, POSITIONS,
-  type Relation, RELATION_NAMES, RELATIONS, type Shape, SHAPES, type Size, SIZE_NAMES, SIZES,
+  BACKGROUND_NAMES,
+  type Background,
+  BACKGROUNDS,
+  type Colour,
+  COLOUR_NAMES,
+  COLOURS,
+  JITTER,
+  PAIR_SEPARATION,
+  type Position,
+  POSITION_NAMES,
+  POSITIONS,
+  type Relation,
+  RELATION_NAMES,
+  RELATIONS,
+  type Shape,
+  SHAPES,
+  type Size,
+  SIZE_NAMES,
+  SIZES,
 } from "./world/vocabulary.ts";
 export { type Scene, type SceneObject, sceneObjects } from "./world/scene.ts";
 export { allObjects, allScenes, formatPrompt } from "./world/grammar.ts";
@@ -29,7 +46,16 @@ export { insideShape, pixelCoverage, shapeCoverage, SUPERSAMPLING } from "./worl
 export { WorldRandom } from "./world/rng.ts";
 export { type WorldBatch, worldBatch } from "./world/dataset.ts";
 export { imageGrid } from "./world/image_grid.ts";
-export { clampImage, type ObjectScore, reward, rewardBatch, REWARD_CONSTANTS, rewardDetails, type RewardDetails, type RewardOptions } from "./reward/reward.ts";
+export {
+  clampImage,
+  type ObjectScore,
+  reward,
+  rewardBatch,
+  REWARD_CONSTANTS,
+  rewardDetails,
+  type RewardDetails,
+  type RewardOptions,
+} from "./reward/reward.ts";
 export { RewardInputError } from "./reward/errors.ts";
 export { colourMembership, colourPurity } from "./reward/membership.ts";
 export { type FitCalibration, fitCalibration } from "./reward/calibration.ts";

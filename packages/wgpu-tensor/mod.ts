@@ -28,7 +28,19 @@ export { arange, type CreateOptions, full, ones, onesLike, scalar, tensor, zeros
 export * from "./ops/elementwise/elementwise_ops.ts";
 export { isGradEnabled, noGrad, withGrad } from "./autograd/grad_mode.ts";
 export { checkpoint } from "./autograd/checkpoint.ts";
-export { argmax, argmin, type Axes, max, mean, min, type ReduceOptions, sum, var_, variance, type VarianceOptions } from "./ops/reduce/reduce_ops.ts";
+export {
+  argmax,
+  argmin,
+  type Axes,
+  max,
+  mean,
+  min,
+  type ReduceOptions,
+  sum,
+  var_,
+  variance,
+  type VarianceOptions,
+} from "./ops/reduce/reduce_ops.ts";
 export { broadcastTo, sumToShape } from "./ops/reduce/sum_to_shape.ts";
 export { logSoftmax, softmax } from "./ops/softmax/softmax.ts";
 export { flatten, reshape, squeeze, unsqueeze } from "./ops/movement/reshape.ts";
@@ -41,18 +53,27 @@ export { rand, randn, randomBits, type RandomOptions } from "./ops/random/random
 export { RandomGenerator } from "./ops/random/random_generator.ts";
 export { backward, type BackwardOptions, detach, releaseGraph } from "./autograd/backward.ts";
 export { loadTensorInto, Module, type LoadReport, StateDictError, type StateValue } from "./nn/module.ts";
-export { type InitMode, type LayerOptions } from "./nn/init.ts";
-export { dtypeFor, type ModelDType, PRECISION_RULES, type PrecisionNotice, type PrecisionRule, type PrecisionRuleName, resolveModelDType, toDType } from "./nn/precision.ts";
+export type { InitMode, LayerOptions } from "./nn/init.ts";
+export {
+  dtypeFor,
+  type ModelDType,
+  PRECISION_RULES,
+  type PrecisionNotice,
+  type PrecisionRule,
+  type PrecisionRuleName,
+  resolveModelDType,
+  toDType,
+} from "./nn/precision.ts";
 export { Optimizer, type OptimizerState } from "./optim/optimizer.ts";
 export { AdamW, type AdamWOptions } from "./optim/adamw.ts";
 export { SGD, type SGDOptions } from "./optim/sgd.ts";
 export { constantSchedule, cosineSchedule, linearSchedule, type LrSchedule, LrScheduler } from "./optim/lr_schedule.ts";
-export { type GeneratorOptions, type GeneratorState } from "./ops/random/random_generator.ts";
+export type { GeneratorOptions, GeneratorState } from "./ops/random/random_generator.ts";
 export { groupNorm, type NormOptions } from "./ops/norm/group_norm.ts";
 export { layerNorm } from "./ops/norm/layer_norm.ts";
 export { interpolate, upsampleNearest } from "./ops/resize/interpolate.ts";
 export { cast } from "./ops/cast/cast.ts";
-export { type InterpolateOptions, type ResizeMode } from "./ops/resize/resize_options.ts";
+export type { InterpolateOptions, ResizeMode } from "./ops/resize/resize_options.ts";
 export { padInto, type PadIntoAttrs } from "./ops/movement/pad_into.ts";
 export { embeddingGrad, type EmbeddingAttrs } from "./ops/movement/embedding.ts";
 export { resizeGrad, type ResizeGradAttrs } from "./ops/resize/interpolate.ts";

@@ -6,6 +6,4 @@ import { packageConfig } from "../../scripts/tsup_package.ts";
 // WebGPU's types (GPUDevice, GPUBuffer…), which @webgpu/types declares globally: every .d.ts
 // references it, so a user's tsc finds them without skipLibCheck. The package has no @spo
 // dependencies, and its own `#gpu` import resolves to sources through the source condition.
-export default defineConfig(
-  packageConfig({ dtsBanner: '/// <reference types="@webgpu/types" />', usesBuiltDependencies: false }),
-);
+export default defineConfig(packageConfig({ dtsBanner: '/// <reference types="@webgpu/types" />', usesBuiltDependencies: false }));

@@ -13,7 +13,9 @@ export interface ManifestFile {
  * Every `*.json` manifest of a folder, in file-name order. JSON files that are not manifests (no
  * `kind` or `outputs`) are listed in `ignored`, files that do not parse in `broken`.
  */
-export async function listManifests(folder: string): Promise<{ manifests: ManifestFile[]; ignored: string[]; broken: { name: string; reason: string }[] }> {
+export async function listManifests(
+  folder: string,
+): Promise<{ manifests: ManifestFile[]; ignored: string[]; broken: { name: string; reason: string }[] }> {
   const names = (await readdir(folder)).filter((name) => name.endsWith(".json")).sort();
   const manifests: ManifestFile[] = [];
   const ignored: string[] = [];

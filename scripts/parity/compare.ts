@@ -25,7 +25,13 @@ export interface Comparison {
  */
 export function compareArrays(output: string, got: ArrayLike<number>, want: ArrayLike<number>, tolerance: Tolerance): Comparison {
   if (got.length !== want.length) {
-    return { output, isPass: false, maxError: Infinity, allowed: tolerance.atol, detail: `got ${got.length} values, expected ${want.length}` };
+    return {
+      output,
+      isPass: false,
+      maxError: Infinity,
+      allowed: tolerance.atol,
+      detail: `got ${got.length} values, expected ${want.length}`,
+    };
   }
   if (got.length === 0) return { output, isPass: true, maxError: 0, allowed: tolerance.atol, detail: "empty" };
   let worst = 0;
@@ -75,7 +81,8 @@ function collectNumbers(got: unknown, want: unknown, path: string, numbersGot: n
     return null;
   }
   if (Array.isArray(want)) {
-    if (!Array.isArray(got) || got.length !== want.length) return `${path}: got ${JSON.stringify(got)?.slice(0, 80)}, want an array of ${want.length}`;
+    if (!Array.isArray(got) || got.length !== want.length)
+      return `${path}: got ${JSON.stringify(got)?.slice(0, 80)}, want an array of ${want.length}`;
     for (let i = 0; i < want.length; i++) {
       const mismatch = collectNumbers(got[i], want[i], `${path}[${i}]`, numbersGot, numbersWant);
       if (mismatch) return mismatch;
@@ -83,12 +90,20 @@ function collectNumbers(got: unknown, want: unknown, path: string, numbersGot: n
     return null;
   }
   if (typeof want === "object" && want !== null) {
-    if (typeof got !== "object" || got === null || Array.isArray(got)) return `${path}: got ${JSON.stringify(got)?.slice(0, 80)}, want an object`;
+    if (typeof got !== "object" || got === null || Array.isArray(got))
+      return `${path}: got ${JSON.stringify(got)?.slice(0, 80)}, want an object`;
     const keys = Object.keys(want);
     const gotKeys = Object.keys(got);
-    if (gotKeys.length !== keys.length || !keys.every((k) => k in got)) return `${path}: got keys ${gotKeys.join(",")}, want ${keys.join(",")}`;
+    if (gotKeys.length !== keys.length || !keys.every((k) => k in got))
+      return `${path}: got keys ${gotKeys.join(",")}, want ${keys.join(",")}`;
     for (const key of keys) {
-      const mismatch = collectNumbers((got as Record<string, unknown>)[key], (want as Record<string, unknown>)[key], `${path}.${key}`, numbersGot, numbersWant);
+      const mismatch = collectNumbers(
+        (got as Record<string, unknown>)[key],
+        (want as Record<string, unknown>)[key],
+        `${path}.${key}`,
+        numbersGot,
+        numbersWant,
+      );
       if (mismatch) return mismatch;
     }
     return null;

@@ -27,14 +27,42 @@ describe("parity comparisons", () => {
   });
 
   test("compareJson() matches structure and strings exactly and numbers within tolerance", () => {
-    const want = [["a cat", 1.1], ["BREAK", -1]];
-    assert.equal(compareJson("p", [["a cat", 1.1000001], ["BREAK", -1]], want, { atol: 1e-6, rtol: 0 }).isPass, true);
-    assert.match(compareJson("p", [["a dog", 1.1], ["BREAK", -1]], want, { atol: 1, rtol: 0 }).detail, /\$\[0\]\[0\]: got "a dog"/);
+    const want = [
+      ["a cat", 1.1],
+      ["BREAK", -1],
+    ];
+    assert.equal(
+      compareJson(
+        "p",
+        [
+          ["a cat", 1.1000001],
+          ["BREAK", -1],
+        ],
+        want,
+        { atol: 1e-6, rtol: 0 },
+      ).isPass,
+      true,
+    );
+    assert.match(
+      compareJson(
+        "p",
+        [
+          ["a dog", 1.1],
+          ["BREAK", -1],
+        ],
+        want,
+        { atol: 1, rtol: 0 },
+      ).detail,
+      /\$\[0\]\[0\]: got "a dog"/,
+    );
     assert.equal(compareJson("p", [["a cat", 1.1]], want, { atol: 1, rtol: 0 }).isPass, false);
   });
 
   test("manifests: per-output tolerance overrides the case's, and non-manifests are recognised", () => {
-    const manifest = asManifest({ kind: "resize", outputs: ["a", "b"], tolerance: { atol: 1, rtol: 2 }, tolerance_per_output: { b: { atol: 3, rtol: 4 } } }, "stem")!;
+    const manifest = asManifest(
+      { kind: "resize", outputs: ["a", "b"], tolerance: { atol: 1, rtol: 2 }, tolerance_per_output: { b: { atol: 3, rtol: 4 } } },
+      "stem",
+    )!;
     assert.equal(manifest.name, "stem");
     assert.deepEqual(toleranceOf(manifest, "a"), { atol: 1, rtol: 2 });
     assert.deepEqual(toleranceOf(manifest, "b"), { atol: 3, rtol: 4 });
@@ -43,7 +71,10 @@ describe("parity comparisons", () => {
   });
 
   test("parsePythonJson() reads Python's NaN and ±Infinity but leaves strings alone", () => {
-    const parsed = parsePythonJson('{"a": -Infinity, "b": [NaN, Infinity, 1e-3], "c": "NaN -Infinity \\" Infinity"}') as Record<string, unknown>;
+    const parsed = parsePythonJson('{"a": -Infinity, "b": [NaN, Infinity, 1e-3], "c": "NaN -Infinity \\" Infinity"}') as Record<
+      string,
+      unknown
+    >;
     assert.equal(parsed.a, -Infinity);
     assert.deepEqual(parsed.b, [NaN, Infinity, 1e-3]);
     assert.equal(parsed.c, 'NaN -Infinity " Infinity');

@@ -54,7 +54,7 @@ export function asManifest(json: unknown, fileStem: string): Manifest | null {
   };
 }
 
-const NON_FINITE: Record<string, number> = { "NaN": NaN, "Infinity": Infinity, "-Infinity": -Infinity };
+const NON_FINITE: Record<string, number> = { NaN: NaN, Infinity: Infinity, "-Infinity": -Infinity };
 
 /**
  * `JSON.parse` that also reads the `NaN`, `Infinity` and `-Infinity` Python's `json.dump` writes
@@ -84,5 +84,7 @@ export function parsePythonJson(text: string): unknown {
     out += char;
     i++;
   }
-  return JSON.parse(out, (_key, value) => (typeof value === "string" && value.startsWith(marker) ? NON_FINITE[value.slice(marker.length)] : value));
+  return JSON.parse(out, (_key, value) =>
+    typeof value === "string" && value.startsWith(marker) ? NON_FINITE[value.slice(marker.length)] : value,
+  );
 }

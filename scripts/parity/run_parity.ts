@@ -34,7 +34,12 @@ const INTEGER_DTYPES = new Set(["I64", "I32", "I16", "I8", "U64", "U32", "U16", 
  * Runs every oracle case of `folder` whose kind has a runner and reports, per case,
  * `PASS|FAIL|SKIP <case> <kind> …`, then `<N> passed, <M> failed, <K> skipped`.
  */
-export async function runParity(folder: string, log: ParityLog, runners: Record<string, KindRunner> = kindRunners, options: ParityOptions = {}): Promise<ParityResult> {
+export async function runParity(
+  folder: string,
+  log: ParityLog,
+  runners: Record<string, KindRunner> = kindRunners,
+  options: ParityOptions = {},
+): Promise<ParityResult> {
   const dtype = options.dtype ?? "f32";
   const { manifests, ignored, broken } = await listManifests(folder);
   for (const name of ignored) log.note(`ignoring ${name}: not a case manifest (no kind/outputs)`);
@@ -69,7 +74,14 @@ export async function runParity(folder: string, log: ParityLog, runners: Record<
   return result;
 }
 
-async function runCase(folder: string, manifest: Manifest, runner: KindRunner, device: Device, log: ParityLog, dtype: "f32" | "f16"): Promise<"pass" | "fail" | "skip"> {
+async function runCase(
+  folder: string,
+  manifest: Manifest,
+  runner: KindRunner,
+  device: Device,
+  log: ParityLog,
+  dtype: "f32" | "f16",
+): Promise<"pass" | "fail" | "skip"> {
   const files = new CaseFiles(folder);
   let head = `${manifest.name} ${manifest.kind}`;
   const tolerance = toleranceOf(manifest, manifest.outputs[0] ?? "");
@@ -96,7 +108,7 @@ async function runCase(folder: string, manifest: Manifest, runner: KindRunner, d
       log.line(`SKIP ${head} unsupported`);
       return "skip";
     }
-    log.note(`${manifest.name}: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+    log.note(`${manifest.name}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     log.line(`FAIL ${head} max_err=inf tol=${formatNumber(tolerance.atol)} output=error`);
     return "fail";
   } finally {
@@ -104,7 +116,14 @@ async function runCase(folder: string, manifest: Manifest, runner: KindRunner, d
   }
 }
 
-function caseContext(folder: string, manifest: Manifest, device: Device, files: CaseFiles, dtype: "f32" | "f16", onHalf: (model: Module) => void): CaseContext {
+function caseContext(
+  folder: string,
+  manifest: Manifest,
+  device: Device,
+  files: CaseFiles,
+  dtype: "f32" | "f16",
+  onHalf: (model: Module) => void,
+): CaseContext {
   const caseFile = () => {
     if (!manifest.file) throw new Error(`Cannot read tensors of case ${manifest.name}: its manifest names no file`);
     return files.open(manifest.file);
@@ -124,16 +143,28 @@ function caseContext(folder: string, manifest: Manifest, device: Device, files: 
   };
 }
 
-async function compareOutput(context: CaseContext, output: string, produced: ProducedOutput | undefined, halfDepth: number | null): Promise<Comparison> {
+async function compareOutput(
+  context: CaseContext,
+  output: string,
+  produced: ProducedOutput | undefined,
+  halfDepth: number | null,
+): Promise<Comparison> {
   const manifestTolerance = toleranceOf(context.manifest, output);
-  const widen = (want: ArrayLike<number>): Tolerance => (halfDepth === null ? manifestTolerance : widenForHalfPrecision(manifestTolerance, halfDepth, want));
+  const widen = (want: ArrayLike<number>): Tolerance =>
+    halfDepth === null ? manifestTolerance : widenForHalfPrecision(manifestTolerance, halfDepth, want);
   const tolerance = manifestTolerance;
   if (!produced) return { output, isPass: false, maxError: Infinity, allowed: tolerance.atol, detail: "the runner did not produce it" };
   if (produced.type === "values") return compareArrays(output, produced.got, produced.want, widen(produced.want));
   if (produced.type === "json") return compareJson(output, produced.got, produced.want, tolerance);
   const want = await context.tensor(output);
   if (want.shape.join(",") !== produced.shape.join(",")) {
-    return { output, isPass: false, maxError: Infinity, allowed: tolerance.atol, detail: `shape [${produced.shape}] but the reference has [${want.shape}]` };
+    return {
+      output,
+      isPass: false,
+      maxError: Infinity,
+      allowed: tolerance.atol,
+      detail: `shape [${produced.shape}] but the reference has [${want.shape}]`,
+    };
   }
   // integer outputs must match exactly
   const wanted = toFloat32Array(want);

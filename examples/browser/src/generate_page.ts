@@ -9,7 +9,14 @@
  *
  * @module
  */
-import { loadStableDiffusionPipeline, SCHEDULER_NAMES, type StableDiffusionPipeline, toImageData, type RgbaImage, tensorToRgba } from "@spo/pipeline";
+import {
+  loadStableDiffusionPipeline,
+  SCHEDULER_NAMES,
+  type StableDiffusionPipeline,
+  toImageData,
+  type RgbaImage,
+  tensorToRgba,
+} from "@spo/pipeline";
 import { A1111_SAMPLER_NAMES, formatInfotext } from "./infotext.ts";
 import { readSettings, SettingsError, type GenerationSettings } from "./generation_form.ts";
 import { loraName, loraResolver } from "./lora_files.ts";
@@ -84,7 +91,9 @@ async function loadModel(source: Parameters<typeof loadStableDiffusionPipeline>[
     $<HTMLInputElement>("width").value = $<HTMLInputElement>("height").value = String(size);
     for (const id of ["width", "height"]) $<HTMLInputElement>(id).step = String(8 * factor);
     loadProgress.value = 1;
-    const space = vae ? `latent space, ${pipe.components.taesd ? "TAESD previews" : "no previews without TAESD"}` : "pixel space, previews of the current sample";
+    const space = vae
+      ? `latent space, ${pipe.components.taesd ? "TAESD previews" : "no previews without TAESD"}`
+      : "pixel space, previews of the current sample";
     modelStatus.textContent = `Loaded ${name} (${size}×${size}, ${space}) in ${((performance.now() - started) / 1000).toFixed(1)} s`;
     stepStatus.textContent = "Ready.";
     setState("ready");
@@ -203,16 +212,18 @@ function insertAtCursor(field: HTMLTextAreaElement, text: string): void {
 
 function showLoraList(): void {
   const list = $<HTMLUListElement>("lora-list");
-  list.replaceChildren(...[...(loraFiles.files ?? [])].map((file) => {
-    const item = document.createElement("li");
-    const button = document.createElement("button");
-    button.type = "button";
-    button.textContent = loraName(file);
-    button.setAttribute("aria-label", `Add <lora:${loraName(file)}:1> to the prompt`);
-    button.addEventListener("click", () => insertAtCursor($<HTMLTextAreaElement>("prompt"), `<lora:${loraName(file)}:1>`));
-    item.append(button);
-    return item;
-  }));
+  list.replaceChildren(
+    ...[...(loraFiles.files ?? [])].map((file) => {
+      const item = document.createElement("li");
+      const button = document.createElement("button");
+      button.type = "button";
+      button.textContent = loraName(file);
+      button.setAttribute("aria-label", `Add <lora:${loraName(file)}:1> to the prompt`);
+      button.addEventListener("click", () => insertAtCursor($<HTMLTextAreaElement>("prompt"), `<lora:${loraName(file)}:1>`));
+      item.append(button);
+      return item;
+    }),
+  );
 }
 
 async function main(): Promise<void> {
@@ -248,7 +259,10 @@ async function main(): Promise<void> {
     cancelButton.disabled = true;
     stepStatus.textContent = "Cancelling after this step…";
   });
-  $("random-seed").addEventListener("click", () => ($<HTMLInputElement>("seed").value = String(crypto.getRandomValues(new Uint32Array(1))[0])));
+  $("random-seed").addEventListener(
+    "click",
+    () => ($<HTMLInputElement>("seed").value = String(crypto.getRandomValues(new Uint32Array(1))[0])),
+  );
   loraFiles.addEventListener("change", showLoraList);
   const urlInput = $<HTMLInputElement>("model-url");
   const loadFromUrl = () => loadModel(urlFolderSource(urlInput.value.trim(), showLoadProgress), modelName(urlInput.value.trim()));

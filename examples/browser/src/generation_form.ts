@@ -22,7 +22,10 @@ export interface GenerationSettings {
 /** A form value out of range; `field` is the input's id. */
 export class SettingsError extends RangeError {
   override name = "SettingsError";
-  constructor(readonly field: string, message: string) {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -45,7 +48,8 @@ export function readSettings(form: HTMLFormElement, sizeMultiple = 8): Generatio
   const text = (id: string) => (form.querySelector(`#${id}`) as HTMLInputElement | HTMLTextAreaElement).value;
   const cfgText = text("cfg").trim();
   const cfgScale = Number(cfgText);
-  if (cfgText === "" || !Number.isFinite(cfgScale) || cfgScale < 1 || cfgScale > 30) throw new SettingsError("cfg", `CFG scale must be a number from 1 to 30, not "${cfgText}"`);
+  if (cfgText === "" || !Number.isFinite(cfgScale) || cfgScale < 1 || cfgScale > 30)
+    throw new SettingsError("cfg", `CFG scale must be a number from 1 to 30, not "${cfgText}"`);
   const sampler = text("sampler");
   if (!(SCHEDULER_NAMES as readonly string[]).includes(sampler)) throw new SettingsError("sampler", `Unknown sampler "${sampler}"`);
   return {

@@ -57,6 +57,11 @@ export function formatInfotext(settings: InfotextSettings): string {
     ["Size", `${settings.width}x${settings.height}`],
     ["Model", settings.model],
   ];
-  lines.push(pairs.filter(([, value]) => value !== "").map(([key, value]) => `${key}: ${quoteIfNeeded(value)}`).join(", "));
+  lines.push(
+    pairs
+      .filter(([, value]) => value !== "")
+      .map(([key, value]) => `${key}: ${quoteIfNeeded(value)}`)
+      .join(", "),
+  );
   return lines.join("\n");
 }

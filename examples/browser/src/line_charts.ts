@@ -32,7 +32,10 @@ export function lineChartSvg(series: ChartSeries): string {
   const points = series.points.filter((p): p is { x: number; y: number } => p.y !== null && Number.isFinite(p.y));
   const latest = points.at(-1);
   const title = `${series.label}${latest ? `: ${label(latest.y)}` : ": no data yet"}`;
-  const parts = [`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${WIDTH} ${HEIGHT}" role="img" aria-label="${title}">`, `<text x="${PAD.left}" y="12" font-size="11" fill="currentColor">${title}</text>`];
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${WIDTH} ${HEIGHT}" role="img" aria-label="${title}">`,
+    `<text x="${PAD.left}" y="12" font-size="11" fill="currentColor">${title}</text>`,
+  ];
   const [x0, y0, w, h] = [PAD.left, PAD.top, WIDTH - PAD.left - PAD.right, HEIGHT - PAD.top - PAD.bottom];
   parts.push(`<rect x="${x0}" y="${y0}" width="${w}" height="${h}" fill="none" stroke="currentColor" stroke-opacity="0.25"/>`);
   if (points.length > 0) {

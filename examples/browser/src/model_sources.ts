@@ -54,7 +54,9 @@ export function urlFolderSource(base: string, listener: LoadProgressListener = (
     exists: (path) => plain.exists(path),
     readText: (path) => plain.readText(path),
     openSafetensors: (path) =>
-      openSafetensors(countingSource(urlByteSource(new URL(path, plain.location)), path, listener), { prefetchByteLength: DEFAULT_URL_PREFETCH_BYTE_LENGTH }),
+      openSafetensors(countingSource(urlByteSource(new URL(path, plain.location)), path, listener), {
+        prefetchByteLength: DEFAULT_URL_PREFETCH_BYTE_LENGTH,
+      }),
   };
 }
 
@@ -98,6 +100,9 @@ export function localFolderSource(files: readonly File[], listener: LoadProgress
 
 /** The last path segment of a model location, for the infotext's `Model:`. */
 export function modelName(location: string): string {
-  const parts = location.replace(/^local folder "|"$/g, "").split("/").filter((part) => part !== "");
+  const parts = location
+    .replace(/^local folder "|"$/g, "")
+    .split("/")
+    .filter((part) => part !== "");
   return parts.at(-1) ?? location;
 }

@@ -47,7 +47,8 @@ function chunk(type: string, data: Uint8Array): Uint8Array {
  * in Japanese, say) cannot be written to tEXt; they are refused rather than mangled.
  */
 function textData(keyword: string, text: string): Uint8Array {
-  if (!/^[\x20-\x7e\xa1-\xff]{1,79}$/.test(keyword)) throw new RangeError(`Cannot write PNG text "${keyword}": a keyword is 1–79 Latin-1 characters`);
+  if (!/^[\x20-\x7e\xa1-\xff]{1,79}$/.test(keyword))
+    throw new RangeError(`Cannot write PNG text "${keyword}": a keyword is 1–79 Latin-1 characters`);
   const all = `${keyword}\0${text}`;
   const out = new Uint8Array(all.length);
   for (let i = 0; i < all.length; i++) {

@@ -59,25 +59,44 @@ async function hostImages(images: { toArray(): Promise<ArrayLike<number>> }): Pr
  * A trainer on `pipe`'s toy model; with `resume`, from the store's latest checkpoint (whose config
  * and prompts seed win over `settings`).
  */
-export async function createToyTrainer(pipe: StableDiffusionPipeline, settings: ToyTrainSettings, store: CheckpointStore, options: Pick<SpoTrainerOptions, "onProgress" | "onMetrics" | "resume">): Promise<SpoTrainer> {
+export async function createToyTrainer(
+  pipe: StableDiffusionPipeline,
+  settings: ToyTrainSettings,
+  store: CheckpointStore,
+  options: Pick<SpoTrainerOptions, "onProgress" | "onMetrics" | "resume">,
+): Promise<SpoTrainer> {
   const model = pipe.components as ToyModel;
-  if (pipe.components.vae !== null) throw new RangeError("Cannot train on this model in the tab: the Train page trains pixel-space toy models (no VAE)");
+  if (pipe.components.vae !== null)
+    throw new RangeError("Cannot train on this model in the tab: the Train page trains pixel-space toy models (no VAE)");
   const unet = model.unet;
-  const scorer = async (images: Parameters<typeof hostImages>[0], prompts: readonly string[]) => rewardBatch(await hostImages(images), prompts).map((r) => r * REWARD_SCORE_SCALE);
-  const reward = async (images: Parameters<typeof hostImages>[0], prompts: readonly string[]) => rewardBatch(await hostImages(images), prompts);
+  const scorer = async (images: Parameters<typeof hostImages>[0], prompts: readonly string[]) =>
+    rewardBatch(await hostImages(images), prompts).map((r) => r * REWARD_SCORE_SCALE);
+  const reward = async (images: Parameters<typeof hostImages>[0], prompts: readonly string[]) =>
+    rewardBatch(await hostImages(images), prompts);
   const stored = options.resume ? await store.latest() : null;
   // on resume the prompts must be the run's: the checkpoint's config holds its seed
   const config = toyTrainConfig(settings, unet.config.sampleSize);
   const trainer = await SpoTrainer.create(
     { unet, scheduler: DDIMScheduler.fromConfig(model.schedulerConfig), promptEncoder: toyPromptEncoder(model), scorer, decode: undefined },
     config,
-    { prompts: trainingPrompts(settings.prompts, settings.seed), store, resume: stored !== null, reward, onProgress: options.onProgress, onMetrics: options.onMetrics },
+    {
+      prompts: trainingPrompts(settings.prompts, settings.seed),
+      store,
+      resume: stored !== null,
+      reward,
+      onProgress: options.onProgress,
+      onMetrics: options.onMetrics,
+    },
   );
   return trainer;
 }
 
 /** The before (LoRA off) and after (LoRA on) images of `prompts`, seeds 0…, [N, 3, H, W] floats in [−1, 1]. */
-export async function beforeAfter(pipe: StableDiffusionPipeline, prompts: readonly string[], steps: number): Promise<{ before: Float32Array; after: Float32Array }> {
+export async function beforeAfter(
+  pipe: StableDiffusionPipeline,
+  prompts: readonly string[],
+  steps: number,
+): Promise<{ before: Float32Array; after: Float32Array }> {
   const model = pipe.components as ToyModel;
   const seeds = prompts.map((_, i) => 1000 + i);
   const before = await withAdaptersDisabled({ unet: model.unet }, () => sampleToyImages(model, prompts, { seeds, steps }));

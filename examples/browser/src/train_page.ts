@@ -64,15 +64,27 @@ function readRunSettings(): ToyTrainSettings {
 }
 
 function showSettings(s: ToyTrainSettings): void {
-  const values: Record<string, number> = { prompts: s.prompts, epochs: s.epochs, seed: s.seed, steps: s.steps, pool: s.poolSize, batch: s.sampleBatchSize, lr: s.learningRate, threshold: s.threshold };
+  const values: Record<string, number> = {
+    prompts: s.prompts,
+    epochs: s.epochs,
+    seed: s.seed,
+    steps: s.steps,
+    pool: s.poolSize,
+    batch: s.sampleBatchSize,
+    lr: s.learningRate,
+    threshold: s.threshold,
+  };
   for (const [id, value] of Object.entries(values)) $<HTMLInputElement>(id).value = String(value);
 }
 
 function drawCharts(metrics: readonly UpdateMetrics[]): void {
-  const series = (label: string, color: string, y: (m: UpdateMetrics) => number | null) => lineChartSvg({ label, color, points: metrics.map((m) => ({ x: m.update, y: y(m) })) });
+  const series = (label: string, color: string, y: (m: UpdateMetrics) => number | null) =>
+    lineChartSvg({ label, color, points: metrics.map((m) => ({ x: m.update, y: y(m) })) });
   $("chart-loss").innerHTML = series("loss", "#2f6fdf", (m) => m.loss);
   $("chart-reward").innerHTML = series("reward (final samples)", "#d62728", (m) => m.reward);
-  $("chart-pairs").innerHTML = series("pairs kept (fraction of pools)", "#2ca02c", (m) => (m.pairsOffered > 0 ? m.pairsKept / m.pairsOffered : null));
+  $("chart-pairs").innerHTML = series("pairs kept (fraction of pools)", "#2ca02c", (m) =>
+    m.pairsOffered > 0 ? m.pairsKept / m.pairsOffered : null,
+  );
   document.body.dataset.updates = String(metrics.length);
 }
 
@@ -83,7 +95,9 @@ function showProgress(): void {
   $<HTMLProgressElement>("train-progress").value = Math.min(progress.iteration, totalIterations);
   const last = trainer.metrics.at(-1);
   const seconds = last ? ` · ${(last.seconds / Math.max(1, trainer.metrics.length)).toFixed(1)} s per update` : "";
-  status(`Epoch ${Math.min(progress.epoch + 1, trainer.config.epochs)} of ${trainer.config.epochs} · iteration ${progress.iteration} of ${totalIterations} · update ${trainer.metrics.length}${seconds}`);
+  status(
+    `Epoch ${Math.min(progress.epoch + 1, trainer.config.epochs)} of ${trainer.config.epochs} · iteration ${progress.iteration} of ${totalIterations} · update ${trainer.metrics.length}${seconds}`,
+  );
 }
 
 function drawImage(canvas: HTMLCanvasElement, images: Float32Array, index: number, size: number): void {
@@ -93,7 +107,8 @@ function drawImage(canvas: HTMLCanvasElement, images: Float32Array, index: numbe
   const plane = size * size;
   const base = index * 3 * plane;
   for (let p = 0; p < plane; p++) {
-    for (let c = 0; c < 3; c++) data.data[p * 4 + c] = Math.round(Math.min(1, Math.max(0, images[base + c * plane + p]! * 0.5 + 0.5)) * 255);
+    for (let c = 0; c < 3; c++)
+      data.data[p * 4 + c] = Math.round(Math.min(1, Math.max(0, images[base + c * plane + p]! * 0.5 + 0.5)) * 255);
     data.data[p * 4 + 3] = 255;
   }
   context.putImageData(data, 0, 0);
@@ -115,7 +130,10 @@ async function refreshGrid(): Promise<void> {
     caption.textContent = prompt;
     cells.push(caption);
   }
-  for (const [label, images] of [["before", before], ["after", after]] as const) {
+  for (const [label, images] of [
+    ["before", before],
+    ["after", after],
+  ] as const) {
     const name = document.createElement("strong");
     name.textContent = label;
     cells.push(name);
@@ -135,7 +153,8 @@ async function ensureTrainer(resume: boolean): Promise<void> {
   trainer = await createToyTrainer(pipe, settings, store, {
     resume,
     onProgress: (event) => {
-      if (event.phase === "sample" && event.step !== undefined) status(`Iteration ${event.iteration + 1} of ${event.totalIterations}: sampling step ${event.step} of ${event.steps}`);
+      if (event.phase === "sample" && event.step !== undefined)
+        status(`Iteration ${event.iteration + 1} of ${event.totalIterations}: sampling step ${event.step} of ${event.steps}`);
       if (event.phase === "train") status(`Iteration ${event.iteration + 1} of ${event.totalIterations}: training on the kept pairs`);
     },
     onMetrics: (_metrics, all) => {
@@ -200,7 +219,9 @@ async function main(): Promise<void> {
   });
   $("download-lora").addEventListener("click", async () => {
     if (!trainer) return;
-    const url = URL.createObjectURL(new Blob([(await loraBytes(trainer)) as Uint8Array<ArrayBuffer>], { type: "application/octet-stream" }));
+    const url = URL.createObjectURL(
+      new Blob([(await loraBytes(trainer)) as Uint8Array<ArrayBuffer>], { type: "application/octet-stream" }),
+    );
     const link = document.createElement("a");
     link.href = url;
     link.download = `spo_toy_lora_update${trainer.metrics.length}.safetensors`;
@@ -218,10 +239,12 @@ async function main(): Promise<void> {
   const url = $<HTMLInputElement>("model-url").value.trim();
   setState("loading");
   try {
-    pipe = await loadStableDiffusionPipeline(urlFolderSource(url, ({ file, bytesRead, byteLength }) => {
-      if (byteLength) $<HTMLProgressElement>("load-progress").value = bytesRead / byteLength;
-      $("model-status").textContent = `Streaming ${file}…`;
-    }));
+    pipe = await loadStableDiffusionPipeline(
+      urlFolderSource(url, ({ file, bytesRead, byteLength }) => {
+        if (byteLength) $<HTMLProgressElement>("load-progress").value = bytesRead / byteLength;
+        $("model-status").textContent = `Streaming ${file}…`;
+      }),
+    );
     $<HTMLProgressElement>("load-progress").value = 1;
     $("model-status").textContent = `Loaded ${modelName(url)}`;
   } catch (error) {

@@ -25,7 +25,10 @@ export const NO_WEBGPU_ADVICE =
  */
 export async function acquireDevice(): Promise<DeviceOutcome> {
   if (!globalThis.isSecureContext) {
-    return { device: null, reason: `This page was opened from ${location.origin}, which is not a secure context, so the browser hides WebGPU. ${NO_WEBGPU_ADVICE}` };
+    return {
+      device: null,
+      reason: `This page was opened from ${location.origin}, which is not a secure context, so the browser hides WebGPU. ${NO_WEBGPU_ADVICE}`,
+    };
   }
   if (!("gpu" in navigator) || !navigator.gpu) {
     return { device: null, reason: `This browser does not offer WebGPU (navigator.gpu is missing). ${NO_WEBGPU_ADVICE}` };
@@ -37,6 +40,9 @@ export async function acquireDevice(): Promise<DeviceOutcome> {
     return { device, adapter: [description, vendor, architecture].filter(Boolean).join(" · ") || "WebGPU adapter" };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    return { device: null, reason: `WebGPU is present but gave no usable device (${message}). Enable hardware acceleration in the browser's settings, update the GPU driver, or: ${NO_WEBGPU_ADVICE}` };
+    return {
+      device: null,
+      reason: `WebGPU is present but gave no usable device (${message}). Enable hardware acceleration in the browser's settings, update the GPU driver, or: ${NO_WEBGPU_ADVICE}`,
+    };
   }
 }

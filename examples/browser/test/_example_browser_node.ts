@@ -42,7 +42,12 @@ export async function openExampleBrowser(device: Device, timeoutMs: number): Pro
   // a trained CLIP's final LayerNorm has a non-zero bias; the init's zero bias makes the mean of the
   // output ~0, and A1111's emphasis (z·w rescaled by mean(z)/mean(z·w)) would divide rounding noise
   const width = TOY_TEXT_ENCODER_CONFIG.hidden_size;
-  textEncoder.loadStateDict({ "text_model.final_layer_norm.bias": { shape: [width], data: Float32Array.from({ length: width }, (_, i) => 0.3 + 0.1 * Math.sin(i)) } }, { strict: false });
+  textEncoder.loadStateDict(
+    {
+      "text_model.final_layer_norm.bias": { shape: [width], data: Float32Array.from({ length: width }, (_, i) => 0.3 + 0.1 * Math.sin(i)) },
+    },
+    { strict: false },
+  );
   await saveToyModelFolder(modelFolder, unet, textEncoder);
   unet.dispose();
   textEncoder.dispose();
@@ -56,7 +61,7 @@ export async function openExampleBrowser(device: Device, timeoutMs: number): Pro
     viewport: { width: 1280, height: 800 },
     timeout: timeoutMs,
   });
-  const page = context.pages()[0] ?? await context.newPage();
+  const page = context.pages()[0] ?? (await context.newPage());
   const lines: string[] = [];
   page.on("console", (message) => lines.push(`[${message.type()}] ${message.text()}`));
   page.on("pageerror", (error) => lines.push(`[pageerror] ${error.message}`));
@@ -74,8 +79,17 @@ export async function openExampleBrowser(device: Device, timeoutMs: number): Pro
         await on.waitForSelector(`body[data-state="${state}"]`, { timeout: timeoutMs });
       } catch (error) {
         const now = await on.evaluate(() => document.body.dataset.state).catch(() => "unknown");
-        const status = await on.evaluate(() => [...document.querySelectorAll("[role=status], [role=alert]")].map((e) => e.textContent?.trim()).filter(Boolean).join(" | ")).catch(() => "");
-        throw new Error(`The page did not reach state "${state}" (it is "${now}": ${status})\n${lines.slice(-20).join("\n")}`, { cause: error });
+        const status = await on
+          .evaluate(() =>
+            [...document.querySelectorAll("[role=status], [role=alert]")]
+              .map((e) => e.textContent?.trim())
+              .filter(Boolean)
+              .join(" | "),
+          )
+          .catch(() => "");
+        throw new Error(`The page did not reach state "${state}" (it is "${now}": ${status})\n${lines.slice(-20).join("\n")}`, {
+          cause: error,
+        });
       }
     },
     async close() {

@@ -30,7 +30,7 @@ export function decodePng(bytes: Uint8Array): DecodedPng {
   const idat: Uint8Array[] = [];
   let width = 0;
   let height = 0;
-  for (let at = 8; at < bytes.length;) {
+  for (let at = 8; at < bytes.length; ) {
     const length = view.getUint32(at);
     const type = Buffer.from(bytes.subarray(at + 4, at + 8)).toString("latin1");
     const data = bytes.subarray(at + 8, at + 8 + length);

@@ -18,11 +18,14 @@ let device: Device;
 let browser: ExampleBrowser;
 let page: Page;
 
-before(async () => {
-  device = await testDevice();
-  browser = await openExampleBrowser(device, TIMEOUT_MS);
-  page = browser.page;
-}, { timeout: TIMEOUT_MS });
+before(
+  async () => {
+    device = await testDevice();
+    browser = await openExampleBrowser(device, TIMEOUT_MS);
+    page = browser.page;
+  },
+  { timeout: TIMEOUT_MS },
+);
 
 after(async () => {
   await browser?.close();
@@ -38,7 +41,15 @@ async function openPage(): Promise<void> {
 
 describe("the Quick Generate page in Chromium", () => {
   test("a fixed seed gives Node's pixels, and the downloaded PNG carries its A1111 parameters", { timeout: TIMEOUT_MS }, async (t) => {
-    const settings = { prompt: "a small (blue:1.2) square at the top on a black background", negativePrompt: "blurry", steps: 3, cfg: 5, seed: 21, sampler: "euler_a" as const, batch: 2 };
+    const settings = {
+      prompt: "a small (blue:1.2) square at the top on a black background",
+      negativePrompt: "blurry",
+      steps: 3,
+      cfg: 5,
+      seed: 21,
+      sampler: "euler_a" as const,
+      batch: 2,
+    };
     await openPage();
     await page.fill("#prompt", settings.prompt);
     await page.fill("#negative", settings.negativePrompt);
@@ -55,12 +66,23 @@ describe("the Quick Generate page in Chromium", () => {
     const [download] = await Promise.all([page.waitForEvent("download"), page.click('a[download$="-21.png"]')]);
     const png = decodePng(new Uint8Array(await readFile(await download.path())));
     assert.equal(download.suggestedFilename(), "toy-21.png");
-    assert.equal(png.text.parameters, "a small (blue:1.2) square at the top on a black background\nNegative prompt: blurry\nSteps: 3, Sampler: Euler a, CFG scale: 5, Seed: 21, Size: 16x16, Model: toy");
+    assert.equal(
+      png.text.parameters,
+      "a small (blue:1.2) square at the top on a black background\nNegative prompt: blurry\nSteps: 3, Sampler: Euler a, CFG scale: 5, Seed: 21, Size: 16x16, Model: toy",
+    );
     assert.equal(png.width, 16);
     assert.equal(png.height, 16);
 
     const pipe = await loadStableDiffusionPipeline(browser.modelFolder, { device });
-    const options = { prompt: settings.prompt, negativePrompt: settings.negativePrompt, numInferenceSteps: settings.steps, guidanceScale: settings.cfg, seed: settings.seed, scheduler: settings.sampler, numImagesPerPrompt: settings.batch };
+    const options = {
+      prompt: settings.prompt,
+      negativePrompt: settings.negativePrompt,
+      numInferenceSteps: settings.steps,
+      guidanceScale: settings.cfg,
+      seed: settings.seed,
+      scheduler: settings.sampler,
+      numImagesPerPrompt: settings.batch,
+    };
     const node = await pipe.generate(options);
     const otherSeed = await pipe.generate({ ...options, seed: 40 });
     pipe.dispose();
@@ -74,7 +96,9 @@ describe("the Quick Generate page in Chromium", () => {
       if (diff > 0) differing++;
       if (otherSeed.images[0]!.data[i] !== expected[i]) seedDiffering++;
     }
-    t.diagnostic(`bytes differing from Node: ${differing} of ${expected.length}, max |Δ| ${maxDiff}; another seed changes ${seedDiffering}`);
+    t.diagnostic(
+      `bytes differing from Node: ${differing} of ${expected.length}, max |Δ| ${maxDiff}; another seed changes ${seedDiffering}`,
+    );
     // the pipeline browser test's rule: same Philox noise bit for bit, float kernels within a few
     // ulps, so an 8-bit value moves by at most one level, in a small share of the bytes
     assert.ok(maxDiff <= 1, `max byte difference ${maxDiff}`);
@@ -88,7 +112,9 @@ describe("the Quick Generate page in Chromium", () => {
     await page.fill("#batch", "1");
     await page.focus("#prompt");
     await page.keyboard.press("Control+Enter"); // the keyboard shortcut starts it
-    await page.waitForFunction(() => (document.getElementById("step-progress") as HTMLProgressElement).value >= 2, undefined, { timeout: TIMEOUT_MS });
+    await page.waitForFunction(() => (document.getElementById("step-progress") as HTMLProgressElement).value >= 2, undefined, {
+      timeout: TIMEOUT_MS,
+    });
     // read the step and press Cancel in one go inside the page, so no step can slip in between
     const stepAtCancel = await page.evaluate(() => {
       const step = (document.getElementById("step-progress") as HTMLProgressElement).value;
@@ -98,26 +124,40 @@ describe("the Quick Generate page in Chromium", () => {
     await waitForState("cancelled");
     await page.screenshot({ path: join(SHOTS, "quick_generate_cancelled.png") });
     const cancelledAfter = Number(await page.evaluate(() => document.body.dataset.cancelledAfter));
-    t.diagnostic(`ms per step in Chromium (1 image, CFG, incl. prompt encoding): ${await page.evaluate(() => document.body.dataset.msPerStep)}`);
-    assert.ok(cancelledAfter >= stepAtCancel && cancelledAfter <= stepAtCancel + 1, `cancelled at step ${stepAtCancel}, stopped after step ${cancelledAfter}`);
-    assert.match(await page.textContent("#step-status") ?? "", new RegExp(`^Cancelled after step ${cancelledAfter} of 60$`));
+    t.diagnostic(
+      `ms per step in Chromium (1 image, CFG, incl. prompt encoding): ${await page.evaluate(() => document.body.dataset.msPerStep)}`,
+    );
+    assert.ok(
+      cancelledAfter >= stepAtCancel && cancelledAfter <= stepAtCancel + 1,
+      `cancelled at step ${stepAtCancel}, stopped after step ${cancelledAfter}`,
+    );
+    assert.match((await page.textContent("#step-status")) ?? "", new RegExp(`^Cancelled after step ${cancelledAfter} of 60$`));
     assert.equal(await page.isEnabled("#generate"), true, "Generate is available again");
   });
 
-  test("a model folder picked from disk with the directory picker loads, streamed with byte progress", { timeout: TIMEOUT_MS }, async () => {
+  test("a model folder picked from disk with the directory picker loads, streamed with byte progress", {
+    timeout: TIMEOUT_MS,
+  }, async () => {
     await openPage();
     const seen: string[] = [];
     await page.exposeFunction("recordModelStatus", (text: string) => seen.push(text));
     await page.evaluate(() => {
       const target = document.getElementById("model-status")!;
-      new MutationObserver(() => (window as unknown as { recordModelStatus(t: string): void }).recordModelStatus(target.textContent ?? "")).observe(target, { childList: true, characterData: true, subtree: true });
+      new MutationObserver(() =>
+        (window as unknown as { recordModelStatus(t: string): void }).recordModelStatus(target.textContent ?? ""),
+      ).observe(target, { childList: true, characterData: true, subtree: true });
     });
     await page.setInputFiles("#model-dir", browser.modelFolder);
-    await page.waitForFunction(() => document.getElementById("model-status")!.textContent!.startsWith("Loaded "), undefined, { timeout: TIMEOUT_MS });
+    await page.waitForFunction(() => document.getElementById("model-status")!.textContent!.startsWith("Loaded "), undefined, {
+      timeout: TIMEOUT_MS,
+    });
     await waitForState("ready");
     const folderName = browser.modelFolder.split("/").at(-1)!;
-    assert.match(await page.textContent("#model-status") ?? "", new RegExp(`^Loaded ${folderName} \\(16×16, pixel space`));
-    assert.ok(seen.some((text) => /^Streaming unet\/diffusion_pytorch_model\.safetensors: [\d.]+ MB of [\d.]+ MB$/.test(text)), seen.slice(0, 5).join(" | "));
+    assert.match((await page.textContent("#model-status")) ?? "", new RegExp(`^Loaded ${folderName} \\(16×16, pixel space`));
+    assert.ok(
+      seen.some((text) => /^Streaming unet\/diffusion_pytorch_model\.safetensors: [\d.]+ MB of [\d.]+ MB$/.test(text)),
+      seen.slice(0, 5).join(" | "),
+    );
   });
 
   test("without WebGPU the page says so and what to do, and offers nothing to press", { timeout: TIMEOUT_MS }, async () => {
@@ -128,7 +168,7 @@ describe("the Quick Generate page in Chromium", () => {
       await bare.goto(`${browser.site.url}generate.html`);
       await bare.waitForSelector('body[data-state="no-webgpu"]', { timeout: TIMEOUT_MS });
       await bare.screenshot({ path: join(SHOTS, "quick_generate_no_webgpu.png") });
-      const notice = await bare.textContent("#no-webgpu") ?? "";
+      const notice = (await bare.textContent("#no-webgpu")) ?? "";
       assert.match(notice, /WebGPU is not available/);
       assert.match(notice, /Chrome or Edge 113/);
       assert.equal(await bare.isVisible("#no-webgpu"), true);

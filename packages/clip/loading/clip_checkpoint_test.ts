@@ -28,14 +28,20 @@ const F32 = (values: number[], shape: number[]) => ({ dtype: "F32" as const, sha
 /** Every parameter of the model equals the fixture's tensor of the same name. */
 async function assertLoadedFromFixture(model: CLIPTextModel): Promise<void> {
   for (const [name, parameter] of model.namedParameters()) {
-    assert.deepEqual([...await parameter.toArray()], [...toFloat32Array(weights.get(name)!)], name);
+    assert.deepEqual([...(await parameter.toArray())], [...toFloat32Array(weights.get(name)!)], name);
   }
 }
 
 describe("loadClipWeights", () => {
   test("reads SD single-file checkpoints, with and without the text_model level, and ignores other models' keys", async () => {
-    const extra = { "model.diffusion_model.conv_in.bias": F32([1, 2], [2]), "cond_stage_model.transformer.text_model.embeddings.position_ids": F32([0, 1], [1, 2]) };
-    for (const rename of [(n: string) => `cond_stage_model.transformer.${n}`, (n: string) => `cond_stage_model.transformer.${n.replace(/^text_model\./, "")}`]) {
+    const extra = {
+      "model.diffusion_model.conv_in.bias": F32([1, 2], [2]),
+      "cond_stage_model.transformer.text_model.embeddings.position_ids": F32([0, 1], [1, 2]),
+    };
+    for (const rename of [
+      (n: string) => `cond_stage_model.transformer.${n}`,
+      (n: string) => `cond_stage_model.transformer.${n.replace(/^text_model\./, "")}`,
+    ]) {
       const model = CLIPTextModel.fromConfig(manifest.config, { init: "meta" });
       const report = await loadClipWeights(model, await readerOf(weights, rename, extra));
       assert.equal(report.loaded.length, weights.size);
@@ -45,7 +51,11 @@ describe("loadClipWeights", () => {
   });
 
   test("reads the text tower out of a full CLIPModel file", async () => {
-    const extra = { "vision_model.post_layernorm.weight": F32([1], [1]), "logit_scale": F32([2.6], []), "text_projection.weight": F32([1, 0], [1, 2]) };
+    const extra = {
+      "vision_model.post_layernorm.weight": F32([1], [1]),
+      logit_scale: F32([2.6], []),
+      "text_projection.weight": F32([1, 0], [1, 2]),
+    };
     const model = CLIPTextModel.fromConfig(manifest.config, { init: "meta" });
     const report = await loadClipWeights(model, await readerOf(weights, (n) => n, extra));
     assert.equal(report.unexpected.length, 0);
@@ -64,7 +74,10 @@ describe("loadClipWeights", () => {
       assert.equal(e.report.loaded.length, 0);
       return true;
     });
-    assert.ok(model.parameters().every((p) => p.isMeta), "nothing was loaded");
+    assert.ok(
+      model.parameters().every((p) => p.isMeta),
+      "nothing was loaded",
+    );
   });
 });
 

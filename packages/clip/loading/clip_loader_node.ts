@@ -44,7 +44,11 @@ async function loadFromFolder<M extends Module>(
 }
 
 function layerOptions(options: ClipFolderOptions) {
-  return { init: "meta" as const, device: options.device, dtype: resolveModelDType(options.dtype, options.device ?? Device.default, "a CLIP model") };
+  return {
+    init: "meta" as const,
+    device: options.device,
+    dtype: resolveModelDType(options.dtype, options.device ?? Device.default, "a CLIP model"),
+  };
 }
 
 /**
@@ -71,7 +75,10 @@ export async function loadCLIPTextModel(path: string | URL, options: ClipFolderO
  * const text = await loadCLIPTextModelWithProjection("/models/clip-vit-large-patch14");
  * ```
  */
-export async function loadCLIPTextModelWithProjection(path: string | URL, options: ClipFolderOptions = {}): Promise<CLIPTextModelWithProjection> {
+export async function loadCLIPTextModelWithProjection(
+  path: string | URL,
+  options: ClipFolderOptions = {},
+): Promise<CLIPTextModelWithProjection> {
   const build = (json: Json) => CLIPTextModelWithProjection.fromConfig(json, layerOptions(options));
   const { model } = await loadFromFolder(path, "text_encoder_2", build, options);
   return model;
@@ -100,7 +107,10 @@ export async function loadCLIPVisionModel(path: string | URL, options: ClipFolde
  * const { imageEmbeds } = vision.forward(pixelValues);
  * ```
  */
-export async function loadCLIPVisionModelWithProjection(path: string | URL, options: ClipFolderOptions = {}): Promise<CLIPVisionModelWithProjection> {
+export async function loadCLIPVisionModelWithProjection(
+  path: string | URL,
+  options: ClipFolderOptions = {},
+): Promise<CLIPVisionModelWithProjection> {
   const build = (json: Json) => CLIPVisionModelWithProjection.fromConfig(json, layerOptions(options));
   const { model } = await loadFromFolder(path, "image_encoder", build, options);
   return model;

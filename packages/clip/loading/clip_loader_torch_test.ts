@@ -44,7 +44,7 @@ test("loadCLIPTextModelFromSingleFile() reads the text encoder out of an A1111 .
   writeFileSync(path, serializeTorchCheckpoint(tensors, { wrapInStateDict: true }));
   const model = await loadCLIPTextModelFromSingleFile(path, manifest.config, { device });
   for (const [name, parameter] of model.namedParameters()) {
-    assert.deepEqual([...await parameter.toArray()], [...toFloat32Array(weights.get(name)!)], name);
+    assert.deepEqual([...(await parameter.toArray())], [...toFloat32Array(weights.get(name)!)], name);
   }
   model.dispose();
 });

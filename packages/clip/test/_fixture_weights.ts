@@ -2,7 +2,14 @@
 // safetensors readers.
 
 import { readFileSync } from "node:fs";
-import { openSafetensors, parseSafetensors, type SafeTensor, type SafetensorsReader, serializeSafetensors, type TensorInput } from "@spo/safetensors";
+import {
+  openSafetensors,
+  parseSafetensors,
+  type SafeTensor,
+  type SafetensorsReader,
+  serializeSafetensors,
+  type TensorInput,
+} from "@spo/safetensors";
 
 /** The manifest fields the tests read. */
 export interface FixtureManifest {
@@ -23,7 +30,11 @@ export function fixtureWeights(caseName: string): { manifest: FixtureManifest; w
 }
 
 /** An in-memory reader over tensors renamed by `rename` (null drops one), plus `extra` entries. */
-export function readerOf(weights: ReadonlyMap<string, TensorInput>, rename: (name: string) => string | null, extra: Record<string, TensorInput> = {}): Promise<SafetensorsReader> {
+export function readerOf(
+  weights: ReadonlyMap<string, TensorInput>,
+  rename: (name: string) => string | null,
+  extra: Record<string, TensorInput> = {},
+): Promise<SafetensorsReader> {
   const tensors = new Map<string, TensorInput>();
   for (const [name, t] of weights) {
     const renamed = rename(name);

@@ -16,7 +16,11 @@ const F32_MIN = -3.4028234663852886e38;
 export function textAttentionMask(attentionMask: Tensor, length: number): Tensor {
   const [batch] = attentionMask.shape;
   if (attentionMask.ndim !== 2 || attentionMask.shape[1] !== length) {
-    throw new ShapeError("CLIPTextModel", [attentionMask.shape], `Cannot use an attention mask of shape [${attentionMask.shape.join(", ")}]: it must be [batch, ${length}] like the ids`);
+    throw new ShapeError(
+      "CLIPTextModel",
+      [attentionMask.shape],
+      `Cannot use an attention mask of shape [${attentionMask.shape.join(", ")}]: it must be [batch, ${length}] like the ids`,
+    );
   }
   return tidy(() => {
     const causalValues = new Float32Array(length * length);

@@ -20,7 +20,10 @@ export class CLIPTextEmbeddings extends Module {
     super();
     this.maxPositions = config.maxPositionEmbeddings;
     this.token_embedding = this.registerModule("token_embedding", new Embedding(config.vocabSize, config.hiddenSize, options));
-    this.position_embedding = this.registerModule("position_embedding", new Embedding(config.maxPositionEmbeddings, config.hiddenSize, options));
+    this.position_embedding = this.registerModule(
+      "position_embedding",
+      new Embedding(config.maxPositionEmbeddings, config.hiddenSize, options),
+    );
   }
 
   forward(ids: Tensor): Tensor {
@@ -47,6 +50,10 @@ export function checkIds(op: string, ids: Tensor, maxPositions: number): void {
   }
   const [batch, length] = ids.shape;
   if (ids.ndim !== 2 || batch < 1 || length < 1 || length > maxPositions) {
-    throw new ShapeError(op, [ids.shape], `Cannot run ${op} on ids of shape [${ids.shape.join(", ")}]: they must be [batch, length] with 1 ≤ length ≤ ${maxPositions}`);
+    throw new ShapeError(
+      op,
+      [ids.shape],
+      `Cannot run ${op} on ids of shape [${ids.shape.join(", ")}]: they must be [batch, length] with 1 ≤ length ≤ ${maxPositions}`,
+    );
   }
 }

@@ -54,7 +54,10 @@ export class CLIPTextTransformer extends Module {
     this.config = config;
     this.embeddings = this.registerModule("embeddings", new CLIPTextEmbeddings(config, options));
     this.encoder = this.registerModule("encoder", new CLIPEncoder(config, options));
-    this.final_layer_norm = this.registerModule("final_layer_norm", new LayerNorm(config.hiddenSize, { ...options, eps: config.layerNormEps }));
+    this.final_layer_norm = this.registerModule(
+      "final_layer_norm",
+      new LayerNorm(config.hiddenSize, { ...options, eps: config.layerNormEps }),
+    );
   }
 
   forward(ids: Tensor, options: CLIPTextForwardOptions = {}): CLIPTextOutput {
@@ -62,7 +65,9 @@ export class CLIPTextTransformer extends Module {
     const layerCount = this.config.numHiddenLayers;
     const clipSkip = options.clipSkip ?? 0;
     if (!Number.isInteger(clipSkip) || clipSkip < 0 || clipSkip >= layerCount) {
-      throw new RangeError(`Cannot run CLIPTextModel with clipSkip ${clipSkip}: it must be an integer from 0 to ${layerCount - 1} (the model has ${layerCount} layers)`);
+      throw new RangeError(
+        `Cannot run CLIPTextModel with clipSkip ${clipSkip}: it must be an integer from 0 to ${layerCount - 1} (the model has ${layerCount} layers)`,
+      );
     }
     return tidy(() => {
       // 1. token + position embeddings; causal attention, plus a padding mask when given
@@ -148,7 +153,10 @@ export class CLIPTextModelWithProjection extends Module {
     super();
     this.config = config;
     this.text_model = this.registerModule("text_model", new CLIPTextTransformer(config, options));
-    this.text_projection = this.registerModule("text_projection", new Linear(config.hiddenSize, config.projectionDim, { ...options, bias: false }));
+    this.text_projection = this.registerModule(
+      "text_projection",
+      new Linear(config.hiddenSize, config.projectionDim, { ...options, bias: false }),
+    );
   }
 
   static fromConfig(json: Record<string, unknown>, options: LayerOptions = {}): CLIPTextModelWithProjection {

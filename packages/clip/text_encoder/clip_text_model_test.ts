@@ -65,15 +65,25 @@ describe("CLIPTextModel structure", () => {
   });
 
   test("a CLIPConfig's text_config is read, with the top-level projection_dim", () => {
-    const config = clipTextConfigFromTransformers({ model_type: "clip", projection_dim: 768, text_config: { hidden_size: 768, projection_dim: 512 } });
+    const config = clipTextConfigFromTransformers({
+      model_type: "clip",
+      projection_dim: 768,
+      text_config: { hidden_size: 768, projection_dim: 512 },
+    });
     assert.equal(config.hiddenSize, 768);
     assert.equal(config.projectionDim, 768);
     assert.equal(config.eosTokenId, 49407, "transformers' default");
   });
 
   test("unsupported configuration values are rejected by name", () => {
-    assert.throws(() => clipTextConfigFromTransformers({ hidden_act: "relu" }), (e: unknown) => e instanceof UnsupportedConfigError && /hidden_act = "relu"/.test(e.message));
-    assert.throws(() => clipTextConfigFromTransformers({ hidden_size: 30, num_attention_heads: 4 }), /not divisible by num_attention_heads 4/);
+    assert.throws(
+      () => clipTextConfigFromTransformers({ hidden_act: "relu" }),
+      (e: unknown) => e instanceof UnsupportedConfigError && /hidden_act = "relu"/.test(e.message),
+    );
+    assert.throws(
+      () => clipTextConfigFromTransformers({ hidden_size: 30, num_attention_heads: 4 }),
+      /not divisible by num_attention_heads 4/,
+    );
     assert.throws(() => clipTextConfigFromTransformers({ model_type: "t5" }), /model_type = "t5"/);
   });
 });
@@ -82,7 +92,10 @@ describe("CLIPTextModel forward", () => {
   test("ids of the wrong dtype, rank or length are refused before any GPU work", () => {
     const model = CLIPTextModel.fromConfig(TINY, { init: "meta" });
     assert.throws(() => model.forward(tensor(new Float32Array(77), [1, 77])), DTypeError);
-    assert.throws(() => model.forward(tensor(new Int32Array(78), [1, 78], { dtype: "i32" })), (e: unknown) => e instanceof ShapeError && /1 ≤ length ≤ 77/.test(e.message));
+    assert.throws(
+      () => model.forward(tensor(new Int32Array(78), [1, 78], { dtype: "i32" })),
+      (e: unknown) => e instanceof ShapeError && /1 ≤ length ≤ 77/.test(e.message),
+    );
     assert.throws(() => model.forward(tensor(new Int32Array(77), [77], { dtype: "i32" })), ShapeError);
     assert.throws(() => model.forward(tensor(new Int32Array(77), [1, 77], { dtype: "i32" }), { clipSkip: 3 }), /from 0 to 2/);
   });
@@ -100,7 +113,10 @@ describe("CLIPTextModel forward", () => {
       assertClose(await viaStates.lastHiddenState.toArray(), await expected.toArray(), { atol: 1e-6, rtol: 1e-6 });
     }
     const plain = model.forward(ids);
-    assertClose(await plain.lastHiddenState.toArray(), await model.text_model.final_layer_norm.forward(all.hiddenStates![3]).toArray(), { atol: 1e-6, rtol: 1e-6 });
+    assertClose(await plain.lastHiddenState.toArray(), await model.text_model.final_layer_norm.forward(all.hiddenStates![3]).toArray(), {
+      atol: 1e-6,
+      rtol: 1e-6,
+    });
     model.dispose();
   });
 
@@ -113,25 +129,31 @@ describe("CLIPTextModel forward", () => {
     const t = tensor(Int32Array.from(ids.flat()), [3, 5], { dtype: "i32" });
     const legacy = CLIPTextModel.fromConfig({ ...TINY, max_position_embeddings: 5, eos_token_id: 2 }, { init: "meta" });
     const newer = CLIPTextModel.fromConfig({ ...TINY, max_position_embeddings: 5, eos_token_id: 7 }, { init: "meta" });
-    assert.deepEqual([...await legacy.poolingIndices(t).toArray()], [2, 1, 1]);
-    assert.deepEqual([...await newer.poolingIndices(t).toArray()], [0, 2, 0]);
+    assert.deepEqual([...(await legacy.poolingIndices(t).toArray())], [2, 1, 1]);
+    assert.deepEqual([...(await newer.poolingIndices(t).toArray())], [0, 2, 0]);
   });
 
   test("pooledOutput is lastHiddenState at the pooled positions", async () => {
     const model = CLIPTextModel.fromConfig(TINY, { seed: 3 });
-    const rows = [[320, 1125], [2368, 539, 320, 1929]];
+    const rows = [
+      [320, 1125],
+      [2368, 539, 320, 1929],
+    ];
     const ids = tensor(Int32Array.from(sdIds(rows)), [2, 77], { dtype: "i32" });
     const { lastHiddenState, pooledOutput } = model.forward(ids);
     const hidden = await lastHiddenState.toArray();
     const expected = rows.flatMap((row, b) => [...hidden.slice((b * 77 + row.length + 1) * 16, (b * 77 + row.length + 2) * 16)]);
-    assert.deepEqual([...await pooledOutput.toArray()], expected);
+    assert.deepEqual([...(await pooledOutput.toArray())], expected);
     model.dispose();
   });
 
   test("an attention mask over trailing padding leaves the tokens before it unchanged", async () => {
     const model = CLIPTextModel.fromConfig(TINY, { seed: 11 });
     const ids = tensor(Int32Array.from(sdIds([[320, 1125, 539]])), [1, 77], { dtype: "i32" });
-    const mask = tensor(Float32Array.from({ length: 77 }, (_, i) => (i < 5 ? 1 : 0)), [1, 77]);
+    const mask = tensor(
+      Float32Array.from({ length: 77 }, (_, i) => (i < 5 ? 1 : 0)),
+      [1, 77],
+    );
     const ones = tensor(new Float32Array(77).fill(1), [1, 77]);
     const plain = await model.forward(ids).lastHiddenState.toArray();
     const masked = await model.forward(ids, { attentionMask: mask }).lastHiddenState.toArray();

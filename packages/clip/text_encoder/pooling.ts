@@ -16,7 +16,11 @@ import { add, argmax, cast, embedding, eq, reshape, ShapeError, type Tensor, ten
  */
 export function poolingIndices(ids: Tensor, eosTokenId: number): Tensor {
   if (ids.ndim !== 2) {
-    throw new ShapeError("poolingIndices", [ids.shape], `Cannot pick pooling positions in ids of shape [${ids.shape.join(", ")}]: they must be [batch, length]`);
+    throw new ShapeError(
+      "poolingIndices",
+      [ids.shape],
+      `Cannot pick pooling positions in ids of shape [${ids.shape.join(", ")}]: they must be [batch, length]`,
+    );
   }
   return tidy(() => {
     if (eosTokenId === 2) return argmax(ids.dtype === "i32" ? ids : cast(ids, "i32"), -1);
@@ -37,10 +41,18 @@ export function poolingIndices(ids: Tensor, eosTokenId: number): Tensor {
 export function gatherTokens(hidden: Tensor, indices: Tensor): Tensor {
   const [batch, length, width] = hidden.shape;
   if (hidden.ndim !== 3 || indices.ndim !== 1 || indices.shape[0] !== batch) {
-    throw new ShapeError("gatherTokens", [hidden.shape, indices.shape], `Cannot gather tokens [${indices.shape.join(", ")}] from hidden states [${hidden.shape.join(", ")}]: they must be [B] and [B, L, D]`);
+    throw new ShapeError(
+      "gatherTokens",
+      [hidden.shape, indices.shape],
+      `Cannot gather tokens [${indices.shape.join(", ")}] from hidden states [${hidden.shape.join(", ")}]: they must be [B] and [B, L, D]`,
+    );
   }
   return tidy(() => {
-    const rowStarts = tensor(Int32Array.from({ length: batch }, (_, b) => b * length), [batch], { dtype: "i32", device: hidden.device });
+    const rowStarts = tensor(
+      Int32Array.from({ length: batch }, (_, b) => b * length),
+      [batch],
+      { dtype: "i32", device: hidden.device },
+    );
     const rows = add(cast(indices, "i32"), rowStarts);
     return embedding(reshape(hidden, [batch * length, width]), rows);
   });

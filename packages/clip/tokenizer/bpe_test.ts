@@ -49,7 +49,11 @@ function referenceBpe(token: string, merges: readonly Merge[]): string[] {
 }
 
 test("BytePairEncoder merges the lowest-ranked pair first", () => {
-  const bpe = new BytePairEncoder([["c", "a"], ["ca", "t</w>"], ["a", "t</w>"]]);
+  const bpe = new BytePairEncoder([
+    ["c", "a"],
+    ["ca", "t</w>"],
+    ["a", "t</w>"],
+  ]);
   assert.deepEqual(bpe.encode("cat"), ["cat</w>"]);
   assert.deepEqual(bpe.encode("cab"), ["ca", "b</w>"]);
   assert.deepEqual(bpe.encode("at"), ["at</w>"]);
@@ -63,7 +67,14 @@ test("BytePairEncoder merges repeated pairs left to right without overlap", () =
 });
 
 test("BytePairEncoder keeps fixed words whole and gives the last rank of a repeated merge", () => {
-  const bpe = new BytePairEncoder([["a", "b"], ["b", "c"], ["a", "b"]], ["<|endoftext|>"]);
+  const bpe = new BytePairEncoder(
+    [
+      ["a", "b"],
+      ["b", "c"],
+      ["a", "b"],
+    ],
+    ["<|endoftext|>"],
+  );
   assert.deepEqual(bpe.encode("<|endoftext|>"), ["<|endoftext|>"]);
   assert.equal(bpe.rank("a", "b"), 2);
   // "b c" (rank 1) now comes before "a b" (rank 2).
@@ -73,7 +84,13 @@ test("BytePairEncoder keeps fixed words whole and gives the last rank of a repea
 test("BytePairEncoder matches the reference algorithm on random merges and words", () => {
   const alphabet = fc.constantFrom("a", "b", "c", "d");
   const symbol = fc.array(alphabet, { minLength: 1, maxLength: 3 }).map((chars) => chars.join(""));
-  const merge = fc.tuple(symbol, fc.oneof(symbol, symbol.map((s) => s + END_OF_WORD)));
+  const merge = fc.tuple(
+    symbol,
+    fc.oneof(
+      symbol,
+      symbol.map((s) => s + END_OF_WORD),
+    ),
+  );
   fc.assert(
     fc.property(fc.array(merge, { maxLength: 30 }), fc.array(alphabet, { minLength: 1, maxLength: 12 }), (merges, chars) => {
       const word = chars.join("");

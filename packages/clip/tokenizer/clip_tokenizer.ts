@@ -254,7 +254,8 @@ export class CLIPTokenizer {
       if (isSkipping && (id === this.bosTokenId || id === this.eosTokenId || id === this.padTokenId)) continue;
       for (const char of token) {
         const byte = UNICODE_TO_BYTE.get(char);
-        if (byte === undefined) throw new TokenizerError(`Cannot decode token ${JSON.stringify(token)}: ${JSON.stringify(char)} is not a byte character`);
+        if (byte === undefined)
+          throw new TokenizerError(`Cannot decode token ${JSON.stringify(token)}: ${JSON.stringify(char)} is not a byte character`);
         bytes.push(byte);
       }
     }

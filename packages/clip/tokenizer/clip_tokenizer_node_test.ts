@@ -60,7 +60,7 @@ test("CLIPTokenizer.fromOpenAIBpeFile reads a gzip'd BPE file from disk", async 
   assert.deepEqual(tokenizer.encode("it's a cat"), (await loadDefaultClipTokenizer()).encode("it's a cat"));
 });
 
-test("CLIPTokenizer.fromFolder pads with the folder's pad token (OpenCLIP ViT-H/14 pads with \"!\", id 0)", async () => {
+test('CLIPTokenizer.fromFolder pads with the folder\'s pad token (OpenCLIP ViT-H/14 pads with "!", id 0)', async () => {
   const folder = join(directory, "vit-h-14");
   copyAssets(folder);
   writeFileSync(join(folder, "special_tokens_map.json"), JSON.stringify({ pad_token: "!", eos_token: { content: "<|endoftext|>" } }));

@@ -23,11 +23,34 @@ function plain(text: string): number[] {
 test("CLIPTokenizer gives the reference ids of the SD1.5 test vectors", () => {
   // Vectors checked with transformers' CLIPTokenizer (shared/research/sd15.md §3.4).
   assert.deepEqual(tokenizer.encode("a photo of a cat", { padding: false }), [BOS, 320, 1125, 539, 320, 2368, EOS]);
-  assert.deepEqual(tokenizer.encode("A painting of a squirrel eating a burger", { padding: false }), [BOS, 320, 3086, 539, 320, 14004, 4371, 320, 6548, EOS]);
-  assert.deepEqual(
-    tokenizer.encode("masterpiece, best quality, (cat:1.2)", { padding: false }),
-    [BOS, 12066, 267, 949, 3027, 267, 263, 2368, 281, 272, 269, 273, 264, EOS],
-  );
+  assert.deepEqual(tokenizer.encode("A painting of a squirrel eating a burger", { padding: false }), [
+    BOS,
+    320,
+    3086,
+    539,
+    320,
+    14004,
+    4371,
+    320,
+    6548,
+    EOS,
+  ]);
+  assert.deepEqual(tokenizer.encode("masterpiece, best quality, (cat:1.2)", { padding: false }), [
+    BOS,
+    12066,
+    267,
+    949,
+    3027,
+    267,
+    263,
+    2368,
+    281,
+    272,
+    269,
+    273,
+    264,
+    EOS,
+  ]);
   assert.deepEqual(plain("1girl"), [272, 1611]);
   assert.deepEqual(plain("it's"), [585, 568]);
   assert.deepEqual(tokenizer.tokenize("1girl, it's"), ["1</w>", "girl</w>", ",</w>", "it</w>", "'s</w>"]);
@@ -64,9 +87,15 @@ test("truncation to 77 keeps the first 75 text tokens between <|startoftext|> an
 
 test("encodeBatch pads to the longest row with padding: 'longest' and equals encode row by row", () => {
   const texts = ["a cat", "a photo of a cat on mars", ""];
-  assert.deepEqual(tokenizer.encodeBatch(texts), texts.map((text) => tokenizer.encode(text)));
+  assert.deepEqual(
+    tokenizer.encodeBatch(texts),
+    texts.map((text) => tokenizer.encode(text)),
+  );
   const longest = tokenizer.encodeBatch(texts, { padding: "longest" });
-  assert.deepEqual(longest.map((row) => row.length), [9, 9, 9]);
+  assert.deepEqual(
+    longest.map((row) => row.length),
+    [9, 9, 9],
+  );
   assert.deepEqual(longest[2], [BOS, EOS, EOS, EOS, EOS, EOS, EOS, EOS, EOS]);
   assert.deepEqual(tokenizer.encodeBatch([]), []);
 });
@@ -102,7 +131,14 @@ test("decode(encode(text)) is the cleaned, lower-cased text for words separated 
       const text = parts.map(([w, s]) => w + s).join("");
       const ids = tokenizer.encode(text, { truncation: false, padding: false });
       assert.equal(tokenizer.decode(ids), cleanText(text));
-      assert.equal(cleanText(text), text.trim().split(/[\s\u3000]+/).join(" ").toLowerCase());
+      assert.equal(
+        cleanText(text),
+        text
+          .trim()
+          .split(/[\s\u3000]+/)
+          .join(" ")
+          .toLowerCase(),
+      );
     }),
     { numRuns: 2000 },
   );
@@ -122,7 +158,10 @@ test("decode(encode(text)) is the pre-tokens of the cleaned text joined by space
       const expected = pretokenize(cleanText(text)).filter((token) => token !== "<|startoftext|>" && token !== "<|endoftext|>");
       assert.equal(tokenizer.decode(ids), expected.join(" "));
       // Encoding the decoded text again gives the same ids.
-      assert.deepEqual(tokenizer.encode(tokenizer.decode(ids), { truncation: false, padding: false }).slice(1, -1), plain(expected.join(" ")));
+      assert.deepEqual(
+        tokenizer.encode(tokenizer.decode(ids), { truncation: false, padding: false }).slice(1, -1),
+        plain(expected.join(" ")),
+      );
     }),
     { numRuns: 2000 },
   );

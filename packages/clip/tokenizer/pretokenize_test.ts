@@ -7,7 +7,18 @@ const SPECIAL = [START_OF_TEXT, END_OF_TEXT];
 
 test("pretokenize splits words, single digits, contractions and punctuation runs", () => {
   assert.deepEqual(pretokenize("masterpiece, best quality, (cat:1.2)"), [
-    "masterpiece", ",", "best", "quality", ",", "(", "cat", ":", "1", ".", "2", ")",
+    "masterpiece",
+    ",",
+    "best",
+    "quality",
+    ",",
+    "(",
+    "cat",
+    ":",
+    "1",
+    ".",
+    "2",
+    ")",
   ]);
   assert.deepEqual(pretokenize("don't stop, it's 42!!!"), ["don", "'t", "stop", ",", "it", "'s", "4", "2", "!!!"]);
   assert.deepEqual(pretokenize("caf\u00e9 \u6771\u4eac \u{1f431}"), ["caf\u00e9", "\u6771\u4eac", "\u{1f431}"]);

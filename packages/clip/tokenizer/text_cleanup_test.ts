@@ -13,7 +13,7 @@ test("whitespaceClean collapses Python's whitespace (not JavaScript's) and trims
 
 test("cleanText applies ftfy, whitespace clean-up and lower case, as CLIPTokenizer does", () => {
   assert.equal(cleanText("  A  Caf&eacute;  PHOTO "), "a caf\u00e9 photo");
-  assert.equal(cleanText("Tom &amp; Jerry \u201cquoted\u201d"), "tom & jerry \"quoted\"");
+  assert.equal(cleanText("Tom &amp; Jerry \u201cquoted\u201d"), 'tom & jerry "quoted"');
   assert.equal(cleanText("fullwidth \uff21\uff22\uff23 and \ufb01ne"), "fullwidth abc and fine");
   assert.equal(cleanText("\u0130stanbul \u039f\u0394\u039f\u03a3"), "i\u0307stanbul \u03bf\u03b4\u03bf\u03c2");
 });

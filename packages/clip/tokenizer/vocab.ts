@@ -34,7 +34,10 @@ export class TokenizerFileError extends Error {
  * ```
  */
 export function parseMerges(text: string, limit = CLIP_MERGE_COUNT): Merge[] {
-  const lines = text.trim().split("\n").slice(1, 1 + limit);
+  const lines = text
+    .trim()
+    .split("\n")
+    .slice(1, 1 + limit);
   return lines.map((line, index) => {
     const trimmed = line.trim();
     const space = trimmed.indexOf(" ");
@@ -67,7 +70,9 @@ export function parseVocabJson(text: string): Map<string, number> {
   for (const token in entries) {
     const id = entries[token];
     if (typeof id !== "number" || !Number.isInteger(id) || id < 0) {
-      throw new TokenizerFileError(`Cannot read vocab.json: token ${JSON.stringify(token)} has id ${JSON.stringify(id)}, expected an integer >= 0`);
+      throw new TokenizerFileError(
+        `Cannot read vocab.json: token ${JSON.stringify(token)} has id ${JSON.stringify(id)}, expected an integer >= 0`,
+      );
     }
     vocab.set(token, id);
   }

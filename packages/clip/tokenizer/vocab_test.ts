@@ -27,7 +27,10 @@ test("parseMerges skips the header and keeps the first 48,894 rules", () => {
   const merges = parseMerges(mergesTxt);
   assert.equal(merges.length, CLIP_MERGE_COUNT);
   assert.deepEqual(merges[0], ["i", "n"]);
-  assert.deepEqual(parseMerges("#version: 0.2\na b\nc d</w>\ne f\n", 2), [["a", "b"], ["c", "d</w>"]]);
+  assert.deepEqual(parseMerges("#version: 0.2\na b\nc d</w>\ne f\n", 2), [
+    ["a", "b"],
+    ["c", "d</w>"],
+  ]);
   assert.throws(() => parseMerges("#version: 0.2\na b c\n"), TokenizerFileError);
   assert.throws(() => parseMerges("#version: 0.2\nab\n"), TokenizerFileError);
 });

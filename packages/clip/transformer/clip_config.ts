@@ -51,12 +51,28 @@ type Json = Record<string, unknown>;
 
 // transformers' defaults (configuration_clip.py), used for fields a config.json leaves out
 const TEXT_DEFAULTS = {
-  vocab_size: 49408, hidden_size: 512, intermediate_size: 2048, projection_dim: 512, num_hidden_layers: 12,
-  num_attention_heads: 8, max_position_embeddings: 77, hidden_act: "quick_gelu", layer_norm_eps: 1e-5, eos_token_id: 49407,
+  vocab_size: 49408,
+  hidden_size: 512,
+  intermediate_size: 2048,
+  projection_dim: 512,
+  num_hidden_layers: 12,
+  num_attention_heads: 8,
+  max_position_embeddings: 77,
+  hidden_act: "quick_gelu",
+  layer_norm_eps: 1e-5,
+  eos_token_id: 49407,
 };
 const VISION_DEFAULTS = {
-  hidden_size: 768, intermediate_size: 3072, projection_dim: 512, num_hidden_layers: 12, num_attention_heads: 12,
-  num_channels: 3, image_size: 224, patch_size: 32, hidden_act: "quick_gelu", layer_norm_eps: 1e-5,
+  hidden_size: 768,
+  intermediate_size: 3072,
+  projection_dim: 512,
+  num_hidden_layers: 12,
+  num_attention_heads: 12,
+  num_channels: 3,
+  image_size: 224,
+  patch_size: 32,
+  hidden_act: "quick_gelu",
+  layer_norm_eps: 1e-5,
 };
 
 function field(json: Json, defaults: Json, name: string): unknown {
@@ -75,15 +91,21 @@ function encoderConfig(json: Json, defaults: Json, what: string): CLIPEncoderCon
   const hiddenSize = positiveInteger(json, defaults, "hidden_size", what);
   const numAttentionHeads = positiveInteger(json, defaults, "num_attention_heads", what);
   if (hiddenSize % numAttentionHeads !== 0) {
-    throw new UnsupportedConfigError(`Cannot build ${what}: hidden_size ${hiddenSize} is not divisible by num_attention_heads ${numAttentionHeads}`);
+    throw new UnsupportedConfigError(
+      `Cannot build ${what}: hidden_size ${hiddenSize} is not divisible by num_attention_heads ${numAttentionHeads}`,
+    );
   }
   const hiddenAct = field(json, defaults, "hidden_act");
   if (typeof hiddenAct !== "string" || !HIDDEN_ACTS.includes(hiddenAct)) {
-    throw new UnsupportedConfigError(`Cannot build ${what}: hidden_act = ${JSON.stringify(hiddenAct)} is not supported (supported: ${HIDDEN_ACTS.join(", ")})`);
+    throw new UnsupportedConfigError(
+      `Cannot build ${what}: hidden_act = ${JSON.stringify(hiddenAct)} is not supported (supported: ${HIDDEN_ACTS.join(", ")})`,
+    );
   }
   const layerNormEps = field(json, defaults, "layer_norm_eps");
   if (typeof layerNormEps !== "number" || !(layerNormEps > 0)) {
-    throw new UnsupportedConfigError(`Cannot build ${what}: layer_norm_eps = ${JSON.stringify(layerNormEps)}, it must be a positive number`);
+    throw new UnsupportedConfigError(
+      `Cannot build ${what}: layer_norm_eps = ${JSON.stringify(layerNormEps)}, it must be a positive number`,
+    );
   }
   return {
     hiddenSize,
@@ -105,7 +127,9 @@ function towerJson(json: Json, nested: string, modelTypes: readonly string[], wh
   const tower = isNested ? { ...(inner as Json), projection_dim: json.projection_dim ?? (inner as Json).projection_dim } : json;
   const modelType = tower.model_type;
   if (modelType !== undefined && !modelTypes.includes(modelType as string)) {
-    throw new UnsupportedConfigError(`Cannot build ${what}: model_type = ${JSON.stringify(modelType)} is not supported (supported: ${modelTypes.join(", ")})`);
+    throw new UnsupportedConfigError(
+      `Cannot build ${what}: model_type = ${JSON.stringify(modelType)} is not supported (supported: ${modelTypes.join(", ")})`,
+    );
   }
   return tower;
 }

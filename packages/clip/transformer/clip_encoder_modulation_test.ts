@@ -10,11 +10,25 @@ before(async () => {
 });
 after(() => device.destroy());
 
-const CONFIG = { hiddenSize: 8, intermediateSize: 12, numAttentionHeads: 2, numHiddenLayers: 2, hiddenAct: "gelu" as const, layerNormEps: 1e-5 };
+const CONFIG = {
+  hiddenSize: 8,
+  intermediateSize: 12,
+  numAttentionHeads: 2,
+  numHiddenLayers: 2,
+  hiddenAct: "gelu" as const,
+  layerNormEps: 1e-5,
+};
 
 function constantModulation(batch: number, shift: number, scale: number, gate: number): CLIPLayerModulation {
   const vector = (value: number) => full([batch, 1, CONFIG.hiddenSize], value);
-  return { shiftMsa: vector(shift), scaleMsa: vector(scale), gateMsa: vector(gate), shiftMlp: vector(shift), scaleMlp: vector(scale), gateMlp: vector(gate) };
+  return {
+    shiftMsa: vector(shift),
+    scaleMsa: vector(scale),
+    gateMsa: vector(gate),
+    shiftMlp: vector(shift),
+    scaleMlp: vector(scale),
+    gateMlp: vector(gate),
+  };
 }
 
 test("a layer with the identity modulation (shift 0, scale 0, gate 1) is the plain CLIP layer", async () => {
@@ -29,7 +43,10 @@ test("a layer with the identity modulation (shift 0, scale 0, gate 1) is the pla
 test("gate 0 makes the layer the identity; shift and scale change the output", async () => {
   const layer = new CLIPEncoderLayer(CONFIG, { seed: 5 });
   const x = randn([1, 3, 8], { seed: 6 });
-  assertClose(await layer.forward(x, { modulation: constantModulation(1, 0.3, 0.7, 0) }).toArray(), await x.toArray(), { atol: 0, rtol: 0 });
+  assertClose(await layer.forward(x, { modulation: constantModulation(1, 0.3, 0.7, 0) }).toArray(), await x.toArray(), {
+    atol: 0,
+    rtol: 0,
+  });
   const plain = await layer.forward(x).toArray();
   const shifted = await layer.forward(x, { modulation: constantModulation(1, 0.3, 0.7, 1) }).toArray();
   assert.ok(shifted.some((v, i) => Math.abs(v - plain[i]) > 1e-3));

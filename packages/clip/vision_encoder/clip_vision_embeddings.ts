@@ -79,5 +79,7 @@ function classEmbeddingInit(hiddenSize: number, options: LayerOptions): Tensor {
   const device = options.device ?? Device.default;
   if (options.init === "meta") return Tensor.meta([hiddenSize], options.dtype ?? "f32", device);
   if (options.init === "zeros") return zeros([hiddenSize], { device, dtype: options.dtype });
-  return keep(noGrad(() => tidy(() => mul(randn([hiddenSize], { seed: options.seed ?? 0x5eed, device, dtype: options.dtype }), hiddenSize ** -0.5))));
+  return keep(
+    noGrad(() => tidy(() => mul(randn([hiddenSize], { seed: options.seed ?? 0x5eed, device, dtype: options.dtype }), hiddenSize ** -0.5))),
+  );
 }

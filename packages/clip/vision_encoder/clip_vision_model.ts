@@ -132,7 +132,10 @@ export class CLIPVisionModelWithProjection extends Module {
     super();
     this.config = config;
     this.vision_model = this.registerModule("vision_model", new CLIPVisionTransformer(config, options));
-    this.visual_projection = this.registerModule("visual_projection", new Linear(config.hiddenSize, config.projectionDim, { ...options, bias: false }));
+    this.visual_projection = this.registerModule(
+      "visual_projection",
+      new Linear(config.hiddenSize, config.projectionDim, { ...options, bias: false }),
+    );
   }
 
   static fromConfig(json: Record<string, unknown>, options: LayerOptions = {}): CLIPVisionModelWithProjection {

@@ -12,8 +12,14 @@ after(() => device.destroy());
 
 /** openai/clip-vit-large-patch14's vision_config (the tower SPO's preference model starts from). */
 const VIT_L_14 = {
-  hidden_size: 1024, intermediate_size: 4096, num_attention_heads: 16, num_hidden_layers: 24,
-  image_size: 224, patch_size: 14, projection_dim: 768, hidden_act: "quick_gelu",
+  hidden_size: 1024,
+  intermediate_size: 4096,
+  num_attention_heads: 16,
+  num_hidden_layers: 24,
+  image_size: 224,
+  patch_size: 14,
+  projection_dim: 768,
+  hidden_act: "quick_gelu",
 };
 
 describe("CLIPVisionModelWithProjection", () => {
@@ -39,13 +45,27 @@ describe("CLIPVisionModelWithProjection", () => {
   });
 
   test("pixel values of another size or channel count are refused before any GPU work", () => {
-    const model = CLIPVisionModel.fromConfig({ ...VIT_L_14, hidden_size: 32, intermediate_size: 8, num_attention_heads: 2, num_hidden_layers: 1 }, { init: "meta" });
-    assert.throws(() => model.forward(zeros([1, 3, 112, 112])), (e: unknown) => e instanceof ShapeError && /expected \[batch, 3, 224, 224\]/.test(e.message));
+    const model = CLIPVisionModel.fromConfig(
+      { ...VIT_L_14, hidden_size: 32, intermediate_size: 8, num_attention_heads: 2, num_hidden_layers: 1 },
+      { init: "meta" },
+    );
+    assert.throws(
+      () => model.forward(zeros([1, 3, 112, 112])),
+      (e: unknown) => e instanceof ShapeError && /expected \[batch, 3, 224, 224\]/.test(e.message),
+    );
     assert.throws(() => model.forward(zeros([1, 1, 224, 224])), ShapeError);
   });
 
   test("the pooled class token sees every patch (no causal mask) and image embeds project it", async () => {
-    const config = { hidden_size: 16, intermediate_size: 24, num_attention_heads: 2, num_hidden_layers: 2, image_size: 8, patch_size: 4, projection_dim: 6 };
+    const config = {
+      hidden_size: 16,
+      intermediate_size: 24,
+      num_attention_heads: 2,
+      num_hidden_layers: 2,
+      image_size: 8,
+      patch_size: 4,
+      projection_dim: 6,
+    };
     const model = CLIPVisionModelWithProjection.fromConfig(config, { seed: 5 });
     const base = new Float32Array(3 * 8 * 8);
     const changed = base.map((_, i) => (i % 8 >= 4 && Math.floor(i / 8) % 8 >= 4 ? 1 : 0)); // only the last patch
@@ -55,13 +75,24 @@ describe("CLIPVisionModelWithProjection", () => {
     assert.equal(a.hiddenStates!.length, 3);
     const pooledA = await a.pooledOutput.toArray();
     const pooledB = await b.pooledOutput.toArray();
-    assert.ok(pooledA.some((v, i) => Math.abs(v - pooledB[i]) > 1e-4), "the last patch reaches the class token");
+    assert.ok(
+      pooledA.some((v, i) => Math.abs(v - pooledB[i]) > 1e-4),
+      "the last patch reaches the class token",
+    );
     assertClose(await a.imageEmbeds.toArray(), await model.visual_projection.forward(a.pooledOutput).toArray(), { atol: 1e-6, rtol: 1e-6 });
     model.dispose();
   });
 
   test("gradients of the image embeds reach every parameter, the class token and patch conv included", async () => {
-    const config = { hidden_size: 16, intermediate_size: 24, num_attention_heads: 2, num_hidden_layers: 2, image_size: 8, patch_size: 4, projection_dim: 6 };
+    const config = {
+      hidden_size: 16,
+      intermediate_size: 24,
+      num_attention_heads: 2,
+      num_hidden_layers: 2,
+      image_size: 8,
+      patch_size: 4,
+      projection_dim: 6,
+    };
     const model = CLIPVisionModelWithProjection.fromConfig(config, { seed: 6 });
     backward(sum(model.forward(randn([2, 3, 8, 8], { seed: 1 })).imageEmbeds));
     for (const [name, parameter] of model.namedParameters()) {

@@ -65,7 +65,7 @@ for (const kind of ["F32", "F16", "BF16"] as const) {
       // values of every 16th parameter (readbacks are slow on a shared CPU adapter)
       for (const [name, parameter] of parameters.filter((_, i) => i % 16 === 0)) {
         const expected = Array.from(decoded.get(name)!, (v) => f16BitsToF32(f32ToF16Bits(v)));
-        assert.deepEqual([...await parameter.toArray()], expected, name);
+        assert.deepEqual([...(await parameter.toArray())], expected, name);
       }
     } finally {
       unet.dispose();

@@ -45,7 +45,11 @@ export async function loadUNetFromFolder(folder: string, options: LoadUNetOption
  * running its pickle); VAE, text encoder and EMA weights in the file are ignored.
  * `config` defaults to SD1.5's.
  */
-export async function loadUNetFromSingleFile(path: string, config: Record<string, unknown>, options: LoadUNetOptions = {}): Promise<UNet2DConditionModel> {
+export async function loadUNetFromSingleFile(
+  path: string,
+  config: Record<string, unknown>,
+  options: LoadUNetOptions = {},
+): Promise<UNet2DConditionModel> {
   const dtype = resolveModelDType(options.dtype, options.device ?? Device.default, "a UNet");
   const unet = UNet2DConditionModel.fromConfig(config, { init: "meta", device: options.device, dtype });
   const names = [...unet.stateDict().keys()];

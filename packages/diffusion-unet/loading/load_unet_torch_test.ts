@@ -34,7 +34,7 @@ after(() => {
 
 async function assertLoaded(unet: UNet2DConditionModel): Promise<void> {
   for (const [name, parameter] of unet.namedParameters()) {
-    assert.deepEqual([...await parameter.toArray()], [...toFloat32Array(weights.get(name)!)], name);
+    assert.deepEqual([...(await parameter.toArray())], [...toFloat32Array(weights.get(name)!)], name);
   }
 }
 

@@ -35,10 +35,19 @@ export function lambdaOf(alphaT: number, sigmaT: number): number {
 }
 
 /** The timesteps (integers) and σ (float32, one more than the timesteps) for `count` steps. */
-export function dpmSolverSchedule(schedule: NoiseSchedule, count: number, options: DpmSigmaOptions): { timesteps: number[]; sigmas: Float32Array } {
+export function dpmSolverSchedule(
+  schedule: NoiseSchedule,
+  count: number,
+  options: DpmSigmaOptions,
+): { timesteps: number[]; sigmas: Float32Array } {
   const T = schedule.numTrainTimesteps;
   const lastTimestep = T - clippedLambdaCount(schedule, options.lambdaMinClipped);
-  let timesteps = dpmSolverTimesteps(count, { spacing: options.spacing, numTrainTimesteps: T, stepsOffset: options.stepsOffset, lastTimestep });
+  let timesteps = dpmSolverTimesteps(count, {
+    spacing: options.spacing,
+    numTrainTimesteps: T,
+    stepsOffset: options.stepsOffset,
+    lastTimestep,
+  });
   const sigmasTrain = trainSigmas(schedule);
   const logSigmas = sigmasTrain.map((s) => f32(Math.log(s)));
   let sigmas: number[];

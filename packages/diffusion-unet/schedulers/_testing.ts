@@ -16,7 +16,14 @@ export const SD15 = {
 
 /** A GPU tensor of seeded values in [−scale, scale) and the same values on the host. */
 export function randomTensor(shape: readonly number[], seed: number, scale = 1): { tensor: Tensor; data: Float32Array } {
-  const data = Float32Array.from(seededValues(seed, shape.reduce((a, b) => a * b, 1), -scale, scale));
+  const data = Float32Array.from(
+    seededValues(
+      seed,
+      shape.reduce((a, b) => a * b, 1),
+      -scale,
+      scale,
+    ),
+  );
   return { tensor: tensor(data, [...shape]), data };
 }
 

@@ -20,7 +20,11 @@ describe("timestepGather", () => {
         fc.constantFrom("i32", "u32", "f32"),
         fc.integer(),
         async (tableSize, batch, dtype, seed) => {
-          const table = { shape: [tableSize], dtype: "f32" as const, data: Float64Array.from({ length: tableSize }, (_, i) => Math.fround(Math.sin(i + seed))) };
+          const table = {
+            shape: [tableSize],
+            dtype: "f32" as const,
+            data: Float64Array.from({ length: tableSize }, (_, i) => Math.fround(Math.sin(i + seed))),
+          };
           const indices = Float64Array.from({ length: batch }, (_, i) => Math.abs(seed * 31 + i * 7919) % tableSize);
           await checkAgainstReference(timestepGather, [table, { shape: [batch], dtype, data: indices }], {}, { atol: 0, rtol: 0 });
         },

@@ -143,7 +143,11 @@ export class DDIMScheduler {
 
   /** Chooses `numInferenceSteps` timesteps by `timestepSpacing` (+ `stepsOffset` for "leading"). */
   setTimesteps(numInferenceSteps: number): void {
-    const options = { spacing: this.config.timestepSpacing, numTrainTimesteps: this.config.numTrainTimesteps, stepsOffset: this.config.stepsOffset };
+    const options = {
+      spacing: this.config.timestepSpacing,
+      numTrainTimesteps: this.config.numTrainTimesteps,
+      stepsOffset: this.config.stepsOffset,
+    };
     const timesteps = discreteTimesteps(numInferenceSteps, options);
     checkTimesteps("DDIMScheduler", timesteps, numInferenceSteps, options);
     this.#numInferenceSteps = numInferenceSteps;
@@ -199,7 +203,12 @@ export class DDIMScheduler {
    * required even for η > 0). `timestep` is one number or one per batch row.
    */
   stepDistribution(modelOutput: Tensor, timestep: number, sample: Tensor, options?: DDIMDistributionOptions): DDIMStepDistribution<number>;
-  stepDistribution(modelOutput: Tensor, timestep: readonly number[], sample: Tensor, options?: DDIMDistributionOptions): DDIMStepDistribution<number[]>;
+  stepDistribution(
+    modelOutput: Tensor,
+    timestep: readonly number[],
+    sample: Tensor,
+    options?: DDIMDistributionOptions,
+  ): DDIMStepDistribution<number[]>;
   stepDistribution(
     modelOutput: Tensor,
     timestep: number | readonly number[],
@@ -209,7 +218,12 @@ export class DDIMScheduler {
     return this.#distribution(modelOutput, timestep, sample, options);
   }
 
-  #distribution(modelOutput: Tensor, timestep: number | readonly number[], sample: Tensor, options: DDIMDistributionOptions): DDIMStepDistribution<number | number[]> {
+  #distribution(
+    modelOutput: Tensor,
+    timestep: number | readonly number[],
+    sample: Tensor,
+    options: DDIMDistributionOptions,
+  ): DDIMStepDistribution<number | number[]> {
     const action = "step DDIMScheduler";
     const eta = options.eta ?? 0;
     this.#requireSteps("step");
@@ -229,10 +243,20 @@ export class DDIMScheduler {
         const range = this.config.clipSampleRange;
         predOriginalSample = clamp(predOriginalSample, -range, range);
       }
-      if (options.useClippedModelOutput === true) predEpsilon = epsilonFromOriginal(sample, predOriginalSample, sqrtAlphaProdT, sqrtBetaProdT);
+      if (options.useClippedModelOutput === true)
+        predEpsilon = epsilonFromOriginal(sample, predOriginalSample, sqrtAlphaProdT, sqrtBetaProdT);
       // 5-7. μ = √ᾱ_prev·x̂₀ + √(1 − ᾱ_prev − σ²)·ε̂ (formula (12))
-      const direction = mul(at((c) => c.directionCoefficient), predEpsilon);
-      const prevSampleMean = add(mul(at((c) => c.sqrtAlphaProdTPrev), predOriginalSample), direction);
+      const direction = mul(
+        at((c) => c.directionCoefficient),
+        predEpsilon,
+      );
+      const prevSampleMean = add(
+        mul(
+          at((c) => c.sqrtAlphaProdTPrev),
+          predOriginalSample,
+        ),
+        direction,
+      );
       return { predOriginalSample, prevSampleMean };
     });
     return { ...tensors, stdDevT: rowValues(rows, (t) => coefficients.get(t)!.stdDevT) };
@@ -245,7 +269,12 @@ export class DDIMScheduler {
    */
   step(modelOutput: Tensor, timestep: number, sample: Tensor, options?: DDIMStepOptions): DDIMStepOutput<number>;
   step(modelOutput: Tensor, timestep: readonly number[], sample: Tensor, options?: DDIMStepOptions): DDIMStepOutput<number[]>;
-  step(modelOutput: Tensor, timestep: number | readonly number[], sample: Tensor, options: DDIMStepOptions = {}): DDIMStepOutput<number | number[]> {
+  step(
+    modelOutput: Tensor,
+    timestep: number | readonly number[],
+    sample: Tensor,
+    options: DDIMStepOptions = {},
+  ): DDIMStepOutput<number | number[]> {
     const eta = options.eta ?? 0;
     const action = `step DDIMScheduler with eta ${eta}`;
     if (eta > 0) checkNoiseOptions(action, sample.shape, options);

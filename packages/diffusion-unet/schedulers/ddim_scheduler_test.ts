@@ -44,7 +44,7 @@ describe("DDIMScheduler", () => {
         const alphaT = scheduler.alphasCumprod[t];
         const alphaPrev = prev >= 0 ? scheduler.alphasCumprod[prev] : scheduler.alphasCumprod[0];
         const a = Math.sqrt(alphaPrev / alphaT);
-        const b = Math.sqrt(1 - alphaPrev) - Math.sqrt(alphaPrev) * Math.sqrt(1 - alphaT) / Math.sqrt(alphaT);
+        const b = Math.sqrt(1 - alphaPrev) - (Math.sqrt(alphaPrev) * Math.sqrt(1 - alphaT)) / Math.sqrt(alphaT);
         const x = randomTensor(shape, seed);
         const eps = randomTensor(shape, seed + 1);
         const out = scheduler.step(eps.tensor, t, x.tensor, { eta: 0 });
@@ -78,7 +78,13 @@ describe("DDIMScheduler", () => {
         const mean = await read(fromDdim.prevSampleMean);
         assertNear(mean, await read(fromDdpm.prevSampleMean), 1e-5, 1e-4, `μ at t=${t}`);
         const noisePart = (await read(fromDdim.prevSample)).map((v, i) => v - mean[i]);
-        assertNear(noisePart, z.data.map((zi) => fromDdim.stdDevT * zi), 1e-6, 1e-4, `σ·z at t=${t}`);
+        assertNear(
+          noisePart,
+          z.data.map((zi) => fromDdim.stdDevT * zi),
+          1e-6,
+          1e-4,
+          `σ·z at t=${t}`,
+        );
       }),
       { numRuns: fcRuns(12) },
     );
@@ -120,21 +126,32 @@ describe("DDIMScheduler", () => {
   test("addNoise() with zero noise gives √ᾱ_t·x per row, for host and tensor timesteps", async () => {
     const scheduler = DDIMScheduler.fromConfig(SD15);
     await fc.assert(
-      fc.asyncProperty(arbLatentShape, fc.integer(), fc.array(fc.integer({ min: 0, max: 999 }), { minLength: 3, maxLength: 3 }), async (shape, seed, ts) => {
-        const batch = shape[0];
-        const timesteps = ts.slice(0, batch);
-        const x = randomTensor(shape, seed);
-        const zero = randomTensor(shape, seed, 0).tensor;
-        const rowSize = x.data.length / batch;
-        const want = x.data.map((v, i) => Math.sqrt(scheduler.alphasCumprod[timesteps[Math.floor(i / rowSize)]]) * v);
-        assertNear(await read(scheduler.addNoise(x.tensor, zero, timesteps)), want, 1e-7, 1e-6, "host timesteps");
-        const asI32 = tensor(Int32Array.from(timesteps), [batch], { dtype: "i32" });
-        assertNear(await read(scheduler.addNoise(x.tensor, zero, asI32)), want, 1e-7, 1e-6, "i32 tensor timesteps");
-        const asF32 = tensor(Float32Array.from(timesteps), [batch]);
-        assertNear(await read(scheduler.addNoise(x.tensor, zero, asF32)), want, 1e-7, 1e-6, "f32 tensor timesteps");
-        const noiseOnly = await read(scheduler.addNoise(zero, x.tensor, timesteps[0]));
-        assertNear(noiseOnly, x.data.map((v) => Math.sqrt(1 - scheduler.alphasCumprod[timesteps[0]]) * v), 1e-7, 1e-6, "x₀ = 0");
-      }),
+      fc.asyncProperty(
+        arbLatentShape,
+        fc.integer(),
+        fc.array(fc.integer({ min: 0, max: 999 }), { minLength: 3, maxLength: 3 }),
+        async (shape, seed, ts) => {
+          const batch = shape[0];
+          const timesteps = ts.slice(0, batch);
+          const x = randomTensor(shape, seed);
+          const zero = randomTensor(shape, seed, 0).tensor;
+          const rowSize = x.data.length / batch;
+          const want = x.data.map((v, i) => Math.sqrt(scheduler.alphasCumprod[timesteps[Math.floor(i / rowSize)]]) * v);
+          assertNear(await read(scheduler.addNoise(x.tensor, zero, timesteps)), want, 1e-7, 1e-6, "host timesteps");
+          const asI32 = tensor(Int32Array.from(timesteps), [batch], { dtype: "i32" });
+          assertNear(await read(scheduler.addNoise(x.tensor, zero, asI32)), want, 1e-7, 1e-6, "i32 tensor timesteps");
+          const asF32 = tensor(Float32Array.from(timesteps), [batch]);
+          assertNear(await read(scheduler.addNoise(x.tensor, zero, asF32)), want, 1e-7, 1e-6, "f32 tensor timesteps");
+          const noiseOnly = await read(scheduler.addNoise(zero, x.tensor, timesteps[0]));
+          assertNear(
+            noiseOnly,
+            x.data.map((v) => Math.sqrt(1 - scheduler.alphasCumprod[timesteps[0]]) * v),
+            1e-7,
+            1e-6,
+            "x₀ = 0",
+          );
+        },
+      ),
       { numRuns: fcRuns(8) },
     );
   });
@@ -144,7 +161,9 @@ describe("DDIMScheduler", () => {
     const x0 = randomTensor(shape, 10);
     const eps = randomTensor(shape, 11).tensor;
     for (const t of [951, 501, 51, 1]) {
-      const schedulers = (["epsilon", "v_prediction", "sample"] as const).map((type) => DDIMScheduler.fromConfig({ ...SD15, prediction_type: type }));
+      const schedulers = (["epsilon", "v_prediction", "sample"] as const).map((type) =>
+        DDIMScheduler.fromConfig({ ...SD15, prediction_type: type }),
+      );
       schedulers.forEach((s) => s.setTimesteps(20));
       const xt = schedulers[0].addNoise(x0.tensor, eps, t);
       const outputs = [eps, schedulers[0].getVelocity(x0.tensor, eps, t), x0.tensor];
@@ -185,8 +204,14 @@ describe("DDIMScheduler", () => {
     scheduler.setTimesteps(20);
     assert.throws(() => scheduler.step(x, 951, x, { eta: 1 }), /pass noise \(a tensor shaped like the sample\) or a generator/);
     assert.throws(() => scheduler.step(x, 951, x, { eta: -1 }), /eta -1: it must be >= 0/);
-    assert.throws(() => scheduler.step(x, 951, x, { eta: 1, noise: x, generator: new RandomGenerator(1) }), /either noise or generator, not both/);
-    assert.throws(() => scheduler.step(randomTensor([1, 4, 2, 3], 2).tensor, 951, x), /model output has shape \[1, 4, 2, 3\], the sample \[1, 4, 2, 2\]/);
+    assert.throws(
+      () => scheduler.step(x, 951, x, { eta: 1, noise: x, generator: new RandomGenerator(1) }),
+      /either noise or generator, not both/,
+    );
+    assert.throws(
+      () => scheduler.step(randomTensor([1, 4, 2, 3], 2).tensor, 951, x),
+      /model output has shape \[1, 4, 2, 3\], the sample \[1, 4, 2, 2\]/,
+    );
     assert.throws(() => scheduler.step(x, 1000, x), /timestep 1000/);
     assert.throws(() => scheduler.step(x, [1, 2, 3], x), /3 timesteps for a batch of 1/);
   });

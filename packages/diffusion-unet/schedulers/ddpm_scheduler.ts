@@ -124,7 +124,11 @@ export class DDPMScheduler {
   }
 
   setTimesteps(numInferenceSteps: number): void {
-    const options = { spacing: this.config.timestepSpacing, numTrainTimesteps: this.config.numTrainTimesteps, stepsOffset: this.config.stepsOffset };
+    const options = {
+      spacing: this.config.timestepSpacing,
+      numTrainTimesteps: this.config.numTrainTimesteps,
+      stepsOffset: this.config.stepsOffset,
+    };
     const timesteps = discreteTimesteps(numInferenceSteps, options);
     checkTimesteps("DDPMScheduler", timesteps, numInferenceSteps, options);
     this.#numInferenceSteps = numInferenceSteps;
@@ -156,9 +160,8 @@ export class DDPMScheduler {
     const currentAlphaT = f32(alphaProdT / alphaProdTPrev);
     const currentBetaT = f32(1 - currentAlphaT);
     const variance = this.getVariance(timestep);
-    const std = this.config.varianceType === "fixed_small_log"
-      ? f32(Math.exp(f32(0.5 * f32(Math.log(variance)))))
-      : f32(Math.sqrt(variance));
+    const std =
+      this.config.varianceType === "fixed_small_log" ? f32(Math.exp(f32(0.5 * f32(Math.log(variance))))) : f32(Math.sqrt(variance));
     return {
       timestep,
       prevTimestep,
@@ -176,7 +179,12 @@ export class DDPMScheduler {
    */
   step(modelOutput: Tensor, timestep: number, sample: Tensor, options?: StepNoiseOptions): DDPMStepOutput<number>;
   step(modelOutput: Tensor, timestep: readonly number[], sample: Tensor, options?: StepNoiseOptions): DDPMStepOutput<number[]>;
-  step(modelOutput: Tensor, timestep: number | readonly number[], sample: Tensor, options: StepNoiseOptions = {}): DDPMStepOutput<number | number[]> {
+  step(
+    modelOutput: Tensor,
+    timestep: number | readonly number[],
+    sample: Tensor,
+    options: StepNoiseOptions = {},
+  ): DDPMStepOutput<number | number[]> {
     const action = "step DDPMScheduler";
     checkSameShape(action, modelOutput, sample);
     const rows = rowTimesteps(action, timestep, sample.shape[0] ?? 1);
@@ -189,17 +197,39 @@ export class DDPMScheduler {
       // 2. x̂₀ from the model output
       const sqrtAlphaProdT = at((c) => c.sqrtAlphaProdT);
       const sqrtBetaProdT = at((c) => c.sqrtBetaProdT);
-      let predOriginalSample = vpPrediction(this.config.predictionType, modelOutput, sample, sqrtAlphaProdT, sqrtBetaProdT, false).predOriginalSample;
+      let predOriginalSample = vpPrediction(
+        this.config.predictionType,
+        modelOutput,
+        sample,
+        sqrtAlphaProdT,
+        sqrtBetaProdT,
+        false,
+      ).predOriginalSample;
       // 3. clip x̂₀
       if (this.config.clipSample) {
         predOriginalSample = clamp(predOriginalSample, -this.config.clipSampleRange, this.config.clipSampleRange);
       }
       // 4-5. posterior mean μ̃ = c₀·x̂₀ + c_t·x_t
-      const prevSampleMean = add(mul(at((c) => c.predOriginalSampleCoeff), predOriginalSample), mul(at((c) => c.currentSampleCoeff), sample));
+      const prevSampleMean = add(
+        mul(
+          at((c) => c.predOriginalSampleCoeff),
+          predOriginalSample,
+        ),
+        mul(
+          at((c) => c.currentSampleCoeff),
+          sample,
+        ),
+      );
       // 6. add σ_t·z where t > 0
       if (!addsNoise) return { prevSample: prevSampleMean, predOriginalSample, prevSampleMean };
       const { noise } = resolveNoise(noiseAction, sample.shape, options);
-      const prevSample = add(prevSampleMean, mul(at((c) => c.stdDevT), noise));
+      const prevSample = add(
+        prevSampleMean,
+        mul(
+          at((c) => c.stdDevT),
+          noise,
+        ),
+      );
       return { prevSample, predOriginalSample, prevSampleMean };
     });
     return { ...tensors, stdDevT: rowValues(rows, (t) => coefficients.get(t)!.stdDevT) };

@@ -36,7 +36,13 @@ describe("DDPMScheduler", () => {
         const ct = (Math.sqrt(1 - beta) * (1 - alphaBarPrev)) / (1 - alphaBar);
         const x0 = x.data.map((v, i) => (v - Math.sqrt(1 - alphaBar) * eps.data[i]) / Math.sqrt(alphaBar));
         const out = scheduler.step(eps.tensor, t, x.tensor, { noise: randomTensor(shape, seed + 2).tensor });
-        assertNear(await read(out.prevSampleMean), x0.map((v, i) => c0 * v + ct * x.data[i]), 2e-5, 1e-4, `μ̃ at t=${t}`);
+        assertNear(
+          await read(out.prevSampleMean),
+          x0.map((v, i) => c0 * v + ct * x.data[i]),
+          2e-5,
+          1e-4,
+          `μ̃ at t=${t}`,
+        );
         const variance = ((1 - alphaBarPrev) / (1 - alphaBar)) * beta;
         assert.ok(Math.abs(out.stdDevT ** 2 - variance) <= betaTolerance(beta) * variance, `σ² ${out.stdDevT ** 2} vs ${variance}`);
       }),

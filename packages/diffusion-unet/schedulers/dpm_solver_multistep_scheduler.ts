@@ -118,7 +118,8 @@ export class DPMSolverMultistepScheduler {
   constructor(config: Partial<DPMSolverMultistepSchedulerConfig> = {}) {
     this.config = Object.freeze({ ...DPMSolverMultistepScheduler.defaults, ...config });
     const order = this.config.solverOrder;
-    if (!Number.isInteger(order) || order < 1) throw new RangeError(`Cannot build DPMSolverMultistepScheduler: solver_order is ${order}, expected an integer >= 1`);
+    if (!Number.isInteger(order) || order < 1)
+      throw new RangeError(`Cannot build DPMSolverMultistepScheduler: solver_order is ${order}, expected an integer >= 1`);
     this.schedule = new NoiseSchedule(this.config);
     this.#modelOutputs = new Array<Tensor | null>(order).fill(null);
   }
@@ -188,13 +189,15 @@ export class DPMSolverMultistepScheduler {
    */
   step(modelOutput: Tensor, timestep: number, sample: Tensor): DPMSolverStepOutput {
     checkSameShape("step DPMSolverMultistepScheduler", modelOutput, sample);
-    if (this.#timesteps.length === 0) throw new Error("Cannot run DPMSolverMultistepScheduler.step: call setTimesteps(numInferenceSteps) first");
+    if (this.#timesteps.length === 0)
+      throw new Error("Cannot run DPMSolverMultistepScheduler.step: call setTimesteps(numInferenceSteps) first");
     this.#stepIndex ??= this.#initialIndex(timestep);
     const index = this.#requireIndex();
     const count = this.#timesteps.length;
     const order = this.config.solverOrder;
     const isLast = index === count - 1;
-    const lowerOrderFinal = isLast && (this.config.eulerAtFinal || (this.config.lowerOrderFinal && count < 15) || this.config.finalSigmasType === "zero");
+    const lowerOrderFinal =
+      isLast && (this.config.eulerAtFinal || (this.config.lowerOrderFinal && count < 15) || this.config.finalSigmasType === "zero");
     const lowerOrderSecond = index === count - 2 && this.config.lowerOrderFinal && count < 15;
     const predOriginalSample = this.convertModelOutput(modelOutput, sample);
     this.#modelOutputs.shift()?.dispose();
@@ -295,7 +298,9 @@ export class DPMSolverMultistepScheduler {
     const index = this.#stepIndex;
     if (index === null) throw new Error("Cannot convert a model output in DPMSolverMultistepScheduler before its first step");
     if (index >= this.#timesteps.length) {
-      throw new RangeError(`Cannot step DPMSolverMultistepScheduler: all ${this.#timesteps.length} steps are done (call setTimesteps again)`);
+      throw new RangeError(
+        `Cannot step DPMSolverMultistepScheduler: all ${this.#timesteps.length} steps are done (call setTimesteps again)`,
+      );
     }
     return index;
   }

@@ -22,22 +22,29 @@ function vp(sigma: number): { alpha: number; sigmaT: number; lambda: number } {
 describe("DPMSolverMultistepScheduler", () => {
   test("a first-order step is DDIM's deterministic update between the same σ", async () => {
     await fc.assert(
-      fc.asyncProperty(arbLatentShape, fc.integer({ min: 2, max: 40 }), fc.nat(), fc.boolean(), fc.integer(), async (shape, steps, position, karras, seed) => {
-        const scheduler = DPMSolverMultistepScheduler.fromConfig({ ...SD15, solver_order: 1, use_karras_sigmas: karras });
-        scheduler.setTimesteps(steps);
-        const index = position % steps;
-        const x = randomTensor(shape, seed, 3);
-        const eps = randomTensor(shape, seed + 1);
-        const out = scheduler.step(eps.tensor, scheduler.timesteps[index], x.tensor);
-        const s = vp(scheduler.sigmas[index]);
-        const t = vp(scheduler.sigmas[index + 1]);
-        const x0 = x.data.map((v, i) => (v - s.sigmaT * eps.data[i]) / s.alpha);
-        // DDIM η = 0: x_t = α_t·x̂₀ + σ_t·ε̂ with ε̂ = (x_s − α_s·x̂₀)/σ_s (σ_t = 0 at the end: x̂₀)
-        const want = x0.map((v, i) => t.alpha * v + t.sigmaT * ((x.data[i] - s.alpha * v) / s.sigmaT));
-        assertNear(await read(out.predOriginalSample), x0, 1e-4, 1e-4, "x̂₀");
-        assertNear(await read(out.prevSample), want, 1e-4, 1e-4, `x at step ${index} of ${steps}`);
-        scheduler.dispose();
-      }),
+      fc.asyncProperty(
+        arbLatentShape,
+        fc.integer({ min: 2, max: 40 }),
+        fc.nat(),
+        fc.boolean(),
+        fc.integer(),
+        async (shape, steps, position, karras, seed) => {
+          const scheduler = DPMSolverMultistepScheduler.fromConfig({ ...SD15, solver_order: 1, use_karras_sigmas: karras });
+          scheduler.setTimesteps(steps);
+          const index = position % steps;
+          const x = randomTensor(shape, seed, 3);
+          const eps = randomTensor(shape, seed + 1);
+          const out = scheduler.step(eps.tensor, scheduler.timesteps[index], x.tensor);
+          const s = vp(scheduler.sigmas[index]);
+          const t = vp(scheduler.sigmas[index + 1]);
+          const x0 = x.data.map((v, i) => (v - s.sigmaT * eps.data[i]) / s.alpha);
+          // DDIM η = 0: x_t = α_t·x̂₀ + σ_t·ε̂ with ε̂ = (x_s − α_s·x̂₀)/σ_s (σ_t = 0 at the end: x̂₀)
+          const want = x0.map((v, i) => t.alpha * v + t.sigmaT * ((x.data[i] - s.alpha * v) / s.sigmaT));
+          assertNear(await read(out.predOriginalSample), x0, 1e-4, 1e-4, "x̂₀");
+          assertNear(await read(out.prevSample), want, 1e-4, 1e-4, `x at step ${index} of ${steps}`);
+          scheduler.dispose();
+        },
+      ),
       { numRuns: fcRuns(12) },
     );
   });
@@ -103,14 +110,22 @@ describe("DPMSolverMultistepScheduler", () => {
     const a = randomTensor(shape, 6);
     const b = randomTensor(shape, 7);
     const [s1, s0, t] = [0, 1, 2].map((i) => vp(scheduler.sigmas[i]));
-    const x0At = (lambda: number) => tensor(a.data.map((v, i) => v + b.data[i] * lambda), shape);
+    const x0At = (lambda: number) =>
+      tensor(
+        a.data.map((v, i) => v + b.data[i] * lambda),
+        shape,
+      );
     const x = randomTensor(shape, 8, 10).tensor;
     const first = scheduler.step(x0At(s1.lambda), scheduler.timesteps[0], x).prevSample;
     const xs = await read(first);
     const second = await read(scheduler.step(x0At(s0.lambda), scheduler.timesteps[1], first).prevSample);
     // x_t = (σ_t/σ_s)·x_s + σ_t ∫ e^λ x̂₀(λ) dλ = (σ_t/σ_s)·x_s + α_t[(1 − e^−h)·x̂₀(λ_s) + (h − 1 + e^−h)·b]
     const h = t.lambda - s0.lambda;
-    const want = xs.map((v, i) => (t.sigmaT / s0.sigmaT) * v + t.alpha * ((1 - Math.exp(-h)) * (a.data[i] + b.data[i] * s0.lambda) + (h - 1 + Math.exp(-h)) * b.data[i]));
+    const want = xs.map(
+      (v, i) =>
+        (t.sigmaT / s0.sigmaT) * v +
+        t.alpha * ((1 - Math.exp(-h)) * (a.data[i] + b.data[i] * s0.lambda) + (h - 1 + Math.exp(-h)) * b.data[i]),
+    );
     assertNear(second, want, 1e-4, 1e-4, "Heun step");
     scheduler.dispose();
   });

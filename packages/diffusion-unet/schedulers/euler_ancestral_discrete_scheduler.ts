@@ -110,7 +110,11 @@ export class EulerAncestralDiscreteScheduler {
 
   /** Chooses the timesteps and interpolates σ at them (linear in t), plus a final σ = 0. */
   setTimesteps(numInferenceSteps: number): void {
-    const options = { spacing: this.config.timestepSpacing, numTrainTimesteps: this.config.numTrainTimesteps, stepsOffset: this.config.stepsOffset };
+    const options = {
+      spacing: this.config.timestepSpacing,
+      numTrainTimesteps: this.config.numTrainTimesteps,
+      stepsOffset: this.config.stepsOffset,
+    };
     const timesteps = eulerTimesteps(numInferenceSteps, options);
     checkTimesteps("EulerAncestralDiscreteScheduler", timesteps, numInferenceSteps, options);
     const sigmas = timesteps.map((t) => interpUnitGrid(t, this.trainSigmas));
@@ -144,9 +148,10 @@ export class EulerAncestralDiscreteScheduler {
     if (sigmaUp > 0) checkNoiseOptions(noiseAction, sample.shape, options);
     const result = tidy(() => {
       // 1. x̂₀ from the model output
-      const predOriginalSample = this.config.predictionType === "epsilon"
-        ? sub(sample, mul(sigma, modelOutput))
-        : add(mul(modelOutput, f32(-sigma / f32(Math.sqrt(f32(sigmaSquared + 1))))), div(sample, f32(sigmaSquared + 1)));
+      const predOriginalSample =
+        this.config.predictionType === "epsilon"
+          ? sub(sample, mul(sigma, modelOutput))
+          : add(mul(modelOutput, f32(-sigma / f32(Math.sqrt(f32(sigmaSquared + 1))))), div(sample, f32(sigmaSquared + 1)));
       // 2. Euler step along the ODE derivative d = (x − x̂₀)/σ to σ_down
       const derivative = div(sub(sample, predOriginalSample), sigma);
       let prevSample = add(sample, mul(derivative, f32(sigmaDown - sigma)));
@@ -171,7 +176,9 @@ export class EulerAncestralDiscreteScheduler {
   #currentIndex(timestep: number): number {
     this.#stepIndex ??= indexForTimestep("EulerAncestralDiscreteScheduler", this.#timesteps, timestep);
     if (this.#stepIndex >= this.#timesteps.length) {
-      throw new RangeError(`Cannot step EulerAncestralDiscreteScheduler: all ${this.#timesteps.length} steps are done (call setTimesteps again)`);
+      throw new RangeError(
+        `Cannot step EulerAncestralDiscreteScheduler: all ${this.#timesteps.length} steps are done (call setTimesteps again)`,
+      );
     }
     return this.#stepIndex;
   }
@@ -185,7 +192,9 @@ export function indexForTimestep(scheduler: string, timesteps: readonly number[]
   const wanted = f32(timestep);
   const matches = timesteps.flatMap((t, i) => (f32(t) === wanted ? [i] : []));
   if (matches.length === 0) {
-    throw new RangeError(`Cannot find timestep ${timestep} in ${scheduler}'s timesteps: it is not one of the ${timesteps.length} set by setTimesteps`);
+    throw new RangeError(
+      `Cannot find timestep ${timestep} in ${scheduler}'s timesteps: it is not one of the ${timesteps.length} set by setTimesteps`,
+    );
   }
   return matches.length > 1 ? matches[1] : matches[0];
 }

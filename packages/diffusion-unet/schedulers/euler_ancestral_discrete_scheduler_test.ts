@@ -23,7 +23,10 @@ describe("EulerAncestralDiscreteScheduler", () => {
         // numpy's float arange behind diffusers' "trailing" spacing yields one value too many for some
         // counts (121: 1000 / 121 rounds so that ⌈1000 / step⌉ = 122); the scheduler refuses those
         if (spacing === "trailing" && arangeFloat(1000, 0, -1000 / steps).length !== steps) {
-          assert.throws(() => scheduler.setTimesteps(steps), new RegExp(`Cannot set ${steps} "trailing" timesteps .* the spacing gives ${steps + 1} values`));
+          assert.throws(
+            () => scheduler.setTimesteps(steps),
+            new RegExp(`Cannot set ${steps} "trailing" timesteps .* the spacing gives ${steps + 1} values`),
+          );
           return;
         }
         scheduler.setTimesteps(steps);
@@ -60,14 +63,26 @@ describe("EulerAncestralDiscreteScheduler", () => {
         const eps = randomTensor(shape, seed + 1);
         const z = randomTensor(shape, seed + 2);
         const scaled = await read(scheduler.scaleModelInput(x.tensor, t));
-        assertNear(scaled, x.data.map((v) => v / Math.sqrt(sigma ** 2 + 1)), 1e-6, 1e-6, "scaled input");
+        assertNear(
+          scaled,
+          x.data.map((v) => v / Math.sqrt(sigma ** 2 + 1)),
+          1e-6,
+          1e-6,
+          "scaled input",
+        );
         const out = scheduler.step(eps.tensor, t, x.tensor, { noise: z.tensor });
         assert.equal(scheduler.stepIndex, index + 1);
         const sigmaUp = Math.sqrt((sigmaNext ** 2 * (sigma ** 2 - sigmaNext ** 2)) / sigma ** 2);
         const sigmaDown = Math.sqrt(sigmaNext ** 2 - sigmaUp ** 2);
         const want = x.data.map((v, i) => v + eps.data[i] * (sigmaDown - sigma) + sigmaUp * z.data[i]);
         assertNear(await read(out.prevSample), want, 1e-5, 1e-4, `x_prev at step ${index}`);
-        assertNear(await read(out.predOriginalSample), x.data.map((v, i) => v - sigma * eps.data[i]), 1e-5, 1e-5, "x̂₀");
+        assertNear(
+          await read(out.predOriginalSample),
+          x.data.map((v, i) => v - sigma * eps.data[i]),
+          1e-5,
+          1e-5,
+          "x̂₀",
+        );
       }),
       { numRuns: fcRuns(12) },
     );

@@ -28,6 +28,9 @@ describe("classifierFreeGuidance", () => {
   });
 
   test("rejects outputs of different shapes", () => {
-    assert.throws(() => classifierFreeGuidance(randomTensor([2, 4], 1).tensor, randomTensor([2, 5], 1).tensor, 7.5), /must have the same shape/);
+    assert.throws(
+      () => classifierFreeGuidance(randomTensor([2, 4], 1).tensor, randomTensor([2, 5], 1).tensor, 7.5),
+      /must have the same shape/,
+    );
   });
 });

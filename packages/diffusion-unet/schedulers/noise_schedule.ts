@@ -120,7 +120,7 @@ function betasFor(config: NoiseScheduleConfig): Float32Array {
 
 /** Glide's cosine schedule (`betas_for_alpha_bar`, max β 0.999), in float64 then float32. */
 function squaredCosineBetas(n: number): Float32Array {
-  const alphaBar = (t: number) => Math.cos(((t + 0.008) / 1.008) * Math.PI / 2) ** 2;
+  const alphaBar = (t: number) => Math.cos((((t + 0.008) / 1.008) * Math.PI) / 2) ** 2;
   return Float32Array.from({ length: n }, (_, i) => Math.min(1 - alphaBar((i + 1) / n) / alphaBar(i / n), 0.999));
 }
 

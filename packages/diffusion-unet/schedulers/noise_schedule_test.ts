@@ -46,7 +46,10 @@ describe("NoiseSchedule", () => {
           assert.equal(alphas[t], f32(1 - betas[t]));
           product *= 1 - betas[t];
           // one float32 rounding per factor, at most: |relative error| ≤ (t + 1)·2⁻²⁴ (+ slack)
-          assert.ok(Math.abs(alphasCumprod[t] - product) <= (t + 2) * 2 ** -23 * product, `ᾱ_${t} = ${alphasCumprod[t]}, product ${product}`);
+          assert.ok(
+            Math.abs(alphasCumprod[t] - product) <= (t + 2) * 2 ** -23 * product,
+            `ᾱ_${t} = ${alphasCumprod[t]}, product ${product}`,
+          );
         }
       }),
       { numRuns: fcRuns(20) },
@@ -56,28 +59,34 @@ describe("NoiseSchedule", () => {
   test("the cosine schedule follows ᾱ(t) = cos²((t/T + 0.008)/1.008 · π/2) / ᾱ(0) with β capped at 0.999", () => {
     const T = 1000;
     const schedule = new NoiseSchedule({ ...DEFAULT_NOISE_SCHEDULE, numTrainTimesteps: T, betaSchedule: "squaredcos_cap_v2" });
-    const alphaBar = (t: number) => Math.cos(((t + 0.008) / 1.008) * Math.PI / 2) ** 2;
+    const alphaBar = (t: number) => Math.cos((((t + 0.008) / 1.008) * Math.PI) / 2) ** 2;
     assert.ok(schedule.betas.every((b) => b <= f32(0.999)));
     for (const t of [0, 10, 250, 500, 900, 980]) {
       const want = alphaBar((t + 1) / T) / alphaBar(0);
-      assert.ok(Math.abs(schedule.alphasCumprod[t] - want) <= 1e-5 * want + 1e-7, `ᾱ_${t} = ${schedule.alphasCumprod[t]}, expected ${want}`);
+      assert.ok(
+        Math.abs(schedule.alphasCumprod[t] - want) <= 1e-5 * want + 1e-7,
+        `ᾱ_${t} = ${schedule.alphasCumprod[t]}, expected ${want}`,
+      );
     }
   });
 
   test("rescale_betas_zero_snr keeps ᾱ₀, ends at ᾱ = 0 and maps √ᾱ linearly", () => {
     fc.assert(
-      fc.property(arbSchedule.filter((f) => f.betaSchedule !== "squaredcos_cap_v2"), (fields) => {
-        const plain = new NoiseSchedule({ ...DEFAULT_NOISE_SCHEDULE, ...fields });
-        const rescaled = new NoiseSchedule({ ...DEFAULT_NOISE_SCHEDULE, ...fields, rescaleBetasZeroSnr: true });
-        const n = fields.numTrainTimesteps;
-        assert.equal(rescaled.alphasCumprod[n - 1], 0);
-        assert.ok(Math.abs(rescaled.alphasCumprod[0] - plain.alphasCumprod[0]) <= 1e-6);
-        const [s0, sT] = [Math.sqrt(plain.alphasCumprod[0]), Math.sqrt(plain.alphasCumprod[n - 1])];
-        for (const t of [0, Math.floor(n / 3), Math.floor(n / 2), n - 2]) {
-          const want = ((Math.sqrt(plain.alphasCumprod[t]) - sT) * s0) / (s0 - sT);
-          assert.ok(Math.abs(Math.sqrt(rescaled.alphasCumprod[t]) - want) <= 2e-4 * want + 1e-6, `√ᾱ_${t}`);
-        }
-      }),
+      fc.property(
+        arbSchedule.filter((f) => f.betaSchedule !== "squaredcos_cap_v2"),
+        (fields) => {
+          const plain = new NoiseSchedule({ ...DEFAULT_NOISE_SCHEDULE, ...fields });
+          const rescaled = new NoiseSchedule({ ...DEFAULT_NOISE_SCHEDULE, ...fields, rescaleBetasZeroSnr: true });
+          const n = fields.numTrainTimesteps;
+          assert.equal(rescaled.alphasCumprod[n - 1], 0);
+          assert.ok(Math.abs(rescaled.alphasCumprod[0] - plain.alphasCumprod[0]) <= 1e-6);
+          const [s0, sT] = [Math.sqrt(plain.alphasCumprod[0]), Math.sqrt(plain.alphasCumprod[n - 1])];
+          for (const t of [0, Math.floor(n / 3), Math.floor(n / 2), n - 2]) {
+            const want = ((Math.sqrt(plain.alphasCumprod[t]) - sT) * s0) / (s0 - sT);
+            assert.ok(Math.abs(Math.sqrt(rescaled.alphasCumprod[t]) - want) <= 2e-4 * want + 1e-6, `√ᾱ_${t}`);
+          }
+        },
+      ),
       { numRuns: fcRuns(20) },
     );
   });

@@ -6,7 +6,6 @@ import { DPMSolverMultistepScheduler } from "./dpm_solver_multistep_scheduler.ts
 import { EulerAncestralDiscreteScheduler } from "./euler_ancestral_discrete_scheduler.ts";
 import { parseDiffusersJson, SD15_SCHEDULER_CONFIG, UnsupportedConfigError } from "./scheduler_config.ts";
 
-
 describe("fromConfig", () => {
   test("reads SD1.5's PNDM scheduler config into every scheduler, ignoring keys of sibling schedulers", () => {
     const ddim = DDIMScheduler.fromConfig(SD15_SCHEDULER_CONFIG);
@@ -43,24 +42,43 @@ describe("fromConfig", () => {
   test("rejects an unknown key, a wrong type and an unknown value by name", () => {
     assert.throws(() => DDIMScheduler.fromConfig({ beta_shedule: "linear" }), /unknown key "beta_shedule"/);
     assert.throws(() => DDIMScheduler.fromConfig({ beta_start: "0.1" }), /beta_start is "0.1", expected a finite number/);
-    assert.throws(() => DDIMScheduler.fromConfig({ beta_schedule: "cosine" }), /beta_schedule is "cosine", expected one of "linear", "scaled_linear", "squaredcos_cap_v2"/);
+    assert.throws(
+      () => DDIMScheduler.fromConfig({ beta_schedule: "cosine" }),
+      /beta_schedule is "cosine", expected one of "linear", "scaled_linear", "squaredcos_cap_v2"/,
+    );
     assert.throws(() => DDIMScheduler.fromConfig({ steps_offset: 0.5 }), /steps_offset is 0.5, expected an integer/);
     assert.throws(() => DDIMScheduler.fromConfig([1, 2]), /expected a diffusers config object/);
   });
 
   test("rejects the samplers' unsupported variants by name", () => {
-    const unsupported = (make: () => unknown, message: RegExp) => assert.throws(make, (error) => error instanceof UnsupportedConfigError && message.test(error.message));
-    unsupported(() => DPMSolverMultistepScheduler.fromConfig({ algorithm_type: "sde-dpmsolver++" }), /algorithm_type="sde-dpmsolver\+\+" is not supported \(only "dpmsolver\+\+", "deis"\)/);
-    unsupported(() => DPMSolverMultistepScheduler.fromConfig({ variance_type: "learned_range" }), /variance_type="learned_range" is not supported/);
-    unsupported(() => DPMSolverMultistepScheduler.fromConfig({ use_exponential_sigmas: true }), /use_exponential_sigmas=true is not supported/);
+    const unsupported = (make: () => unknown, message: RegExp) =>
+      assert.throws(make, (error) => error instanceof UnsupportedConfigError && message.test(error.message));
+    unsupported(
+      () => DPMSolverMultistepScheduler.fromConfig({ algorithm_type: "sde-dpmsolver++" }),
+      /algorithm_type="sde-dpmsolver\+\+" is not supported \(only "dpmsolver\+\+", "deis"\)/,
+    );
+    unsupported(
+      () => DPMSolverMultistepScheduler.fromConfig({ variance_type: "learned_range" }),
+      /variance_type="learned_range" is not supported/,
+    );
+    unsupported(
+      () => DPMSolverMultistepScheduler.fromConfig({ use_exponential_sigmas: true }),
+      /use_exponential_sigmas=true is not supported/,
+    );
     unsupported(() => DDPMScheduler.fromConfig({ variance_type: "learned" }), /variance_type="learned" is not supported/);
-    unsupported(() => EulerAncestralDiscreteScheduler.fromConfig({ prediction_type: "sample" }), /prediction_type="sample" is not supported/);
+    unsupported(
+      () => EulerAncestralDiscreteScheduler.fromConfig({ prediction_type: "sample" }),
+      /prediction_type="sample" is not supported/,
+    );
     assert.throws(() => DDIMScheduler.fromConfig({ beta_schedule: "sigmoid" }), /beta_schedule is "sigmoid"/);
     assert.throws(() => DPMSolverMultistepScheduler.fromConfig({ solver_type: "euler" }), /solver_type is "euler"/);
   });
 
   test("rejects trained_betas whose length is not num_train_timesteps", () => {
-    assert.throws(() => DDIMScheduler.fromConfig({ trained_betas: [0.1, 0.2], num_train_timesteps: 3 }), /trained_betas: it has 2 values, num_train_timesteps is 3/);
+    assert.throws(
+      () => DDIMScheduler.fromConfig({ trained_betas: [0.1, 0.2], num_train_timesteps: 3 }),
+      /trained_betas: it has 2 values, num_train_timesteps is 3/,
+    );
   });
 });
 

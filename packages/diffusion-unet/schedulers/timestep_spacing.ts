@@ -29,7 +29,9 @@ export function discreteTimesteps(count: number, options: SpacingOptions): numbe
   checkCount(count, T);
   switch (options.spacing) {
     case "linspace":
-      return linspace(0, T - 1, count).map(roundHalfEven).reverse();
+      return linspace(0, T - 1, count)
+        .map(roundHalfEven)
+        .reverse();
     case "leading": {
       const stepRatio = Math.floor(T / count);
       return Array.from({ length: count }, (_, i) => i * stepRatio + stepsOffset).reverse();
@@ -48,7 +50,9 @@ export function eulerTimesteps(count: number, options: SpacingOptions): number[]
   checkCount(count, T);
   switch (options.spacing) {
     case "linspace":
-      return linspace(0, T - 1, count).map(f32).reverse();
+      return linspace(0, T - 1, count)
+        .map(f32)
+        .reverse();
     case "leading": {
       const stepRatio = Math.floor(T / count);
       return Array.from({ length: count }, (_, i) => i * stepRatio + stepsOffset).reverse();
@@ -68,10 +72,15 @@ export function dpmSolverTimesteps(count: number, options: SpacingOptions & { la
   checkCount(count, T);
   switch (options.spacing) {
     case "linspace":
-      return linspace(0, lastTimestep - 1, count + 1).map(roundHalfEven).reverse().slice(0, -1);
+      return linspace(0, lastTimestep - 1, count + 1)
+        .map(roundHalfEven)
+        .reverse()
+        .slice(0, -1);
     case "leading": {
       const stepRatio = Math.floor(lastTimestep / (count + 1));
-      return Array.from({ length: count + 1 }, (_, i) => i * stepRatio + stepsOffset).reverse().slice(0, -1);
+      return Array.from({ length: count + 1 }, (_, i) => i * stepRatio + stepsOffset)
+        .reverse()
+        .slice(0, -1);
     }
     case "trailing":
       return arangeFloat(lastTimestep, 0, -T / count).map((t) => roundHalfEven(t) - 1);

@@ -3,7 +3,14 @@ import { describe, test } from "node:test";
 import fc from "fast-check";
 import { fcRuns } from "@spo/wgpu-tensor/testing";
 import { arangeFloat, f32, linspace, roundHalfEven, torchLinspaceF32 } from "./_numpy.ts";
-import { checkTimesteps, discreteTimesteps, dpmSolverTimesteps, eulerTimesteps, type SpacingOptions, type TimestepSpacing } from "./timestep_spacing.ts";
+import {
+  checkTimesteps,
+  discreteTimesteps,
+  dpmSolverTimesteps,
+  eulerTimesteps,
+  type SpacingOptions,
+  type TimestepSpacing,
+} from "./timestep_spacing.ts";
 
 const SPACINGS: TimestepSpacing[] = ["leading", "trailing", "linspace"];
 const arbOptions = fc.record({
@@ -29,7 +36,8 @@ function assertValidOrRejected(make: () => number[], count: number, options: Spa
   for (const [i, t] of timesteps.entries()) {
     assert.ok(t >= 0 && t < options.numTrainTimesteps, `timestep ${t} outside [0, ${options.numTrainTimesteps})`);
     if (!isFloat) assert.ok(Number.isInteger(t), `timestep ${t} is not an integer`);
-    if (i > 0) assert.ok(mayRepeat ? t <= timesteps[i - 1] : t < timesteps[i - 1], `timesteps not decreasing at ${i}: ${timesteps[i - 1]}, ${t}`);
+    if (i > 0)
+      assert.ok(mayRepeat ? t <= timesteps[i - 1] : t < timesteps[i - 1], `timesteps not decreasing at ${i}: ${timesteps[i - 1]}, ${t}`);
   }
 }
 
@@ -99,31 +107,41 @@ describe("numpy and torch number routines", () => {
 
   test("linspace ends exactly at stop and steps evenly", () => {
     fc.assert(
-      fc.property(fc.double({ min: -1e3, max: 1e3, noNaN: true }), fc.double({ min: -1e3, max: 1e3, noNaN: true }), fc.integer({ min: 2, max: 500 }), (a, b, n) => {
-        const values = linspace(a, b, n);
-        assert.equal(values.length, n);
-        assert.ok(values[0] === a && values[n - 1] === b, `ends ${values[0]}, ${values[n - 1]}`);
-        const step = (b - a) / (n - 1);
-        values.forEach((v, i) => assert.ok(Math.abs(v - (a + i * step)) <= 1e-9 * (1 + Math.abs(a) + Math.abs(b))));
-      }),
+      fc.property(
+        fc.double({ min: -1e3, max: 1e3, noNaN: true }),
+        fc.double({ min: -1e3, max: 1e3, noNaN: true }),
+        fc.integer({ min: 2, max: 500 }),
+        (a, b, n) => {
+          const values = linspace(a, b, n);
+          assert.equal(values.length, n);
+          assert.ok(values[0] === a && values[n - 1] === b, `ends ${values[0]}, ${values[n - 1]}`);
+          const step = (b - a) / (n - 1);
+          values.forEach((v, i) => assert.ok(Math.abs(v - (a + i * step)) <= 1e-9 * (1 + Math.abs(a) + Math.abs(b))));
+        },
+      ),
       { numRuns: fcRuns(100) },
     );
   });
 
   test("torchLinspaceF32 is monotone, hits both ends and stays within 2 float32 ulps of the exact line", () => {
     fc.assert(
-      fc.property(fc.double({ min: 1e-5, max: 1, noNaN: true }), fc.double({ min: 1e-5, max: 1, noNaN: true }), fc.integer({ min: 2, max: 2000 }), (a, b, n) => {
-        const [start, end] = a < b ? [a, b] : [b, a];
-        const values = torchLinspaceF32(start, end, n);
-        assert.equal(values[0], f32(start));
-        assert.equal(values[n - 1], f32(end));
-        const exactStep = (f32(end) - f32(start)) / (n - 1);
-        for (let i = 0; i < n; i++) {
-          if (i > 0) assert.ok(values[i] >= values[i - 1], `not monotone at ${i}`);
-          const exact = f32(start) + i * exactStep;
-          assert.ok(Math.abs(values[i] - exact) <= 2 * 2 ** -23 * Math.abs(exact) + 1e-12, `value ${i}: ${values[i]} vs ${exact}`);
-        }
-      }),
+      fc.property(
+        fc.double({ min: 1e-5, max: 1, noNaN: true }),
+        fc.double({ min: 1e-5, max: 1, noNaN: true }),
+        fc.integer({ min: 2, max: 2000 }),
+        (a, b, n) => {
+          const [start, end] = a < b ? [a, b] : [b, a];
+          const values = torchLinspaceF32(start, end, n);
+          assert.equal(values[0], f32(start));
+          assert.equal(values[n - 1], f32(end));
+          const exactStep = (f32(end) - f32(start)) / (n - 1);
+          for (let i = 0; i < n; i++) {
+            if (i > 0) assert.ok(values[i] >= values[i - 1], `not monotone at ${i}`);
+            const exact = f32(start) + i * exactStep;
+            assert.ok(Math.abs(values[i] - exact) <= 2 * 2 ** -23 * Math.abs(exact) + 1e-12, `value ${i}: ${values[i]} vs ${exact}`);
+          }
+        },
+      ),
       { numRuns: fcRuns(100) },
     );
   });

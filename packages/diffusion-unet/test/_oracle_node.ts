@@ -34,7 +34,11 @@ export async function loadOracleCase(name: string): Promise<{ manifest: OracleMa
   const parsed = parseSafetensors(await readFile(new URL(manifest.file, FIXTURES)));
   const tensors = new Map<string, OracleTensor>();
   for (const [key, tensor] of parsed.tensors) {
-    tensors.set(key, { shape: tensor.shape, data: toFloat32Array(tensor), isInteger: tensor.dtype.startsWith("I") || tensor.dtype.startsWith("U") });
+    tensors.set(key, {
+      shape: tensor.shape,
+      data: toFloat32Array(tensor),
+      isInteger: tensor.dtype.startsWith("I") || tensor.dtype.startsWith("U"),
+    });
   }
   return { manifest, tensors };
 }

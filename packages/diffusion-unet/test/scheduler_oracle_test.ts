@@ -23,7 +23,8 @@ for (const name of CASES) {
         const want = tensors.get(output);
         const got = outputs.get(output);
         if (!want || !got) throw new Error(`${name}: output ${output} is missing (${want ? "computed" : "expected"})`);
-        if (got.shape.join(",") !== want.shape.join(",")) throw new Error(`${name}/${output}: shape [${got.shape}], expected [${want.shape}]`);
+        if (got.shape.join(",") !== want.shape.join(","))
+          throw new Error(`${name}/${output}: shape [${got.shape}], expected [${want.shape}]`);
         assertAllClose(got.data, want.data, toleranceOf(manifest, output, want), `${name}/${output}`);
       }
     });

@@ -41,12 +41,23 @@ export class DownBlock extends CheckpointedBlock {
   readonly attentions: Transformer2DModel[];
   readonly downsampler: Downsample2D | null;
 
-  constructor(inChannels: number, outChannels: number, layers: number, hasAttention: boolean, addDownsample: boolean, padding: number, options: BlockOptions) {
+  constructor(
+    inChannels: number,
+    outChannels: number,
+    layers: number,
+    hasAttention: boolean,
+    addDownsample: boolean,
+    padding: number,
+    options: BlockOptions,
+  ) {
     super();
     this.resnets = Array.from({ length: layers }, (_, i) =>
-      this.registerModule(`resnets.${i}`, new ResnetBlock2D(i === 0 ? inChannels : outChannels, outChannels, options)));
+      this.registerModule(`resnets.${i}`, new ResnetBlock2D(i === 0 ? inChannels : outChannels, outChannels, options)),
+    );
     this.attentions = hasAttention
-      ? Array.from({ length: layers }, (_, i) => this.registerModule(`attentions.${i}`, new Transformer2DModel(outChannels, transformerOptions(options))))
+      ? Array.from({ length: layers }, (_, i) =>
+          this.registerModule(`attentions.${i}`, new Transformer2DModel(outChannels, transformerOptions(options))),
+        )
       : [];
     this.downsampler = addDownsample ? this.registerModule("downsamplers.0", new Downsample2D(outChannels, padding, options)) : null;
   }
@@ -95,7 +106,15 @@ export class UpBlock extends CheckpointedBlock {
   readonly attentions: Transformer2DModel[];
   readonly upsampler: Upsample2D | null;
 
-  constructor(inChannels: number, prevOutputChannels: number, outChannels: number, layers: number, hasAttention: boolean, addUpsample: boolean, options: BlockOptions) {
+  constructor(
+    inChannels: number,
+    prevOutputChannels: number,
+    outChannels: number,
+    layers: number,
+    hasAttention: boolean,
+    addUpsample: boolean,
+    options: BlockOptions,
+  ) {
     super();
     this.resnets = Array.from({ length: layers }, (_, i) => {
       const skipChannels = i === layers - 1 ? inChannels : outChannels;
@@ -103,7 +122,9 @@ export class UpBlock extends CheckpointedBlock {
       return this.registerModule(`resnets.${i}`, new ResnetBlock2D(resnetIn + skipChannels, outChannels, options));
     });
     this.attentions = hasAttention
-      ? Array.from({ length: layers }, (_, i) => this.registerModule(`attentions.${i}`, new Transformer2DModel(outChannels, transformerOptions(options))))
+      ? Array.from({ length: layers }, (_, i) =>
+          this.registerModule(`attentions.${i}`, new Transformer2DModel(outChannels, transformerOptions(options))),
+        )
       : [];
     this.upsampler = addUpsample ? this.registerModule("upsamplers.0", new Upsample2D(outChannels, options)) : null;
   }

@@ -28,7 +28,6 @@ export interface UNetConfig {
   upcastAttention: boolean;
 }
 
-
 /** The package's one error for configurations it does not implement; the message names the field. */
 function unsupported(message: string): UnsupportedConfigError {
   return new UnsupportedConfigError(message, { component: "UNet2DConditionModel" });
@@ -76,34 +75,52 @@ const MUST_EQUAL: Record<string, readonly unknown[]> = {
 export function unetConfigFromDiffusers(json: Json): UNetConfig {
   for (const [field, allowed] of Object.entries(MUST_EQUAL)) {
     if (!allowed.includes(json[field])) {
-      throw unsupported(`Cannot build UNet2DConditionModel: ${field} = ${JSON.stringify(json[field])} is not supported (supported: ${allowed.filter((v) => v !== undefined).map((v) => JSON.stringify(v)).join(", ")})`);
+      throw unsupported(
+        `Cannot build UNet2DConditionModel: ${field} = ${JSON.stringify(json[field])} is not supported (supported: ${allowed
+          .filter((v) => v !== undefined)
+          .map((v) => JSON.stringify(v))
+          .join(", ")})`,
+      );
     }
   }
   const blockOutChannels = numberList(json, "block_out_channels", [320, 640, 1280, 1280]);
-  const downBlockTypes = stringList(json, "down_block_types", ["CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"]);
+  const downBlockTypes = stringList(json, "down_block_types", [
+    "CrossAttnDownBlock2D",
+    "CrossAttnDownBlock2D",
+    "CrossAttnDownBlock2D",
+    "DownBlock2D",
+  ]);
   const upBlockTypes = stringList(json, "up_block_types", ["UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"]);
   for (const type of downBlockTypes) {
-    if (type !== "CrossAttnDownBlock2D" && type !== "DownBlock2D") throw unsupported(`Cannot build UNet2DConditionModel: down block type "${type}" is not supported`);
+    if (type !== "CrossAttnDownBlock2D" && type !== "DownBlock2D")
+      throw unsupported(`Cannot build UNet2DConditionModel: down block type "${type}" is not supported`);
   }
   for (const type of upBlockTypes) {
-    if (type !== "CrossAttnUpBlock2D" && type !== "UpBlock2D") throw unsupported(`Cannot build UNet2DConditionModel: up block type "${type}" is not supported`);
+    if (type !== "CrossAttnUpBlock2D" && type !== "UpBlock2D")
+      throw unsupported(`Cannot build UNet2DConditionModel: up block type "${type}" is not supported`);
   }
   if (downBlockTypes.length !== blockOutChannels.length || upBlockTypes.length !== blockOutChannels.length) {
-    throw unsupported(`Cannot build UNet2DConditionModel: ${blockOutChannels.length} block_out_channels need as many down and up block types (got ${downBlockTypes.length} and ${upBlockTypes.length})`);
+    throw unsupported(
+      `Cannot build UNet2DConditionModel: ${blockOutChannels.length} block_out_channels need as many down and up block types (got ${downBlockTypes.length} and ${upBlockTypes.length})`,
+    );
   }
   const crossAttentionDim = json.cross_attention_dim ?? 1280;
-  if (typeof crossAttentionDim !== "number") throw unsupported("Cannot build UNet2DConditionModel: a per-block cross_attention_dim list is not supported");
+  if (typeof crossAttentionDim !== "number")
+    throw unsupported("Cannot build UNet2DConditionModel: a per-block cross_attention_dim list is not supported");
   const transformerLayers = json.transformer_layers_per_block ?? 1;
-  if (typeof transformerLayers !== "number") throw unsupported("Cannot build UNet2DConditionModel: a per-block transformer_layers_per_block list is not supported");
+  if (typeof transformerLayers !== "number")
+    throw unsupported("Cannot build UNet2DConditionModel: a per-block transformer_layers_per_block list is not supported");
 
   // diffusers: num_attention_heads = num_attention_heads or attention_head_dim, and in SD1.x configs
   // attention_head_dim is that head count (the field name is a historical mistake)
   const heads = json.num_attention_heads ?? json.attention_head_dim ?? 8;
   const headsPerBlock = typeof heads === "number" ? blockOutChannels.map(() => heads) : (heads as number[]);
-  if (headsPerBlock.length !== blockOutChannels.length) throw unsupported("Cannot build UNet2DConditionModel: attention_head_dim list length must match block_out_channels");
+  if (headsPerBlock.length !== blockOutChannels.length)
+    throw unsupported("Cannot build UNet2DConditionModel: attention_head_dim list length must match block_out_channels");
 
   const layersPerBlock = json.layers_per_block ?? 2;
-  if (typeof layersPerBlock !== "number") throw unsupported("Cannot build UNet2DConditionModel: a per-block layers_per_block list is not supported");
+  if (typeof layersPerBlock !== "number")
+    throw unsupported("Cannot build UNet2DConditionModel: a per-block layers_per_block list is not supported");
 
   return {
     inChannels: num(json, "in_channels", 4),
@@ -130,13 +147,26 @@ export function unetConfigFromDiffusers(json: Json): UNetConfig {
 
 /** The SD1.5 UNet configuration (runwayml/stable-diffusion-v1-5 `unet/config.json`). */
 export const SD15_UNET_CONFIG: Json = {
-  in_channels: 4, out_channels: 4, sample_size: 64, center_input_sample: false, flip_sin_to_cos: true, freq_shift: 0,
+  in_channels: 4,
+  out_channels: 4,
+  sample_size: 64,
+  center_input_sample: false,
+  flip_sin_to_cos: true,
+  freq_shift: 0,
   down_block_types: ["CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"],
   mid_block_type: "UNetMidBlock2DCrossAttn",
   up_block_types: ["UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"],
-  block_out_channels: [320, 640, 1280, 1280], layers_per_block: 2, downsample_padding: 1, mid_block_scale_factor: 1,
-  act_fn: "silu", norm_num_groups: 32, norm_eps: 1e-5, cross_attention_dim: 768, attention_head_dim: 8,
-  use_linear_projection: false, upcast_attention: false,
+  block_out_channels: [320, 640, 1280, 1280],
+  layers_per_block: 2,
+  downsample_padding: 1,
+  mid_block_scale_factor: 1,
+  act_fn: "silu",
+  norm_num_groups: 32,
+  norm_eps: 1e-5,
+  cross_attention_dim: 768,
+  attention_head_dim: 8,
+  use_linear_projection: false,
+  upcast_attention: false,
 };
 
 function num(json: Json, field: string, fallback: number): number {

@@ -7,7 +7,13 @@ import { Device, Linear, type LayerOptions, Module, silu, type Tensor, tensor, t
  *   fᵢ = exp(−ln(10000)·i / (half − shift)),  emb = [sin(t·f) | cos(t·f)]  (halves swapped if flipSinToCos)
  * Frequencies and arguments are rounded to f32 as torch computes them.
  */
-export function timestepProjection(timesteps: readonly number[], dim: number, flipSinToCos: boolean, freqShift: number, device: Device = Device.default): Tensor {
+export function timestepProjection(
+  timesteps: readonly number[],
+  dim: number,
+  flipSinToCos: boolean,
+  freqShift: number,
+  device: Device = Device.default,
+): Tensor {
   const half = Math.floor(dim / 2);
   const f = Math.fround;
   const logMaxPeriod = f(Math.log(10000));

@@ -34,7 +34,12 @@ async function gradientsAndPeak(isCheckpointing: boolean): Promise<{ grads: Floa
   await device.sync();
   const peak = device.memory().peakBytes - base;
   const params = unet.stateDict();
-  const names = ["down_blocks.0.attentions.0.transformer_blocks.0.attn1.to_q.weight", "down_blocks.0.resnets.0.conv1.weight", "up_blocks.1.resnets.2.conv2.bias", "time_embedding.linear_1.weight"];
+  const names = [
+    "down_blocks.0.attentions.0.transformer_blocks.0.attn1.to_q.weight",
+    "down_blocks.0.resnets.0.conv1.weight",
+    "up_blocks.1.resnets.2.conv2.bias",
+    "time_embedding.linear_1.weight",
+  ];
   const grads = await Promise.all(names.map((n) => params.get(n)!.grad!.toArray() as Promise<Float32Array>));
   [sample, context, weights, loss].forEach((t: Tensor) => t.dispose());
   unet.dispose();

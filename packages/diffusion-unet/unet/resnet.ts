@@ -1,4 +1,16 @@
-import { add, Conv2d, GroupNorm, type LayerOptions, layerOptions, Linear, Module, reshape, silu, type Tensor, tidy } from "@spo/wgpu-tensor";
+import {
+  add,
+  Conv2d,
+  GroupNorm,
+  type LayerOptions,
+  layerOptions,
+  Linear,
+  Module,
+  reshape,
+  silu,
+  type Tensor,
+  tidy,
+} from "@spo/wgpu-tensor";
 
 export interface ResnetOptions extends LayerOptions {
   temb: number;
@@ -28,9 +40,8 @@ export class ResnetBlock2D extends Module {
     this.time_emb_proj = this.registerModule("time_emb_proj", new Linear(options.temb, outChannels, layer));
     this.norm2 = this.registerModule("norm2", new GroupNorm(options.groups, outChannels, norm));
     this.conv2 = this.registerModule("conv2", new Conv2d(outChannels, outChannels, 3, { ...layer, padding: 1 }));
-    this.conv_shortcut = inChannels === outChannels
-      ? null
-      : this.registerModule("conv_shortcut", new Conv2d(inChannels, outChannels, 1, layer));
+    this.conv_shortcut =
+      inChannels === outChannels ? null : this.registerModule("conv_shortcut", new Conv2d(inChannels, outChannels, 1, layer));
   }
 
   forward(x: Tensor, temb: Tensor): Tensor {

@@ -1,5 +1,20 @@
 import {
-  add, Attention, Conv2d, gelu, GroupNorm, type LayerOptions, layerOptions, LayerNorm, Linear, Module, mul, narrow, permute, reshape, type Tensor, tidy,
+  add,
+  Attention,
+  Conv2d,
+  gelu,
+  GroupNorm,
+  type LayerOptions,
+  layerOptions,
+  LayerNorm,
+  Linear,
+  Module,
+  mul,
+  narrow,
+  permute,
+  reshape,
+  type Tensor,
+  tidy,
 } from "@spo/wgpu-tensor";
 
 export interface TransformerOptions extends LayerOptions {
@@ -51,7 +66,10 @@ export class BasicTransformerBlock extends Module {
     this.norm1 = this.registerModule("norm1", new LayerNorm(dim, norm));
     this.attn1 = this.registerModule("attn1", new Attention(dim, { ...layer, heads: options.heads, dimHead, bias: false }));
     this.norm2 = this.registerModule("norm2", new LayerNorm(dim, norm));
-    this.attn2 = this.registerModule("attn2", new Attention(dim, { ...layer, heads: options.heads, dimHead, bias: false, crossAttentionDim: options.crossAttentionDim }));
+    this.attn2 = this.registerModule(
+      "attn2",
+      new Attention(dim, { ...layer, heads: options.heads, dimHead, bias: false, crossAttentionDim: options.crossAttentionDim }),
+    );
     this.norm3 = this.registerModule("norm3", new LayerNorm(dim, norm));
     this.ff = this.registerModule("ff", new FeedForward(dim, layer));
   }
@@ -81,10 +99,11 @@ export class Transformer2DModel extends Module {
     this.useLinearProjection = options.useLinearProjection;
     const layer = layerOptions(options);
     this.norm = this.registerModule("norm", new GroupNorm(options.groups, channels, { ...layer, eps: 1e-6 }));
-    const project = () => options.useLinearProjection ? new Linear(channels, channels, layer) : new Conv2d(channels, channels, 1, layer);
+    const project = () => (options.useLinearProjection ? new Linear(channels, channels, layer) : new Conv2d(channels, channels, 1, layer));
     this.proj_in = this.registerModule("proj_in", project());
     this.transformer_blocks = Array.from({ length: options.layers }, (_, i) =>
-      this.registerModule(`transformer_blocks.${i}`, new BasicTransformerBlock(channels, options)));
+      this.registerModule(`transformer_blocks.${i}`, new BasicTransformerBlock(channels, options)),
+    );
     this.proj_out = this.registerModule("proj_out", project());
   }
 

@@ -1,4 +1,17 @@
-import { Conv2d, GroupNorm, keep, type LayerOptions, layerOptions, type ModelDType, Module, mul, sub, type Tensor, tidy, toDType } from "@spo/wgpu-tensor";
+import {
+  Conv2d,
+  GroupNorm,
+  keep,
+  type LayerOptions,
+  layerOptions,
+  type ModelDType,
+  Module,
+  mul,
+  sub,
+  type Tensor,
+  tidy,
+  toDType,
+} from "@spo/wgpu-tensor";
 import { type BlockOptions, DownBlock, MidBlock, UpBlock } from "./blocks.ts";
 import { type UNetConfig, unetConfigFromDiffusers } from "./config.ts";
 import { TimestepEmbedding, timestepProjection } from "./embeddings.ts";
@@ -64,7 +77,15 @@ export class UNet2DConditionModel extends Module {
     this.down_blocks = config.downBlockTypes.map((type, i) => {
       const isFinal = i === channels.length - 1;
       const input = i === 0 ? channels[0] : channels[i - 1];
-      const block = new DownBlock(input, channels[i], config.layersPerBlock, type === "CrossAttnDownBlock2D", !isFinal, config.downsamplePadding, shared(config.headsPerBlock[i]));
+      const block = new DownBlock(
+        input,
+        channels[i],
+        config.layersPerBlock,
+        type === "CrossAttnDownBlock2D",
+        !isFinal,
+        config.downsamplePadding,
+        shared(config.headsPerBlock[i]),
+      );
       return this.registerModule(`down_blocks.${i}`, block);
     });
 
@@ -80,11 +101,22 @@ export class UNet2DConditionModel extends Module {
       const prevOutput = i === 0 ? reversedChannels[0] : reversedChannels[i - 1];
       const output = reversedChannels[i];
       const input = reversedChannels[Math.min(i + 1, channels.length - 1)];
-      const block = new UpBlock(input, prevOutput, output, config.layersPerBlock + 1, type === "CrossAttnUpBlock2D", !isFinal, shared(reversedHeads[i]));
+      const block = new UpBlock(
+        input,
+        prevOutput,
+        output,
+        config.layersPerBlock + 1,
+        type === "CrossAttnUpBlock2D",
+        !isFinal,
+        shared(reversedHeads[i]),
+      );
       return this.registerModule(`up_blocks.${i}`, block);
     });
 
-    this.conv_norm_out = this.registerModule("conv_norm_out", new GroupNorm(config.normNumGroups, channels[0], { ...layer, eps: config.normEps }));
+    this.conv_norm_out = this.registerModule(
+      "conv_norm_out",
+      new GroupNorm(config.normNumGroups, channels[0], { ...layer, eps: config.normEps }),
+    );
     this.conv_out = this.registerModule("conv_out", new Conv2d(channels[0], config.outChannels, 3, { ...layer, padding: 1 }));
   }
 
@@ -122,7 +154,13 @@ export class UNet2DConditionModel extends Module {
       const input = this.config.centerInputSample ? sub(mul(typed, 2), 1) : typed;
       const context = toDType(encoderHiddenStates, this.dtype);
       // 1. time: computed in f32 on the host, cast once (PRECISION_RULES.timestepEmbedding)
-      const projectedF32 = timestepProjection(perSample, this.config.blockOutChannels[0], this.config.flipSinToCos, this.config.freqShift, sample.device);
+      const projectedF32 = timestepProjection(
+        perSample,
+        this.config.blockOutChannels[0],
+        this.config.flipSinToCos,
+        this.config.freqShift,
+        sample.device,
+      );
       const projected = toDType(projectedF32, this.dtype);
       const temb = this.time_embedding.forward(projected);
       capture("time_proj", projected);
@@ -150,4 +188,3 @@ export class UNet2DConditionModel extends Module {
     });
   }
 }
-

@@ -86,15 +86,30 @@ describe("UNet2DConditionModel structure", () => {
   });
 
   test("unsupported configurations are rejected by field name", () => {
-    assert.throws(() => unetConfigFromDiffusers({ ...SD15_UNET_CONFIG, addition_embed_type: "text_time" }), (e: unknown) => e instanceof UnsupportedConfigError && /addition_embed_type/.test(e.message));
-    assert.throws(() => unetConfigFromDiffusers({ ...SD15_UNET_CONFIG, down_block_types: ["SimpleCrossAttnDownBlock2D", "DownBlock2D", "DownBlock2D", "DownBlock2D"] }), /SimpleCrossAttnDownBlock2D/);
+    assert.throws(
+      () => unetConfigFromDiffusers({ ...SD15_UNET_CONFIG, addition_embed_type: "text_time" }),
+      (e: unknown) => e instanceof UnsupportedConfigError && /addition_embed_type/.test(e.message),
+    );
+    assert.throws(
+      () =>
+        unetConfigFromDiffusers({
+          ...SD15_UNET_CONFIG,
+          down_block_types: ["SimpleCrossAttnDownBlock2D", "DownBlock2D", "DownBlock2D", "DownBlock2D"],
+        }),
+      /SimpleCrossAttnDownBlock2D/,
+    );
     assert.throws(() => unetConfigFromDiffusers({ ...SD15_UNET_CONFIG, cross_attention_dim: [768, 768, 768, 768] }), /cross_attention_dim/);
   });
 
   test("attention_head_dim as a list gives per-block head counts, reversed on the way up", () => {
     const config = unetConfigFromDiffusers({
-      ...SD15_UNET_CONFIG, block_out_channels: [32, 64], attention_head_dim: [2, 4], norm_num_groups: 8, cross_attention_dim: 16,
-      down_block_types: ["CrossAttnDownBlock2D", "CrossAttnDownBlock2D"], up_block_types: ["CrossAttnUpBlock2D", "CrossAttnUpBlock2D"],
+      ...SD15_UNET_CONFIG,
+      block_out_channels: [32, 64],
+      attention_head_dim: [2, 4],
+      norm_num_groups: 8,
+      cross_attention_dim: 16,
+      down_block_types: ["CrossAttnDownBlock2D", "CrossAttnDownBlock2D"],
+      up_block_types: ["CrossAttnUpBlock2D", "CrossAttnUpBlock2D"],
     });
     const unet = new UNet2DConditionModel(config, { init: "meta" });
     assert.equal(unet.down_blocks[0].attentions[0].transformer_blocks[0].attn1.heads, 2);

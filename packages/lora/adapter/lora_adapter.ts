@@ -57,7 +57,9 @@ export class LoraAdapter extends Module implements LoraOwner {
     this.#checkUsable("add a layer to");
     if (this.#merged) throw new Error(`Cannot add a layer to adapter "${this.name}": it is merged; unmerge it first`);
     if (base.adapters.has(this.name)) {
-      throw new Error(`Cannot add adapter "${this.name}" to "${qualifiedName(component, path)}": the layer already has an adapter of that name`);
+      throw new Error(
+        `Cannot add adapter "${this.name}" to "${qualifiedName(component, path)}": the layer already has an adapter of that name`,
+      );
     }
     const layer = new LoraLayer(this, component, path, base, { ...options, generator: this.generator });
     this.registerModule(qualifiedName(component, path), layer);
@@ -173,9 +175,11 @@ function checkWeight(name: string, value: number): number {
 /** W ← W ± ΔW in place (the base weight keeps its storage, so every reference sees the change). */
 function updateBaseWeight(layer: LoraLayer, multiplier: number, op: "add" | "sub"): void {
   const weight = layer.base.weight;
-  noGrad(() => tidy(() => {
-    const delta = layer.deltaWeight(multiplier);
-    const typed = delta.dtype === weight.dtype ? delta : cast(delta, weight.dtype);
-    loadTensorInto(weight, op === "add" ? add(weight, typed) : sub(weight, typed));
-  }));
+  noGrad(() =>
+    tidy(() => {
+      const delta = layer.deltaWeight(multiplier);
+      const typed = delta.dtype === weight.dtype ? delta : cast(delta, weight.dtype);
+      loadTensorInto(weight, op === "add" ? add(weight, typed) : sub(weight, typed));
+    }),
+  );
 }

@@ -37,7 +37,10 @@ describe("LoraAdapter switching", () => {
     assert.notDeepEqual(adapted, base);
     disableAdapters(model);
     assert.deepEqual(await run(model, x), base);
-    assert.deepEqual(withAdaptersDisabled(model, () => loraAdaptersOf(model).map((a) => a.isEnabled)), [false, false]);
+    assert.deepEqual(
+      withAdaptersDisabled(model, () => loraAdaptersOf(model).map((a) => a.isEnabled)),
+      [false, false],
+    );
     enableAdapters(model);
     assert.deepEqual(await run(model, x), adapted);
     first.remove();
@@ -50,9 +53,13 @@ describe("LoraAdapter switching", () => {
     const on = injectLora(model, { name: "on", rank: 2, targetModules: ["to_q"] });
     const off = injectLora(model, { name: "off", rank: 2, targetModules: ["to_k"] });
     off.isEnabled = false;
-    assert.throws(() => withAdaptersDisabled(model, () => {
-      throw new Error("boom");
-    }), /boom/);
+    assert.throws(
+      () =>
+        withAdaptersDisabled(model, () => {
+          throw new Error("boom");
+        }),
+      /boom/,
+    );
     assert.deepEqual([on.isEnabled, off.isEnabled], [true, false]);
     on.remove();
     off.remove();
@@ -72,26 +79,31 @@ describe("LoraAdapter switching", () => {
 
   test("two LoRAs at weights a and b give the model whose weights have a·ΔW₁ + b·ΔW₂ merged in", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.double({ min: -2, max: 2, noNaN: true }), fc.double({ min: -2, max: 2, noNaN: true }), fc.integer({ min: 1, max: 4 }), async (a, b, rank) => {
-        const model = new ToyModel();
-        const x = seededTensor([2, 3, 3, 3], 3);
-        const first = injectLora(model, { name: "first", rank, alpha: 2 * rank, targetModules: TARGETS });
-        const second = injectLora(model, { name: "second", rank: 5 - rank, targetModules: ["to_q", "to_out.0"] });
-        randomizeLora(first, 40 + rank);
-        randomizeLora(second, 50 + rank);
-        first.weight = a;
-        second.weight = b;
-        const stacked = await run(model, x);
-        first.merge();
-        second.merge();
-        assert.ok(first.isMerged && second.isMerged);
-        const merged = await run(model, x);
-        assertClose(merged, stacked, TOLERANCE, `a ${a}, b ${b}, rank ${rank}`);
-        first.remove();
-        second.remove();
-        x.dispose();
-        model.dispose();
-      }),
+      fc.asyncProperty(
+        fc.double({ min: -2, max: 2, noNaN: true }),
+        fc.double({ min: -2, max: 2, noNaN: true }),
+        fc.integer({ min: 1, max: 4 }),
+        async (a, b, rank) => {
+          const model = new ToyModel();
+          const x = seededTensor([2, 3, 3, 3], 3);
+          const first = injectLora(model, { name: "first", rank, alpha: 2 * rank, targetModules: TARGETS });
+          const second = injectLora(model, { name: "second", rank: 5 - rank, targetModules: ["to_q", "to_out.0"] });
+          randomizeLora(first, 40 + rank);
+          randomizeLora(second, 50 + rank);
+          first.weight = a;
+          second.weight = b;
+          const stacked = await run(model, x);
+          first.merge();
+          second.merge();
+          assert.ok(first.isMerged && second.isMerged);
+          const merged = await run(model, x);
+          assertClose(merged, stacked, TOLERANCE, `a ${a}, b ${b}, rank ${rank}`);
+          first.remove();
+          second.remove();
+          x.dispose();
+          model.dispose();
+        },
+      ),
       { numRuns: fcRuns(4) },
     );
   });
@@ -99,31 +111,43 @@ describe("LoraAdapter switching", () => {
   test("merge() then unmerge() restores every base weight to within f32 rounding", async () => {
     await fc.assert(
       // weight 0 merges nothing (covered by its own test); the others change exactly the adapted weights
-      fc.asyncProperty(fc.double({ min: -3, max: 3, noNaN: true }).filter((w) => Math.abs(w) > 1e-3), fc.integer({ min: 1, max: 6 }), async (weight, rank) => {
-        const model = new ToyModel();
-        const before = await parameterValues(model);
-        const adapter = injectLora(model, { rank, targetModules: TARGETS });
-        randomizeLora(adapter, 60 + rank, 1);
-        adapter.weight = weight;
-        adapter.merge();
-        const merged = await parameterValues(model);
-        adapter.unmerge();
-        const after = await parameterValues(model);
-        for (const [name, original] of before) {
-          const restored = after.get(name)!;
-          const withDelta = merged.get(name)!;
-          for (let i = 0; i < original.length; i++) {
-            // (W + d) − d rounds twice: within one unit in the last place of |W| + 2|d| each time
-            const delta = Math.abs(withDelta[i] - original[i]);
-            const allowed = 2 ** -23 * 2 * (Math.abs(original[i]) + 2 * delta);
-            assert.ok(Math.abs(restored[i] - original[i]) <= allowed, `${name}[${i}]: ${restored[i]} vs ${original[i]} (ΔW ${delta})`);
+      fc.asyncProperty(
+        fc.double({ min: -3, max: 3, noNaN: true }).filter((w) => Math.abs(w) > 1e-3),
+        fc.integer({ min: 1, max: 6 }),
+        async (weight, rank) => {
+          const model = new ToyModel();
+          const before = await parameterValues(model);
+          const adapter = injectLora(model, { rank, targetModules: TARGETS });
+          randomizeLora(adapter, 60 + rank, 1);
+          adapter.weight = weight;
+          adapter.merge();
+          const merged = await parameterValues(model);
+          adapter.unmerge();
+          const after = await parameterValues(model);
+          for (const [name, original] of before) {
+            const restored = after.get(name)!;
+            const withDelta = merged.get(name)!;
+            for (let i = 0; i < original.length; i++) {
+              // (W + d) − d rounds twice: within one unit in the last place of |W| + 2|d| each time
+              const delta = Math.abs(withDelta[i] - original[i]);
+              const allowed = 2 ** -23 * 2 * (Math.abs(original[i]) + 2 * delta);
+              assert.ok(Math.abs(restored[i] - original[i]) <= allowed, `${name}[${i}]: ${restored[i]} vs ${original[i]} (ΔW ${delta})`);
+            }
           }
-        }
-        const changed = [...merged].filter(([name, values]) => values.some((v, i) => v !== before.get(name)![i])).map(([name]) => name);
-        assert.deepEqual(changed.sort(), ["blocks.0.to_k.weight", "blocks.0.to_out.0.weight", "blocks.0.to_q.weight", "blocks.1.to_k.weight", "blocks.1.to_out.0.weight", "blocks.1.to_q.weight", "proj_in.weight"]);
-        adapter.remove();
-        model.dispose();
-      }),
+          const changed = [...merged].filter(([name, values]) => values.some((v, i) => v !== before.get(name)![i])).map(([name]) => name);
+          assert.deepEqual(changed.sort(), [
+            "blocks.0.to_k.weight",
+            "blocks.0.to_out.0.weight",
+            "blocks.0.to_q.weight",
+            "blocks.1.to_k.weight",
+            "blocks.1.to_out.0.weight",
+            "blocks.1.to_q.weight",
+            "proj_in.weight",
+          ]);
+          adapter.remove();
+          model.dispose();
+        },
+      ),
       { numRuns: fcRuns(4) },
     );
   });
@@ -160,7 +184,14 @@ describe("LoraAdapter switching", () => {
     const model = new ToyModel();
     const [a, b, c] = ["a", "b", "c"].map((name) => injectLora(model, { name, rank: 2, targetModules: ["to_q"] }));
     setAdapters(model, ["c", "a"], [0.5, 2]);
-    assert.deepEqual([a, b, c].map((x) => [x.isEnabled, x.weight]), [[true, 2], [false, 1], [true, 0.5]]);
+    assert.deepEqual(
+      [a, b, c].map((x) => [x.isEnabled, x.weight]),
+      [
+        [true, 2],
+        [false, 1],
+        [true, 0.5],
+      ],
+    );
     assert.throws(() => setAdapters(model, ["d"]), /Cannot set adapter "d": the model has only "a", "b", "c"/);
     [a, b, c].forEach((x) => x.remove());
   });
@@ -169,15 +200,24 @@ describe("LoraAdapter switching", () => {
     const model = new ToyModel();
     const adapter = injectLora(model, { name: "spo", rank: 2, targetModules: ["to_q"] });
     adapter.merge();
-    assert.throws(() => (adapter.weight = 2), /Cannot change the weight of adapter "spo": it is merged into the base weights; unmerge it first/);
+    assert.throws(
+      () => (adapter.weight = 2),
+      /Cannot change the weight of adapter "spo": it is merged into the base weights; unmerge it first/,
+    );
     assert.throws(() => (adapter.isEnabled = false), /Cannot disable adapter "spo": it is merged/);
     const other = injectLora(model, { name: "other", rank: 2, targetModules: ["to_k"] });
-    assert.throws(() => withAdaptersDisabled(model, () => 0), /Cannot disable adapter "spo": it is merged into the base weights; unmerge it first/);
+    assert.throws(
+      () => withAdaptersDisabled(model, () => 0),
+      /Cannot disable adapter "spo": it is merged into the base weights; unmerge it first/,
+    );
     assert.throws(() => disableAdapters(model), /Cannot disable adapter "spo"/);
     assert.ok(other.isEnabled, "nothing was switched off half-way");
     other.remove();
     assert.throws(() => adapter.merge(), /Cannot merge adapter "spo": it is already merged/);
-    assert.throws(() => injectLora(model, { name: "spo", rank: 2, targetModules: ["to_q"] }), /Cannot add adapter "spo" to "unet.blocks.0.to_q": the layer already has an adapter of that name/);
+    assert.throws(
+      () => injectLora(model, { name: "spo", rank: 2, targetModules: ["to_q"] }),
+      /Cannot add adapter "spo" to "unet.blocks.0.to_q": the layer already has an adapter of that name/,
+    );
     adapter.remove();
     assert.throws(() => adapter.merge(), /Cannot merge adapter "spo": it was removed/);
     assert.throws(() => adapter.unmerge(), /it was removed/);

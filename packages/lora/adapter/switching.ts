@@ -93,7 +93,9 @@ export function setAdapters(models: LoraModels, names: readonly string[], weight
   const adapters = loraAdaptersOf(models);
   for (const name of names) {
     if (!adapters.some((a) => a.name === name)) {
-      throw new RangeError(`Cannot set adapter "${name}": the model has ${adapters.length ? `only ${adapters.map((a) => `"${a.name}"`).join(", ")}` : "no adapters"}`);
+      throw new RangeError(
+        `Cannot set adapter "${name}": the model has ${adapters.length ? `only ${adapters.map((a) => `"${a.name}"`).join(", ")}` : "no adapters"}`,
+      );
     }
   }
   for (const adapter of adapters) {

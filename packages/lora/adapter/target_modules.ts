@@ -42,7 +42,9 @@ export function findTargetLayers(model: Module, targets: TargetModules): Map<str
   for (const [name, module] of model.namedModules()) {
     if (name === "" || !matchesTarget(name, targets)) continue;
     if (!(module instanceof Linear || module instanceof Conv2d)) {
-      throw new TypeError(`Cannot add a LoRA to "${name}": it is a ${module.constructor.name}, only Linear and Conv2d layers can be adapted`);
+      throw new TypeError(
+        `Cannot add a LoRA to "${name}": it is a ${module.constructor.name}, only Linear and Conv2d layers can be adapted`,
+      );
     }
     found.set(name, module);
   }

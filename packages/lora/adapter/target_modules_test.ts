@@ -39,14 +39,20 @@ describe("target modules", () => {
   test("targets that match nothing, or match a module that is not a Linear or Conv2d, are errors", () => {
     const model = new ToyModel();
     assert.throws(() => findTargetLayers(model, ["to_v"]), /Cannot add a LoRA: target modules \["to_v"\] match no module of the model/);
-    assert.throws(() => findTargetLayers(model, ["blocks.0"]), /Cannot add a LoRA to "blocks.0": it is a ToyBlock, only Linear and Conv2d layers can be adapted/);
+    assert.throws(
+      () => findTargetLayers(model, ["blocks.0"]),
+      /Cannot add a LoRA to "blocks.0": it is a ToyBlock, only Linear and Conv2d layers can be adapted/,
+    );
   });
 
   test("injectLora() freezes the base parameters and trains only A and B, without renaming the base's parameters", () => {
     const model = new ToyModel();
     const names = [...model.namedParameters()].map(([name]) => name);
     const adapter = injectLora(model, { rank: 2, targetModules: ["to_q", "to_k"] });
-    assert.deepEqual([...model.namedParameters()].map(([name]) => name), names);
+    assert.deepEqual(
+      [...model.namedParameters()].map(([name]) => name),
+      names,
+    );
     assert.ok(model.parameters().every((p) => !p.requiresGrad));
     assert.deepEqual([...adapter.namedParameters()].map(([name]) => name).slice(0, 4), [
       "unet.blocks.0.to_q.lora_A.weight",

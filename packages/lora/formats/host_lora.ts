@@ -6,7 +6,9 @@ import type { LoraModuleWeights } from "./write_lora.ts";
  * A LoRA tensor as given: a safetensors entry (raw bytes or the typed array of any float dtype,
  * as `parseSafetensors` returns and `formatLora` produces), or float32 values with a shape.
  */
-export type LoraTensorInput = { dtype: DType; shape: readonly number[]; data: ArrayBufferView } | { shape: readonly number[]; data: Float32Array };
+export type LoraTensorInput =
+  | { dtype: DType; shape: readonly number[]; data: ArrayBufferView }
+  | { shape: readonly number[]; data: Float32Array };
 
 /** A LoRA file's tensors by key (a Map such as `parseSafetensors(bytes).tensors`, or a record). */
 export type LoraTensors = ReadonlyMap<string, LoraTensorInput> | Readonly<Record<string, LoraTensorInput>>;

@@ -60,7 +60,10 @@ export interface LoraLoadReport {
  */
 export class LoraLoadError extends Error {
   override name = "LoraLoadError";
-  constructor(readonly report: LoraLoadReport, action = "Cannot load LoRA") {
+  constructor(
+    readonly report: LoraLoadReport,
+    action = "Cannot load LoRA",
+  ) {
     super(`${action}: ${summarizeUnmatched(report)}`);
   }
 }
@@ -75,10 +78,12 @@ export class LoraLoadError extends Error {
  * ```
  */
 export function describeLoraReport(report: LoraLoadReport): string {
-  const perComponent = Object.entries(report.modulesByComponent).map(([c, n]) => `${c} ${n}`).join(", ");
+  const perComponent = Object.entries(report.modulesByComponent)
+    .map(([c, n]) => `${c} ${n}`)
+    .join(", ");
   const lines = [
     `format ${report.formats.join("+") || "unknown"}: ${report.matchedTensors} of ${report.tensorCount} tensors matched ` +
-    `${plural(report.matchedModules, "module")}${perComponent ? ` (${perComponent})` : ""}, ${report.parameterCount} parameters`,
+      `${plural(report.matchedModules, "module")}${perComponent ? ` (${perComponent})` : ""}, ${report.parameterCount} parameters`,
   ];
   for (const { key, reason, detail } of report.unmatched) lines.push(`unmatched ${key}: ${reason}: ${detail}`);
   return lines.join("\n");
@@ -88,7 +93,10 @@ function summarizeUnmatched(report: LoraLoadReport): string {
   const counts = new Map<UnmatchedReason, number>();
   for (const { reason } of report.unmatched) counts.set(reason, (counts.get(reason) ?? 0) + 1);
   const byReason = [...counts].map(([reason, n]) => `${n} ${reason}`).join(", ");
-  const first = report.unmatched.slice(0, 3).map(({ key, detail }) => `"${key}" (${detail})`).join("; ");
+  const first = report.unmatched
+    .slice(0, 3)
+    .map(({ key, detail }) => `"${key}" (${detail})`)
+    .join("; ");
   const matched = `${report.matchedTensors} of ${report.tensorCount} tensors matched ${plural(report.matchedModules, "module")}`;
   if (report.unmatched.length === 0) return `${matched}, nothing to apply`;
   return `${matched}; ${report.unmatched.length} unmatched (${byReason}): ${first}${report.unmatched.length > 3 ? "; …" : ""}`;

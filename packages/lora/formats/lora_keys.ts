@@ -23,13 +23,13 @@ export type ModuleRef = { dotted: string } | { kohya: string };
 /** One classified key of a LoRA file. */
 export type ParsedLoraKey =
   | {
-    type: "lora";
-    format: LoraFormat;
-    /** The component the key names, or null when it names none (PEFT files, bare diffusers keys). */
-    component: LoraComponent | null;
-    module: ModuleRef;
-    role: LoraRole;
-  }
+      type: "lora";
+      format: LoraFormat;
+      /** The component the key names, or null when it names none (PEFT files, bare diffusers keys). */
+      component: LoraComponent | null;
+      module: ModuleRef;
+      role: LoraRole;
+    }
   /** A LoRA-like tensor of a kind this package does not implement (LoHa, LoKr, DoRA, …). */
   | { type: "unsupported"; detail: string }
   /** Not a LoRA tensor at all. */
@@ -37,14 +37,20 @@ export type ParsedLoraKey =
 
 const KOHYA_KEY = /^lora_(unet|te|te1|te2)_(.+?)\.(lora_down\.weight|lora_up\.weight|alpha)$/;
 const KOHYA_ANY = /^lora_(unet|te|te1|te2)_/;
-const LYCORIS_PARTS = /\.(hada_w[12]_[ab]|hada_t[12]|lokr_w[12](_[ab])?|lokr_t2|lora_mid\.weight|dora_scale|diff|diff_b|w_norm|b_norm|oft_blocks|oft_diag|rescale|lora_magnitude_vector(\.[^.]+)?)$/;
+const LYCORIS_PARTS =
+  /\.(hada_w[12]_[ab]|hada_t[12]|lokr_w[12](_[ab])?|lokr_t2|lora_mid\.weight|dora_scale|diff|diff_b|w_norm|b_norm|oft_blocks|oft_diag|rescale|lora_magnitude_vector(\.[^.]+)?)$/;
 const DOTTED_PREFIXES: readonly [string, LoraComponent | null, LoraFormat | null][] = [
   ["base_model.model.", null, "peft"],
   ...LORA_COMPONENTS.map((c): [string, LoraComponent, null] => [`${c}.`, c, null]),
 ];
 
 /** Suffix rules for dotted keys: the module path is the first group. */
-const DOTTED_RULES: readonly { pattern: RegExp; format: LoraFormat; role: (m: RegExpExecArray) => LoraRole; path?: (m: RegExpExecArray) => string }[] = [
+const DOTTED_RULES: readonly {
+  pattern: RegExp;
+  format: LoraFormat;
+  role: (m: RegExpExecArray) => LoraRole;
+  path?: (m: RegExpExecArray) => string;
+}[] = [
   { pattern: /^(.+)\.lora_A(?:\.[^.]+)?\.weight$/, format: "diffusers-peft", role: () => "down" },
   { pattern: /^(.+)\.lora_B(?:\.[^.]+)?\.weight$/, format: "diffusers-peft", role: () => "up" },
   { pattern: /^(.+)\.lora(?:_linear_layer)?\.(down|up)\.weight$/, format: "diffusers", role: (m) => m[2] as LoraRole },

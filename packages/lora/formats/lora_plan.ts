@@ -59,7 +59,11 @@ interface Group {
  * report.unmatched; // [] when every key found its layer
  * ```
  */
-export function planLora(entries: ReadonlyMap<string, LoraEntry>, table: LayerTable | null, options: PlanOptions = {}): { modules: PlannedLoraModule[]; report: LoraLoadReport } {
+export function planLora(
+  entries: ReadonlyMap<string, LoraEntry>,
+  table: LayerTable | null,
+  options: PlanOptions = {},
+): { modules: PlannedLoraModule[]; report: LoraLoadReport } {
   const defaultComponent = options.defaultComponent ?? "unet";
   const unmatched: UnmatchedKey[] = [];
   const formats = new Set<LoraFormat>();
@@ -90,7 +94,9 @@ export function planLora(entries: ReadonlyMap<string, LoraEntry>, table: LayerTa
     const path = resolvePath(parsed.module, component, table);
     if (path === undefined) {
       const name = "kohya" in parsed.module ? parsed.module.kohya : parsed.module.dotted;
-      const hint = table ? `the ${component} has no Linear or Conv2d named like "${name}"` : `kohya names need the model's module table to resolve "${name}"`;
+      const hint = table
+        ? `the ${component} has no Linear or Conv2d named like "${name}"`
+        : `kohya names need the model's module table to resolve "${name}"`;
       reject(key, "unknown module", hint);
       continue;
     }
@@ -127,7 +133,11 @@ function keysNativeFirst(entries: ReadonlyMap<string, LoraEntry>): [string, Lora
   return [...all.filter(([key]) => !namesTwoTextEncoders(key)), ...all.filter(([key]) => namesTwoTextEncoders(key))];
 }
 
-function resolvePath(module: { dotted: string } | { kohya: string }, component: LoraComponent, table: LayerTable | null): string | undefined {
+function resolvePath(
+  module: { dotted: string } | { kohya: string },
+  component: LoraComponent,
+  table: LayerTable | null,
+): string | undefined {
   if ("kohya" in module) return table?.resolveKohya(component, module.kohya);
   if (!table) return module.dotted;
   return table.layer(component, module.dotted) ? module.dotted : undefined;
@@ -143,15 +153,21 @@ function planGroup(group: Group, options: PlanOptions, reject: Reject): PlannedL
     for (const tensor of [down, up, alpha]) if (tensor) reject(tensor.key, reason, detail);
     return null;
   };
-  if (!down || !up) return rejectAll("rank pairing", `${id} has ${down ? "a down" : up ? "an up" : "an alpha"} tensor without ${down ? "its up" : "its down"}`);
+  if (!down || !up)
+    return rejectAll(
+      "rank pairing",
+      `${id} has ${down ? "a down" : up ? "an up" : "an alpha"} tensor without ${down ? "its up" : "its down"}`,
+    );
   if (group.layer.groups !== 1) return rejectAll("unsupported", `${id} is a grouped convolution (groups ${group.layer.groups})`);
   const shapes = fitShapes(group.layer, down.entry.shape, up.entry.shape);
   if (typeof shapes === "string") return rejectAll(shapes.startsWith("rank") ? "rank pairing" : "shape mismatch", `${id}: ${shapes}`);
   const rank = shapes.down[0];
-  if (alpha && alpha.entry.shape.some((d) => d !== 1)) return rejectAll("shape mismatch", `${id}: alpha must be a scalar, got ${formatShape(alpha.entry.shape)}`);
+  if (alpha && alpha.entry.shape.some((d) => d !== 1))
+    return rejectAll("shape mismatch", `${id}: alpha must be a scalar, got ${formatShape(alpha.entry.shape)}`);
   const fileAlpha = alpha?.entry.values?.[0];
   // kohya writes alpha 0 for "no alpha": scale 1 (sd-scripts treats 0/None as alpha = rank)
-  const alphaValue = fileAlpha !== undefined ? (fileAlpha === 0 ? null : fileAlpha) : options.alphaOf?.(group.component, group.path, rank) ?? null;
+  const alphaValue =
+    fileAlpha !== undefined ? (fileAlpha === 0 ? null : fileAlpha) : (options.alphaOf?.(group.component, group.path, rank) ?? null);
   return {
     component: group.component,
     path: group.path,
@@ -180,11 +196,13 @@ function fitShapes(layer: LayerInfo, down: readonly number[], up: readonly numbe
   const out = weight[0];
   if (layer.kind === "linear") {
     const expected = `down [${rank}, ${weight[1]}] and up [${out}, ${rank}] for Linear ${formatShape(weight)}`;
-    if (!isMatrixLike(down) || down[1] !== weight[1] || up[0] !== out) return `expected ${expected}, got ${formatShape(down)} and ${formatShape(up)}`;
+    if (!isMatrixLike(down) || down[1] !== weight[1] || up[0] !== out)
+      return `expected ${expected}, got ${formatShape(down)} and ${formatShape(up)}`;
     return { down: [rank, weight[1]], up: [out, rank] };
   }
   const [, inChannels, kH, kW] = weight;
-  const downFits = down.length === 4 ? down[1] === inChannels && down[2] === kH && down[3] === kW : kH === 1 && kW === 1 && down[1] === inChannels;
+  const downFits =
+    down.length === 4 ? down[1] === inChannels && down[2] === kH && down[3] === kW : kH === 1 && kW === 1 && down[1] === inChannels;
   if (!downFits || up[0] !== out) {
     return `expected down [${rank}, ${inChannels}, ${kH}, ${kW}] and up [${out}, ${rank}, 1, 1] for Conv2d ${formatShape(weight)}, got ${formatShape(down)} and ${formatShape(up)}`;
   }

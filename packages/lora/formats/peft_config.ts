@@ -28,13 +28,16 @@ export interface PeftAdapterConfig {
  * ```
  */
 export function parsePeftConfig(json: unknown): PeftAdapterConfig {
-  if (typeof json !== "object" || json === null || Array.isArray(json)) throw new TypeError("Cannot read the PEFT adapter config: it is not a JSON object");
+  if (typeof json !== "object" || json === null || Array.isArray(json))
+    throw new TypeError("Cannot read the PEFT adapter config: it is not a JSON object");
   const config = json as Record<string, unknown>;
   if (config.peft_type !== undefined && config.peft_type !== "LORA") {
     throw new TypeError(`Cannot read the PEFT adapter config: peft_type is ${JSON.stringify(config.peft_type)}, only "LORA" is supported`);
   }
   if (typeof config.r !== "number" || typeof config.lora_alpha !== "number") {
-    throw new TypeError(`Cannot read the PEFT adapter config: r and lora_alpha must be numbers, got ${JSON.stringify(config.r)} and ${JSON.stringify(config.lora_alpha)}`);
+    throw new TypeError(
+      `Cannot read the PEFT adapter config: r and lora_alpha must be numbers, got ${JSON.stringify(config.r)} and ${JSON.stringify(config.lora_alpha)}`,
+    );
   }
   if (config.use_dora === true) throw new TypeError("Cannot read the PEFT adapter config: DoRA adapters (use_dora) are not supported");
   return config as PeftAdapterConfig;

@@ -83,7 +83,9 @@ export function formatLora(modules: readonly LoraModuleWeights[], format: LoraFo
 function formatPeft(modules: readonly LoraModuleWeights[], options: FormatOptions): FormattedLora {
   const components = new Set(modules.map((m) => m.component));
   if (components.size > 1) {
-    throw new RangeError(`Cannot write a PEFT LoRA for ${[...components].join(" and ")}: a PEFT file adapts one model; write one per component`);
+    throw new RangeError(
+      `Cannot write a PEFT LoRA for ${[...components].join(" and ")}: a PEFT file adapts one model; write one per component`,
+    );
   }
   const tensors = new Map<string, TensorInput>();
   for (const m of modules) {
@@ -101,7 +103,10 @@ function formatPeft(modules: readonly LoraModuleWeights[], options: FormatOption
     peft_type: "LORA",
     r,
     lora_alpha: alpha,
-    target_modules: targetModuleNames(modules.map((m) => m.path), options.allPaths),
+    target_modules: targetModuleNames(
+      modules.map((m) => m.path),
+      options.allPaths,
+    ),
     rank_pattern: rankPattern,
     alpha_pattern: alphaPattern,
     lora_dropout: 0,

@@ -11,7 +11,11 @@ import { parsePeftConfig, peftAlphaOf, targetModuleNames } from "./peft_config.t
 import { formatLora, type LoraModuleWeights } from "./write_lora.ts";
 
 const PATHS: Record<LoraComponent, string[]> = {
-  unet: ["down_blocks.0.attentions.0.transformer_blocks.0.attn1.to_q", "down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_out.0", "mid_block.attentions.0.proj_in"],
+  unet: [
+    "down_blocks.0.attentions.0.transformer_blocks.0.attn1.to_q",
+    "down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_out.0",
+    "mid_block.attentions.0.proj_in",
+  ],
   text_encoder: ["text_model.encoder.layers.0.self_attn.q_proj", "text_model.encoder.layers.1.mlp.fc2"],
   text_encoder_2: [],
 };
@@ -20,20 +24,39 @@ const PATHS: Record<LoraComponent, string[]> = {
 function arbModules(components: LoraComponent[]): fc.Arbitrary<LoraModuleWeights[]> {
   const candidates = components.flatMap((component) => PATHS[component].map((path) => ({ component, path })));
   const one = ({ component, path }: { component: LoraComponent; path: string }) =>
-    fc.record({ rank: fc.integer({ min: 1, max: 4 }), alpha: fc.option(fc.integer({ min: 1, max: 8 })), isConv: fc.boolean(), seed: fc.integer() }).map(({ rank, alpha, isConv, seed }) => {
-      const [inFeatures, out] = [3, 5];
-      const downShape = isConv && component === "unet" ? [rank, inFeatures, 3, 3] : [rank, inFeatures];
-      const upShape = isConv && component === "unet" ? [out, rank, 1, 1] : [out, rank];
-      const values = (n: number, s: number) => Float32Array.from({ length: n }, (_, i) => Math.fround(Math.sin(s + i * 1.7) * 0.9));
-      return {
-        component,
-        path,
-        rank,
-        alpha,
-        down: { shape: downShape, data: values(downShape.reduce((a, b) => a * b, 1), seed) },
-        up: { shape: upShape, data: values(upShape.reduce((a, b) => a * b, 1), seed + 1) },
-      };
-    });
+    fc
+      .record({
+        rank: fc.integer({ min: 1, max: 4 }),
+        alpha: fc.option(fc.integer({ min: 1, max: 8 })),
+        isConv: fc.boolean(),
+        seed: fc.integer(),
+      })
+      .map(({ rank, alpha, isConv, seed }) => {
+        const [inFeatures, out] = [3, 5];
+        const downShape = isConv && component === "unet" ? [rank, inFeatures, 3, 3] : [rank, inFeatures];
+        const upShape = isConv && component === "unet" ? [out, rank, 1, 1] : [out, rank];
+        const values = (n: number, s: number) => Float32Array.from({ length: n }, (_, i) => Math.fround(Math.sin(s + i * 1.7) * 0.9));
+        return {
+          component,
+          path,
+          rank,
+          alpha,
+          down: {
+            shape: downShape,
+            data: values(
+              downShape.reduce((a, b) => a * b, 1),
+              seed,
+            ),
+          },
+          up: {
+            shape: upShape,
+            data: values(
+              upShape.reduce((a, b) => a * b, 1),
+              seed + 1,
+            ),
+          },
+        };
+      });
   return fc.subarray(candidates, { minLength: 1 }).chain((chosen) => fc.tuple(...chosen.map(one)));
 }
 
@@ -81,12 +104,15 @@ describe("formatLora()", () => {
       up: { shape: [2, 1], data: Float32Array.of(3, 4) },
     });
     const { tensors, metadata } = formatLora([module("unet", unet), module("text_encoder", te)], "diffusers");
-    assert.deepEqual([...tensors.keys()], [
-      `unet.${unet}.lora.down.weight`,
-      `unet.${unet}.lora.up.weight`,
-      `text_encoder.${te}.lora_linear_layer.down.weight`,
-      `text_encoder.${te}.lora_linear_layer.up.weight`,
-    ]);
+    assert.deepEqual(
+      [...tensors.keys()],
+      [
+        `unet.${unet}.lora.down.weight`,
+        `unet.${unet}.lora.up.weight`,
+        `text_encoder.${te}.lora_linear_layer.down.weight`,
+        `text_encoder.${te}.lora_linear_layer.up.weight`,
+      ],
+    );
     assert.deepEqual(metadata, { format: "pt" });
     const kohya = formatLora([{ ...module("unet", unet), alpha: 0.5 }], "kohya");
     const flat = "lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn1_to_q";
@@ -113,7 +139,10 @@ describe("formatLora()", () => {
     assert.deepEqual(adapterConfig!.target_modules, ["to_out.0", "to_q"]);
     assert.equal(peftAlphaOf(adapterConfig!)("unet", "a.to_out.0", 8), 2);
     assert.equal(peftAlphaOf(adapterConfig!)("unet", "b.to_q", 4), 4);
-    assert.throws(() => formatLora([module("a.to_q", 1, null), { ...module("t.q_proj", 1, null), component: "text_encoder" }], "peft"), /Cannot write a PEFT LoRA for unet and text_encoder/);
+    assert.throws(
+      () => formatLora([module("a.to_q", 1, null), { ...module("t.q_proj", 1, null), component: "text_encoder" }], "peft"),
+      /Cannot write a PEFT LoRA for unet and text_encoder/,
+    );
   });
 });
 

@@ -87,7 +87,8 @@ export class LoraLayer extends Module {
   constructor(owner: LoraOwner, component: LoraComponent, path: string, base: AdaptableLayer, options: LoraLayerOptions) {
     super();
     const { rank } = options;
-    if (!Number.isInteger(rank) || rank < 1) throw new RangeError(`Cannot add a LoRA to "${path}": rank must be a positive integer, got ${rank}`);
+    if (!Number.isInteger(rank) || rank < 1)
+      throw new RangeError(`Cannot add a LoRA to "${path}": rank must be a positive integer, got ${rank}`);
     const dropout = options.dropout ?? 0;
     if (!(dropout >= 0 && dropout < 1)) throw new RangeError(`Cannot add a LoRA to "${path}": dropout must be in [0, 1), got ${dropout}`);
     if (base instanceof Conv2d && base.options.groups !== 1) {
@@ -143,15 +144,17 @@ export class LoraLayer extends Module {
 
   /** ΔW = multiplier·scale·B·A in the base weight's shape, f32 (no gradient). */
   deltaWeight(multiplier: number): Tensor {
-    return noGrad(() => tidy(() => {
-      const up = this.lora_B.weight;
-      const down = this.lora_A.weight;
-      const scale = multiplier * this.scale;
-      if (this.base instanceof Linear) return mul(matmul(up, down), scale);
-      const up2d = reshape(up, [up.shape[0], this.rank]);
-      const down2d = reshape(down, [this.rank, -1]);
-      return reshape(mul(matmul(up2d, down2d), scale), this.base.weight.shape);
-    }));
+    return noGrad(() =>
+      tidy(() => {
+        const up = this.lora_B.weight;
+        const down = this.lora_A.weight;
+        const scale = multiplier * this.scale;
+        if (this.base instanceof Linear) return mul(matmul(up, down), scale);
+        const up2d = reshape(up, [up.shape[0], this.rank]);
+        const down2d = reshape(down, [this.rank, -1]);
+        return reshape(mul(matmul(up2d, down2d), scale), this.base.weight.shape);
+      }),
+    );
   }
 
   #dropoutInput(x: Tensor): Tensor {
@@ -169,22 +172,24 @@ export class LoraLayer extends Module {
 
   #initialize(init: LoraInit): void {
     if (init === "meta") return;
-    noGrad(() => tidy(() => {
-      const down = this.lora_A.weight;
-      const up = this.lora_B.weight;
-      const fanIn = down.shape.slice(1).reduce((a, b) => a * b, 1);
-      let initial: Tensor;
-      if (init === "gaussian") {
-        initial = mul(this.#generator.randn(down.shape, { dtype: down.dtype }), 1 / this.rank);
-      } else if (init === "default") {
-        // kaiming_uniform(a=√5): bound = √(6 / ((1 + a²)·fan_in)) = 1/√fan_in
-        const unit = this.#generator.rand(down.shape, { dtype: down.dtype });
-        initial = mul(add(mul(unit, 2), -1), 1 / Math.sqrt(fanIn));
-      } else {
-        initial = zeros(down.shape, { device: down.device, dtype: down.dtype });
-      }
-      loadTensorInto(down, initial);
-      loadTensorInto(up, zeros(up.shape, { device: up.device, dtype: up.dtype }));
-    }));
+    noGrad(() =>
+      tidy(() => {
+        const down = this.lora_A.weight;
+        const up = this.lora_B.weight;
+        const fanIn = down.shape.slice(1).reduce((a, b) => a * b, 1);
+        let initial: Tensor;
+        if (init === "gaussian") {
+          initial = mul(this.#generator.randn(down.shape, { dtype: down.dtype }), 1 / this.rank);
+        } else if (init === "default") {
+          // kaiming_uniform(a=√5): bound = √(6 / ((1 + a²)·fan_in)) = 1/√fan_in
+          const unit = this.#generator.rand(down.shape, { dtype: down.dtype });
+          initial = mul(add(mul(unit, 2), -1), 1 / Math.sqrt(fanIn));
+        } else {
+          initial = zeros(down.shape, { device: down.device, dtype: down.dtype });
+        }
+        loadTensorInto(down, initial);
+        loadTensorInto(up, zeros(up.shape, { device: up.device, dtype: up.dtype }));
+      }),
+    );
   }
 }

@@ -4,7 +4,7 @@ import fc from "fast-check";
 import { cast, Conv2d, type Device, Linear, loadTensorInto, RandomGenerator, type Tensor } from "@spo/wgpu-tensor";
 import { assertClose, fcRuns, testDevice, toleranceFor } from "@spo/wgpu-tensor/testing";
 import { hostConv2d, hostLinear, seededTensor } from "../test/_toy_model.ts";
-import { type LoraComponent } from "../formats/components.ts";
+import type { LoraComponent } from "../formats/components.ts";
 import { LoraLayer, type LoraOwner } from "./lora_layer.ts";
 
 let device: Device;
@@ -15,7 +15,13 @@ after(() => device.destroy());
 
 /** An owner with a settable weight, standing in for a LoraAdapter. */
 function owner(weight = 1): LoraOwner & { weight: number } {
-  return { name: "test", weight, activeWeight(_component: LoraComponent) { return this.weight; } };
+  return {
+    name: "test",
+    weight,
+    activeWeight(_component: LoraComponent) {
+      return this.weight;
+    },
+  };
 }
 
 async function host(t: Tensor): Promise<Float32Array> {
@@ -55,7 +61,12 @@ describe("LoraLayer", () => {
           const scale = weight * (alpha === null ? 1 : alpha / rank);
           for (let i = 0; i < expected.length; i++) expected[i] += scale * branch[i];
           // the base product and the branch are separate sums, each of length ≤ in + rank
-          assertClose(await host(y), expected, toleranceFor("f32", inFeatures + rank, 2), `rows ${rows}, in ${inFeatures}, out ${outFeatures}, rank ${rank}`);
+          assertClose(
+            await host(y),
+            expected,
+            toleranceFor("f32", inFeatures + rank, 2),
+            `rows ${rows}, in ${inFeatures}, out ${outFeatures}, rank ${rank}`,
+          );
           for (const t of [x, y]) t.dispose();
           base.dispose();
           layer.dispose();
@@ -90,7 +101,12 @@ describe("LoraLayer", () => {
           // weight 0.5 × alpha/rank 2 = 1
           for (let i = 0; i < expected.data.length; i++) expected.data[i] += branch.data[i];
           assert.deepEqual([...y.shape], expected.shape);
-          assertClose(await host(y), expected.data, toleranceFor("f32", inChannels * kernel * kernel + rank, 2), `kernel ${kernel} stride ${stride} padding ${padding} dilation ${dilation} rank ${rank}`);
+          assertClose(
+            await host(y),
+            expected.data,
+            toleranceFor("f32", inChannels * kernel * kernel + rank, 2),
+            `kernel ${kernel} stride ${stride} padding ${padding} dilation ${dilation} rank ${rank}`,
+          );
           for (const t of [x, y]) t.dispose();
           base.dispose();
           layer.dispose();
@@ -108,7 +124,8 @@ describe("LoraLayer", () => {
     assert.deepEqual([...delta.shape], [6, 4, 3, 3]);
     const [a, up] = await Promise.all([layer.lora_A.weight, layer.lora_B.weight].map(host));
     const expected = new Float64Array(6 * 36);
-    for (let o = 0; o < 6; o++) for (let i = 0; i < 36; i++) expected[o * 36 + i] = 3 * 0.5 * (up[o * 2] * a[i] + up[o * 2 + 1] * a[36 + i]);
+    for (let o = 0; o < 6; o++)
+      for (let i = 0; i < 36; i++) expected[o * 36 + i] = 3 * 0.5 * (up[o * 2] * a[i] + up[o * 2 + 1] * a[36 + i]);
     assertClose(await host(delta), expected, toleranceFor("f32", 2));
     delta.dispose();
     layer.dispose();
@@ -119,7 +136,10 @@ describe("LoraLayer", () => {
     const kaiming = new LoraLayer(owner(), "unet", "a", base, { rank: 16, generator: new RandomGenerator(3) });
     const gaussian = new LoraLayer(owner(), "unet", "b", base, { rank: 16, init: "gaussian", generator: new RandomGenerator(4) });
     const uniformA = await host(kaiming.lora_A.weight);
-    assert.ok(uniformA.every((v) => Math.abs(v) <= 1 / 16), "kaiming-uniform(a=√5) stays within 1/√256");
+    assert.ok(
+      uniformA.every((v) => Math.abs(v) <= 1 / 16),
+      "kaiming-uniform(a=√5) stays within 1/√256",
+    );
     // U(−c, c) has variance c²/3: with 4096 samples the estimate is within a few percent
     const variance = uniformA.reduce((s, v) => s + v * v, 0) / uniformA.length;
     assert.ok(Math.abs(variance / (1 / 256 / 3) - 1) < 0.1, `variance ${variance}`);
@@ -190,8 +210,17 @@ describe("LoraLayer", () => {
 
   test("ranks below 1, dropout outside [0, 1) and grouped convolutions are refused by name", () => {
     const generator = new RandomGenerator(0);
-    assert.throws(() => new LoraLayer(owner(), "unet", "p", new Linear(4, 4), { rank: 0, generator }), /Cannot add a LoRA to "p": rank must be a positive integer, got 0/);
-    assert.throws(() => new LoraLayer(owner(), "unet", "p", new Linear(4, 4), { rank: 2, dropout: 1, generator }), /dropout must be in \[0, 1\), got 1/);
-    assert.throws(() => new LoraLayer(owner(), "unet", "g", new Conv2d(4, 4, 3, { groups: 2 }), { rank: 2, generator }), /grouped convolutions \(groups 2\) are not supported/);
+    assert.throws(
+      () => new LoraLayer(owner(), "unet", "p", new Linear(4, 4), { rank: 0, generator }),
+      /Cannot add a LoRA to "p": rank must be a positive integer, got 0/,
+    );
+    assert.throws(
+      () => new LoraLayer(owner(), "unet", "p", new Linear(4, 4), { rank: 2, dropout: 1, generator }),
+      /dropout must be in \[0, 1\), got 1/,
+    );
+    assert.throws(
+      () => new LoraLayer(owner(), "unet", "g", new Conv2d(4, 4, 3, { groups: 2 }), { rank: 2, generator }),
+      /grouped convolutions \(groups 2\) are not supported/,
+    );
   });
 });

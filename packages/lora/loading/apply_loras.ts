@@ -65,7 +65,7 @@ export async function applyLoras(models: LoraModels, specs: readonly LoraSpec[],
   };
   try {
     for (const spec of specs) {
-      const tensors = spec.tensors ?? await readAll(spec);
+      const tensors = spec.tensors ?? (await readAll(spec));
       const { adapter, report } = loadLora(models, tensors, {
         name: spec.name,
         weight: spec.weight,

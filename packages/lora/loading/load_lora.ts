@@ -79,7 +79,11 @@ export function loadLora(models: LoraModels, tensors: LoraTensors, options: Load
  * checkLoraLayout(unet, loraLayout(adapter, "kohya")).unmatched.length; // 0
  * ```
  */
-export function checkLoraLayout(models: LoraModels, layout: ReadonlyMap<string, readonly number[]>, options: Pick<LoadLoraOptions, "component"> = {}): LoraLoadReport {
+export function checkLoraLayout(
+  models: LoraModels,
+  layout: ReadonlyMap<string, readonly number[]>,
+  options: Pick<LoadLoraOptions, "component"> = {},
+): LoraLoadReport {
   const byComponent = modelsByComponent(models, options.component);
   const entries = new Map<string, LoraEntry>([...layout].map(([key, shape]) => [key, { shape }]));
   const table = LayerTable.fromModels(byComponent);
@@ -95,7 +99,8 @@ function planFor(byComponent: Map<LoraComponent, Module>, entries: Map<string, L
   });
   const { report } = planned;
   const isForeign = report.unmatched.some((u) => u.reason === "shape mismatch" || u.reason === "another architecture");
-  if (isForeign && !(options.allowForeignKeys ?? false)) throw new LoraLoadError(report, "Cannot load a LoRA made for another architecture");
+  if (isForeign && !(options.allowForeignKeys ?? false))
+    throw new LoraLoadError(report, "Cannot load a LoRA made for another architecture");
   if (report.matchedModules === 0) throw new LoraLoadError(report, "Cannot load LoRA: nothing matched");
   if ((options.strict ?? false) && report.unmatched.length > 0) throw new LoraLoadError(report, "Cannot load LoRA strictly");
   return planned;

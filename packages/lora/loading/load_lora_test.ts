@@ -45,11 +45,17 @@ describe("loadLora() and saveLora()", () => {
       const expected = await run(source, x);
       saved.remove();
       const target = source;
-      const { adapter, report } = loadLora(target, parseSafetensors(bytes).tensors, { strict: true, peftConfig: formatted.adapterConfig ?? undefined });
+      const { adapter, report } = loadLora(target, parseSafetensors(bytes).tensors, {
+        strict: true,
+        peftConfig: formatted.adapterConfig ?? undefined,
+      });
       assert.deepEqual(report.unmatched, [], format);
       assert.equal(report.matchedModules, 7, format);
       assert.deepEqual(report.formats, [format]);
-      assert.ok(adapter.parameters().every((p) => !p.requiresGrad), "loaded LoRAs are not trainable unless asked");
+      assert.ok(
+        adapter.parameters().every((p) => !p.requiresGrad),
+        "loaded LoRAs are not trainable unless asked",
+      );
       assertClose(await run(target, x), expected, TOLERANCE, format);
       adapter.remove();
     }
@@ -61,16 +67,28 @@ describe("loadLora() and saveLora()", () => {
     const tensors = new Map(formatted.tensors);
     tensors.set("unet.blocks.7.to_q.lora.down.weight", { dtype: "F32", shape: [3, 8], data: new Float32Array(24) });
     const model = new ToyModel();
-    assert.throws(() => loadLora(model, tensors, { strict: true }), (error: unknown) => {
-      assert.ok(error instanceof LoraLoadError);
-      assert.match(error.message, /Cannot load LoRA strictly: 14 of 15 tensors matched 7 modules; 1 unmatched \(1 unknown module\): "unet.blocks.7.to_q.lora.down.weight"/);
-      return true;
-    });
+    assert.throws(
+      () => loadLora(model, tensors, { strict: true }),
+      (error: unknown) => {
+        assert.ok(error instanceof LoraLoadError);
+        assert.match(
+          error.message,
+          /Cannot load LoRA strictly: 14 of 15 tensors matched 7 modules; 1 unmatched \(1 unknown module\): "unet.blocks.7.to_q.lora.down.weight"/,
+        );
+        return true;
+      },
+    );
     assert.deepEqual(loraAdaptersOf(model), []);
     const { adapter, report } = loadLora(model, tensors);
-    assert.deepEqual(report.unmatched.map((u) => u.key), ["unet.blocks.7.to_q.lora.down.weight"]);
+    assert.deepEqual(
+      report.unmatched.map((u) => u.key),
+      ["unet.blocks.7.to_q.lora.down.weight"],
+    );
     adapter.remove();
-    assert.throws(() => loadLora(model, formatted.tensors, { component: "text_encoder" }), /Cannot load LoRA: nothing matched: 0 of 14 tensors matched 0 modules; 14 unmatched \(14 unknown component\)/);
+    assert.throws(
+      () => loadLora(model, formatted.tensors, { component: "text_encoder" }),
+      /Cannot load LoRA: nothing matched: 0 of 14 tensors matched 0 modules; 14 unmatched \(14 unknown component\)/,
+    );
   });
 
   test("a LoRA made for another architecture is refused before anything is attached, unless its foreign keys are allowed", async () => {
@@ -80,19 +98,32 @@ describe("loadLora() and saveLora()", () => {
     const sdxl = new Map(formatted.tensors);
     sdxl.set("lora_unet_blocks_0_to_k.lora_down.weight", { dtype: "F32", shape: [3, 2048], data: new Float32Array(3 * 2048) });
     sdxl.set("lora_unet_blocks_0_to_k.lora_up.weight", { dtype: "F32", shape: [8, 3], data: new Float32Array(24) });
-    for (const tensors of [sdxl, new Map([...formatted.tensors, ["lora_te2_blocks_0_to_q.lora_down.weight", { dtype: "F32", shape: [3, 8], data: new Float32Array(24) }]])]) {
+    for (const tensors of [
+      sdxl,
+      new Map([
+        ...formatted.tensors,
+        ["lora_te2_blocks_0_to_q.lora_down.weight", { dtype: "F32", shape: [3, 8], data: new Float32Array(24) }],
+      ]),
+    ]) {
       const models = { unet: model, text_encoder: new ToyModel() };
-      assert.throws(() => loadLora(models, tensors), (error: unknown) => {
-        assert.ok(error instanceof LoraLoadError);
-        assert.match(error.message, /^Cannot load a LoRA made for another architecture: /);
-        assert.ok(error.report.unmatched.some((u) => u.reason === "shape mismatch" || u.reason === "another architecture"));
-        return true;
-      });
+      assert.throws(
+        () => loadLora(models, tensors),
+        (error: unknown) => {
+          assert.ok(error instanceof LoraLoadError);
+          assert.match(error.message, /^Cannot load a LoRA made for another architecture: /);
+          assert.ok(error.report.unmatched.some((u) => u.reason === "shape mismatch" || u.reason === "another architecture"));
+          return true;
+        },
+      );
       assert.deepEqual(loraAdaptersOf(model), []);
     }
     const { adapter, report } = loadLora(model, sdxl, { allowForeignKeys: true });
     assert.equal(report.matchedModules, 6);
-    assert.deepEqual(report.unmatched.map((u) => u.reason), ["shape mismatch", "shape mismatch", "shape mismatch"], "down, up and alpha of to_k");
+    assert.deepEqual(
+      report.unmatched.map((u) => u.reason),
+      ["shape mismatch", "shape mismatch", "shape mismatch"],
+      "down, up and alpha of to_k",
+    );
     adapter.remove();
   });
 
@@ -118,13 +149,26 @@ describe("applyLoras()", () => {
       { name: "first", tensors: first.formatted.tensors, weight: 0.5 },
       { name: "second", tensors: second.formatted.tensors, weight: -1 },
     ]);
-    assert.deepEqual(applied.adapters.map((a) => [a.name, a.weight]), [["first", 0.5], ["second", -1]]);
+    assert.deepEqual(
+      applied.adapters.map((a) => [a.name, a.weight]),
+      [
+        ["first", 0.5],
+        ["second", -1],
+      ],
+    );
     assert.deepEqual([...applied.reports.keys()], ["first", "second"]);
     const stacked = await run(model, x);
     assert.notDeepEqual(stacked, base);
     applied.remove();
     assert.deepEqual(await run(model, x), base, "unmerged LoRAs leave the base weights untouched");
-    const merged = await applyLoras(model, [{ name: "first", tensors: first.formatted.tensors, weight: 0.5 }, { name: "second", tensors: second.formatted.tensors, weight: -1 }], { merge: true });
+    const merged = await applyLoras(
+      model,
+      [
+        { name: "first", tensors: first.formatted.tensors, weight: 0.5 },
+        { name: "second", tensors: second.formatted.tensors, weight: -1 },
+      ],
+      { merge: true },
+    );
     assertClose(await run(model, x), stacked, TOLERANCE);
     merged.remove();
     assertClose(await run(model, x), base, TOLERANCE);
@@ -135,10 +179,19 @@ describe("applyLoras()", () => {
     const model = new ToyModel();
     const good = await savedLora("diffusers", 60, 3);
     await assert.rejects(
-      applyLoras(model, [{ name: "good", tensors: good.formatted.tensors }, { name: "bad", tensors: { "unet.nowhere.lora.down.weight": { shape: [1, 1], data: new Float32Array(1) } } }]),
+      applyLoras(model, [
+        { name: "good", tensors: good.formatted.tensors },
+        { name: "bad", tensors: { "unet.nowhere.lora.down.weight": { shape: [1, 1], data: new Float32Array(1) } } },
+      ]),
       /Cannot load LoRA: nothing matched/,
     );
     assert.deepEqual(loraAdaptersOf(model), []);
-    await assert.rejects(applyLoras(model, [{ name: "x", tensors: {} }, { name: "x", tensors: {} }]), /the name "x" appears twice/);
+    await assert.rejects(
+      applyLoras(model, [
+        { name: "x", tensors: {} },
+        { name: "x", tensors: {} },
+      ]),
+      /the name "x" appears twice/,
+    );
   });
 });

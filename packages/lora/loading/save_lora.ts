@@ -42,7 +42,11 @@ export async function loraModuleWeights(adapter: LoraAdapter): Promise<LoraModul
  * const bytes = serializeSafetensors(tensors, metadata); // SPO's published layout
  * ```
  */
-export async function saveLora(adapter: LoraAdapter, format: LoraFormat, options: { models?: Module | Partial<Record<LoraComponent, Module>> } = {}): Promise<FormattedLora> {
+export async function saveLora(
+  adapter: LoraAdapter,
+  format: LoraFormat,
+  options: { models?: Module | Partial<Record<LoraComponent, Module>> } = {},
+): Promise<FormattedLora> {
   const modules = await loraModuleWeights(adapter);
   return formatLora(modules, format, { allPaths: options.models ? adaptablePaths(options.models) : undefined });
 }

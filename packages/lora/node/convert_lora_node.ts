@@ -65,4 +65,3 @@ async function tableFor(options: ConvertLoraOptions): Promise<LayerTable> {
     device.destroy();
   }
 }
-

@@ -30,7 +30,13 @@ export async function runLoraCommand(args: readonly string[], log: (line: string
     parsed = parseArgs({
       args: [...args],
       allowPositionals: true,
-      options: { to: { type: "string" }, lora: { type: "string", multiple: true }, strict: { type: "boolean" }, lenient: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+      options: {
+        to: { type: "string" },
+        lora: { type: "string", multiple: true },
+        strict: { type: "boolean" },
+        lenient: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
     });
   } catch (error) {
     log(`${(error as Error).message}\n${LORA_USAGE}`);

@@ -61,7 +61,11 @@ export interface LoraFileSpec extends Omit<LoraSpec, "tensors" | "reader"> {
  * applied.remove();
  * ```
  */
-export async function applyLoraFiles(models: LoraModels, specs: readonly LoraFileSpec[], options: ApplyLorasOptions = {}): Promise<AppliedLoras> {
+export async function applyLoraFiles(
+  models: LoraModels,
+  specs: readonly LoraFileSpec[],
+  options: ApplyLorasOptions = {},
+): Promise<AppliedLoras> {
   const loaded: LoraSpec[] = [];
   for (const spec of specs) {
     const { tensors, peftConfig } = await readLoraFile(spec.file);

@@ -108,7 +108,10 @@ describe("convertLora()", () => {
     ]);
     // alpha 1 over rank 2 is folded into up
     assert.equal(toFloat32Array(tensors.get("unet.mid_block.attentions.0.transformer_blocks.0.attn2.to_k.lora.up.weight")!)[0], 0.25);
-    await assert.rejects(convertLora(input, output, { to: "diffusers", models: oracleUNet({ init: "meta" }) }), /Cannot convert .*: nothing matched/);
+    await assert.rejects(
+      convertLora(input, output, { to: "diffusers", models: oracleUNet({ init: "meta" }) }),
+      /Cannot convert .*: nothing matched/,
+    );
   });
 });
 
@@ -128,8 +131,18 @@ describe("mergeLoraIntoCheckpoint()", () => {
       assert.deepEqual(merged.tensors.get(name)!.data, weights.get(name)!.data, name);
     }
     const twice = join(scratch, "unet_merged_twice.safetensors");
-    await mergeLoraIntoCheckpoint(checkpoint, [{ file: DIFFUSERS, weight: 0.5 }, { file: KOHYA, weight: 0.5 }], twice);
-    assertClose(toFloat32Array(parseSafetensors(readFileSync(twice)).tensors.get(`${MERGED_PATH}.weight`)!), await expectedMerged(), { atol: 2e-6, rtol: 1e-5 });
+    await mergeLoraIntoCheckpoint(
+      checkpoint,
+      [
+        { file: DIFFUSERS, weight: 0.5 },
+        { file: KOHYA, weight: 0.5 },
+      ],
+      twice,
+    );
+    assertClose(toFloat32Array(parseSafetensors(readFileSync(twice)).tensors.get(`${MERGED_PATH}.weight`)!), await expectedMerged(), {
+      atol: 2e-6,
+      rtol: 1e-5,
+    });
   });
 
   test("merges into an original single-file checkpoint under its LDM names, keeping F16 weights F16", async () => {
@@ -138,13 +151,20 @@ describe("mergeLoraIntoCheckpoint()", () => {
     const single = new Map<string, TensorInput>();
     for (const [name, t] of weights) {
       const values = toFloat32Array(t as never);
-      single.set(LDM_UNET_PREFIX + map.get(name)!, { dtype: "F16", shape: t.shape, data: Uint16Array.from(values, (v) => f32ToF16Bits(v)) });
+      single.set(LDM_UNET_PREFIX + map.get(name)!, {
+        dtype: "F16",
+        shape: t.shape,
+        data: Uint16Array.from(values, (v) => f32ToF16Bits(v)),
+      });
     }
     single.set("cond_stage_model.transformer.text_model.final_layer_norm.weight", { dtype: "F16", shape: [2], data: Uint16Array.of(0, 0) });
     const checkpoint = join(scratch, "single.safetensors");
     await writeSafetensorsFile(checkpoint, single);
     const output = join(scratch, "single_merged.safetensors");
-    const [report] = await mergeLoraIntoCheckpoint(checkpoint, [{ file: DIFFUSERS }], output, { unetConfig: ORACLE_UNET_CONFIG, strict: true });
+    const [report] = await mergeLoraIntoCheckpoint(checkpoint, [{ file: DIFFUSERS }], output, {
+      unetConfig: ORACLE_UNET_CONFIG,
+      strict: true,
+    });
     assert.equal(report.matchedModules, 48);
     const ldmName = LDM_UNET_PREFIX + map.get(`${MERGED_PATH}.weight`)!;
     assert.equal(ldmName, "model.diffusion_model.input_blocks.1.1.transformer_blocks.0.attn1.to_q.weight");
@@ -160,9 +180,24 @@ describe("mergeLoraIntoCheckpoint()", () => {
 describe("applyLoraFiles()", () => {
   test("reads the files, applies them with their weights and reports each", async () => {
     const unet = oracleUNet({ init: "meta" });
-    const applied = await applyLoraFiles(unet, [{ name: "spo", file: DIFFUSERS, weight: 0.7 }, { name: "kohya", file: KOHYA, weight: 0.3, strict: true }]);
-    assert.deepEqual(applied.adapters.map((a) => [a.name, a.weight]), [["spo", 0.7], ["kohya", 0.3]]);
-    assert.deepEqual([...applied.reports.values()].map((r) => [r.formats, r.matchedTensors]), [[["diffusers"], 96], [["kohya"], 144]]);
+    const applied = await applyLoraFiles(unet, [
+      { name: "spo", file: DIFFUSERS, weight: 0.7 },
+      { name: "kohya", file: KOHYA, weight: 0.3, strict: true },
+    ]);
+    assert.deepEqual(
+      applied.adapters.map((a) => [a.name, a.weight]),
+      [
+        ["spo", 0.7],
+        ["kohya", 0.3],
+      ],
+    );
+    assert.deepEqual(
+      [...applied.reports.values()].map((r) => [r.formats, r.matchedTensors]),
+      [
+        [["diffusers"], 96],
+        [["kohya"], 144],
+      ],
+    );
     applied.remove();
   });
 });
@@ -177,12 +212,18 @@ describe("runLoraCommand()", () => {
     const checkpoint = join(scratch, "cli_unet.safetensors");
     await writeSafetensorsFile(checkpoint, oracleWeights());
     const merged = join(scratch, "cli_merged.safetensors");
-    assert.equal(await runLoraCommand(["merge", checkpoint, merged, "--lora", `${DIFFUSERS}:0.5`, "--lora", `${KOHYA}:0.5`, "--strict"], log), 0);
+    assert.equal(
+      await runLoraCommand(["merge", checkpoint, merged, "--lora", `${DIFFUSERS}:0.5`, "--lora", `${KOHYA}:0.5`, "--strict"], log),
+      0,
+    );
     assert.deepEqual(lines.splice(0), [
       `${DIFFUSERS}: format diffusers: 96 of 96 tensors matched 48 modules (unet 48), 14080 parameters`,
       `${KOHYA}: format kohya: 144 of 144 tensors matched 48 modules (unet 48), 14080 parameters`,
     ]);
-    assertClose(toFloat32Array(parseSafetensors(readFileSync(merged)).tensors.get(`${MERGED_PATH}.weight`)!), await expectedMerged(), { atol: 2e-6, rtol: 1e-5 });
+    assertClose(toFloat32Array(parseSafetensors(readFileSync(merged)).tensors.get(`${MERGED_PATH}.weight`)!), await expectedMerged(), {
+      atol: 2e-6,
+      rtol: 1e-5,
+    });
     assert.equal(await runLoraCommand(["convert", DIFFUSERS, kohya, "--to", "a1111"], log), 2);
     assert.match(lines.splice(0)[0], /--to must be one of diffusers, diffusers-peft, peft, kohya, got "a1111"/);
     assert.equal(await runLoraCommand(["merge", checkpoint, merged], log), 2);
@@ -195,6 +236,9 @@ describe("runLoraCommand()", () => {
     });
     assert.equal(await runLoraCommand(["merge", checkpoint, merged, "--lora", elsewhere], log), 1);
     assert.match(lines[0], /Cannot merge .*elsewhere.safetensors into .*cli_unet.safetensors: nothing matched/);
-    assert.equal(lines[2], 'unmatched lora_unet_nowhere.lora_down.weight: unknown module: the unet has no Linear or Conv2d named like "nowhere"');
+    assert.equal(
+      lines[2],
+      'unmatched lora_unet_nowhere.lora_down.weight: unknown module: the unet has no Linear or Conv2d named like "nowhere"',
+    );
   });
 });

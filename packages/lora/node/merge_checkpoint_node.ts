@@ -1,7 +1,13 @@
 import type { DType, SafeTensor, TensorInput } from "@spo/safetensors";
 import { toFloat32Array } from "@spo/safetensors";
 import { readSafetensorsFile, writeSafetensorsFile } from "@spo/safetensors/node";
-import { diffusersToLdmUNetKey, LDM_UNET_PREFIX, SD15_UNET_CONFIG, UNet2DConditionModel, unetConfigFromDiffusers } from "@spo/diffusion-unet";
+import {
+  diffusersToLdmUNetKey,
+  LDM_UNET_PREFIX,
+  SD15_UNET_CONFIG,
+  UNet2DConditionModel,
+  unetConfigFromDiffusers,
+} from "@spo/diffusion-unet";
 import { Conv2d, Device, f32ToF16Bits, Linear } from "@spo/wgpu-tensor";
 import type { LoraComponent } from "../formats/components.ts";
 import { hostDeltaWeight, loraEntries, plannedWeights } from "../formats/host_lora.ts";
@@ -43,7 +49,12 @@ export interface LoraToMerge {
  *   [{ file: "spo_lora.safetensors" }], "spo-unet.safetensors");
  * ```
  */
-export async function mergeLoraIntoCheckpoint(checkpointFile: string, loras: readonly LoraToMerge[], outFile: string, options: MergeLoraOptions = {}): Promise<LoraLoadReport[]> {
+export async function mergeLoraIntoCheckpoint(
+  checkpointFile: string,
+  loras: readonly LoraToMerge[],
+  outFile: string,
+  options: MergeLoraOptions = {},
+): Promise<LoraLoadReport[]> {
   await using reader = await readSafetensorsFile(checkpointFile);
   const shapes = new Map(reader.names.map((name) => [name, reader.info(name).shape]));
   const { table, weightKeyOf } = await checkpointTable(shapes, options);
@@ -89,7 +100,9 @@ async function checkpointTable(shapes: Map<string, readonly number[]>, options: 
   }
   const config = options.unetConfig ?? SD15_UNET_CONFIG;
   const table = await diffusersUNetTable(config, shapes);
-  const textEncoder = [...shapes].filter(([n]) => n.startsWith(LDM_TEXT_ENCODER_PREFIX)).map(([n, s]): [string, readonly number[]] => [n.slice(LDM_TEXT_ENCODER_PREFIX.length), s]);
+  const textEncoder = [...shapes]
+    .filter(([n]) => n.startsWith(LDM_TEXT_ENCODER_PREFIX))
+    .map(([n, s]): [string, readonly number[]] => [n.slice(LDM_TEXT_ENCODER_PREFIX.length), s]);
   if (textEncoder.length > 0) table.merge(LayerTable.fromWeightShapes("text_encoder", textEncoder));
   const unetConfig = unetConfigFromDiffusers(config);
   return {
@@ -104,7 +117,7 @@ async function checkpointTable(shapes: Map<string, readonly number[]>, options: 
 /** The UNet's layers under their diffusers paths (LDM names as aliases), shapes from the file. */
 async function diffusersUNetTable(config: Record<string, unknown>, shapes: Map<string, readonly number[]>): Promise<LayerTable> {
   const existing = existingDefaultDevice();
-  const device = existing ?? await Device.create();
+  const device = existing ?? (await Device.create());
   try {
     const unet = UNet2DConditionModel.fromConfig(config, { init: "meta", device });
     const table = new LayerTable();

@@ -24,7 +24,11 @@ export class ToyBlock extends Module {
 export class ToyModel extends Module {
   readonly proj_in: Conv2d;
   readonly blocks: ToyBlock[];
-  constructor(readonly channels = 3, readonly dim = 8, blockCount = 2) {
+  constructor(
+    readonly channels = 3,
+    readonly dim = 8,
+    blockCount = 2,
+  ) {
     super();
     this.proj_in = this.registerModule("proj_in", new Conv2d(channels, dim, 3, { padding: 1, seed: 11 }));
     this.blocks = Array.from({ length: blockCount }, (_, i) => this.registerModule(`blocks.${i}`, new ToyBlock(dim, 20 + 3 * i)));
@@ -65,7 +69,14 @@ export async function parameterValues(module: Module): Promise<Map<string, Float
 }
 
 /** Host y = x·Wᵀ (+ b) for x [n, in], W [out, in], in f64. */
-export function hostLinear(x: ArrayLike<number>, rows: number, w: ArrayLike<number>, out: number, inFeatures: number, bias?: ArrayLike<number>): Float64Array {
+export function hostLinear(
+  x: ArrayLike<number>,
+  rows: number,
+  w: ArrayLike<number>,
+  out: number,
+  inFeatures: number,
+  bias?: ArrayLike<number>,
+): Float64Array {
   const y = new Float64Array(rows * out);
   for (let r = 0; r < rows; r++) {
     for (let o = 0; o < out; o++) {

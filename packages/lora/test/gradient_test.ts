@@ -26,7 +26,14 @@ class Mlp extends Module {
 const hostSilu = (v: number) => v / (1 + Math.exp(-v));
 
 /** Σ G ∘ fc2(silu(fc1(x))) with LoRA branches, all in f64; `p` holds the LoRA values by name. */
-function hostLoss(x: Float32Array, rows: number, base: Map<string, Float32Array>, p: Map<string, Float64Array>, g: Float64Array, scale: number): number {
+function hostLoss(
+  x: Float32Array,
+  rows: number,
+  base: Map<string, Float32Array>,
+  p: Map<string, Float64Array>,
+  g: Float64Array,
+  scale: number,
+): number {
   const layer = (input: ArrayLike<number>, name: string, inF: number, outF: number) => {
     const y = hostLinear(input, rows, base.get(`${name}.weight`)!, outF, inF, base.get(`${name}.bias`)!);
     const a = p.get(`unet.${name}.lora_A.weight`)!;
@@ -50,7 +57,10 @@ describe("LoRA gradients", () => {
     const g = seededValues(2, rows * 3);
     const loss = sum(mul(model.forward(x), seededTensor([rows, 3], 2)));
     backward(loss);
-    assert.ok(model.parameters().every((p) => p.grad === null && !p.requiresGrad), "the base is frozen");
+    assert.ok(
+      model.parameters().every((p) => p.grad === null && !p.requiresGrad),
+      "the base is frozen",
+    );
     const base = new Map<string, Float32Array>();
     for (const [name, t] of model.namedParameters()) base.set(name, Float32Array.from(await t.toArray()));
     const lora = new Map<string, Float64Array>();
@@ -87,9 +97,19 @@ describe("LoRA gradients", () => {
     const lossOf = () => sum(mul(unet.forward(sample, 500, context), weights));
     const loss = lossOf();
     backward(loss);
-    assert.ok(unet.parameters().every((p) => p.grad === null), "no base parameter of the UNet has a gradient");
-    assert.equal(adapter.parameters().length, 4 * 2 * 4 * 2, "4 transformer blocks (down 1, mid 1, up 2) × 2 attentions × 4 projections × (A, B)");
-    assert.ok(adapter.parameters().every((p) => p.grad !== null), "every LoRA matrix has a gradient");
+    assert.ok(
+      unet.parameters().every((p) => p.grad === null),
+      "no base parameter of the UNet has a gradient",
+    );
+    assert.equal(
+      adapter.parameters().length,
+      4 * 2 * 4 * 2,
+      "4 transformer blocks (down 1, mid 1, up 2) × 2 attentions × 4 projections × (A, B)",
+    );
+    assert.ok(
+      adapter.parameters().every((p) => p.grad !== null),
+      "every LoRA matrix has a gradient",
+    );
 
     // ⟨∇L, v⟩ against (L(θ + hv) − L(θ − hv)) / 2h for one random direction v over all LoRA parameters
     const parameters = [...adapter.namedParameters()].map(([, p]) => p);
@@ -101,16 +121,20 @@ describe("LoRA gradients", () => {
       for (let e = 0; e < grad.length; e++) analytic += grad[e] * directions[i][e];
     }
     const step = 1e-2;
-    const lossAt = async (h: number) => noGrad(async () => {
-      parameters.forEach((p, i) => loadTensorInto(p, { shape: p.shape, data: originals[i].map((v, e) => v + h * directions[i][e]) }));
-      const value = lossOf();
-      const result = await value.item();
-      value.dispose();
-      return result;
-    });
+    const lossAt = async (h: number) =>
+      noGrad(async () => {
+        parameters.forEach((p, i) => loadTensorInto(p, { shape: p.shape, data: originals[i].map((v, e) => v + h * directions[i][e]) }));
+        const value = lossOf();
+        const result = await value.item();
+        value.dispose();
+        return result;
+      });
     const numeric = ((await lossAt(step)) - (await lossAt(-step))) / (2 * step);
     // f32 losses of magnitude ~10 differ by ~1e-6 relative; over 2h = 0.02 that is ~1e-3 absolute
-    assert.ok(Math.abs(numeric - analytic) <= 2e-3 + 2e-2 * Math.abs(analytic), `directional derivative ${analytic}, finite difference ${numeric}`);
+    assert.ok(
+      Math.abs(numeric - analytic) <= 2e-3 + 2e-2 * Math.abs(analytic),
+      `directional derivative ${analytic}, finite difference ${numeric}`,
+    );
     assert.ok(Math.abs(analytic) > 1e-2, `the check is not vacuous (⟨∇L, v⟩ = ${analytic})`);
     for (const t of [sample, context, weights, loss]) t.dispose();
     adapter.remove();

@@ -41,7 +41,13 @@ describe("SPO's SD1.5 LoRA layout", () => {
     assert.deepEqual(layout.get(`${block}.attn2.to_out.0.lora.up.weight`), [320, 4]);
     assert.deepEqual(layout.get("unet.mid_block.attentions.0.transformer_blocks.0.attn2.to_v.lora.down.weight"), [4, 768]);
     assert.deepEqual(layout.get("unet.up_blocks.3.attentions.2.transformer_blocks.0.attn1.to_out.0.lora.down.weight"), [4, 320]);
-    assert.ok([...layout.keys()].every((key) => /^unet\.(down_blocks\.[0-2]|mid_block|up_blocks\.[1-3])\.attentions\.\d\.transformer_blocks\.0\.attn[12]\.to_(q|k|v|out\.0)\.lora\.(down|up)\.weight$/.test(key)));
+    assert.ok(
+      [...layout.keys()].every((key) =>
+        /^unet\.(down_blocks\.[0-2]|mid_block|up_blocks\.[1-3])\.attentions\.\d\.transformer_blocks\.0\.attn[12]\.to_(q|k|v|out\.0)\.lora\.(down|up)\.weight$/.test(
+          key,
+        ),
+      ),
+    );
   });
 
   test("every key of every format matches the UNet when read back", () => {
@@ -78,7 +84,12 @@ describe("SPO's SD1.5 LoRA layout", () => {
     assert.equal(report.matchedModules, 0);
     const reasons = new Set(report.unmatched.map((u) => u.reason));
     assert.deepEqual([...reasons].sort(), ["shape mismatch", "unknown module"]);
-    const mismatch = report.unmatched.find((u) => u.key === "unet.down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k.lora.down.weight")!;
-    assert.equal(mismatch.detail, "unet.down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k: expected down [4, 32] and up [32, 4] for Linear [32, 32], got [4, 768] and [320, 4]");
+    const mismatch = report.unmatched.find(
+      (u) => u.key === "unet.down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k.lora.down.weight",
+    )!;
+    assert.equal(
+      mismatch.detail,
+      "unet.down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k: expected down [4, 32] and up [32, 4] for Linear [32, 32], got [4, 768] and [320, 4]",
+    );
   });
 });

@@ -94,7 +94,8 @@ const DECIMAL = /^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$/;
 function integer(name: string, raw: string | undefined, fallback: number, [min, max]: readonly [number, number]): number {
   if (raw === undefined) return fallback;
   const value = DIGITS.test(raw) ? Number(raw) : NaN;
-  if (!Number.isSafeInteger(value) || value < min || value > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+  if (!Number.isSafeInteger(value) || value < min || value > max)
+    throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
   return value;
 }
 
@@ -109,7 +110,8 @@ function size(name: string, raw: string | undefined): number | undefined {
   if (raw === undefined) return undefined;
   const [min, max] = LIMITS.size;
   const value = DIGITS.test(raw) ? Number(raw) : NaN;
-  if (!(value >= min && value <= max && value % 8 === 0)) throw new UsageError(`--${name} must be a multiple of 8 from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+  if (!(value >= min && value <= max && value % 8 === 0))
+    throw new UsageError(`--${name} must be a multiple of 8 from ${min} to ${max}, got ${JSON.stringify(raw)}`);
   return value;
 }
 
@@ -129,10 +131,12 @@ export function toGenerateCommand(values: Record<string, string | boolean | unde
   if (!model) throw new UsageError("--model <folder> is required");
   if (prompt === undefined) throw new UsageError("--prompt <text> is required");
   const scheduler = str("scheduler") ?? "ddim";
-  if (!(SCHEDULER_NAMES as readonly string[]).includes(scheduler)) throw new UsageError(`--scheduler must be one of ${SCHEDULER_NAMES.join(", ")}, got "${scheduler}"`);
+  if (!(SCHEDULER_NAMES as readonly string[]).includes(scheduler))
+    throw new UsageError(`--scheduler must be one of ${SCHEDULER_NAMES.join(", ")}, got "${scheduler}"`);
   const batch = integer("batch", str("batch"), 1, LIMITS.batch);
   const seed = integer("seed", str("seed"), 42, LIMITS.seed);
-  if (seed + batch - 1 > Number.MAX_SAFE_INTEGER) throw new UsageError(`--seed ${seed} with --batch ${batch} runs past the largest seed, ${Number.MAX_SAFE_INTEGER}`);
+  if (seed + batch - 1 > Number.MAX_SAFE_INTEGER)
+    throw new UsageError(`--seed ${seed} with --batch ${batch} runs past the largest seed, ${Number.MAX_SAFE_INTEGER}`);
   return {
     model,
     prompt,

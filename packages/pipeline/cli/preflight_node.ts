@@ -42,7 +42,8 @@ export async function checkOutput(out: string, count: number): Promise<void> {
   const paths = Array.from({ length: count }, (_, i) => outputPath(out, i, count));
   for (const path of paths) {
     const existing = await stat(path).catch(() => null);
-    if (existing?.isDirectory()) throw new PreflightError(`Cannot write --out "${path}": it is a folder, give a file name such as ${join(path, "image.png")}`);
+    if (existing?.isDirectory())
+      throw new PreflightError(`Cannot write --out "${path}": it is a folder, give a file name such as ${join(path, "image.png")}`);
   }
   const folder = dirname(resolve(paths[0]!));
   const info = await stat(folder).catch(() => null);
@@ -67,7 +68,8 @@ export async function checkLoras(loraDir: string | undefined, tags: readonly Lor
   const resolver = loraFolderResolver(loraDir);
   for (const tag of tags) {
     const found = await resolver(tag.name);
-    if (found === null) throw new LoraNotFoundError(`Cannot apply <lora:${tag.name}:…>: no LoRA named "${tag.name}" was found in "${loraDir}"`);
+    if (found === null)
+      throw new LoraNotFoundError(`Cannot apply <lora:${tag.name}:…>: no LoRA named "${tag.name}" was found in "${loraDir}"`);
     await found.reader?.close();
   }
 }
@@ -92,7 +94,10 @@ export async function checkModelFolder(model: string): Promise<void> {
   if (isUrlString(model)) return;
   const info = await stat(model).catch(() => null);
   if (!info) throw new PreflightError(`Cannot load a Stable Diffusion model from "${model}": the folder does not exist`);
-  if (!info.isDirectory()) throw new PreflightError(`Cannot load a Stable Diffusion model from "${model}": it is not a folder (give a diffusers folder with unet/, text_encoder/, …)`);
+  if (!info.isDirectory())
+    throw new PreflightError(
+      `Cannot load a Stable Diffusion model from "${model}": it is not a folder (give a diffusers folder with unet/, text_encoder/, …)`,
+    );
 }
 
 /** Runs every check, cheapest first. */

@@ -140,7 +140,11 @@ async function generate(args: GenerateCommand, output: CliOutput): Promise<numbe
       onLoraTags: ({ prompt }) => {
         if (prompt.length === 0) return;
         const tags = prompt.map((t) => `${t.name} (te ${t.teMultiplier}, unet ${t.unetMultiplier})`).join(", ");
-        output.stderr(args.loraDir === undefined ? `note: LoRA tags ${tags} ignored: give --lora-dir <folder> to apply them\n` : `applying LoRA ${tags}\n`);
+        output.stderr(
+          args.loraDir === undefined
+            ? `note: LoRA tags ${tags} ignored: give --lora-dir <folder> to apply them\n`
+            : `applying LoRA ${tags}\n`,
+        );
       },
       onLoraReports: (reports) => {
         for (const [name, report] of reports) output.stderr(`LoRA ${name}: ${reportSummary(report)}\n`);

@@ -40,7 +40,27 @@ function spo(args: string[]) {
 describe("spo generate", () => {
   test("writes a PNG of the requested size from a model folder and draws a progress bar", async () => {
     const out = join(outDir, "image.png");
-    const { stderr } = await spo(["generate", "--model", folder, "--prompt", "a (red:1.2) cat", "--steps", "2", "--cfg", "4", "--seed", "5", "--scheduler", "dpmpp_2m", "--width", "32", "--height", "24", "--out", out]);
+    const { stderr } = await spo([
+      "generate",
+      "--model",
+      folder,
+      "--prompt",
+      "a (red:1.2) cat",
+      "--steps",
+      "2",
+      "--cfg",
+      "4",
+      "--seed",
+      "5",
+      "--scheduler",
+      "dpmpp_2m",
+      "--width",
+      "32",
+      "--height",
+      "24",
+      "--out",
+      out,
+    ]);
     const png = await readFile(out);
     assert.deepEqual([...png.subarray(0, 8)], PNG_SIGNATURE);
     assert.equal(png.readUInt32BE(16), 32); // IHDR width
@@ -52,8 +72,25 @@ describe("spo generate", () => {
   test("applies <lora:…> tags from --lora-dir, names a LoRA it cannot find, and says when tags are ignored", async () => {
     const loraDir = await mkdtemp(join(tmpdir(), "spo-cli-loras-"));
     try {
-      const args = ["generate", "--model", folder, "--prompt", "<lora:absent:0.7> a cat", "--steps", "1", "--width", "32", "--height", "32", "--out", join(outDir, "lora.png")];
-      const failure = await spo([...args, "--lora-dir", loraDir]).then(() => null, (error) => error as { code: number; stderr: string });
+      const args = [
+        "generate",
+        "--model",
+        folder,
+        "--prompt",
+        "<lora:absent:0.7> a cat",
+        "--steps",
+        "1",
+        "--width",
+        "32",
+        "--height",
+        "32",
+        "--out",
+        join(outDir, "lora.png"),
+      ];
+      const failure = await spo([...args, "--lora-dir", loraDir]).then(
+        () => null,
+        (error) => error as { code: number; stderr: string },
+      );
       assert.ok(failure, "the command should fail");
       assert.equal(failure.code, 1);
       assert.match(failure.stderr, /no LoRA named "absent"/);
@@ -66,7 +103,10 @@ describe("spo generate", () => {
 
   test("names the missing file of an incomplete model folder and exits with 1", async () => {
     await unlink(join(folder, "unet", "config.json"));
-    const failure = await spo(["generate", "--model", folder, "--prompt", "a"]).then(() => null, (error) => error as { code: number; stderr: string });
+    const failure = await spo(["generate", "--model", folder, "--prompt", "a"]).then(
+      () => null,
+      (error) => error as { code: number; stderr: string },
+    );
     assert.ok(failure, "the command should fail");
     assert.equal(failure.code, 1);
     assert.match(failure.stderr, /missing unet\/config\.json/);
@@ -91,9 +131,33 @@ describe("toGenerateCommand", () => {
 test("spo lora convert writes a kohya file from SPO's diffusers layout", () => {
   const out = join(mkdtempSync(join(tmpdir(), "spo-lora-")), "kohya.safetensors");
   const input = fileURLToPath(new URL("../../lora/test/fixtures/oracle/unet_lora.lora.safetensors", import.meta.url));
-  const result = spawnSync(process.execPath, ["--conditions=@spo/source", "--import", "tsx", fileURLToPath(new URL("./spo_node.ts", import.meta.url)), "lora", "convert", input, out, "--to", "kohya"], { encoding: "utf8", timeout: 120_000 });
+  const result = spawnSync(
+    process.execPath,
+    [
+      "--conditions=@spo/source",
+      "--import",
+      "tsx",
+      fileURLToPath(new URL("./spo_node.ts", import.meta.url)),
+      "lora",
+      "convert",
+      input,
+      out,
+      "--to",
+      "kohya",
+    ],
+    { encoding: "utf8", timeout: 120_000 },
+  );
   assert.equal(result.status, 0, result.stderr);
   assert.match(result.stdout, /96 of 96 tensors matched/);
-  const keys = Object.keys(JSON.parse(readFileSync(out).subarray(8, 8 + Number(readFileSync(out).readBigUInt64LE(0))).toString("utf8")));
-  assert.ok(keys.some((k) => k.startsWith("lora_unet_") && k.endsWith(".lora_down.weight")), keys.slice(0, 3).join(", "));
+  const keys = Object.keys(
+    JSON.parse(
+      readFileSync(out)
+        .subarray(8, 8 + Number(readFileSync(out).readBigUInt64LE(0)))
+        .toString("utf8"),
+    ),
+  );
+  assert.ok(
+    keys.some((k) => k.startsWith("lora_unet_") && k.endsWith(".lora_down.weight")),
+    keys.slice(0, 3).join(", "),
+  );
 });

@@ -61,7 +61,11 @@ export function tokenizePromptChunks(tokenizer: ChunkTokenizer, prompt: string, 
 }
 
 /** {@link tokenizePromptChunks} from already parsed `[text, weight]` runs. */
-export function chunkParsedPrompt(tokenizer: ChunkTokenizer, parsed: readonly PromptChunk[], options: PromptChunkOptions = {}): PromptTokenChunks {
+export function chunkParsedPrompt(
+  tokenizer: ChunkTokenizer,
+  parsed: readonly PromptChunk[],
+  options: PromptChunkOptions = {},
+): PromptTokenChunks {
   const chunkLength = options.chunkLength ?? 75;
   const backtrack = options.commaPaddingBacktrack ?? 20;
   const bos = options.bosId ?? BOS;

@@ -48,7 +48,11 @@ export interface TokenizedPrompts {
  * loraTags[0][0].name; // "spo"
  * ```
  */
-export function tokenizePrompts(tokenizer: ChunkTokenizer, prompts: readonly string[], options: EncodePromptsOptions = {}): TokenizedPrompts {
+export function tokenizePrompts(
+  tokenizer: ChunkTokenizer,
+  prompts: readonly string[],
+  options: EncodePromptsOptions = {},
+): TokenizedPrompts {
   const loraTags: LoraTag[][] = [];
   const perPrompt = prompts.map((prompt) => {
     const { text, networks } = parseExtraNetworks(prompt);
@@ -75,13 +79,18 @@ export function encodeChunkBatch(textEncoder: PromptTextEncoder, batch: readonly
     weights.set(chunk.weights, b * length);
   });
   // no autograd graph: its saved tensors would outlive the tidy scope (36 buffers a call)
-  return noGrad(() => tidy(() => {
-    // an f16 text encoder's output comes back to f32 here: emphasis weighting and means stay f32
-    const z = toDType(textEncoder.forward(tensor(ids, [batch.length, length], { dtype: "i32", device }), { clipSkip }).lastHiddenState, "f32");
-    if (weights.every((w) => w === 1)) return z;
-    const weighted = mul(z, tensor(weights, [batch.length, length, 1], { device: z.device }));
-    return mul(weighted, div(mean(z), mean(weighted)));
-  }));
+  return noGrad(() =>
+    tidy(() => {
+      // an f16 text encoder's output comes back to f32 here: emphasis weighting and means stay f32
+      const z = toDType(
+        textEncoder.forward(tensor(ids, [batch.length, length], { dtype: "i32", device }), { clipSkip }).lastHiddenState,
+        "f32",
+      );
+      if (weights.every((w) => w === 1)) return z;
+      const weighted = mul(z, tensor(weights, [batch.length, length, 1], { device: z.device }));
+      return mul(weighted, div(mean(z), mean(weighted)));
+    }),
+  );
 }
 
 /**
@@ -102,9 +111,11 @@ export function encodePrompts(
   options: EncodePromptsOptions = {},
 ): { context: Tensor; chunkCount: number; loraTags: LoraTag[][]; tokenCounts: number[] } {
   const { chunks, loraTags, tokenCounts } = tokenizePrompts(tokenizer, prompts, options);
-  const context = noGrad(() => tidy(() => {
-    const parts = chunks.map((batch) => encodeChunkBatch(textEncoder, batch, options.clipSkip ?? 0, options.device));
-    return (parts.length === 1 ? parts[0]! : concat(parts, 1));
-  }));
+  const context = noGrad(() =>
+    tidy(() => {
+      const parts = chunks.map((batch) => encodeChunkBatch(textEncoder, batch, options.clipSkip ?? 0, options.device));
+      return parts.length === 1 ? parts[0]! : concat(parts, 1);
+    }),
+  );
   return { context, chunkCount: chunks.length, loraTags, tokenCounts };
 }

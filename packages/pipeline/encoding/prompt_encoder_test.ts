@@ -65,7 +65,10 @@ describe("encodePrompts", () => {
           const expected = raw[t * width + d]! * chunk!.weights[t]! * ratio;
           const actual = got[(i * 77 + t) * width + d]!;
           // f32 means over 77·16 values: relative error of a few ulps per sum
-          assert.ok(Math.abs(actual - expected) <= 1e-4 * (1 + Math.abs(expected)), `chunk ${i} token ${t} dim ${d}: ${actual} vs ${expected}`);
+          assert.ok(
+            Math.abs(actual - expected) <= 1e-4 * (1 + Math.abs(expected)),
+            `chunk ${i} token ${t} dim ${d}: ${actual} vs ${expected}`,
+          );
         }
       }
     }

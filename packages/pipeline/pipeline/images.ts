@@ -54,6 +54,7 @@ export async function tensorToRgba(images: Tensor, scale = 0.5, shift = 0.5): Pr
  * ```
  */
 export function toImageData(image: RgbaImage): ImageData {
-  if (typeof ImageData === "undefined") throw new Error("Cannot make an ImageData here: this environment has no ImageData (in Node, write a PNG with toPng)");
+  if (typeof ImageData === "undefined")
+    throw new Error("Cannot make an ImageData here: this environment has no ImageData (in Node, write a PNG with toPng)");
   return new ImageData(image.data, image.width, image.height);
 }

@@ -102,7 +102,12 @@ async function readJson(source: ModelSource, path: string): Promise<Record<strin
 }
 
 /** Builds a shape-only model, streams a weight file into it and freezes it; the model is freed on failure. */
-async function loadModel<M extends Module>(source: ModelSource, file: string, model: M, load: (model: M, reader: SafetensorsReader) => Promise<LoadReport>): Promise<M> {
+async function loadModel<M extends Module>(
+  source: ModelSource,
+  file: string,
+  model: M,
+  load: (model: M, reader: SafetensorsReader) => Promise<LoadReport>,
+): Promise<M> {
   try {
     const reader = await source.openSafetensors(file);
     try {
@@ -139,7 +144,11 @@ async function loadTokenizer(source: ModelSource): Promise<CLIPTokenizer> {
 }
 
 /** TAESD from a folder source, or from one safetensors file at a URL / path string. */
-async function loadTaesd(taesd: ModelSource | string | URL, device: Device | undefined, sourceOf: (s: string | URL) => ModelSource): Promise<TAESD> {
+async function loadTaesd(
+  taesd: ModelSource | string | URL,
+  device: Device | undefined,
+  sourceOf: (s: string | URL) => ModelSource,
+): Promise<TAESD> {
   const options = { init: "meta" as const, device };
   const text = typeof taesd === "string" || taesd instanceof URL ? taesd.toString() : undefined;
   if (text !== undefined && /\.safetensors$/i.test(text)) {
@@ -150,7 +159,9 @@ async function loadTaesd(taesd: ModelSource | string | URL, device: Device | und
   const source = text !== undefined ? sourceOf(taesd as string | URL) : (taesd as ModelSource);
   const sub = (await source.exists("vae/config.json")) ? "vae/" : "";
   const config = await readJson(source, `${sub}config.json`);
-  return await loadModel(source, `${sub}diffusion_pytorch_model.safetensors`, TAESD.fromConfig(config, options), (model, reader) => loadTaesdWeights(model, reader));
+  return await loadModel(source, `${sub}diffusion_pytorch_model.safetensors`, TAESD.fromConfig(config, options), (model, reader) =>
+    loadTaesdWeights(model, reader),
+  );
 }
 
 /**
@@ -184,7 +195,9 @@ export async function loadPipelineFromSource(
   }
   if (missing.length > 0) {
     const needed = requiredModelFiles(options.variant, { vae: !pixelSpace }).join(", ");
-    throw new ModelFolderError(`Cannot load a Stable Diffusion model from "${where}": missing ${missing.join(", ")} (a diffusers folder needs ${needed})`);
+    throw new ModelFolderError(
+      `Cannot load a Stable Diffusion model from "${where}": missing ${missing.join(", ")} (a diffusers folder needs ${needed})`,
+    );
   }
   const progress = options.onProgress ?? (() => {});
   const { device } = options;
@@ -220,7 +233,8 @@ export async function loadPipelineFromSource(
     let taesd: TAESD | undefined;
     if (options.taesd !== undefined) {
       progress("taesd");
-      const taesdWhere = typeof options.taesd === "string" || options.taesd instanceof URL ? options.taesd.toString() : options.taesd.location;
+      const taesdWhere =
+        typeof options.taesd === "string" || options.taesd instanceof URL ? options.taesd.toString() : options.taesd.location;
       taesd = await part(taesdWhere, "TAESD", () => loadTaesd(options.taesd!, device, sourceOf));
     }
     return new StableDiffusionPipeline({ tokenizer, textEncoder, unet, vae, schedulerConfig, taesd });
@@ -242,6 +256,9 @@ export async function loadPipelineFromSource(
  * const { images } = await pipe.generate({ prompt: "a (red:1.2) fox", seed: 7 });
  * ```
  */
-export function loadStableDiffusionPipeline(source: ModelSource | string | URL, options: LoadPipelineOptions = {}): Promise<StableDiffusionPipeline> {
+export function loadStableDiffusionPipeline(
+  source: ModelSource | string | URL,
+  options: LoadPipelineOptions = {},
+): Promise<StableDiffusionPipeline> {
   return loadPipelineFromSource(source, options);
 }

@@ -23,7 +23,10 @@ import { modelSourceOf } from "./model_source_node.ts";
  * const { images } = await pipe.generate({ prompt: "a cat", seed: 1 });
  * ```
  */
-export async function loadStableDiffusionPipeline(source: ModelSource | string | URL, options: LoadPipelineOptions = {}): Promise<StableDiffusionPipeline> {
+export async function loadStableDiffusionPipeline(
+  source: ModelSource | string | URL,
+  options: LoadPipelineOptions = {},
+): Promise<StableDiffusionPipeline> {
   if (typeof source === "string" && !isUrlString(source)) {
     try {
       await access(source);

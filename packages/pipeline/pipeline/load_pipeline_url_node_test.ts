@@ -27,7 +27,15 @@ after(async () => {
   if (folder) await rm(folder, { recursive: true, force: true });
 });
 
-const OPTIONS = { prompt: "a (blue:1.2) bird", negativePrompt: "dark", numInferenceSteps: 2, guidanceScale: 4, seed: 11, width: 32, height: 32 };
+const OPTIONS = {
+  prompt: "a (blue:1.2) bird",
+  negativePrompt: "dark",
+  numInferenceSteps: 2,
+  guidanceScale: 4,
+  seed: 11,
+  width: 32,
+  height: 32,
+};
 
 describe("loading a pipeline from a URL", () => {
   test("gives the same pixels as the folder on disk, reading weights with range requests", async () => {
@@ -44,11 +52,16 @@ describe("loading a pipeline from a URL", () => {
     const requests = server.requests.slice(firstRequest);
     const weightReads = requests.filter((r) => r.path === "unet/diffusion_pytorch_model.safetensors" && r.method === "GET");
     assert.ok(weightReads.length > 0 && weightReads.every((r) => r.range !== undefined), "UNet weights are read with Range requests");
-    assert.ok(requests.some((r) => r.path === "taesd/diffusion_pytorch_model.safetensors"), "TAESD came from the URL too");
+    assert.ok(
+      requests.some((r) => r.path === "taesd/diffusion_pytorch_model.safetensors"),
+      "TAESD came from the URL too",
+    );
   });
 
   test("the Node loader takes an http URL string and a TAESD safetensors URL", async () => {
-    const pipe = await loadStableDiffusionPipeline(server.url.slice(0, -1), { taesd: `${server.url}taesd/diffusion_pytorch_model.safetensors` });
+    const pipe = await loadStableDiffusionPipeline(server.url.slice(0, -1), {
+      taesd: `${server.url}taesd/diffusion_pytorch_model.safetensors`,
+    });
     try {
       assert.ok(pipe.components.taesd !== undefined);
       assert.equal(pipe.components.unet.config.blockOutChannels.length, 2);

@@ -98,7 +98,8 @@ export function urlModelSource(base: string | URL, options: UrlModelSourceOption
       if (!response.ok) throw new Error(`Cannot read ${urlOf(path)}: server answered ${response.status} ${response.statusText}`);
       return await response.text();
     },
-    openSafetensors: (path) => openSafetensorsUrl(urlOf(path), { fetch: doFetch, headers: options.headers, signal: options.signal, timeoutMs }),
+    openSafetensors: (path) =>
+      openSafetensorsUrl(urlOf(path), { fetch: doFetch, headers: options.headers, signal: options.signal, timeoutMs }),
   };
 }
 

@@ -45,7 +45,8 @@ export const PNG_SIGNATURE: Uint8Array = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0
  */
 export function toPng(image: RgbaImage): Uint8Array {
   const { width, height, data } = image;
-  if (data.length !== width * height * 4) throw new RangeError(`Cannot encode a PNG of ${width}×${height}: expected ${width * height * 4} RGBA bytes, got ${data.length}`);
+  if (data.length !== width * height * 4)
+    throw new RangeError(`Cannot encode a PNG of ${width}×${height}: expected ${width * height * 4} RGBA bytes, got ${data.length}`);
   const header = Buffer.alloc(13);
   header.writeUInt32BE(width, 0);
   header.writeUInt32BE(height, 4);

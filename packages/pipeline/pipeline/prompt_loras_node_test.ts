@@ -52,10 +52,12 @@ function tinyLora(seed: number): FormattedLora["tensors"] {
   return formatLora(modules, "kohya").tensors;
 }
 
-const resolver = (loras: Record<string, FormattedLora["tensors"]>): LoraResolver => async (name) => {
-  const tensors = loras[name];
-  return tensors ? { tensors } : null;
-};
+const resolver =
+  (loras: Record<string, FormattedLora["tensors"]>): LoraResolver =>
+  async (name) => {
+    const tensors = loras[name];
+    return tensors ? { tensors } : null;
+  };
 
 const BASE = { negativePrompt: "dull", numInferenceSteps: 2, guidanceScale: 4, seed: 5, width: 32, height: 32 };
 
@@ -68,7 +70,9 @@ describe("<lora:…> tags in generate", () => {
 
     // the same LoRA attached by hand with the same multipliers gives the same pixels
     const { unet, textEncoder } = pipe.components;
-    const byHand = await applyLoras({ unet, text_encoder: textEncoder }, [{ name: "style", tensors: tinyLora(1), weights: { text_encoder: 0.5, unet: 0.8 } }]);
+    const byHand = await applyLoras({ unet, text_encoder: textEncoder }, [
+      { name: "style", tensors: tinyLora(1), weights: { text_encoder: 0.5, unet: 0.8 } },
+    ]);
     const manual = (await pipe.generate({ ...BASE, prompt })).images[0]!.data;
     byHand.remove();
     assert.equal(differingBytes(manual, tagged), 0);

@@ -26,15 +26,58 @@ export interface SamplingScheduler {
   readonly initNoiseSigma: number;
   setTimesteps(numInferenceSteps: number): void;
   scaleModelInput(sample: Tensor, timestep: number): Tensor;
-  step(modelOutput: Tensor, timestep: number, sample: Tensor, options?: { generator?: NoiseGenerator }): { prevSample: Tensor; predOriginalSample?: Tensor };
+  step(
+    modelOutput: Tensor,
+    timestep: number,
+    sample: Tensor,
+    options?: { generator?: NoiseGenerator },
+  ): { prevSample: Tensor; predOriginalSample?: Tensor };
   dispose?(): void;
 }
 
 /** The config keys a scheduler class of diffusers would drop when another's config is handed to it. */
 const FOREIGN_KEYS: Record<SchedulerName, readonly string[]> = {
-  ddim: ["skip_prk_steps", "use_karras_sigmas", "solver_order", "algorithm_type", "solver_type", "lower_order_final", "euler_at_final", "final_sigmas_type", "lambda_min_clipped", "variance_type", "interpolation_type"],
-  ddpm: ["skip_prk_steps", "set_alpha_to_one", "use_karras_sigmas", "solver_order", "algorithm_type", "solver_type", "lower_order_final", "euler_at_final", "final_sigmas_type", "lambda_min_clipped", "interpolation_type"],
-  euler_a: ["skip_prk_steps", "clip_sample", "set_alpha_to_one", "use_karras_sigmas", "solver_order", "algorithm_type", "solver_type", "lower_order_final", "euler_at_final", "final_sigmas_type", "lambda_min_clipped", "variance_type", "clip_sample_range"],
+  ddim: [
+    "skip_prk_steps",
+    "use_karras_sigmas",
+    "solver_order",
+    "algorithm_type",
+    "solver_type",
+    "lower_order_final",
+    "euler_at_final",
+    "final_sigmas_type",
+    "lambda_min_clipped",
+    "variance_type",
+    "interpolation_type",
+  ],
+  ddpm: [
+    "skip_prk_steps",
+    "set_alpha_to_one",
+    "use_karras_sigmas",
+    "solver_order",
+    "algorithm_type",
+    "solver_type",
+    "lower_order_final",
+    "euler_at_final",
+    "final_sigmas_type",
+    "lambda_min_clipped",
+    "interpolation_type",
+  ],
+  euler_a: [
+    "skip_prk_steps",
+    "clip_sample",
+    "set_alpha_to_one",
+    "use_karras_sigmas",
+    "solver_order",
+    "algorithm_type",
+    "solver_type",
+    "lower_order_final",
+    "euler_at_final",
+    "final_sigmas_type",
+    "lambda_min_clipped",
+    "variance_type",
+    "clip_sample_range",
+  ],
   dpmpp_2m: ["skip_prk_steps", "clip_sample", "set_alpha_to_one", "clip_sample_range", "interpolation_type"],
   dpmpp_2m_karras: ["skip_prk_steps", "clip_sample", "set_alpha_to_one", "clip_sample_range", "interpolation_type"],
 };

@@ -117,7 +117,8 @@ export class StableDiffusionPipeline {
     checkGenerateOptions(steps, seed, batch, width, height);
     checkGuidance(guidanceScale);
     checkClipSkip(options.clipSkip, textEncoder.config.numHiddenLayers);
-    if (width % factor !== 0 || height % factor !== 0) throw new RangeError(`Cannot generate ${width}×${height} images: the VAE needs multiples of ${factor}`);
+    if (width % factor !== 0 || height % factor !== 0)
+      throw new RangeError(`Cannot generate ${width}×${height} images: the VAE needs multiples of ${factor}`);
     const scheduler = createScheduler(options.scheduler ?? "ddim", schedulerConfig);
     scheduler.setTimesteps(steps);
 
@@ -126,10 +127,24 @@ export class StableDiffusionPipeline {
     const positive = tokenizePrompts(tokenizer, prompts);
     const negative = tokenizePrompts(tokenizer, negatives);
     await options.onLoraTags?.({ prompt: positive.loraTags[0]!, negativePrompt: negative.loraTags[0]! });
-    const loras = options.loras ? await applyPromptLoras({ unet, text_encoder: textEncoder }, positive.loraTags[0]!, options.loras) : undefined;
+    const loras = options.loras
+      ? await applyPromptLoras({ unet, text_encoder: textEncoder }, positive.loraTags[0]!, options.loras)
+      : undefined;
     try {
       if (loras) await options.onLoraReports?.(loras.reports);
-      return await this.#sample(options, { positive, negative, prompts, negatives, steps, guidanceScale, seed, batch, width, height, scheduler });
+      return await this.#sample(options, {
+        positive,
+        negative,
+        prompts,
+        negatives,
+        steps,
+        guidanceScale,
+        seed,
+        batch,
+        width,
+        height,
+        scheduler,
+      });
     } finally {
       loras?.remove();
       scheduler.dispose?.();
@@ -144,7 +159,8 @@ export class StableDiffusionPipeline {
     const chunkCount = Math.max(positive.chunks.length, negative.chunks.length);
     const useCfg = guidanceScale > 1;
     const context = inference(() => {
-      const encode = (texts: string[]) => encodePrompts(textEncoder, tokenizer, texts, { minChunks: chunkCount, clipSkip: options.clipSkip, device }).context;
+      const encode = (texts: string[]) =>
+        encodePrompts(textEncoder, tokenizer, texts, { minChunks: chunkCount, clipSkip: options.clipSkip, device }).context;
       return useCfg ? concat([encode(negatives), encode(prompts)], 0) : encode(prompts);
     });
     try {
@@ -192,10 +208,16 @@ export class StableDiffusionPipeline {
       await assertFinite(latents, `the final latents (after ${steps} ${options.scheduler ?? "ddim"} steps at guidance ${guidanceScale})`);
       // one image at a time, and in tiles, where a whole decode would exceed one storage binding
       // (SD's 512×512 decode needs 256 MiB; CPU adapters bind 128 MiB); pixel space: nothing to decode
-      const decoded = vae ? inference(() => {
-        const { scalingFactor, shiftFactor } = vae.config;
-        return decodeWithinLimit(vae, shiftFactor ? add(div(latents, scalingFactor), shiftFactor) : div(latents, scalingFactor), latents.device.maxBindingBytes);
-      }) : latents;
+      const decoded = vae
+        ? inference(() => {
+            const { scalingFactor, shiftFactor } = vae.config;
+            return decodeWithinLimit(
+              vae,
+              shiftFactor ? add(div(latents, scalingFactor), shiftFactor) : div(latents, scalingFactor),
+              latents.device.maxBindingBytes,
+            );
+          })
+        : latents;
       try {
         const images = await tensorToRgba(decoded);
         return { images, seeds, loraTags: positive.loraTags[0]!, tokenCount: positive.tokenCounts[0]! };
@@ -273,23 +295,34 @@ function checkOptionNames(options: GenerateOptions): void {
 }
 
 function checkGuidance(guidanceScale: number): void {
-  if (typeof guidanceScale !== "number" || !Number.isFinite(guidanceScale)) throw new RangeError(`Cannot generate with guidanceScale ${guidanceScale}: it must be a finite number`);
+  if (typeof guidanceScale !== "number" || !Number.isFinite(guidanceScale))
+    throw new RangeError(`Cannot generate with guidanceScale ${guidanceScale}: it must be a finite number`);
 }
 
 function checkClipSkip(clipSkip: number | undefined, layerCount: number): void {
   if (clipSkip === undefined) return;
   if (!Number.isInteger(clipSkip) || clipSkip < 0 || clipSkip >= layerCount) {
-    throw new RangeError(`Cannot generate with clipSkip ${clipSkip}: it must be an integer from 0 to ${layerCount - 1} (the text encoder has ${layerCount} layers)`);
+    throw new RangeError(
+      `Cannot generate with clipSkip ${clipSkip}: it must be an integer from 0 to ${layerCount - 1} (the text encoder has ${layerCount} layers)`,
+    );
   }
 }
 
 function checkGenerateOptions(steps: number, seed: number, batch: number, width: number, height: number): void {
-  if (!Number.isInteger(steps) || steps < 1) throw new RangeError(`Cannot generate with numInferenceSteps ${steps}: it must be an integer ≥ 1`);
+  if (!Number.isInteger(steps) || steps < 1)
+    throw new RangeError(`Cannot generate with numInferenceSteps ${steps}: it must be an integer ≥ 1`);
   if (!Number.isInteger(seed) || seed < 0 || seed + batch - 1 > Number.MAX_SAFE_INTEGER) {
-    throw new RangeError(`Cannot generate with seed ${seed}: it must be an integer ≥ 0 with seed + numImagesPerPrompt − 1 at most 2^53 − 1`);
+    throw new RangeError(
+      `Cannot generate with seed ${seed}: it must be an integer ≥ 0 with seed + numImagesPerPrompt − 1 at most 2^53 − 1`,
+    );
   }
-  if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`Cannot generate with numImagesPerPrompt ${batch}: it must be an integer ≥ 1`);
-  for (const [name, value] of [["width", width], ["height", height]] as const) {
-    if (!Number.isInteger(value) || value < 8 || value % 8 !== 0) throw new RangeError(`Cannot generate with ${name} ${value}: it must be a positive multiple of 8`);
+  if (!Number.isInteger(batch) || batch < 1)
+    throw new RangeError(`Cannot generate with numImagesPerPrompt ${batch}: it must be an integer ≥ 1`);
+  for (const [name, value] of [
+    ["width", width],
+    ["height", height],
+  ] as const) {
+    if (!Number.isInteger(value) || value < 8 || value % 8 !== 0)
+      throw new RangeError(`Cannot generate with ${name} ${value}: it must be a positive multiple of 8`);
   }
 }

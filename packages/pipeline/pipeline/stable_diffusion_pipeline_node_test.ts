@@ -30,7 +30,14 @@ after(async () => {
 
 describe("StableDiffusionPipeline on a tiny random model folder", () => {
   test("the same seed gives the same pixels twice and another seed gives other pixels", async () => {
-    const options = { prompt: "a (red:1.3) cat, [blurry] <lora:style:0.6>", negativePrompt: "ugly", numInferenceSteps: 2, guidanceScale: 5, width: 32, height: 32 };
+    const options = {
+      prompt: "a (red:1.3) cat, [blurry] <lora:style:0.6>",
+      negativePrompt: "ugly",
+      numInferenceSteps: 2,
+      guidanceScale: 5,
+      width: 32,
+      height: 32,
+    };
     const steps: number[] = [];
     const first = await pipe.generate({ ...options, seed: 7, onStep: ({ step }) => void steps.push(step) });
     const second = await pipe.generate({ ...options, seed: 7 });
@@ -42,7 +49,10 @@ describe("StableDiffusionPipeline on a tiny random model folder", () => {
     assert.equal(differingBytes(a.data, b.data), 0);
     assert.ok(differingBytes(a.data, c.data) > 100, "seed 8 should change most pixels");
     assert.deepEqual(steps, [1, 2]);
-    assert.deepEqual(first.loraTags.map((t) => [t.name, t.unetMultiplier]), [["style", 0.6]]);
+    assert.deepEqual(
+      first.loraTags.map((t) => [t.name, t.unetMultiplier]),
+      [["style", 0.6]],
+    );
   });
 
   test("the Euler ancestral sampler is reproducible too and differs from DDIM", async () => {
@@ -82,12 +92,18 @@ describe("StableDiffusionPipeline on a tiny random model folder", () => {
       },
     });
     // the tiny VAE has scale factor 4 (8×8 latents for 32×32 pixels); TAESD always upsamples 8×
-    assert.deepEqual(previews, [{ width: 64, height: 64, matches: true }, { width: 64, height: 64, matches: true }]);
+    assert.deepEqual(previews, [
+      { width: 64, height: 64, matches: true },
+      { width: 64, height: 64, matches: true },
+    ]);
   });
 
   test("a preview without TAESD says what is missing", async () => {
     const bare = new StableDiffusionPipeline({ ...pipe.components, taesd: undefined });
-    await assert.rejects(bare.generate({ prompt: "a", numInferenceSteps: 1, width: 32, height: 32, onStep: ({ preview }) => preview().then(() => {}) }), /no TAESD decoder/);
+    await assert.rejects(
+      bare.generate({ prompt: "a", numInferenceSteps: 1, width: 32, height: 32, onStep: ({ preview }) => preview().then(() => {}) }),
+      /no TAESD decoder/,
+    );
   });
 
   test("decodes in VAE tiles when the whole decode would exceed the device's storage binding limit", async () => {
@@ -100,7 +116,10 @@ describe("StableDiffusionPipeline on a tiny random model folder", () => {
     try {
       let last: Float32Array | undefined;
       const options = { prompt: "a tower", numInferenceSteps: 1, guidanceScale: 1, seed: 2, width: 64, height: 64 };
-      const { images } = await smallPipe.generate({ ...options, onStep: async ({ latents }) => void (last = (await latents.toArray()) as Float32Array) });
+      const { images } = await smallPipe.generate({
+        ...options,
+        onStep: async ({ latents }) => void (last = (await latents.toArray()) as Float32Array),
+      });
       const vae = smallPipe.components.vae!; // a latent-space model
       const tile = tileLatentSizeWithin(vae.config, 300_000)!;
       assert.ok(tile < 16, "the decode is tiled");
@@ -120,9 +139,16 @@ describe("StableDiffusionPipeline on a tiny random model folder", () => {
   test("rejects a guidance scale that is not a finite number, and a clip skip past the text encoder's layers, before any GPU work", async () => {
     const before = device.memory().liveBuffers;
     for (const guidanceScale of [Number.NaN, Number.POSITIVE_INFINITY, "7" as unknown as number]) {
-      await assert.rejects(pipe.generate({ prompt: "a", guidanceScale, width: 16, height: 16 }), (error: Error) => error instanceof RangeError && /Cannot generate with guidanceScale .*: it must be a finite number/.test(error.message));
+      await assert.rejects(
+        pipe.generate({ prompt: "a", guidanceScale, width: 16, height: 16 }),
+        (error: Error) =>
+          error instanceof RangeError && /Cannot generate with guidanceScale .*: it must be a finite number/.test(error.message),
+      );
     }
-    await assert.rejects(pipe.generate({ prompt: "a", clipSkip: 2, width: 16, height: 16 }), /clipSkip 2: it must be an integer from 0 to 1 \(the text encoder has 2 layers\)/);
+    await assert.rejects(
+      pipe.generate({ prompt: "a", clipSkip: 2, width: 16, height: 16 }),
+      /clipSkip 2: it must be an integer from 0 to 1 \(the text encoder has 2 layers\)/,
+    );
     assert.equal(device.memory().liveBuffers, before);
   });
 
@@ -130,7 +156,10 @@ describe("StableDiffusionPipeline on a tiny random model folder", () => {
     const options = { prompt: "a cat", numInferenceSteps: 1, width: 16, height: 16 };
     await assert.rejects(pipe.generate({ ...options, guidanceScale: 1e308 }), (error: Error) => {
       assert.ok(error instanceof NonFiniteError, String(error));
-      assert.match(error.message, /^Cannot use the final latents \(after 1 ddim steps at guidance 1e\+308\): element \d+ of \[1, 4, 4, 4\] is (NaN|-?Infinity)/);
+      assert.match(
+        error.message,
+        /^Cannot use the final latents \(after 1 ddim steps at guidance 1e\+308\): element \d+ of \[1, 4, 4, 4\] is (NaN|-?Infinity)/,
+      );
       return true;
     });
     const withNaN = async (tensor: Tensor, run: () => Promise<unknown>) => {
@@ -145,9 +174,13 @@ describe("StableDiffusionPipeline on a tiny random model folder", () => {
       }
     };
     const { unet, textEncoder } = pipe.components;
-    await withNaN(unet.conv_out.bias!, () => assert.rejects(pipe.generate({ ...options, guidanceScale: 3 }), /^NonFiniteError: Cannot use the final latents/));
+    await withNaN(unet.conv_out.bias!, () =>
+      assert.rejects(pipe.generate({ ...options, guidanceScale: 3 }), /^NonFiniteError: Cannot use the final latents/),
+    );
     const finalNorm = textEncoder.stateDict().get("text_model.final_layer_norm.bias")!;
-    await withNaN(finalNorm, () => assert.rejects(pipe.generate({ ...options, guidanceScale: 3 }), /Cannot use the prompt embeddings \(text encoder output\)/));
+    await withNaN(finalNorm, () =>
+      assert.rejects(pipe.generate({ ...options, guidanceScale: 3 }), /Cannot use the prompt embeddings \(text encoder output\)/),
+    );
     const after = await pipe.generate({ ...options, guidanceScale: 3 });
     assert.equal(after.images.length, 1, "the pipeline works again once the weights are finite");
   });
@@ -156,7 +189,12 @@ describe("StableDiffusionPipeline on a tiny random model folder", () => {
     const renamed = { steps: "numInferenceSteps", cfgScale: "guidanceScale", batchSize: "numImagesPerPrompt" };
     for (const [old, current] of Object.entries(renamed)) {
       const options = { prompt: "a", width: 16, height: 16, [old]: 2 } as unknown as Parameters<typeof pipe.generate>[0];
-      await assert.rejects(pipe.generate(options), (error: Error) => error instanceof TypeError && error.message === `Cannot generate with option "${old}": it is called "${current}" (diffusers' name)`);
+      await assert.rejects(
+        pipe.generate(options),
+        (error: Error) =>
+          error instanceof TypeError &&
+          error.message === `Cannot generate with option "${old}": it is called "${current}" (diffusers' name)`,
+      );
     }
   });
 

@@ -7,8 +7,18 @@ test("parseExtraNetworks removes every <kind:args> tag and records it by kind, i
   const { text, networks } = parseExtraNetworks("<lora:foo:0.5:0.8> <lora:bar> <lora:baz:te=0.3:unet=0.9:dyn=16> <hypernet:h:1> photo");
   assert.equal(text, "    photo");
   assert.deepEqual([...networks.keys()], ["lora", "hypernet"]);
-  assert.deepEqual(networks.get("lora")!.map((p) => p.positional), [["foo", "0.5", "0.8"], ["bar"], ["baz"]]);
-  assert.deepEqual(networks.get("lora")![2]!.named, new Map([["te", "0.3"], ["unet", "0.9"], ["dyn", "16"]]));
+  assert.deepEqual(
+    networks.get("lora")!.map((p) => p.positional),
+    [["foo", "0.5", "0.8"], ["bar"], ["baz"]],
+  );
+  assert.deepEqual(
+    networks.get("lora")![2]!.named,
+    new Map([
+      ["te", "0.3"],
+      ["unet", "0.9"],
+      ["dyn", "16"],
+    ]),
+  );
   assert.deepEqual(networks.get("hypernet")![0]!.items, ["h", "1"]);
 });
 
@@ -22,12 +32,22 @@ test("extraNetworkParams names items with exactly one '=' and keeps the last of 
   const params = extraNetworkParams("x:a=1:b=2=3:=4:a=5:c=");
   assert.deepEqual(params.items, ["x", "a=1", "b=2=3", "=4", "a=5", "c="]);
   assert.deepEqual(params.positional, ["x", "b=2=3"]);
-  assert.deepEqual(params.named, new Map([["a", "5"], ["", "4"], ["c", ""]]));
+  assert.deepEqual(
+    params.named,
+    new Map([
+      ["a", "5"],
+      ["", "4"],
+      ["c", ""],
+    ]),
+  );
 });
 
 test("parseExtraNetworks returns the text between tags, and the tags in order", () => {
   const filler = fc.stringMatching(/^[^<>]{0,8}$/);
-  const tag = fc.tuple(fc.constantFrom("lora", "hypernet", "lyco"), fc.array(fc.stringMatching(/^[^<>:]{1,5}$/), { minLength: 1, maxLength: 4 }));
+  const tag = fc.tuple(
+    fc.constantFrom("lora", "hypernet", "lyco"),
+    fc.array(fc.stringMatching(/^[^<>:]{1,5}$/), { minLength: 1, maxLength: 4 }),
+  );
   fc.assert(
     fc.property(filler, fc.array(fc.tuple(tag, filler), { maxLength: 5 }), (first, rest) => {
       const prompt = first + rest.map(([[kind, items], text]) => `<${kind}:${items.join(":")}>${text}`).join("");
@@ -35,7 +55,10 @@ test("parseExtraNetworks returns the text between tags, and the tags in order", 
       assert.equal(text, first + rest.map(([, text]) => text).join(""));
       for (const kind of ["lora", "hypernet", "lyco"]) {
         const expected = rest.filter(([[k]]) => k === kind).map(([[, items]]) => items);
-        assert.deepEqual((networks.get(kind) ?? []).map((p) => p.items), expected);
+        assert.deepEqual(
+          (networks.get(kind) ?? []).map((p) => p.items),
+          expected,
+        );
       }
     }),
     { numRuns: 500 },

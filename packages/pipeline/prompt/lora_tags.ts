@@ -36,7 +36,8 @@ function toFloat(value: string, what: string, params: ExtraNetworkParams): numbe
   const number = parsePythonFloat(value);
   if (number === null) throw new PromptSyntaxError(`Cannot read ${describe(params)}: the ${what} ${JSON.stringify(value)} is not a number`);
   // Python's float() reads "nan" and "inf", which would turn every pixel black: refused here
-  if (!Number.isFinite(number)) throw new PromptSyntaxError(`Cannot read ${describe(params)}: the ${what} ${JSON.stringify(value)} is not a finite number`);
+  if (!Number.isFinite(number))
+    throw new PromptSyntaxError(`Cannot read ${describe(params)}: the ${what} ${JSON.stringify(value)} is not a finite number`);
   return number;
 }
 
@@ -80,7 +81,10 @@ export function loraTagFromParams(params: ExtraNetworkParams): LoraTag {
  * loraTagsFromNetworks(networks); // [{ name: "spo", teMultiplier: 0.8, unetMultiplier: 0.8, dynDim: null }]
  * ```
  */
-export function loraTagsFromNetworks(networks: ReadonlyMap<string, readonly ExtraNetworkParams[]>, options: LoraTagOptions = {}): LoraTag[] {
+export function loraTagsFromNetworks(
+  networks: ReadonlyMap<string, readonly ExtraNetworkParams[]>,
+  options: LoraTagOptions = {},
+): LoraTag[] {
   const kinds = options.kinds ?? ["lora"];
   return kinds.flatMap((kind) => (networks.get(kind) ?? []).map(loraTagFromParams));
 }

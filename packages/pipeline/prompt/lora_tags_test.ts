@@ -30,7 +30,10 @@ test("parseLoraTags reads numbers like Python's float() and int()", () => {
 
 test("parseLoraTags reads lyco tags only when asked", () => {
   assert.deepEqual(parseLoraTags("<lyco:q:0.2>"), []);
-  assert.deepEqual(parseLoraTags("<lora:a> <lyco:q:0.2>", { kinds: ["lora", "lyco"] }).map((t) => t.name), ["a", "q"]);
+  assert.deepEqual(
+    parseLoraTags("<lora:a> <lyco:q:0.2>", { kinds: ["lora", "lyco"] }).map((t) => t.name),
+    ["a", "q"],
+  );
   assert.deepEqual(loraTagsFromNetworks(parseExtraNetworks("<hypernet:h>").networks), []);
 });
 
@@ -52,6 +55,10 @@ test("a unet multiplier defaults to the te multiplier, and named values win over
 
 test("multipliers that Python's float() reads as nan or inf are refused", () => {
   for (const tag of ["<lora:x:nan>", "<lora:x:1:inf>", "<lora:x:te=-Infinity>"]) {
-    assert.throws(() => parseLoraTags(tag), (error: Error) => error instanceof PromptSyntaxError && /is not a finite number$/.test(error.message), tag);
+    assert.throws(
+      () => parseLoraTags(tag),
+      (error: Error) => error instanceof PromptSyntaxError && /is not a finite number$/.test(error.message),
+      tag,
+    );
   }
 });

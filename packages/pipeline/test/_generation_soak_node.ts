@@ -28,11 +28,20 @@ export async function generationSoak(device: Device, runs: number, options: { tr
   try {
     const beforeLoad = device.memory();
     const pipe = await loadStableDiffusionPipeline(folder, { device });
-    if (options.trainable) for (const model of [pipe.components.textEncoder, pipe.components.unet, pipe.components.vae]) model?.requiresGrad_(true);
+    if (options.trainable)
+      for (const model of [pipe.components.textEncoder, pipe.components.unet, pipe.components.vae]) model?.requiresGrad_(true);
     const afterLoad = device.memory();
     let afterFirst = afterLoad;
     for (let i = 0; i < runs; i++) {
-      await pipe.generate({ prompt: "a (red:1.2) cat BREAK on a mat", negativePrompt: "blurry", numInferenceSteps: 1, guidanceScale: 3, width: 16, height: 16, seed: i });
+      await pipe.generate({
+        prompt: "a (red:1.2) cat BREAK on a mat",
+        negativePrompt: "blurry",
+        numInferenceSteps: 1,
+        guidanceScale: 3,
+        width: 16,
+        height: 16,
+        seed: i,
+      });
       if (i === 0) afterFirst = device.memory();
     }
     const afterLast = device.memory();

@@ -15,7 +15,12 @@ export async function writeTinyLora(modelFolder: string, file: string): Promise<
   const pipe = await loadStableDiffusionPipeline(modelFolder, { device });
   try {
     const models = { unet: pipe.components.unet, text_encoder: pipe.components.textEncoder };
-    const adapter = injectLora(models, { rank: 2, init: "gaussian", seed: 3, targetModules: ["to_q", "to_k", "to_v", "to_out.0", "q_proj", "k_proj", "v_proj", "out_proj"] });
+    const adapter = injectLora(models, {
+      rank: 2,
+      init: "gaussian",
+      seed: 3,
+      targetModules: ["to_q", "to_k", "to_v", "to_out.0", "q_proj", "k_proj", "v_proj", "out_proj"],
+    });
     const { tensors, metadata } = await saveLora(adapter, "kohya", { models });
     adapter.remove();
     await writeSafetensorsFile(file, tensors, metadata);

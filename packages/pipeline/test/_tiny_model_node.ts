@@ -62,7 +62,12 @@ export const TINY_VAE_CONFIG = {
 
 const TOKENIZER_ASSETS = fileURLToPath(new URL("../../clip/assets/clip/", import.meta.url));
 
-async function writeModule(module: Module, file: string, skip: (name: string) => boolean = () => false, replace: Record<string, Float32Array> = {}): Promise<void> {
+async function writeModule(
+  module: Module,
+  file: string,
+  skip: (name: string) => boolean = () => false,
+  replace: Record<string, Float32Array> = {},
+): Promise<void> {
   const tensors: Record<string, { dtype: "F32"; shape: number[]; data: Float32Array }> = {};
   for (const [name, value] of module.stateDict()) {
     if (skip(name)) continue;
@@ -80,7 +85,9 @@ async function writeJson(file: string, value: unknown): Promise<void> {
  * tensor out; `taesd` adds a random full-size TAESD as a diffusers AutoencoderTiny folder `taesd/`;
  * `vaeConfig` replaces the VAE's config.
  */
-export async function writeTinyModel(options: { dropUNetKey?: string; taesd?: boolean; vaeConfig?: Record<string, unknown> } = {}): Promise<string> {
+export async function writeTinyModel(
+  options: { dropUNetKey?: string; taesd?: boolean; vaeConfig?: Record<string, unknown> } = {},
+): Promise<string> {
   const root = await mkdtemp(join(tmpdir(), "spo-tiny-sd-"));
   for (const sub of ["tokenizer", "text_encoder", "unet", "vae", "scheduler"]) await mkdir(join(root, sub));
   await copyFile(join(TOKENIZER_ASSETS, "vocab.json"), join(root, "tokenizer", "vocab.json"));

@@ -18,11 +18,14 @@ let device: Device;
 let folder: string;
 let session: BrowserSession;
 
-before(async () => {
-  device = await testDevice();
-  folder = await writeTinyModel();
-  session = await openBrowser({ timeoutMs: TIMEOUT_MS, files: folder });
-}, { timeout: TIMEOUT_MS });
+before(
+  async () => {
+    device = await testDevice();
+    folder = await writeTinyModel();
+    session = await openBrowser({ timeoutMs: TIMEOUT_MS, files: folder });
+  },
+  { timeout: TIMEOUT_MS },
+);
 
 after(async () => {
   await session?.close();
@@ -32,7 +35,16 @@ after(async () => {
 
 describe("the tiny pipeline in Chromium", () => {
   test("gives the pixels Node gives for the same seed, loading the model folder by URL", { timeout: TIMEOUT_MS }, async (t) => {
-    const options = { prompt: "a (green:1.2) house, [fog] BREAK night", negativePrompt: "blurry", numInferenceSteps: 3, guidanceScale: 5, seed: 21, width: 32, height: 32, scheduler: "euler_a" as const };
+    const options = {
+      prompt: "a (green:1.2) house, [fog] BREAK night",
+      negativePrompt: "blurry",
+      numInferenceSteps: 3,
+      guidanceScale: 5,
+      seed: 21,
+      width: 32,
+      height: 32,
+      scheduler: "euler_a" as const,
+    };
     const pipe = await loadStableDiffusionPipeline(folder);
     const node = (await pipe.generate(options)).images[0]!.data;
     const other = (await pipe.generate({ ...options, seed: 22 })).images[0]!.data;

@@ -30,7 +30,13 @@ async function run(dtype: "f32" | "f16") {
   try {
     const weightBytes = device.memory().liveBytes - empty;
     device.pool.resetPeak();
-    const { images } = await pipe.generate({ prompt: "a (red:1.2) cat", negativePrompt: "blurry", numInferenceSteps: 4, guidanceScale: 3, seed: 1 });
+    const { images } = await pipe.generate({
+      prompt: "a (red:1.2) cat",
+      negativePrompt: "blurry",
+      numInferenceSteps: 4,
+      guidanceScale: 3,
+      seed: 1,
+    });
     const peakBytes = device.memory().peakBytes - empty;
     const dtypes = [pipe.components.textEncoder, pipe.components.unet, pipe.components.vae!].map((m) => m.parameters()[0]!.dtype);
     return { weightBytes, peakBytes, pixels: images[0]!.data, dtypes };
@@ -80,7 +86,9 @@ test("f16 weights and activations: the image stays within f16 rounding of the f3
   // 5% here), so its ratio lies below 0.55.
   const weightRatio = half.weightBytes / full.weightBytes;
   const peakRatio = half.peakBytes / full.peakBytes;
-  t.diagnostic(`weights ${full.weightBytes} → ${half.weightBytes} B (×${weightRatio.toFixed(3)}), peak ${full.peakBytes} → ${half.peakBytes} B (×${peakRatio.toFixed(3)})`);
+  t.diagnostic(
+    `weights ${full.weightBytes} → ${half.weightBytes} B (×${weightRatio.toFixed(3)}), peak ${full.peakBytes} → ${half.peakBytes} B (×${peakRatio.toFixed(3)})`,
+  );
   assert.ok(weightRatio >= 0.5 && weightRatio <= 0.52, `weights ratio ${weightRatio}`);
   assert.ok(peakRatio <= 0.55, `peak ratio ${peakRatio}`);
 });

@@ -7,7 +7,9 @@ import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { promptParserParityCase, type PromptParserParityManifest } from "../../../scripts/parity/cases/prompt_parser_case.ts";
 
-const manifest = JSON.parse(readFileSync(new URL("./fixtures/oracle/prompt_parser.json", import.meta.url), "utf8")) as PromptParserParityManifest & {
+const manifest = JSON.parse(
+  readFileSync(new URL("./fixtures/oracle/prompt_parser.json", import.meta.url), "utf8"),
+) as PromptParserParityManifest & {
   outputs: string[];
   tolerance: { atol: number; rtol: number };
   cases: Record<string, unknown>[];
@@ -29,7 +31,8 @@ function assertClose(got: unknown, want: unknown, path: string): void {
   if (typeof want === "object" && want !== null) {
     assert.ok(typeof got === "object" && got !== null, path);
     assert.deepEqual(Object.keys(got).sort(), Object.keys(want).sort(), path);
-    for (const key of Object.keys(want)) assertClose((got as Record<string, unknown>)[key], (want as Record<string, unknown>)[key], `${path}.${key}`);
+    for (const key of Object.keys(want))
+      assertClose((got as Record<string, unknown>)[key], (want as Record<string, unknown>)[key], `${path}.${key}`);
     return;
   }
   assert.equal(got, want, path);

@@ -69,7 +69,12 @@ async function host(t: Tensor): Promise<Float64Array> {
 }
 
 /** One reference step from `latents` at `timestep`: both UNet branches, CFG and the DDIM update. */
-async function referenceStep(latents: Float64Array, timestep: number, previous: number, contexts: { cond: Tensor; uncond: Tensor }): Promise<{ next: Float64Array; branchGap: number }> {
+async function referenceStep(
+  latents: Float64Array,
+  timestep: number,
+  previous: number,
+  contexts: { cond: Tensor; uncond: Tensor },
+): Promise<{ next: Float64Array; branchGap: number }> {
   const { unet } = pipe.components;
   const x = tensor(Float32Array.from(latents), [1, 4, 8, 8]);
   const [uncond, cond] = noGrad(() => [unet.forward(x, timestep, contexts.uncond), unet.forward(x, timestep, contexts.cond)]);
@@ -114,7 +119,11 @@ describe("generate() against a reference of the sampling loop", () => {
       },
     });
     const timesteps = ddimTimesteps(STEPS);
-    assert.deepEqual(stepped.map((s) => s.timestep), timesteps, "DDIM's leading timesteps [667, 334, 1]");
+    assert.deepEqual(
+      stepped.map((s) => s.timestep),
+      timesteps,
+      "DDIM's leading timesteps [667, 334, 1]",
+    );
 
     const { textEncoder, vae } = pipe.components;
     assert.ok(vae, "the tiny pipeline has a VAE");
@@ -131,7 +140,9 @@ describe("generate() against a reference of the sampling loop", () => {
         const previous = timestep - Math.floor(1000 / STEPS);
         const { next, branchGap } = await referenceStep(latents, timestep, previous, contexts);
         const diff = maxAbsDiff(stepped[i]!.latents, next);
-        t.diagnostic(`step ${i + 1} (t = ${timestep}): max |pipeline − reference| ${diff.toExponential(2)}, max |ε_c − ε_u| ${branchGap.toExponential(2)}`);
+        t.diagnostic(
+          `step ${i + 1} (t = ${timestep}): max |pipeline − reference| ${diff.toExponential(2)}, max |ε_c − ε_u| ${branchGap.toExponential(2)}`,
+        );
         // the branches differ by far more than the tolerance, so swapping them or the scale fails
         assert.ok(branchGap * GUIDANCE > 100 * 2e-4, `the two branches are too close to tell apart (${branchGap})`);
         assert.ok(diff < 2e-4, `step ${i + 1} (t = ${timestep}) differs from the reference by ${diff}`);
@@ -143,7 +154,10 @@ describe("generate() against a reference of the sampling loop", () => {
     }
 
     // the VAE decodes latents / scaling_factor; pixels are (x / 2 + 0.5) clamped to [0, 1], as bytes
-    const scaled = tensor(Float32Array.from(latents, (v) => v / TINY_VAE_CONFIG.scaling_factor), [1, 4, 8, 8]);
+    const scaled = tensor(
+      Float32Array.from(latents, (v) => v / TINY_VAE_CONFIG.scaling_factor),
+      [1, 4, 8, 8],
+    );
     const decoded = noGrad(() => vae.decode(scaled));
     const rgb = await host(decoded);
     for (const x of [scaled, decoded]) x.dispose();

@@ -51,12 +51,7 @@ export const tensorArb: fc.Arbitrary<TensorInput> = fc
   .tuple(dtypeArb, shapeArb)
   .chain(([dtype, shape]) => {
     const byteLength = elementCount(shape) * dtypeByteSize(dtype);
-    return fc.tuple(
-      fc.constant(dtype),
-      fc.constant(shape),
-      fc.uint8Array({ minLength: byteLength, maxLength: byteLength }),
-      fc.boolean(),
-    );
+    return fc.tuple(fc.constant(dtype), fc.constant(shape), fc.uint8Array({ minLength: byteLength, maxLength: byteLength }), fc.boolean());
   })
   .map(([dtype, shape, bytes, isTyped]) => {
     if (!isTyped) return { dtype, shape, data: bytes };

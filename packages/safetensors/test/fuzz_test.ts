@@ -28,10 +28,56 @@ type Mutation =
   | { kind: "reshape"; which: number; delta: number };
 
 const INTERESTING_VALUES: unknown[] = [
-  -1, 0, 1, 1.5, 2 ** 31, 2 ** 32, 2 ** 53, 1e308, "F32", "F16", "X", "", null, true, [], {}, [0], [0, 0], [1, 0], [0, 1],
-  [2 ** 32, 2 ** 32 + 4], [-1, 4], [0, 2 ** 53], [2, 3], [1, 1, 1], ["1"], [[1]], { dtype: "U8" },
+  -1,
+  0,
+  1,
+  1.5,
+  2 ** 31,
+  2 ** 32,
+  2 ** 53,
+  1e308,
+  "F32",
+  "F16",
+  "X",
+  "",
+  null,
+  true,
+  [],
+  {},
+  [0],
+  [0, 0],
+  [1, 0],
+  [0, 1],
+  [2 ** 32, 2 ** 32 + 4],
+  [-1, 4],
+  [0, 2 ** 53],
+  [2, 3],
+  [1, 1, 1],
+  ["1"],
+  [[1]],
+  { dtype: "U8" },
 ];
-const SNIPPETS = ["", "{", "}", "[", "]", ",", ":", '"', "\\", "-1", "1e400", "0", "null", '"dtype"', '"__metadata__"', "\u0000", "é", "\ud800", " "];
+const SNIPPETS = [
+  "",
+  "{",
+  "}",
+  "[",
+  "]",
+  ",",
+  ":",
+  '"',
+  "\\",
+  "-1",
+  "1e400",
+  "0",
+  "null",
+  '"dtype"',
+  '"__metadata__"',
+  "\u0000",
+  "é",
+  "\ud800",
+  " ",
+];
 
 const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ kind: fc.constant("flip" as const), at: fc.double({ min: 0, max: 1, noNaN: true }), xor: fc.integer({ min: 1, max: 255 }) }),
@@ -177,7 +223,9 @@ function checkParsed(bytes: Uint8Array, parsed: ParsedSafetensors): void {
     const count = tensor.shape.reduce((product, dim) => product * dim, 1);
     assert.equal(tensor.data.byteLength, count * dtypeByteSize(tensor.dtype), name);
     assert.equal(tensor.data.buffer, bytes.buffer);
-    assert.ok(tensor.data.byteOffset >= bytes.byteOffset + 8 && tensor.data.byteOffset + tensor.data.byteLength <= bytes.byteOffset + bytes.length);
+    assert.ok(
+      tensor.data.byteOffset >= bytes.byteOffset + 8 && tensor.data.byteOffset + tensor.data.byteLength <= bytes.byteOffset + bytes.length,
+    );
     assert.equal(typedArrayOf(tensor).length, count);
     assert.equal(toFloat32Array(tensor).length, count);
   }
@@ -198,20 +246,38 @@ async function checkLazyReaderAgrees(bytes: Uint8Array, outcome: ParsedSafetenso
 test("mutated files parse or throw SafetensorsError, and the lazy reader agrees", async () => {
   const codes = new Map<string, number>();
   await fc.assert(
-    fc.asyncProperty(fileArb, fc.array(mutationArb, { minLength: 1, maxLength: 3 }), fc.integer({ min: 8, max: 300 }), async (file, mutations, prefetch) => {
-      const bytes = mutations.reduce(mutate, file);
-      const outcome = parseOrCode(bytes);
-      const code = typeof outcome === "string" ? outcome : "ok";
-      codes.set(code, (codes.get(code) ?? 0) + 1);
-      if (typeof outcome !== "string") checkParsed(bytes, outcome);
-      await checkLazyReaderAgrees(bytes, outcome, prefetch);
-    }),
+    fc.asyncProperty(
+      fileArb,
+      fc.array(mutationArb, { minLength: 1, maxLength: 3 }),
+      fc.integer({ min: 8, max: 300 }),
+      async (file, mutations, prefetch) => {
+        const bytes = mutations.reduce(mutate, file);
+        const outcome = parseOrCode(bytes);
+        const code = typeof outcome === "string" ? outcome : "ok";
+        codes.set(code, (codes.get(code) ?? 0) + 1);
+        if (typeof outcome !== "string") checkParsed(bytes, outcome);
+        await checkLazyReaderAgrees(bytes, outcome, prefetch);
+      },
+    ),
     { numRuns: Number(process.env.FUZZ_RUNS ?? 1500) },
   );
   if (process.env.FUZZ_RUNS !== undefined) console.log(JSON.stringify([...codes]));
   // The mutations reach the validation rules, not only the JSON parser. Each of these codes shows
   // up more than 10 times in a typical run of 1500, so the check does not flake.
-  for (const code of ["ok", "invalid_json", "size_mismatch", "invalid_shape", "invalid_offsets", "unknown_dtype", "overlap", "hole", "offsets_out_of_bounds", "incomplete_buffer", "duplicate_name", "header_too_large"]) {
+  for (const code of [
+    "ok",
+    "invalid_json",
+    "size_mismatch",
+    "invalid_shape",
+    "invalid_offsets",
+    "unknown_dtype",
+    "overlap",
+    "hole",
+    "offsets_out_of_bounds",
+    "incomplete_buffer",
+    "duplicate_name",
+    "header_too_large",
+  ]) {
     assert.ok((codes.get(code) ?? 0) > 0, `no mutated file gave ${code}: ${JSON.stringify([...codes])}`);
   }
 });

@@ -119,8 +119,14 @@ test("the file reader and the parser agree on both fixtures", async () => {
 const PACKAGES = new URL("../../", import.meta.url);
 const oracleFolders = existsSync(SHARED_ORACLE)
   ? [SHARED_ORACLE]
-  : readdirSync(PACKAGES).map((name) => new URL(`${name}/test/fixtures/oracle/`, PACKAGES)).filter((folder) => existsSync(folder));
-const oracleFiles = oracleFolders.flatMap((folder) => readdirSync(folder).filter((name) => name.endsWith(".safetensors")).map((name) => ({ folder, name })));
+  : readdirSync(PACKAGES)
+      .map((name) => new URL(`${name}/test/fixtures/oracle/`, PACKAGES))
+      .filter((folder) => existsSync(folder));
+const oracleFiles = oracleFolders.flatMap((folder) =>
+  readdirSync(folder)
+    .filter((name) => name.endsWith(".safetensors"))
+    .map((name) => ({ folder, name })),
+);
 
 test("every oracle fixture (shared, or the packages' copies) reads lazily and matches its manifest's shapes", async () => {
   let checkedShapes = 0;

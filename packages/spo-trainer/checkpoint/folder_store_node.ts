@@ -39,7 +39,8 @@ export function folderCheckpointStore(runDir: string): CheckpointStore {
   const root = join(runDir, "checkpoints");
   return {
     async save(name, files) {
-      if (!/^[\w.-]+$/.test(name)) throw new CheckpointError(`Cannot save a checkpoint named ${JSON.stringify(name)}: use letters, digits, '.', '-', '_'`);
+      if (!/^[\w.-]+$/.test(name))
+        throw new CheckpointError(`Cannot save a checkpoint named ${JSON.stringify(name)}: use letters, digits, '.', '-', '_'`);
       await mkdir(root, { recursive: true });
       const temp = join(root, `.${name}.tmp-${process.pid}`);
       await rm(temp, { recursive: true, force: true });

@@ -11,7 +11,11 @@ import { CheckpointError } from "./training_checkpoint.ts";
 
 const root = mkdtempSync(join(tmpdir(), "spo-store-"));
 after(() => rmSync(root, { recursive: true, force: true }));
-const files = (text: string) => new Map([["state.json", new TextEncoder().encode(text)], ["lora.safetensors", Uint8Array.of(1, 2, 3)]]);
+const files = (text: string) =>
+  new Map([
+    ["state.json", new TextEncoder().encode(text)],
+    ["lora.safetensors", Uint8Array.of(1, 2, 3)],
+  ]);
 const text = (f: Map<string, Uint8Array> | undefined) => new TextDecoder().decode(f?.get("state.json"));
 
 it("keeps the last complete checkpoint the latest whatever a crash left behind", async () => {

@@ -54,13 +54,20 @@ export class CheckpointError extends Error {
  * const files = encodeCheckpoint(checkpoint, await saveLora(adapter, "diffusers"));
  * ```
  */
-export function encodeCheckpoint(checkpoint: TrainingCheckpoint, lora: { tensors: ReadonlyMap<string, TensorInput>; metadata: Record<string, string> }): CheckpointFiles {
+export function encodeCheckpoint(
+  checkpoint: TrainingCheckpoint,
+  lora: { tensors: ReadonlyMap<string, TensorInput>; metadata: Record<string, string> },
+): CheckpointFiles {
   const state = new Map<string, TensorInput>();
   for (const [name, value] of checkpoint.adapter) state.set(`adapter.${name}`, { dtype: "F32", shape: value.shape, data: value.data });
   checkpoint.optimizer.slots.forEach((slots, i) => {
     for (const [slot, data] of Object.entries(slots)) state.set(`optimizer.${i}.${slot}`, { dtype: "F32", shape: [data.length], data });
   });
-  const meta = { format: CHECKPOINT_FORMAT, optimizer_step: String(checkpoint.optimizer.step), optimizer_hyperparameters: JSON.stringify(checkpoint.optimizer.hyperparameters) };
+  const meta = {
+    format: CHECKPOINT_FORMAT,
+    optimizer_step: String(checkpoint.optimizer.step),
+    optimizer_hyperparameters: JSON.stringify(checkpoint.optimizer.hyperparameters),
+  };
   const json = { format: CHECKPOINT_FORMAT, progress: checkpoint.progress, config: checkpoint.config, metrics: checkpoint.metrics };
   return new Map([
     ["lora.safetensors", serializeSafetensors(lora.tensors, { ...lora.metadata, spo_trainer_update: String(checkpoint.progress.update) })],
@@ -73,9 +80,13 @@ export function encodeCheckpoint(checkpoint: TrainingCheckpoint, lora: { tensors
 export function decodeCheckpoint(files: CheckpointFiles): TrainingCheckpoint {
   const stateBytes = files.get("training_state.safetensors");
   const jsonBytes = files.get("state.json");
-  if (!stateBytes || !jsonBytes) throw new CheckpointError(`Cannot read the checkpoint: it lacks ${!stateBytes ? "training_state.safetensors" : "state.json"}`);
+  if (!stateBytes || !jsonBytes)
+    throw new CheckpointError(`Cannot read the checkpoint: it lacks ${!stateBytes ? "training_state.safetensors" : "state.json"}`);
   const json = JSON.parse(new TextDecoder().decode(jsonBytes));
-  if (json.format !== CHECKPOINT_FORMAT) throw new CheckpointError(`Cannot read the checkpoint: state.json has format ${JSON.stringify(json.format)}, expected ${CHECKPOINT_FORMAT}`);
+  if (json.format !== CHECKPOINT_FORMAT)
+    throw new CheckpointError(
+      `Cannot read the checkpoint: state.json has format ${JSON.stringify(json.format)}, expected ${CHECKPOINT_FORMAT}`,
+    );
   const parsed = parseSafetensors(stateBytes);
   const adapter = new Map<string, { shape: number[]; data: Float32Array }>();
   const slots: Record<string, Float32Array>[] = [];

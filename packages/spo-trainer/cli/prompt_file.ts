@@ -33,11 +33,17 @@ export function parsePromptFile(text: string, name = "the prompt file"): string[
     if (!Array.isArray(list)) throw new PromptFileError(`Cannot read prompts: ${name} is not a JSON list`);
     prompts = list.map((item, i) => {
       if (typeof item === "string") return item;
-      if (item !== null && typeof item === "object" && typeof (item as { caption?: unknown }).caption === "string") return (item as { caption: string }).caption;
-      throw new PromptFileError(`Cannot read prompts: item ${i} of ${name} is ${JSON.stringify(item)}, expected a string or {"caption": "…"}`);
+      if (item !== null && typeof item === "object" && typeof (item as { caption?: unknown }).caption === "string")
+        return (item as { caption: string }).caption;
+      throw new PromptFileError(
+        `Cannot read prompts: item ${i} of ${name} is ${JSON.stringify(item)}, expected a string or {"caption": "…"}`,
+      );
     });
   } else {
-    prompts = trimmed.split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== "");
+    prompts = trimmed
+      .split(/\r?\n/)
+      .map((line) => line.trim())
+      .filter((line) => line !== "");
   }
   if (prompts.length === 0) throw new PromptFileError(`Cannot read prompts: ${name} holds none`);
   return prompts;

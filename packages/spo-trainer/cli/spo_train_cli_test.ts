@@ -42,10 +42,16 @@ describe("spo train", () => {
   });
 
   it("takes every setting from the config file or a flag, flags winning, and names bad ones", () => {
-    const command = toTrainCommand({ model: "/m", prompts: "p.txt", scorer: "brightness", out: "runs/a", epochs: 3, poolSize: 3 }, { "pool-size": "2", "learning-rate": "1e-4", greedy: true });
+    const command = toTrainCommand(
+      { model: "/m", prompts: "p.txt", scorer: "brightness", out: "runs/a", epochs: 3, poolSize: 3 },
+      { "pool-size": "2", "learning-rate": "1e-4", greedy: true },
+    );
     assert.deepEqual(command.settings, { epochs: 3, poolSize: 2, learningRate: 1e-4, greedy: true });
     assert.throws(() => toTrainCommand({ model: "/m", out: "o", prompts: "p", scorer: "s", epoch: 1 }, {}), /unknown key "epoch"/);
-    assert.throws(() => toTrainCommand({}, { model: "/m", out: "o", prompts: "p", scorer: "s", "learning-rate": "fast" }), /--learning-rate must be a number/);
+    assert.throws(
+      () => toTrainCommand({}, { model: "/m", out: "o", prompts: "p", scorer: "s", "learning-rate": "fast" }),
+      /--learning-rate must be a number/,
+    );
     assert.throws(() => toTrainCommand({}, { model: "/m", out: "o", scorer: "s" }), /needs prompts/);
     assert.throws(() => toTrainCommand({}, { model: "/m", out: "o", method: "diffusion-dpo" }), /needs offline pairs/);
   });
@@ -78,10 +84,33 @@ describe("spo train", () => {
     writeFileSync(prompts, "a red fox\na blue bird\na green tree\n");
     const config = join(root, "spo.json");
     const runDir = join(root, "run");
-    writeFileSync(config, JSON.stringify({ model, prompts, scorer: "brightness", out: runDir, epochs: 1, sampleBatchSize: 2, steps: 3, divertStartStep: 1, poolSize: 2, threshold: 0, validationCount: 1 }));
+    writeFileSync(
+      config,
+      JSON.stringify({
+        model,
+        prompts,
+        scorer: "brightness",
+        out: runDir,
+        epochs: 1,
+        sampleBatchSize: 2,
+        steps: 3,
+        divertStartStep: 1,
+        poolSize: 2,
+        threshold: 0,
+        validationCount: 1,
+      }),
+    );
     const { io, err } = capture();
     assert.equal(await runTrainCommand(["--config", config], io), 0, err.join(""));
-    for (const file of ["lora.safetensors", "metrics.jsonl", "metrics.svg", "config.json", "command.json", "checkpoints/latest.json", "validation/epoch-000-0.png"]) {
+    for (const file of [
+      "lora.safetensors",
+      "metrics.jsonl",
+      "metrics.svg",
+      "config.json",
+      "command.json",
+      "checkpoints/latest.json",
+      "validation/epoch-000-0.png",
+    ]) {
       assert.ok(existsSync(join(runDir, file)), `${file} missing`);
     }
     const metrics = parseMetricsLines(readFileSync(join(runDir, "metrics.jsonl"), "utf8"));

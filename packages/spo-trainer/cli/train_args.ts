@@ -48,7 +48,8 @@ export function trainOptionSpecs(): Record<string, { type: "string" | "boolean" 
     help: { type: "boolean" },
   };
   for (const key of COMMAND_KEYS) specs[key] = { type: "string" };
-  for (const flag of SETTING_FLAGS.keys()) specs[flag] = { type: typeof SPO_TRAIN_DEFAULTS[SETTING_FLAGS.get(flag)!] === "boolean" ? "boolean" : "string" };
+  for (const flag of SETTING_FLAGS.keys())
+    specs[flag] = { type: typeof SPO_TRAIN_DEFAULTS[SETTING_FLAGS.get(flag)!] === "boolean" ? "boolean" : "string" };
   return specs;
 }
 
@@ -56,13 +57,17 @@ function parseSetting(key: keyof SpoTrainConfig, raw: string | boolean): unknown
   const expected = SPO_TRAIN_DEFAULTS[key];
   if (typeof raw === "boolean") return raw;
   if (Array.isArray(expected)) {
-    const parts = raw.split(",").map((s) => s.trim()).filter(Boolean);
+    const parts = raw
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
     return typeof expected[0] === "number" ? parts.map(Number) : parts;
   }
   if (typeof expected === "number" || expected === null) {
     if (raw === "null" || raw === "off") return null;
     const value = Number(raw);
-    if (raw.trim() === "" || !Number.isFinite(value)) throw new TrainUsageError(`--${kebab(key)} must be a number, got ${JSON.stringify(raw)}`);
+    if (raw.trim() === "" || !Number.isFinite(value))
+      throw new TrainUsageError(`--${kebab(key)} must be a number, got ${JSON.stringify(raw)}`);
     return value;
   }
   return raw;
@@ -77,7 +82,10 @@ function parseSetting(key: keyof SpoTrainConfig, raw: string | boolean): unknown
  * // { epochs: 1, poolSize: 2 }
  * ```
  */
-export function toTrainCommand(file: Record<string, unknown> | undefined, flags: Record<string, string | boolean | undefined>): TrainCommand {
+export function toTrainCommand(
+  file: Record<string, unknown> | undefined,
+  flags: Record<string, string | boolean | undefined>,
+): TrainCommand {
   const settings: Record<string, unknown> = {};
   const command: Record<string, string> = {};
   for (const [key, value] of Object.entries(file ?? {})) {
@@ -85,7 +93,10 @@ export function toTrainCommand(file: Record<string, unknown> | undefined, flags:
       if (typeof value !== "string") throw new TrainUsageError(`config "${key}" must be a string, got ${JSON.stringify(value)}`);
       command[key] = value;
     } else if (key in SPO_TRAIN_DEFAULTS) settings[key] = value;
-    else throw new TrainUsageError(`config has an unknown key "${key}"; known: ${[...COMMAND_KEYS, ...Object.keys(SPO_TRAIN_DEFAULTS)].join(", ")}`);
+    else
+      throw new TrainUsageError(
+        `config has an unknown key "${key}"; known: ${[...COMMAND_KEYS, ...Object.keys(SPO_TRAIN_DEFAULTS)].join(", ")}`,
+      );
   }
   for (const [flag, value] of Object.entries(flags)) {
     if (value === undefined || flag === "config" || flag === "resume" || flag === "help") continue;
@@ -99,12 +110,13 @@ export function toTrainCommand(file: Record<string, unknown> | undefined, flags:
     if (error instanceof TrainConfigError) throw new TrainUsageError(error.message);
     throw error;
   }
-  if (!command.model) throw new TrainUsageError("a model is required: --model <diffusers folder or URL> (or \"model\" in the config)");
-  if (!command.out) throw new TrainUsageError("a run folder is required: --out <folder> (or \"out\" in the config)");
+  if (!command.model) throw new TrainUsageError('a model is required: --model <diffusers folder or URL> (or "model" in the config)');
+  if (!command.out) throw new TrainUsageError('a run folder is required: --out <folder> (or "out" in the config)');
   const method = (settings.method as string | undefined) ?? SPO_TRAIN_DEFAULTS.method;
   if (method === "spo") {
     if (!command.prompts) throw new TrainUsageError("SPO needs prompts: --prompts <file> (JSON list of {caption} or text lines)");
-    if (!command.scorer) throw new TrainUsageError("SPO needs a scorer: --scorer <step-aware preference model checkpoint> (or \"brightness\")");
+    if (!command.scorer)
+      throw new TrainUsageError('SPO needs a scorer: --scorer <step-aware preference model checkpoint> (or "brightness")');
   } else if (!command.pairs) {
     throw new TrainUsageError("Diffusion-DPO needs offline pairs: --pairs <file.safetensors> (winner, loser latents; metadata captions)");
   }
@@ -122,15 +134,18 @@ export function trainUsage(): string {
     "The config file is a JSON object with the same names in camelCase (model, prompts, pairs, scorer, out, epochs, …).",
     "",
     "  --model <folder|URL>   diffusers Stable Diffusion 1.x folder",
-    "  --prompts <file>       JSON list of {\"caption\": …} (SPO's 4k prompts) or strings, or one prompt per line",
+    '  --prompts <file>       JSON list of {"caption": …} (SPO\'s 4k prompts) or strings, or one prompt per line',
     "  --pairs <file>         Diffusion-DPO: safetensors with winner/loser latents [N,4,64,64], metadata captions",
-    "  --scorer <path>        step-aware preference model checkpoint (file or folder), or \"brightness\" (demo)",
+    '  --scorer <path>        step-aware preference model checkpoint (file or folder), or "brightness" (demo)',
     "  --out <folder>         run folder: checkpoints/, metrics.jsonl, metrics.svg, validation/, lora.safetensors",
     "  --resume <folder>      continue a run from its latest checkpoint",
     "",
     "Training settings (default):",
   ];
   for (const [flag, key] of SETTING_FLAGS) lines.push(`  --${flag.padEnd(26)} ${JSON.stringify(SPO_TRAIN_DEFAULTS[key])}`);
-  lines.push("", "Gradient clipping is off by default: the reference code's clip is a no-op (its parameter iterator is consumed before clipping).");
+  lines.push(
+    "",
+    "Gradient clipping is off by default: the reference code's clip is a no-op (its parameter iterator is consumed before clipping).",
+  );
   return `${lines.join("\n")}\n`;
 }

@@ -41,7 +41,12 @@ function formatDuration(seconds: number): string {
 
 /** A demo scorer: 10 × the mean pixel value (prefers brighter images). */
 export const brightnessScorer: ScoreFunction = async (images: Tensor) => {
-  const m = noGrad(() => mean(images, images.shape.slice(1).map((_, i) => i + 1)));
+  const m = noGrad(() =>
+    mean(
+      images,
+      images.shape.slice(1).map((_, i) => i + 1),
+    ),
+  );
   const values = await m.toArray();
   m.dispose();
   return Float32Array.from(values, (v) => 10 * v);
@@ -62,23 +67,32 @@ async function loadPairs(path: string): Promise<{ pairs: PreferencePair[]; laten
   const captions = JSON.parse(reader.metadata.captions ?? "null");
   const n = winner.shape[0];
   if (!Array.isArray(captions) || captions.length !== n || winner.shape.join() !== loser.shape.join()) {
-    throw new TrainUsageError(`${path}: winner [${winner.shape}] and loser [${loser.shape}] must match and metadata "captions" must be a JSON list of ${n} strings`);
+    throw new TrainUsageError(
+      `${path}: winner [${winner.shape}] and loser [${loser.shape}] must match and metadata "captions" must be a JSON list of ${n} strings`,
+    );
   }
   const w = toFloat32Array(winner);
   const l = toFloat32Array(loser);
   const size = w.length / n;
   return {
-    pairs: captions.map((caption: string, i: number) => ({ prompt: String(caption), winner: w.slice(i * size, (i + 1) * size), loser: l.slice(i * size, (i + 1) * size) })),
+    pairs: captions.map((caption: string, i: number) => ({
+      prompt: String(caption),
+      winner: w.slice(i * size, (i + 1) * size),
+      loser: l.slice(i * size, (i + 1) * size),
+    })),
     latentShape: winner.shape.slice(1),
   };
 }
 
 /** Runs `spo train` with the arguments after `train`; returns the exit code. */
-export async function runTrainCommand(args: readonly string[], io: { out: (text: string) => void; err: (text: string) => void; isTty?: boolean } = {
-  out: (text) => process.stdout.write(text),
-  err: (text) => process.stderr.write(text),
-  isTty: process.stderr.isTTY === true,
-}): Promise<number> {
+export async function runTrainCommand(
+  args: readonly string[],
+  io: { out: (text: string) => void; err: (text: string) => void; isTty?: boolean } = {
+    out: (text) => process.stdout.write(text),
+    err: (text) => process.stderr.write(text),
+    isTty: process.stderr.isTTY === true,
+  },
+): Promise<number> {
   let command: TrainCommand;
   let resume = false;
   try {
@@ -88,9 +102,11 @@ export async function runTrainCommand(args: readonly string[], io: { out: (text:
       return 0;
     }
     if (typeof values.resume === "string") {
-      const saved = JSON.parse(await readFile(join(values.resume, "command.json"), "utf8").catch(() => {
-        throw new TrainUsageError(`${values.resume} is no run folder (it has no command.json)`);
-      })) as TrainCommand;
+      const saved = JSON.parse(
+        await readFile(join(values.resume, "command.json"), "utf8").catch(() => {
+          throw new TrainUsageError(`${values.resume} is no run folder (it has no command.json)`);
+        }),
+      ) as TrainCommand;
       command = { ...saved, out: values.resume };
       resume = true;
     } else {
@@ -114,13 +130,19 @@ export async function runTrainCommand(args: readonly string[], io: { out: (text:
     const scheduler = DDIMScheduler.fromConfig({ ...schedulerConfig, clip_sample: false });
     await mkdir(command.out, { recursive: true });
     if (!resume) await writeFile(join(command.out, "command.json"), `${JSON.stringify(command, null, 2)}\n`);
-    const latentShape = offline?.latentShape ?? command.settings.latentShape ?? [unet.config.inChannels, unet.config.sampleSize, unet.config.sampleSize];
+    const latentShape = offline?.latentShape ??
+      command.settings.latentShape ?? [unet.config.inChannels, unet.config.sampleSize, unet.config.sampleSize];
     const start = performance.now();
     let startIteration = -1;
     const onProgress = (e: TrainingProgressEvent) => {
       if (startIteration < 0) startIteration = e.iteration;
       const label = e.phase === "sample" ? `epoch ${e.epoch + 1} sampling ${e.step! + 1}/${e.steps}` : `epoch ${e.epoch + 1} ${e.phase}`;
-      const line = progressWithEta(label.padEnd(26), e.iteration, e.totalIterations, (performance.now() - start) / 1000 * (e.iteration / Math.max(e.iteration - startIteration, 1)));
+      const line = progressWithEta(
+        label.padEnd(26),
+        e.iteration,
+        e.totalIterations,
+        ((performance.now() - start) / 1000) * (e.iteration / Math.max(e.iteration - startIteration, 1)),
+      );
       io.err(io.isTty ? `\r${line}` : e.phase === "sample" ? "" : `${line}\n`);
     };
     const trainer = await trainInRunFolder(
@@ -133,7 +155,10 @@ export async function runTrainCommand(args: readonly string[], io: { out: (text:
         resume,
         onProgress,
         onMetrics: (m) => {
-          if (!io.isTty) io.err(`update ${m.update}: loss ${m.loss.toFixed(4)}, clamped ${(100 * m.clampedFraction).toFixed(0)}%, pairs ${m.pairsKept}/${m.pairsOffered}\n`);
+          if (!io.isTty)
+            io.err(
+              `update ${m.update}: loss ${m.loss.toFixed(4)}, clamped ${(100 * m.clampedFraction).toFixed(0)}%, pairs ${m.pairsKept}/${m.pairsOffered}\n`,
+            );
         },
         onCheckpoint: ({ location }) => io.err(`${io.isTty ? "\n" : ""}checkpoint ${location}\n`),
       },
@@ -145,7 +170,18 @@ export async function runTrainCommand(args: readonly string[], io: { out: (text:
     return 0;
   } catch (error) {
     const name = (error as Error).name;
-    if (["TrainUsageError", "PromptFileError", "ModelFolderError", "TrainingDivergedError", "CheckpointError", "TrainConfigError", "RangeError", "SafetensorsError"].includes(name)) {
+    if (
+      [
+        "TrainUsageError",
+        "PromptFileError",
+        "ModelFolderError",
+        "TrainingDivergedError",
+        "CheckpointError",
+        "TrainConfigError",
+        "RangeError",
+        "SafetensorsError",
+      ].includes(name)
+    ) {
       io.err(`spo train: ${(error as Error).message}\n`);
       return 1;
     }

@@ -126,9 +126,27 @@ export class DiffusionTrainingError extends Error {
  */
 export async function trainDiffusionModel(options: TrainDiffusionOptions): Promise<DiffusionTrainingResult> {
   const {
-    unet, textEncoder, tokenizer, noiseSchedule, data, sampleShape, steps, batchSize,
-    learningRate = 1e-4, weightDecay = 1e-2, promptDropout = 0.1, trainTextEncoder = false, maxGradNorm = 1,
-    seed = 0, startStep = 0, lossEvery = 1, checkpointEvery = 0, onProgress, onCheckpoint, device, predictionType = "epsilon",
+    unet,
+    textEncoder,
+    tokenizer,
+    noiseSchedule,
+    data,
+    sampleShape,
+    steps,
+    batchSize,
+    learningRate = 1e-4,
+    weightDecay = 1e-2,
+    promptDropout = 0.1,
+    trainTextEncoder = false,
+    maxGradNorm = 1,
+    seed = 0,
+    startStep = 0,
+    lossEvery = 1,
+    checkpointEvery = 0,
+    onProgress,
+    onCheckpoint,
+    device,
+    predictionType = "epsilon",
   } = options;
   checkOptions(options);
   const lrSchedule = options.lrSchedule ?? constantSchedule(learningRate, Math.min(100, Math.floor(steps / 10)));
@@ -136,7 +154,9 @@ export async function trainDiffusionModel(options: TrainDiffusionOptions): Promi
   const parameters = [...unet.parameters(), ...(trainTextEncoder ? textEncoder.parameters() : [])];
   const optimizer = options.optimizer ?? new AdamW(parameters, { lr: learningRate, weightDecay });
   if (optimizer.params.length !== parameters.length) {
-    throw new DiffusionTrainingError(`Cannot train the diffusion model: the optimizer holds ${optimizer.params.length} parameters, the trained modules ${parameters.length}`);
+    throw new DiffusionTrainingError(
+      `Cannot train the diffusion model: the optimizer holds ${optimizer.params.length} parameters, the trained modules ${parameters.length}`,
+    );
   }
   const [channels, height, width] = sampleShape;
   const perSample = channels * height * width;
@@ -165,7 +185,12 @@ export async function trainDiffusionModel(options: TrainDiffusionOptions): Promi
       const noise = generator.randn([batchSize, channels, height, width]);
       const noisy = noGrad(() => addNoiseVp(noiseSchedule, x0, noise, timesteps));
       const context = textEncoder.forward(tensor(ids, [batchSize, length], { dtype: "i32", device })).lastHiddenState;
-      const target = predictionType === "epsilon" ? noise : predictionType === "sample" ? x0 : noGrad(() => velocityVp(noiseSchedule, x0, noise, timesteps));
+      const target =
+        predictionType === "epsilon"
+          ? noise
+          : predictionType === "sample"
+            ? x0
+            : noGrad(() => velocityVp(noiseSchedule, x0, noise, timesteps));
       const diff = sub(unet.forward(noisy, timesteps, context), target);
       const loss = mean(mul(diff, diff));
       backward(loss);
@@ -191,11 +216,14 @@ function checkOptions(options: TrainDiffusionOptions): void {
   };
   if (!Number.isInteger(steps) || steps < 1) fail(`steps must be a positive integer, got ${steps}`);
   if (!Number.isInteger(batchSize) || batchSize < 1) fail(`batchSize must be a positive integer, got ${batchSize}`);
-  if (!Number.isInteger(startStep) || startStep < 0 || startStep > steps) fail(`startStep must be an integer in [0, steps], got ${startStep}`);
+  if (!Number.isInteger(startStep) || startStep < 0 || startStep > steps)
+    fail(`startStep must be an integer in [0, steps], got ${startStep}`);
   if (!Number.isInteger(lossEvery) || lossEvery < 1) fail(`lossEvery must be a positive integer, got ${lossEvery}`);
-  if (!["epsilon", "v_prediction", "sample"].includes(options.predictionType ?? "epsilon")) fail(`predictionType must be "epsilon", "v_prediction" or "sample", got ${JSON.stringify(options.predictionType)}`);
+  if (!["epsilon", "v_prediction", "sample"].includes(options.predictionType ?? "epsilon"))
+    fail(`predictionType must be "epsilon", "v_prediction" or "sample", got ${JSON.stringify(options.predictionType)}`);
   if (!(promptDropout >= 0 && promptDropout <= 1)) fail(`promptDropout must be in [0, 1], got ${promptDropout}`);
-  if (sampleShape.length !== 3 || !sampleShape.every((d) => Number.isInteger(d) && d > 0)) fail(`sampleShape must be [C, H, W] of positive integers, got [${sampleShape.join(", ")}]`);
+  if (sampleShape.length !== 3 || !sampleShape.every((d) => Number.isInteger(d) && d > 0))
+    fail(`sampleShape must be [C, H, W] of positive integers, got [${sampleShape.join(", ")}]`);
   const config = options.unet.config;
   if (sampleShape[0] !== config.inChannels) fail(`samples have ${sampleShape[0]} channels, the UNet takes ${config.inChannels}`);
 }

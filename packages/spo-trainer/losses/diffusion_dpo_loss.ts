@@ -51,7 +51,11 @@ export function diffusionDpoLoss(inputs: DiffusionDpoLossInputs, options: { beta
   const beta = options.beta ?? DIFFUSION_DPO_DEFAULTS.beta;
   if (!(beta > 0)) throw new RangeError(`Cannot compute the Diffusion-DPO loss with beta ${beta}: it must be > 0`);
   return tidy(() => {
-    const mse = (pred: Tensor, target: Tensor) => mean(square(sub(pred, target)), Array.from({ length: pred.ndim - 1 }, (_, i) => i + 1));
+    const mse = (pred: Tensor, target: Tensor) =>
+      mean(
+        square(sub(pred, target)),
+        Array.from({ length: pred.ndim - 1 }, (_, i) => i + 1),
+      );
     const mseWin = mse(inputs.policyWin, inputs.noiseWin);
     const mseLose = mse(inputs.policyLose, inputs.noiseLose);
     const refWin = mse(inputs.refWin, inputs.noiseWin);

@@ -5,7 +5,13 @@ import { before, describe, it } from "node:test";
 import fc from "fast-check";
 import { backward, tensor } from "@spo/wgpu-tensor";
 import { fcRuns, seededValues, testDevice } from "@spo/wgpu-tensor/testing";
-import { referenceDiffusionDpoLoss, referenceLogProb, referenceMeanSigma, referenceSpoLoss, type ReferenceSchedule } from "../test/_loss_reference.ts";
+import {
+  referenceDiffusionDpoLoss,
+  referenceLogProb,
+  referenceMeanSigma,
+  referenceSpoLoss,
+  type ReferenceSchedule,
+} from "../test/_loss_reference.ts";
 import { sd15Scheduler } from "../test/_tiny.ts";
 import { diffusionDpoLoss } from "./diffusion_dpo_loss.ts";
 import { spoLoss } from "./spo_loss.ts";
@@ -32,15 +38,30 @@ function finiteDifference(f: (x: Float64Array) => number, x: Float64Array, h: nu
 
 describe("losses against float64 references", () => {
   it("matches the log-prob formula for random shapes and timesteps", async () => {
-    const arb = fc.record({ batch: fc.integer({ min: 1, max: 4 }), size: fc.integer({ min: 1, max: 40 }), seed: fc.integer({ min: 0, max: 1e6 }) });
-    await fc.assert(fc.asyncProperty(arb, async ({ batch, size, seed }) => {
-      const n = batch * size;
-      const timesteps = Array.from({ length: batch }, (_, b) => scheduler.timesteps[(seed + 5 * b) % 20]);
-      const [eps, x, prev] = [0, 1, 2].map((k) => Float64Array.from(f32(seededValues(seed + k, n, -2, 2))));
-      const got = await transitionLogProb(scheduler, tensor(f32(eps), [batch, size]), timesteps, tensor(f32(x), [batch, size]), tensor(f32(prev), [batch, size])).toArray();
-      const want = referenceLogProb(REF, eps, timesteps, x, prev);
-      want.forEach((w, b) => assert.ok(Math.abs(got[b] - w) <= 2e-4 * (1 + Math.abs(w)), `row ${b} t ${timesteps[b]}: ${got[b]} vs ${w}`));
-    }), { numRuns: fcRuns(20) });
+    const arb = fc.record({
+      batch: fc.integer({ min: 1, max: 4 }),
+      size: fc.integer({ min: 1, max: 40 }),
+      seed: fc.integer({ min: 0, max: 1e6 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(arb, async ({ batch, size, seed }) => {
+        const n = batch * size;
+        const timesteps = Array.from({ length: batch }, (_, b) => scheduler.timesteps[(seed + 5 * b) % 20]);
+        const [eps, x, prev] = [0, 1, 2].map((k) => Float64Array.from(f32(seededValues(seed + k, n, -2, 2))));
+        const got = await transitionLogProb(
+          scheduler,
+          tensor(f32(eps), [batch, size]),
+          timesteps,
+          tensor(f32(x), [batch, size]),
+          tensor(f32(prev), [batch, size]),
+        ).toArray();
+        const want = referenceLogProb(REF, eps, timesteps, x, prev);
+        want.forEach((w, b) =>
+          assert.ok(Math.abs(got[b] - w) <= 2e-4 * (1 + Math.abs(w)), `row ${b} t ${timesteps[b]}: ${got[b]} vs ${w}`),
+        );
+      }),
+      { numRuns: fcRuns(20) },
+    );
   });
 
   it("gives the SPO loss and its gradient w.r.t. the policy ε̂ of the reference (ratios inside the clip)", async () => {
@@ -51,7 +72,10 @@ describe("losses against float64 references", () => {
     const ref = Float64Array.from(f32(seededValues(4, batch * size)));
     // the children drawn from the reference's transition, as the sampler draws them
     const { mean, sigma } = referenceMeanSigma(REF, ref, timesteps, x);
-    const child = (seed: number) => Float64Array.from(f32(Float64Array.from(seededValues(seed, batch * size, -2, 2), (z, i) => mean[i] + sigma[Math.floor(i / size)] * z)));
+    const child = (seed: number) =>
+      Float64Array.from(
+        f32(Float64Array.from(seededValues(seed, batch * size, -2, 2), (z, i) => mean[i] + sigma[Math.floor(i / size)] * z)),
+      );
     const win = child(2);
     const lose = child(3);
     // the policy a little off the reference, so every ratio stays in [0.9, 1.1]
@@ -59,8 +83,24 @@ describe("losses against float64 references", () => {
     const policyTensor = tensor(f32(policy), [batch, 2, 2, 2]);
     policyTensor.requiresGrad = true;
     const shape = [batch, 2, 2, 2];
-    const out = spoLoss(scheduler, { policyEps: policyTensor, refEps: tensor(f32(ref), shape), sample: tensor(f32(x), shape), winner: tensor(f32(win), shape), loser: tensor(f32(lose), shape), timesteps });
-    const loss = (p: Float64Array) => referenceSpoLoss(REF, p, Float64Array.from(f32(ref)), timesteps, Float64Array.from(f32(x)), Float64Array.from(f32(win)), Float64Array.from(f32(lose)));
+    const out = spoLoss(scheduler, {
+      policyEps: policyTensor,
+      refEps: tensor(f32(ref), shape),
+      sample: tensor(f32(x), shape),
+      winner: tensor(f32(win), shape),
+      loser: tensor(f32(lose), shape),
+      timesteps,
+    });
+    const loss = (p: Float64Array) =>
+      referenceSpoLoss(
+        REF,
+        p,
+        Float64Array.from(f32(ref)),
+        timesteps,
+        Float64Array.from(f32(x)),
+        Float64Array.from(f32(win)),
+        Float64Array.from(f32(lose)),
+      );
     const value = await out.loss.item();
     assert.ok(Math.abs(value - loss(policy)) < 2e-5, `loss ${value} vs ${loss(policy)}`);
     backward(out.loss);
@@ -73,12 +113,17 @@ describe("losses against float64 references", () => {
   it("gives the Diffusion-DPO loss and gradient of the reference, finite for large margins", async () => {
     const rows = 2;
     const size = 6;
-    const [pw, pl, rw, rl, nw, nl] = [11, 12, 13, 14, 15, 16].map((seed) => Float64Array.from(f32(seededValues(seed, rows * size, -0.1, 0.1))));
+    const [pw, pl, rw, rl, nw, nl] = [11, 12, 13, 14, 15, 16].map((seed) =>
+      Float64Array.from(f32(seededValues(seed, rows * size, -0.1, 0.1))),
+    );
     const t = (v: Float64Array) => tensor(f32(v), [rows, size]);
     const policyWin = t(pw);
     policyWin.requiresGrad = true;
     for (const beta of [5000, 50]) {
-      const out = diffusionDpoLoss({ policyWin, policyLose: t(pl), refWin: t(rw), refLose: t(rl), noiseWin: t(nw), noiseLose: t(nl) }, { beta });
+      const out = diffusionDpoLoss(
+        { policyWin, policyLose: t(pl), refWin: t(rw), refLose: t(rl), noiseWin: t(nw), noiseLose: t(nl) },
+        { beta },
+      );
       const f = (p: Float64Array) => referenceDiffusionDpoLoss(rows, p, pl, rw, rl, nw, nl, beta);
       const value = await out.loss.item();
       assert.ok(Number.isFinite(value) && Math.abs(value - f(pw)) <= 1e-4 * (1 + Math.abs(f(pw))), `beta ${beta}: ${value} vs ${f(pw)}`);
@@ -90,7 +135,14 @@ describe("losses against float64 references", () => {
       numeric.forEach((g, i) => assert.ok(Math.abs(grad[i] - g) <= 2e-3 * scale, `element ${i}: ${grad[i]} vs ${g}`));
     }
     // identical policy and reference: margin 0, loss ln 2
-    const same = diffusionDpoLoss({ policyWin: t(rw), policyLose: t(rl), refWin: t(rw), refLose: t(rl), noiseWin: t(nw), noiseLose: t(nl) });
+    const same = diffusionDpoLoss({
+      policyWin: t(rw),
+      policyLose: t(rl),
+      refWin: t(rw),
+      refLose: t(rl),
+      noiseWin: t(nw),
+      noiseLose: t(nl),
+    });
     assert.ok(Math.abs((await same.loss.item()) - Math.LN2) < 1e-6);
   });
 });

@@ -47,7 +47,8 @@ export function spoPreviousTimestep(schedule: TransitionSchedule, timestep: numb
 
 /** The per-step constants of SPO's DDIM transition (float32 arithmetic). */
 export function transitionCoefficients(schedule: TransitionSchedule, timestep: number, eta = 1): TransitionCoefficients {
-  if (!(eta > 0)) throw new RangeError(`Cannot compute a DDIM transition log-prob with eta ${eta}: it must be > 0 (eta 0 is deterministic)`);
+  if (!(eta > 0))
+    throw new RangeError(`Cannot compute a DDIM transition log-prob with eta ${eta}: it must be > 0 (eta 0 is deterministic)`);
   const prevTimestep = spoPreviousTimestep(schedule, timestep);
   const alphaProdT = schedule.alphasCumprod[timestep];
   const alphaProdTPrev = schedule.alphasCumprod[prevTimestep];
@@ -90,8 +91,10 @@ function checkRows(action: string, timesteps: readonly number[], tensors: Record
     }
   }
   const batch = first.shape[0] ?? 1;
-  if (first.ndim < 2) throw new RangeError(`Cannot ${action}: ${firstName} has shape [${first.shape}], expected [B, …] with at least 2 dimensions`);
-  if (timesteps.length !== batch) throw new RangeError(`Cannot ${action}: ${timesteps.length} timesteps for a batch of ${batch} (one per row)`);
+  if (first.ndim < 2)
+    throw new RangeError(`Cannot ${action}: ${firstName} has shape [${first.shape}], expected [B, …] with at least 2 dimensions`);
+  if (timesteps.length !== batch)
+    throw new RangeError(`Cannot ${action}: ${timesteps.length} timesteps for a batch of ${batch} (one per row)`);
   return batch;
 }
 
@@ -104,14 +107,32 @@ function checkRows(action: string, timesteps: readonly number[], tensors: Record
  * const { mean, stdDevT } = transitionMean(scheduler, eps, [751, 51], xT);
  * ```
  */
-export function transitionMean(schedule: TransitionSchedule, modelOutput: Tensor, timesteps: readonly number[], sample: Tensor, eta = 1): TransitionMean {
+export function transitionMean(
+  schedule: TransitionSchedule,
+  modelOutput: Tensor,
+  timesteps: readonly number[],
+  sample: Tensor,
+  eta = 1,
+): TransitionMean {
   checkRows("compute a DDIM transition mean", timesteps, { modelOutput, sample });
   const coefficients = timesteps.map((t) => transitionCoefficients(schedule, t, eta));
   const tensors = tidy(() => {
-    const sqrtAlpha = rowConstant(coefficients.map((c) => c.sqrtAlphaProdT), sample);
-    const sqrtBeta = rowConstant(coefficients.map((c) => c.sqrtBetaProdT), sample);
-    const sqrtAlphaPrev = rowConstant(coefficients.map((c) => c.sqrtAlphaProdTPrev), sample);
-    const direction = rowConstant(coefficients.map((c) => c.directionCoefficient), sample);
+    const sqrtAlpha = rowConstant(
+      coefficients.map((c) => c.sqrtAlphaProdT),
+      sample,
+    );
+    const sqrtBeta = rowConstant(
+      coefficients.map((c) => c.sqrtBetaProdT),
+      sample,
+    );
+    const sqrtAlphaPrev = rowConstant(
+      coefficients.map((c) => c.sqrtAlphaProdTPrev),
+      sample,
+    );
+    const direction = rowConstant(
+      coefficients.map((c) => c.directionCoefficient),
+      sample,
+    );
     const predOriginalSample = div(sub(sample, mul(sqrtBeta, modelOutput)), sqrtAlpha);
     const mu = add(mul(sqrtAlphaPrev, predOriginalSample), mul(direction, modelOutput));
     return { predOriginalSample, mean: mu };
@@ -128,11 +149,21 @@ export function transitionMean(schedule: TransitionSchedule, modelOutput: Tensor
  * const logProb = transitionLogProb(scheduler, cfgEps, [751, 51], xT, xPrev); // [2]
  * ```
  */
-export function transitionLogProb(schedule: TransitionSchedule, modelOutput: Tensor, timesteps: readonly number[], sample: Tensor, prevSample: Tensor, eta = 1): Tensor {
+export function transitionLogProb(
+  schedule: TransitionSchedule,
+  modelOutput: Tensor,
+  timesteps: readonly number[],
+  sample: Tensor,
+  prevSample: Tensor,
+  eta = 1,
+): Tensor {
   checkRows("compute a DDIM transition log-prob", timesteps, { modelOutput, sample, prevSample });
   return tidy(() => {
     const { mean: mu, stdDevT } = transitionMean(schedule, modelOutput, timesteps, sample, eta);
-    const inverseTwoVariance = rowConstant(stdDevT.map((s) => f32(1 / f32(2 * f32(s * s)))), sample);
+    const inverseTwoVariance = rowConstant(
+      stdDevT.map((s) => f32(1 / f32(2 * f32(s * s)))),
+      sample,
+    );
     const logNormaliser = stdDevT.map((s) => f32(f32(Math.log(s)) + LOG_SQRT_2PI));
     const target = detach(prevSample);
     const squared = mul(square(sub(target, mu)), inverseTwoVariance);

@@ -63,8 +63,11 @@ export function metricsChartSvg(metrics: readonly UpdateMetrics[], options: { ti
     parts.push(`<text x="${left + 4}" y="${y0 + 12}" fill="${series.color}">${series.label}</text>`);
     parts.push(`<text x="${left - 4}" y="${y0 + 10}" text-anchor="end">${format(hi)}</text>`);
     parts.push(`<text x="${left - 4}" y="${y0 + panelHeight}" text-anchor="end">${format(lo)}</text>`);
-    const path = points.map((m, j) => `${j === 0 ? "M" : "L"}${px(m.update).toFixed(1)},${py(m[series.key] as number).toFixed(1)}`).join(" ");
-    if (points.length === 1) parts.push(`<circle cx="${px(points[0].update).toFixed(1)}" cy="${py(values[0]).toFixed(1)}" r="2" fill="${series.color}"/>`);
+    const path = points
+      .map((m, j) => `${j === 0 ? "M" : "L"}${px(m.update).toFixed(1)},${py(m[series.key] as number).toFixed(1)}`)
+      .join(" ");
+    if (points.length === 1)
+      parts.push(`<circle cx="${px(points[0].update).toFixed(1)}" cy="${py(values[0]).toFixed(1)}" r="2" fill="${series.color}"/>`);
     else parts.push(`<path d="${path}" fill="none" stroke="${series.color}" stroke-width="1.5"/>`);
   });
   parts.push(`<text x="${width - right}" y="${height - 6}" text-anchor="end">update ${xMin}…${xMax}</text>`);

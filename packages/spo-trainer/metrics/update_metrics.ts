@@ -35,11 +35,14 @@ export function metricsLine(metrics: UpdateMetrics): string {
 
 /** Parses a JSON-lines metrics file, skipping empty lines. */
 export function parseMetricsLines(text: string): UpdateMetrics[] {
-  return text.split("\n").filter((line) => line.trim() !== "").map((line, i) => {
-    try {
-      return JSON.parse(line) as UpdateMetrics;
-    } catch (error) {
-      throw new SyntaxError(`Cannot read metrics line ${i + 1}: ${(error as Error).message}`);
-    }
-  });
+  return text
+    .split("\n")
+    .filter((line) => line.trim() !== "")
+    .map((line, i) => {
+      try {
+        return JSON.parse(line) as UpdateMetrics;
+      } catch (error) {
+        throw new SyntaxError(`Cannot read metrics line ${i + 1}: ${(error as Error).message}`);
+      }
+    });
 }

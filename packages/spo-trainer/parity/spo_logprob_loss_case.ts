@@ -29,7 +29,16 @@ export interface SpoParityManifest {
 
 const SECTIONS = {
   logprob: ["logprob.timesteps", "logprob.model_output", "logprob.sample", "logprob.prev_sample"],
-  loss: ["loss.timesteps", "loss.x_t", "loss.x_w", "loss.x_l", "loss.policy_eps_uncond", "loss.policy_eps_text", "loss.ref_eps_uncond", "loss.ref_eps_text"],
+  loss: [
+    "loss.timesteps",
+    "loss.x_t",
+    "loss.x_w",
+    "loss.x_l",
+    "loss.policy_eps_uncond",
+    "loss.policy_eps_text",
+    "loss.ref_eps_uncond",
+    "loss.ref_eps_text",
+  ],
   compare: ["compare.scores"],
 } as const;
 
@@ -41,7 +50,8 @@ export class UnsupportedSpoCaseError extends Error {
 function numberOf(config: Record<string, unknown>, key: string, fallback: number): number {
   const value = config[key];
   if (value === undefined) return fallback;
-  if (typeof value !== "number") throw new TypeError(`Cannot run the spo_logprob_loss case: config.${key} is ${JSON.stringify(value)}, expected a number`);
+  if (typeof value !== "number")
+    throw new TypeError(`Cannot run the spo_logprob_loss case: config.${key} is ${JSON.stringify(value)}, expected a number`);
   return value;
 }
 
@@ -80,7 +90,16 @@ export async function spoLogprobLossParityCase(
 
   try {
     if (has("logprob")) {
-      const lp = tidy(() => transitionLogProb(scheduler, gpu("logprob.model_output"), steps("logprob.timesteps"), gpu("logprob.sample"), gpu("logprob.prev_sample"), eta));
+      const lp = tidy(() =>
+        transitionLogProb(
+          scheduler,
+          gpu("logprob.model_output"),
+          steps("logprob.timesteps"),
+          gpu("logprob.sample"),
+          gpu("logprob.prev_sample"),
+          eta,
+        ),
+      );
       owned.push(lp);
       await read("logprob.log_prob", lp);
     }
@@ -97,11 +116,15 @@ export async function spoLogprobLossParityCase(
       const winner = gpu("loss.x_w");
       const loser = gpu("loss.x_l");
       owned.push(policyEps, refEps, sample, winner, loser);
-      const result = spoLoss(scheduler, { policyEps, refEps, sample, winner, loser, timesteps: steps("loss.timesteps") }, {
-        beta: numberOf(config, "beta", 10),
-        clipEps: numberOf(config, "clip_eps", 0.1),
-        eta,
-      });
+      const result = spoLoss(
+        scheduler,
+        { policyEps, refEps, sample, winner, loser, timesteps: steps("loss.timesteps") },
+        {
+          beta: numberOf(config, "beta", 10),
+          clipEps: numberOf(config, "clip_eps", 0.1),
+          eta,
+        },
+      );
       owned.push(...Object.values(result));
       await read("loss.policy_eps", policyEps);
       await read("loss.ref_eps", refEps);
@@ -119,7 +142,10 @@ export async function spoLogprobLossParityCase(
     }
     if (has("compare")) {
       const scores = input("compare.scores");
-      if (scores.shape.length !== 2) throw new RangeError(`Cannot run the spo_logprob_loss case ${manifest.name}: compare.scores has shape [${scores.shape}], expected [k, batch]`);
+      if (scores.shape.length !== 2)
+        throw new RangeError(
+          `Cannot run the spo_logprob_loss case ${manifest.name}: compare.scores has shape [${scores.shape}], expected [k, batch]`,
+        );
       const batch = scores.shape[1];
       const pairs = comparePreferences(scores.data, batch, numberOf(config, "threshold", 0.3));
       const indices = new Float32Array(2 * batch);

@@ -36,7 +36,15 @@ export interface Children {
  * const { children } = sampleChildren(scheduler, eps, 751, parents, 4, generator); // [4·B, 4, 64, 64]
  * ```
  */
-export function sampleChildren(schedule: TransitionSchedule, eps: Tensor, timestep: number, parents: Tensor, k: number, generator: NormalSource, eta = 1): Children {
+export function sampleChildren(
+  schedule: TransitionSchedule,
+  eps: Tensor,
+  timestep: number,
+  parents: Tensor,
+  k: number,
+  generator: NormalSource,
+  eta = 1,
+): Children {
   if (!Number.isInteger(k) || k < 1) throw new RangeError(`Cannot sample ${k} children per parent: k must be a positive integer`);
   const batch = parents.shape[0];
   const timesteps = new Array<number>(batch).fill(timestep);
@@ -52,7 +60,12 @@ export function sampleChildren(schedule: TransitionSchedule, eps: Tensor, timest
 
 /** Rows `indices[b]·batch + b` of a k-major tensor: one child per prompt, [B, …]. */
 export function pickChildren(children: Tensor, indices: ArrayLike<number>, batch: number): Tensor {
-  return tidy(() => concat(Array.from(indices, (j, b) => narrow(children, 0, j * batch + b, 1)), 0));
+  return tidy(() =>
+    concat(
+      Array.from(indices, (j, b) => narrow(children, 0, j * batch + b, 1)),
+      0,
+    ),
+  );
 }
 
 /** Row `row` of a tensor as host values. */

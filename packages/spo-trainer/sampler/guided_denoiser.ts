@@ -27,10 +27,19 @@ export interface PromptEncoder {
  * const eps = guidedEpsilon(unet, x, [751, 751], cond, uncond, 5);
  * ```
  */
-export function guidedEpsilon(model: NoisePredictor, sample: Tensor, timesteps: readonly number[], cond: Tensor, uncond: Tensor, scale: number): Tensor {
+export function guidedEpsilon(
+  model: NoisePredictor,
+  sample: Tensor,
+  timesteps: readonly number[],
+  cond: Tensor,
+  uncond: Tensor,
+  scale: number,
+): Tensor {
   const batch = sample.shape[0];
   if (cond.shape[0] !== batch || uncond.shape[0] !== batch) {
-    throw new RangeError(`Cannot run guided denoising: ${batch} samples, ${cond.shape[0]} conditional and ${uncond.shape[0]} unconditional contexts`);
+    throw new RangeError(
+      `Cannot run guided denoising: ${batch} samples, ${cond.shape[0]} conditional and ${uncond.shape[0]} unconditional contexts`,
+    );
   }
   if (timesteps.length !== batch) throw new RangeError(`Cannot run guided denoising: ${timesteps.length} timesteps for ${batch} samples`);
   return tidy(() => {

@@ -40,7 +40,8 @@ export function comparePreferences(scores: ArrayLike<number>, batch: number, thr
   if (!Number.isInteger(batch) || batch < 1 || scores.length % batch !== 0) {
     throw new RangeError(`Cannot compare preference scores: ${scores.length} scores do not form a [k, ${batch}] table`);
   }
-  if (!(threshold >= 0 && threshold < 1)) throw new RangeError(`Cannot compare preference scores with threshold ${threshold}: it must be in [0, 1)`);
+  if (!(threshold >= 0 && threshold < 1))
+    throw new RangeError(`Cannot compare preference scores with threshold ${threshold}: it must be in [0, 1)`);
   const k = scores.length / batch;
   if (k < 2) throw new RangeError(`Cannot compare preference scores: a pool of ${k} child has no pair (k must be ≥ 2)`);
   const out: PreferencePairs = {

@@ -29,7 +29,8 @@ export async function resampleParents(
   k: number,
   options: { generator: UniformSource; greedy?: boolean },
 ): Promise<Int32Array> {
-  if (scores.length !== batch * k) throw new RangeError(`Cannot resample parents: ${scores.length} scores for a pool of ${k} × ${batch} prompts`);
+  if (scores.length !== batch * k)
+    throw new RangeError(`Cannot resample parents: ${scores.length} scores for a pool of ${k} × ${batch} prompts`);
   const out = new Int32Array(batch);
   if (options.greedy === true) {
     for (let b = 0; b < batch; b++) {

@@ -95,11 +95,13 @@ export const SPO_SAMPLER_DEFAULTS = {
 
 function checkOptions(options: Required<Omit<SpoSamplerOptions, "decode" | "onStep">>): void {
   const { steps, divertStartStep, poolSize, threshold } = options;
-  if (!Number.isInteger(steps) || steps < 1) throw new RangeError(`Cannot sample SPO pairs with ${steps} steps: it must be a positive integer`);
+  if (!Number.isInteger(steps) || steps < 1)
+    throw new RangeError(`Cannot sample SPO pairs with ${steps} steps: it must be a positive integer`);
   if (!Number.isInteger(divertStartStep) || divertStartStep < 0 || divertStartStep >= steps) {
     throw new RangeError(`Cannot sample SPO pairs with divertStartStep ${divertStartStep}: it must be an integer in [0, ${steps - 1}]`);
   }
-  if (!Number.isInteger(poolSize) || poolSize < 2) throw new RangeError(`Cannot sample SPO pairs with poolSize ${poolSize}: a pool needs at least 2 children`);
+  if (!Number.isInteger(poolSize) || poolSize < 2)
+    throw new RangeError(`Cannot sample SPO pairs with poolSize ${poolSize}: a pool needs at least 2 children`);
   if (!(threshold >= 0 && threshold < 1)) throw new RangeError(`Cannot sample SPO pairs with threshold ${threshold}: it must be in [0, 1)`);
 }
 
@@ -111,7 +113,11 @@ function checkOptions(options: Required<Omit<SpoSamplerOptions, "decode" | "onSt
  * const { pairs } = await sampleSpoPairs({ unet, scheduler, promptEncoder, scorer, generator }, ["a cat", "a dog"]);
  * ```
  */
-export async function sampleSpoPairs(models: SpoSamplerModels, prompts: readonly string[], options: SpoSamplerOptions = {}): Promise<SpoSampleResult> {
+export async function sampleSpoPairs(
+  models: SpoSamplerModels,
+  prompts: readonly string[],
+  options: SpoSamplerOptions = {},
+): Promise<SpoSampleResult> {
   const o = { ...SPO_SAMPLER_DEFAULTS, ...options };
   checkOptions(o);
   if (prompts.length === 0) throw new RangeError("Cannot sample SPO pairs for an empty batch of prompts");
@@ -157,13 +163,23 @@ export async function sampleSpoPairs(models: SpoSamplerModels, prompts: readonly
       const isLast = i === timesteps.length - 1;
       const scoreTime = isLast ? 0 : timesteps[i + 1];
       // each child's own x̂₀ at its own timestep (this ε̂ is reused for the chosen parent next step)
-      const childEps = isLast ? null : noGrad(() => guidedEpsilon(unet, children, new Array<number>(k * batch).fill(scoreTime), poolCond, poolUncond, o.guidanceScale));
-      const images = noGrad(() => tidy(() => {
-        if (childEps === null) return decode(children);
-        const { predOriginalSample, mean } = transitionMean(scheduler, childEps, new Array<number>(k * batch).fill(scoreTime), children, o.eta);
-        mean.dispose();
-        return decode(predOriginalSample);
-      }));
+      const childEps = isLast
+        ? null
+        : noGrad(() => guidedEpsilon(unet, children, new Array<number>(k * batch).fill(scoreTime), poolCond, poolUncond, o.guidanceScale));
+      const images = noGrad(() =>
+        tidy(() => {
+          if (childEps === null) return decode(children);
+          const { predOriginalSample, mean } = transitionMean(
+            scheduler,
+            childEps,
+            new Array<number>(k * batch).fill(scoreTime),
+            children,
+            o.eta,
+          );
+          mean.dispose();
+          return decode(predOriginalSample);
+        }),
+      );
       const scores = await scorer.score(images, poolPrompts, new Array<number>(k * batch).fill(scoreTime));
       if (images !== children) images.dispose();
       for (const s of scores) scoreSum += s;

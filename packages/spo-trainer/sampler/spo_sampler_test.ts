@@ -31,46 +31,59 @@ function brightness(calls?: { timesteps: number[]; rows: number }[]) {
 
 describe("sampleSpoPairs", () => {
   it("stores the parent's timestep, keeps at most (steps − divertStartStep) × batch pairs, and repeats itself for a seed", async () => {
-    const arb = fc.record({
-      batch: fc.integer({ min: 1, max: 3 }),
-      k: fc.integer({ min: 2, max: 3 }),
-      steps: fc.integer({ min: 2, max: 5 }),
-      divert: fc.integer({ min: 0, max: 4 }),
-      seed: fc.integer({ min: 0, max: 2 ** 31 }),
-      greedy: fc.boolean(),
-      threshold: fc.constantFrom(0, 0.3),
-    }).filter(({ steps, divert }) => divert < steps);
-    await fc.assert(fc.asyncProperty(arb, async ({ batch, k, steps, divert, seed, greedy, threshold }) => {
-      const scheduler = sd15Scheduler();
-      const options = { steps, divertStartStep: divert, poolSize: k, greedy, threshold, latentShape: [4, 8, 8], guidanceScale: 5 };
-      const run = async (calls?: { timesteps: number[]; rows: number }[]) =>
-        sampleSpoPairs({ unet, scheduler, promptEncoder: wordPromptEncoder, scorer: brightness(calls), generator: new RandomGenerator(seed) }, PROMPTS.slice(0, batch), options);
-      const calls: { timesteps: number[]; rows: number }[] = [];
-      const first = await run(calls);
-      const second = await run();
-      const timesteps = scheduler.timesteps;
-      assert.ok(first.pairs.length <= (steps - divert) * batch);
-      assert.equal(first.offered, (steps - divert) * batch);
-      // with threshold 0 every pool with distinct scores gives a pair
-      if (threshold === 0) assert.equal(first.pairs.length, first.offered);
-      for (const pair of first.pairs) {
-        assert.ok(pair.step >= divert);
-        assert.equal(pair.timestep, timesteps[pair.step], "the stored timestep is the parent's");
-        assert.ok(pair.scoreWin - pair.scoreLose > 0);
-      }
-      // children scored at the next timestep, the last ones at 0, k·B rows each
-      assert.deepEqual(calls.map((c) => c.timesteps[0]), [...timesteps.slice(divert + 1), 0]);
-      for (const c of calls) assert.equal(c.rows, k * batch);
-      assert.equal(second.pairs.length, first.pairs.length);
-      first.pairs.forEach((pair, i) => {
-        const again = second.pairs[i];
-        assert.equal(again.timestep, pair.timestep);
-        assert.equal(again.prompt, pair.prompt);
-        for (const key of ["sample", "winner", "loser"] as const) assert.deepEqual(Buffer.from(again[key].buffer), Buffer.from(pair[key].buffer));
-      });
-      first.latents.dispose();
-      second.latents.dispose();
-    }), { numRuns: fcRuns(5) });
+    const arb = fc
+      .record({
+        batch: fc.integer({ min: 1, max: 3 }),
+        k: fc.integer({ min: 2, max: 3 }),
+        steps: fc.integer({ min: 2, max: 5 }),
+        divert: fc.integer({ min: 0, max: 4 }),
+        seed: fc.integer({ min: 0, max: 2 ** 31 }),
+        greedy: fc.boolean(),
+        threshold: fc.constantFrom(0, 0.3),
+      })
+      .filter(({ steps, divert }) => divert < steps);
+    await fc.assert(
+      fc.asyncProperty(arb, async ({ batch, k, steps, divert, seed, greedy, threshold }) => {
+        const scheduler = sd15Scheduler();
+        const options = { steps, divertStartStep: divert, poolSize: k, greedy, threshold, latentShape: [4, 8, 8], guidanceScale: 5 };
+        const run = async (calls?: { timesteps: number[]; rows: number }[]) =>
+          sampleSpoPairs(
+            { unet, scheduler, promptEncoder: wordPromptEncoder, scorer: brightness(calls), generator: new RandomGenerator(seed) },
+            PROMPTS.slice(0, batch),
+            options,
+          );
+        const calls: { timesteps: number[]; rows: number }[] = [];
+        const first = await run(calls);
+        const second = await run();
+        const timesteps = scheduler.timesteps;
+        assert.ok(first.pairs.length <= (steps - divert) * batch);
+        assert.equal(first.offered, (steps - divert) * batch);
+        // with threshold 0 every pool with distinct scores gives a pair
+        if (threshold === 0) assert.equal(first.pairs.length, first.offered);
+        for (const pair of first.pairs) {
+          assert.ok(pair.step >= divert);
+          assert.equal(pair.timestep, timesteps[pair.step], "the stored timestep is the parent's");
+          assert.ok(pair.scoreWin - pair.scoreLose > 0);
+        }
+        // children scored at the next timestep, the last ones at 0, k·B rows each
+        assert.deepEqual(
+          calls.map((c) => c.timesteps[0]),
+          [...timesteps.slice(divert + 1), 0],
+        );
+        for (const c of calls) assert.equal(c.rows, k * batch);
+        assert.equal(second.pairs.length, first.pairs.length);
+        first.pairs.forEach((pair, i) => {
+          const again = second.pairs[i];
+          assert.equal(again.timestep, pair.timestep);
+          assert.equal(again.prompt, pair.prompt);
+          for (const key of ["sample", "winner", "loser"] as const)
+            assert.deepEqual(Buffer.from(again[key].buffer), Buffer.from(pair[key].buffer));
+        });
+        first.latents.dispose();
+        second.latents.dispose();
+      }),
+      { numRuns: fcRuns(5) },
+    );
   });
 
   it("frees every tensor it makes (live bytes unchanged once the final latents are disposed)", async () => {
@@ -81,16 +94,29 @@ describe("sampleSpoPairs", () => {
     };
     const before = await live();
     for (const seed of [1, 2]) {
-      const result = await sampleSpoPairs({ unet, scheduler: sd15Scheduler(), promptEncoder: wordPromptEncoder, scorer: brightness(), generator: new RandomGenerator(seed) }, PROMPTS.slice(0, 2), {
-        steps: 5, divertStartStep: 2, poolSize: 3, latentShape: [4, 8, 8],
-      });
+      const result = await sampleSpoPairs(
+        { unet, scheduler: sd15Scheduler(), promptEncoder: wordPromptEncoder, scorer: brightness(), generator: new RandomGenerator(seed) },
+        PROMPTS.slice(0, 2),
+        {
+          steps: 5,
+          divertStartStep: 2,
+          poolSize: 3,
+          latentShape: [4, 8, 8],
+        },
+      );
       result.latents.dispose();
       assert.equal(await live(), before, `after run ${seed}`);
     }
   });
 
   it("rejects settings that make no pool before any GPU work", async () => {
-    const models = { unet, scheduler: sd15Scheduler(), promptEncoder: wordPromptEncoder, scorer: brightness(), generator: new RandomGenerator(0) };
+    const models = {
+      unet,
+      scheduler: sd15Scheduler(),
+      promptEncoder: wordPromptEncoder,
+      scorer: brightness(),
+      generator: new RandomGenerator(0),
+    };
     await assert.rejects(sampleSpoPairs(models, ["x"], { poolSize: 1 }), /poolSize 1/);
     await assert.rejects(sampleSpoPairs(models, ["x"], { steps: 4, divertStartStep: 4 }), /divertStartStep 4/);
     await assert.rejects(sampleSpoPairs(models, []), /empty batch/);

@@ -18,11 +18,22 @@ before(async () => {
 after(() => unet.dispose());
 
 it("samples SPO pairs scored by a step-aware preference model", async () => {
-  const model = StepPreferenceModel.fromConfig({
-    projection_dim: 16,
-    text_config: { hidden_size: 32, intermediate_size: 64, num_attention_heads: 4, num_hidden_layers: 2, hidden_act: "gelu" },
-    vision_config: { hidden_size: 32, intermediate_size: 64, num_attention_heads: 4, num_hidden_layers: 2, image_size: 32, patch_size: 8, hidden_act: "gelu" },
-  }, { seed: 1 });
+  const model = StepPreferenceModel.fromConfig(
+    {
+      projection_dim: 16,
+      text_config: { hidden_size: 32, intermediate_size: 64, num_attention_heads: 4, num_hidden_layers: 2, hidden_act: "gelu" },
+      vision_config: {
+        hidden_size: 32,
+        intermediate_size: 64,
+        num_attention_heads: 4,
+        num_hidden_layers: 2,
+        image_size: 32,
+        patch_size: 8,
+        hidden_act: "gelu",
+      },
+    },
+    { seed: 1 },
+  );
   const spm = new StepPreferenceScorer(model, await loadSpmTokenizer());
   const seen: number[][] = [];
   const scorer: StepScorer = {
@@ -31,9 +42,17 @@ it("samples SPO pairs scored by a step-aware preference model", async () => {
       return spm.score(images, prompts, timesteps);
     },
   };
-  const result = await sampleSpoPairs({ unet, scheduler: sd15Scheduler(), promptEncoder: wordPromptEncoder, scorer, generator: new RandomGenerator(3) }, ["a red circle", "a blue square"], {
-    steps: 3, divertStartStep: 1, poolSize: 2, threshold: 0, latentShape: [3, 8, 8],
-  });
+  const result = await sampleSpoPairs(
+    { unet, scheduler: sd15Scheduler(), promptEncoder: wordPromptEncoder, scorer, generator: new RandomGenerator(3) },
+    ["a red circle", "a blue square"],
+    {
+      steps: 3,
+      divertStartStep: 1,
+      poolSize: 2,
+      threshold: 0,
+      latentShape: [3, 8, 8],
+    },
+  );
   result.latents.dispose();
   // children of step 1 are scored at step 2's timestep, the final ones at 0; k·B = 4 rows each
   const schedule = sd15Scheduler();

@@ -15,7 +15,11 @@ export interface StepScorer {
 }
 
 /** A plain function used as a scorer. */
-export type ScoreFunction = (images: Tensor, prompts: readonly string[], timesteps: readonly number[]) => Promise<ArrayLike<number>> | ArrayLike<number>;
+export type ScoreFunction = (
+  images: Tensor,
+  prompts: readonly string[],
+  timesteps: readonly number[],
+) => Promise<ArrayLike<number>> | ArrayLike<number>;
 
 /**
  * A `StepScorer` from a scorer object or a plain function, checking that one finite score comes
@@ -35,13 +39,18 @@ export function asStepScorer(scorer: StepScorer | ScoreFunction): StepScorer {
     async score(images, prompts, timesteps) {
       const rows = images.shape[0] ?? 0;
       if (prompts.length !== rows || timesteps.length !== rows) {
-        throw new RangeError(`Cannot score ${rows} images with ${prompts.length} prompts and ${timesteps.length} timesteps: one of each per image`);
+        throw new RangeError(
+          `Cannot score ${rows} images with ${prompts.length} prompts and ${timesteps.length} timesteps: one of each per image`,
+        );
       }
       const scores = await call(images, prompts, timesteps);
       if (scores.length !== rows) throw new RangeError(`The scorer returned ${scores.length} scores for ${rows} images`);
       const out = Float32Array.from(scores);
       const bad = out.findIndex((s) => !Number.isFinite(s));
-      if (bad >= 0) throw new RangeError(`The scorer returned ${out[bad]} for image ${bad} (prompt ${JSON.stringify(prompts[bad])}, timestep ${timesteps[bad]})`);
+      if (bad >= 0)
+        throw new RangeError(
+          `The scorer returned ${out[bad]} for image ${bad} (prompt ${JSON.stringify(prompts[bad])}, timestep ${timesteps[bad]})`,
+        );
       return out;
     },
   };

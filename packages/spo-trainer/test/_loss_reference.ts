@@ -11,7 +11,12 @@ export interface ReferenceSchedule {
 }
 
 /** μ and σ of the transition of each row (float64), to draw realistic children. */
-export function referenceMeanSigma(s: ReferenceSchedule, eps: ArrayLike<number>, timesteps: readonly number[], x: ArrayLike<number>): { mean: Float64Array; sigma: number[] } {
+export function referenceMeanSigma(
+  s: ReferenceSchedule,
+  eps: ArrayLike<number>,
+  timesteps: readonly number[],
+  x: ArrayLike<number>,
+): { mean: Float64Array; sigma: number[] } {
   const size = x.length / timesteps.length;
   const mean = new Float64Array(x.length);
   const sigma = timesteps.map((t, b) => {
@@ -28,7 +33,13 @@ export function referenceMeanSigma(s: ReferenceSchedule, eps: ArrayLike<number>,
   return { mean, sigma };
 }
 
-export function referenceLogProb(s: ReferenceSchedule, eps: ArrayLike<number>, timesteps: readonly number[], x: ArrayLike<number>, prev: ArrayLike<number>): number[] {
+export function referenceLogProb(
+  s: ReferenceSchedule,
+  eps: ArrayLike<number>,
+  timesteps: readonly number[],
+  x: ArrayLike<number>,
+  prev: ArrayLike<number>,
+): number[] {
   const rows = timesteps.length;
   const size = x.length / rows;
   return timesteps.map((t, b) => {
@@ -71,7 +82,16 @@ export function referenceSpoLoss(
   return total / timesteps.length;
 }
 
-export function referenceDiffusionDpoLoss(rows: number, policyWin: ArrayLike<number>, policyLose: ArrayLike<number>, refWin: ArrayLike<number>, refLose: ArrayLike<number>, noiseWin: ArrayLike<number>, noiseLose: ArrayLike<number>, beta = 5000): number {
+export function referenceDiffusionDpoLoss(
+  rows: number,
+  policyWin: ArrayLike<number>,
+  policyLose: ArrayLike<number>,
+  refWin: ArrayLike<number>,
+  refLose: ArrayLike<number>,
+  noiseWin: ArrayLike<number>,
+  noiseLose: ArrayLike<number>,
+  beta = 5000,
+): number {
   const size = policyWin.length / rows;
   const mse = (a: ArrayLike<number>, b: ArrayLike<number>, r: number) => {
     let t = 0;
@@ -80,7 +100,7 @@ export function referenceDiffusionDpoLoss(rows: number, policyWin: ArrayLike<num
   };
   let total = 0;
   for (let r = 0; r < rows; r++) {
-    const diff = (mse(policyWin, noiseWin, r) - mse(refWin, noiseWin, r)) - (mse(policyLose, noiseLose, r) - mse(refLose, noiseLose, r));
+    const diff = mse(policyWin, noiseWin, r) - mse(refWin, noiseWin, r) - (mse(policyLose, noiseLose, r) - mse(refLose, noiseLose, r));
     const x = -0.5 * beta * diff;
     total += Math.max(-x, 0) + Math.log1p(Math.exp(-Math.abs(x))); // −log σ(x)
   }

@@ -48,7 +48,11 @@ export const wordPromptEncoder: PromptEncoder = {
     const { tokens, dim } = TINY_CONTEXT;
     const data = new Float32Array(prompts.length * tokens * dim);
     prompts.forEach((prompt, b) => {
-      prompt.split(/\s+/).filter(Boolean).slice(0, tokens).forEach((word, i) => data.set(wordVector(word, dim), (b * tokens + i) * dim));
+      prompt
+        .split(/\s+/)
+        .filter(Boolean)
+        .slice(0, tokens)
+        .forEach((word, i) => data.set(wordVector(word, dim), (b * tokens + i) * dim));
     });
     return tensor(data, [prompts.length, tokens, dim]);
   },
@@ -56,7 +60,12 @@ export const wordPromptEncoder: PromptEncoder = {
 
 /** The mean pixel of each image, on the host (the reduction's tensor freed). */
 export async function meanPixels(images: Tensor): Promise<Float32Array> {
-  const m = noGrad(() => mean(images, Array.from({ length: images.ndim - 1 }, (_, i) => i + 1)));
+  const m = noGrad(() =>
+    mean(
+      images,
+      Array.from({ length: images.ndim - 1 }, (_, i) => i + 1),
+    ),
+  );
   const values = Float32Array.from(await m.toArray());
   m.dispose();
   return values;

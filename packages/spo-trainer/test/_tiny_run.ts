@@ -20,7 +20,18 @@ export async function tinySpoRun(): Promise<TinyRunResult> {
   const brightness = async (images: Tensor) => Float32Array.from(await noGrad(() => mean(images, [1, 2, 3])).toArray(), (v) => 20 * v);
   const trainer = await SpoTrainer.create(
     { unet, scheduler: DDIMScheduler.fromConfig(SD15_SCHEDULER_CONFIG), promptEncoder: wordPromptEncoder, scorer: brightness },
-    { epochs: 1, sampleBatchSize: 2, trainBatchSize: 4, steps: 4, divertStartStep: 1, poolSize: 2, threshold: 0.05, latentShape: [3, 8, 8], validationCount: 0, learningRate: 1e-3 },
+    {
+      epochs: 1,
+      sampleBatchSize: 2,
+      trainBatchSize: 4,
+      steps: 4,
+      divertStartStep: 1,
+      poolSize: 2,
+      threshold: 0.05,
+      latentShape: [3, 8, 8],
+      validationCount: 0,
+      learningRate: 1e-3,
+    },
     { prompts: ["a red circle", "a blue square"] },
   );
   await trainer.run();

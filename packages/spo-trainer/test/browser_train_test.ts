@@ -15,10 +15,13 @@ const TIMEOUT_MS = 180_000;
 let device: Device;
 let session: BrowserSession;
 
-before(async () => {
-  device = await testDevice();
-  session = await openBrowser({ timeoutMs: TIMEOUT_MS });
-}, { timeout: TIMEOUT_MS });
+before(
+  async () => {
+    device = await testDevice();
+    session = await openBrowser({ timeoutMs: TIMEOUT_MS });
+  },
+  { timeout: TIMEOUT_MS },
+);
 after(async () => {
   await session?.close();
   device?.destroy();

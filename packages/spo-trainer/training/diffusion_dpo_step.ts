@@ -52,7 +52,21 @@ export async function diffusionDpoMinibatchStep(
   try {
     const noise = generator.randn([m, ...latentShape]);
     owned.push(noise);
-    const clean = tidy(() => concat([stackHost(pairs.map((p) => p.winner), latentShape), stackHost(pairs.map((p) => p.loser), latentShape)], 0));
+    const clean = tidy(() =>
+      concat(
+        [
+          stackHost(
+            pairs.map((p) => p.winner),
+            latentShape,
+          ),
+          stackHost(
+            pairs.map((p) => p.loser),
+            latentShape,
+          ),
+        ],
+        0,
+      ),
+    );
     const bothNoise = concat([noise, noise], 0);
     owned.push(clean, bothNoise);
     const noisy = scheduler.addNoise(clean, bothNoise, timesteps);
@@ -62,14 +76,19 @@ export async function diffusionDpoMinibatchStep(
     const ref = noGrad(() => withAdaptersDisabled(unet, () => unet.forward(noisy, timesteps, context)));
     const policy = unet.forward(noisy, timesteps, context);
     owned.push(ref, policy);
-    const out = tidy(() => diffusionDpoLoss({
-      policyWin: narrow(policy, 0, 0, m),
-      policyLose: narrow(policy, 0, m, m),
-      refWin: narrow(ref, 0, 0, m),
-      refLose: narrow(ref, 0, m, m),
-      noiseWin: noise,
-      noiseLose: noise,
-    }, { beta: options.beta }));
+    const out = tidy(() =>
+      diffusionDpoLoss(
+        {
+          policyWin: narrow(policy, 0, 0, m),
+          policyLose: narrow(policy, 0, m, m),
+          refWin: narrow(ref, 0, 0, m),
+          refLose: narrow(ref, 0, m, m),
+          noiseWin: noise,
+          noiseLose: noise,
+        },
+        { beta: options.beta },
+      ),
+    );
     owned.push(...Object.values(out));
     const lossValue = await out.loss.item();
     if (Number.isFinite(lossValue) && out.loss.requiresGrad) {

@@ -36,7 +36,8 @@ export function stackHost(rows: readonly Float32Array[], shape: readonly number[
   const size = shape.reduce((a, b) => a * b, 1);
   const data = new Float32Array(rows.length * size);
   rows.forEach((row, i) => {
-    if (row.length !== size) throw new RangeError(`Cannot stack latents: row ${i} has ${row.length} values, expected ${size} for shape [${shape}]`);
+    if (row.length !== size)
+      throw new RangeError(`Cannot stack latents: row ${i} has ${row.length} values, expected ${size} for shape [${shape}]`);
     data.set(row, i * size);
   });
   return tensor(data, [rows.length, ...shape], { device });

@@ -33,7 +33,11 @@ export interface RunFolderOptions extends Omit<SpoTrainerOptions, "store"> {
  * const trainer = await trainInRunFolder(models, { epochs: 10 }, { runDir: "runs/spo", prompts, resume: true });
  * ```
  */
-export async function trainInRunFolder(models: SpoTrainerModels, config: Partial<SpoTrainConfig>, options: RunFolderOptions): Promise<SpoTrainer> {
+export async function trainInRunFolder(
+  models: SpoTrainerModels,
+  config: Partial<SpoTrainConfig>,
+  options: RunFolderOptions,
+): Promise<SpoTrainer> {
   const { runDir } = options;
   await mkdir(runDir, { recursive: true });
   const metricsPath = join(runDir, "metrics.jsonl");
@@ -50,7 +54,8 @@ export async function trainInRunFolder(models: SpoTrainerModels, config: Partial
       if (event.images.shape[1] === 3) {
         await mkdir(join(runDir, "validation"), { recursive: true });
         const images = await tensorToRgba(event.images);
-        for (const [i, image] of images.entries()) await writeFile(join(runDir, "validation", `epoch-${String(event.epoch).padStart(3, "0")}-${i}.png`), toPng(image));
+        for (const [i, image] of images.entries())
+          await writeFile(join(runDir, "validation", `epoch-${String(event.epoch).padStart(3, "0")}-${i}.png`), toPng(image));
       }
       await options.onValidation?.(event);
     },

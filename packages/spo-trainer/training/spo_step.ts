@@ -55,9 +55,18 @@ export async function spoMinibatchStep(
   const scale = options.guidanceScale ?? 5;
   const timesteps = pairs.map((p) => p.timestep);
   const prompts = pairs.map((p) => p.prompt);
-  const sample = stackHost(pairs.map((p) => p.sample), latentShape);
-  const winner = stackHost(pairs.map((p) => p.winner), latentShape);
-  const loser = stackHost(pairs.map((p) => p.loser), latentShape);
+  const sample = stackHost(
+    pairs.map((p) => p.sample),
+    latentShape,
+  );
+  const winner = stackHost(
+    pairs.map((p) => p.winner),
+    latentShape,
+  );
+  const loser = stackHost(
+    pairs.map((p) => p.loser),
+    latentShape,
+  );
   const cond = noGrad(() => promptEncoder.encode(prompts));
   const uncond = noGrad(() => promptEncoder.encode(prompts.map(() => "")));
   const owned: Tensor[] = [sample, winner, loser, cond, uncond];
@@ -78,7 +87,12 @@ export async function spoMinibatchStep(
       backward(scaled);
       scaled.dispose();
     }
-    return { loss: lossValue, pairs: pairs.length, clamped: countClamped(rw, options.clipEps) + countClamped(rl, options.clipEps), ratios: 2 * pairs.length };
+    return {
+      loss: lossValue,
+      pairs: pairs.length,
+      clamped: countClamped(rw, options.clipEps) + countClamped(rl, options.clipEps),
+      ratios: 2 * pairs.length,
+    };
   } finally {
     for (const t of owned) if (!t.isDisposed) t.dispose();
   }

@@ -18,8 +18,16 @@ before(async () => {
 after(() => device?.destroy());
 
 const CONFIG = {
-  sample_size: 8, in_channels: 4, out_channels: 4, block_out_channels: [32, 64], layers_per_block: 1, norm_num_groups: 32, cross_attention_dim: 16, attention_head_dim: 8,
-  down_block_types: ["CrossAttnDownBlock2D", "DownBlock2D"], up_block_types: ["UpBlock2D", "CrossAttnUpBlock2D"],
+  sample_size: 8,
+  in_channels: 4,
+  out_channels: 4,
+  block_out_channels: [32, 64],
+  layers_per_block: 1,
+  norm_num_groups: 32,
+  cross_attention_dim: 16,
+  attention_head_dim: 8,
+  down_block_types: ["CrossAttnDownBlock2D", "DownBlock2D"],
+  up_block_types: ["UpBlock2D", "CrossAttnUpBlock2D"],
 };
 const SHAPE = [4, 8, 8];
 
@@ -63,17 +71,31 @@ test("an SPO minibatch with f16 UNet weights gives the f32 loss and LoRA gradien
     return values;
   };
   const pairs: SpoPair[] = [];
-  for (let i = 0; i < 2; i++) pairs.push({ sample: await host(), winner: await host(), loser: await host(), timestep: 501, prompt: `p${i}`, step: 10, scoreWin: 1, scoreLose: 0 });
+  for (let i = 0; i < 2; i++)
+    pairs.push({
+      sample: await host(),
+      winner: await host(),
+      loser: await host(),
+      timestep: 501,
+      prompt: `p${i}`,
+      step: 10,
+      scoreWin: 1,
+      scoreLose: 0,
+    });
   const a = await gradients(full, await withLora(full), pairs);
   const b = await gradients(half, await withLora(half), pairs);
   let diff = 0;
   let norm = 0;
-  a.grads.forEach((ga, k) => ga.forEach((v, i) => {
-    diff += (v - b.grads[k]![i]!) ** 2;
-    norm += v * v;
-  }));
+  a.grads.forEach((ga, k) =>
+    ga.forEach((v, i) => {
+      diff += (v - b.grads[k]![i]!) ** 2;
+      norm += v * v;
+    }),
+  );
   const relative = Math.sqrt(diff / norm);
-  t.diagnostic(`loss f32 ${a.stats.loss} f16 ${b.stats.loss}; |Δgrad|/|grad| ${relative.toExponential(2)}; clamped ${a.stats.clamped} vs ${b.stats.clamped}`);
+  t.diagnostic(
+    `loss f32 ${a.stats.loss} f16 ${b.stats.loss}; |Δgrad|/|grad| ${relative.toExponential(2)}; clamped ${a.stats.clamped} vs ${b.stats.clamped}`,
+  );
   assert.ok(norm > 0, "the LoRA got a gradient");
   // Bound. The longest path of this UNet stores about L = 30 activations (per level 2 resnet convs,
   // 4 attention projections and the feed-forward, down and up); backward stores as many f16

@@ -13,7 +13,13 @@
 import { AdamW, add, clipGradNorm, noGrad, RandomGenerator, sum, square, type Tensor, tidy } from "@spo/wgpu-tensor";
 import type { DDIMScheduler } from "@spo/diffusion-unet";
 import { injectLora, type LoraAdapter, saveLora } from "@spo/lora";
-import { type CheckpointStore, decodeCheckpoint, encodeCheckpoint, type TrainingCheckpoint, type TrainingProgress } from "../checkpoint/training_checkpoint.ts";
+import {
+  type CheckpointStore,
+  decodeCheckpoint,
+  encodeCheckpoint,
+  type TrainingCheckpoint,
+  type TrainingProgress,
+} from "../checkpoint/training_checkpoint.ts";
 import type { UpdateMetrics } from "../metrics/update_metrics.ts";
 import type { PromptEncoder } from "../sampler/guided_denoiser.ts";
 import { sampleSpoPairs, type SpoPair } from "../sampler/spo_sampler.ts";
@@ -124,7 +130,8 @@ export class SpoTrainer {
     this.#options = options;
     const isSpo = config.method === "spo";
     const data = isSpo ? options.prompts : options.pairs;
-    if (!data || data.length === 0) throw new RangeError(`Cannot train with ${config.method}: no ${isSpo ? "prompts" : "preference pairs"} given`);
+    if (!data || data.length === 0)
+      throw new RangeError(`Cannot train with ${config.method}: no ${isSpo ? "prompts" : "preference pairs"} given`);
     if (isSpo && !models.scorer) throw new RangeError("Cannot train with SPO: no scorer given (a StepScorer or a function)");
     this.#itemCount = data.length;
     this.#scorer = models.scorer ? asStepScorer(models.scorer) : null;
@@ -255,14 +262,18 @@ export class SpoTrainer {
     const order = await seededPermutation(sampled.pairs.length, this.generator);
     const shuffled = order.map((i) => sampled.pairs[i]);
     const context = { pairsKept: sampled.pairs.length, pairsOffered: sampled.offered, meanScore: sampled.meanScore, reward };
-    await this.#trainMinibatches(shuffled, (batch, lossScale) =>
-      spoMinibatchStep({ unet, scheduler, promptEncoder }, batch as SpoPair[], c.latentShape, {
-        beta: betaOf(c),
-        clipEps: c.clipEps,
-        eta: c.eta,
-        guidanceScale: c.guidanceScale,
-        lossScale,
-      }), context);
+    await this.#trainMinibatches(
+      shuffled,
+      (batch, lossScale) =>
+        spoMinibatchStep({ unet, scheduler, promptEncoder }, batch as SpoPair[], c.latentShape, {
+          beta: betaOf(c),
+          clipEps: c.clipEps,
+          eta: c.eta,
+          guidanceScale: c.guidanceScale,
+          lossScale,
+        }),
+      context,
+    );
   }
 
   async #dpoIteration(indices: number[]): Promise<void> {
@@ -270,8 +281,15 @@ export class SpoTrainer {
     const pairs = indices.map((i) => this.#options.pairs![i]);
     const { unet, scheduler, promptEncoder } = this.#models;
     const context = { pairsKept: pairs.length, pairsOffered: pairs.length, meanScore: null, reward: null };
-    await this.#trainMinibatches(pairs, (batch, lossScale) =>
-      diffusionDpoMinibatchStep({ unet, scheduler, promptEncoder, generator: this.generator }, batch as PreferencePair[], c.latentShape, { beta: betaOf(c), lossScale }), context);
+    await this.#trainMinibatches(
+      pairs,
+      (batch, lossScale) =>
+        diffusionDpoMinibatchStep({ unet, scheduler, promptEncoder, generator: this.generator }, batch as PreferencePair[], c.latentShape, {
+          beta: betaOf(c),
+          lossScale,
+        }),
+      context,
+    );
   }
 
   async #trainMinibatches<P>(
@@ -306,7 +324,10 @@ export class SpoTrainer {
     }
   }
 
-  async #update(stats: MinibatchStats[], context: { pairsKept: number; pairsOffered: number; meanScore: number | null; reward: number | null }): Promise<void> {
+  async #update(
+    stats: MinibatchStats[],
+    context: { pairsKept: number; pairsOffered: number; meanScore: number | null; reward: number | null },
+  ): Promise<void> {
     const c = this.config;
     if (c.maxGradNorm !== null) clipGradNorm(this.optimizer.params, c.maxGradNorm).dispose();
     this.optimizer.step();
@@ -314,7 +335,9 @@ export class SpoTrainer {
     this.progress.update++;
     const loraNorm = await this.loraNorm();
     if (!Number.isFinite(loraNorm)) {
-      throw new TrainingDivergedError(`Training diverged: the LoRA norm is ${loraNorm} after update ${this.progress.update}; stopping without writing a checkpoint`);
+      throw new TrainingDivergedError(
+        `Training diverged: the LoRA norm is ${loraNorm} after update ${this.progress.update}; stopping without writing a checkpoint`,
+      );
     }
     const pairs = stats.reduce((a, s) => a + s.pairs, 0);
     const metrics: UpdateMetrics = {
@@ -337,12 +360,14 @@ export class SpoTrainer {
 
   /** L2 norm of every LoRA parameter. */
   async loraNorm(): Promise<number> {
-    const total = noGrad(() => tidy(() => {
-      const params = this.adapter.parameters();
-      let squares = sum(square(params[0]));
-      for (const p of params.slice(1)) squares = add(squares, sum(square(p)));
-      return squares;
-    }));
+    const total = noGrad(() =>
+      tidy(() => {
+        const params = this.adapter.parameters();
+        let squares = sum(square(params[0]));
+        for (const p of params.slice(1)) squares = add(squares, sum(square(p)));
+        return squares;
+      }),
+    );
     const value = await total.item();
     total.dispose();
     return Math.sqrt(value);
@@ -376,7 +401,8 @@ export class SpoTrainer {
     const adapter = new Map<string, { shape: number[]; data: Float32Array }>();
     for (const [name, t] of this.adapter.stateDict()) {
       const data = Float32Array.from(await t.toArray());
-      if (data.some((v) => !Number.isFinite(v))) throw new TrainingDivergedError(`Cannot write a checkpoint: LoRA parameter ${name} holds a non-finite value`);
+      if (data.some((v) => !Number.isFinite(v)))
+        throw new TrainingDivergedError(`Cannot write a checkpoint: LoRA parameter ${name} holds a non-finite value`);
       adapter.set(name, { shape: [...t.shape], data });
     }
     const checkpoint: TrainingCheckpoint = {

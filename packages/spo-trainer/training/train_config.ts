@@ -101,8 +101,29 @@ export class TrainConfigError extends Error {
   override name = "TrainConfigError";
 }
 
-const INTEGER_KEYS = ["seed", "epochs", "sampleBatchSize", "trainBatchSize", "gradientAccumulationSteps", "loraRank", "checkpointEvery", "steps", "divertStartStep", "poolSize", "validationSeed", "validationCount"] as const;
-const POSITIVE_KEYS = ["epochs", "sampleBatchSize", "trainBatchSize", "gradientAccumulationSteps", "loraRank", "steps", "poolSize"] as const;
+const INTEGER_KEYS = [
+  "seed",
+  "epochs",
+  "sampleBatchSize",
+  "trainBatchSize",
+  "gradientAccumulationSteps",
+  "loraRank",
+  "checkpointEvery",
+  "steps",
+  "divertStartStep",
+  "poolSize",
+  "validationSeed",
+  "validationCount",
+] as const;
+const POSITIVE_KEYS = [
+  "epochs",
+  "sampleBatchSize",
+  "trainBatchSize",
+  "gradientAccumulationSteps",
+  "loraRank",
+  "steps",
+  "poolSize",
+] as const;
 
 /**
  * The defaults overlaid with `partial`, checked: unknown keys, wrong types and out-of-range
@@ -115,27 +136,38 @@ const POSITIVE_KEYS = ["epochs", "sampleBatchSize", "trainBatchSize", "gradientA
  */
 export function resolveTrainConfig(partial: Partial<SpoTrainConfig> = {}): SpoTrainConfig {
   for (const key of Object.keys(partial)) {
-    if (!(key in SPO_TRAIN_DEFAULTS)) throw new TrainConfigError(`Unknown training setting "${key}"; known: ${Object.keys(SPO_TRAIN_DEFAULTS).join(", ")}`);
+    if (!(key in SPO_TRAIN_DEFAULTS))
+      throw new TrainConfigError(`Unknown training setting "${key}"; known: ${Object.keys(SPO_TRAIN_DEFAULTS).join(", ")}`);
   }
   const config = { ...SPO_TRAIN_DEFAULTS, ...structuredClone(partial) } as SpoTrainConfig;
   for (const [key, value] of Object.entries(config)) {
     const expected = SPO_TRAIN_DEFAULTS[key as keyof SpoTrainConfig];
     if (key === "maxGradNorm" || key === "beta") {
-      if (value !== null && !(typeof value === "number" && value > 0)) throw new TrainConfigError(`Setting ${key} is ${JSON.stringify(value)}: expected a positive number or null`);
+      if (value !== null && !(typeof value === "number" && value > 0))
+        throw new TrainConfigError(`Setting ${key} is ${JSON.stringify(value)}: expected a positive number or null`);
       continue;
     }
     if (Array.isArray(expected) ? !Array.isArray(value) : typeof value !== typeof expected) {
-      throw new TrainConfigError(`Setting ${key} is ${JSON.stringify(value)}: expected a ${Array.isArray(expected) ? "list" : typeof expected}`);
+      throw new TrainConfigError(
+        `Setting ${key} is ${JSON.stringify(value)}: expected a ${Array.isArray(expected) ? "list" : typeof expected}`,
+      );
     }
-    if (typeof value === "number" && !Number.isFinite(value)) throw new TrainConfigError(`Setting ${key} is ${value}: expected a finite number`);
+    if (typeof value === "number" && !Number.isFinite(value))
+      throw new TrainConfigError(`Setting ${key} is ${value}: expected a finite number`);
   }
-  for (const key of INTEGER_KEYS) if (!Number.isInteger(config[key]) || config[key] < 0) throw new TrainConfigError(`Setting ${key} is ${config[key]}: expected an integer ≥ 0`);
+  for (const key of INTEGER_KEYS)
+    if (!Number.isInteger(config[key]) || config[key] < 0)
+      throw new TrainConfigError(`Setting ${key} is ${config[key]}: expected an integer ≥ 0`);
   for (const key of POSITIVE_KEYS) if (config[key] < 1) throw new TrainConfigError(`Setting ${key} is ${config[key]}: expected at least 1`);
-  if (config.method !== "spo" && config.method !== "diffusion-dpo") throw new TrainConfigError(`Setting method is ${JSON.stringify(config.method)}: expected "spo" or "diffusion-dpo"`);
+  if (config.method !== "spo" && config.method !== "diffusion-dpo")
+    throw new TrainConfigError(`Setting method is ${JSON.stringify(config.method)}: expected "spo" or "diffusion-dpo"`);
   if (config.poolSize < 2) throw new TrainConfigError(`Setting poolSize is ${config.poolSize}: a pool needs at least 2 children`);
-  if (config.divertStartStep >= config.steps) throw new TrainConfigError(`Setting divertStartStep is ${config.divertStartStep}: it must be below steps (${config.steps})`);
-  if (!(config.threshold >= 0 && config.threshold < 1)) throw new TrainConfigError(`Setting threshold is ${config.threshold}: expected a value in [0, 1)`);
-  if (!(config.clipEps > 0 && config.clipEps < 1)) throw new TrainConfigError(`Setting clipEps is ${config.clipEps}: expected a value in (0, 1)`);
+  if (config.divertStartStep >= config.steps)
+    throw new TrainConfigError(`Setting divertStartStep is ${config.divertStartStep}: it must be below steps (${config.steps})`);
+  if (!(config.threshold >= 0 && config.threshold < 1))
+    throw new TrainConfigError(`Setting threshold is ${config.threshold}: expected a value in [0, 1)`);
+  if (!(config.clipEps > 0 && config.clipEps < 1))
+    throw new TrainConfigError(`Setting clipEps is ${config.clipEps}: expected a value in (0, 1)`);
   if (!(config.learningRate > 0)) throw new TrainConfigError(`Setting learningRate is ${config.learningRate}: expected a positive number`);
   if (!(config.eta > 0)) throw new TrainConfigError(`Setting eta is ${config.eta}: SPO's log-prob needs a stochastic sampler (eta > 0)`);
   if (config.latentShape.length !== 3 || !config.latentShape.every((d) => Number.isInteger(d) && d > 0)) {

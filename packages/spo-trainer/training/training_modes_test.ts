@@ -30,7 +30,16 @@ async function randomPairs(seed: number, count: number): Promise<SpoPair[]> {
     const sample = await host();
     // children near the parent, as DDIM steps make them
     const near = async () => Float32Array.from(await host(), (z, e) => 0.97 * sample[e] + 0.1 * z);
-    pairs.push({ sample, winner: await near(), loser: await near(), timestep: [751, 501, 101, 51][i % 4], prompt: PROMPTS[i % 4], step: 4 + i, scoreWin: 1, scoreLose: 0 });
+    pairs.push({
+      sample,
+      winner: await near(),
+      loser: await near(),
+      timestep: [751, 501, 101, 51][i % 4],
+      prompt: PROMPTS[i % 4],
+      step: 4 + i,
+      scoreWin: 1,
+      scoreLose: 0,
+    });
   }
   return pairs;
 }
@@ -44,7 +53,9 @@ async function grads(params: readonly Tensor[]): Promise<Float32Array[]> {
 function assertGradsClose(a: Float32Array[], b: Float32Array[], what: string): void {
   const scale = Math.max(...a.map((g) => Math.max(...Array.from(g, Math.abs))));
   assert.ok(scale > 0, `${what}: the gradient is zero`);
-  a.forEach((g, i) => g.forEach((v, e) => assert.ok(Math.abs(v - b[i][e]) <= 1e-4 * scale, `${what}: parameter ${i}[${e}] ${v} vs ${b[i][e]}`)));
+  a.forEach((g, i) =>
+    g.forEach((v, e) => assert.ok(Math.abs(v - b[i][e]) <= 1e-4 * scale, `${what}: parameter ${i}[${e}] ${v} vs ${b[i][e]}`)),
+  );
 }
 
 describe("training modes", () => {
@@ -52,13 +63,20 @@ describe("training modes", () => {
     const adapter = injectLora(unet, { rank: 4, init: "gaussian", targetModules: ["to_q", "to_k", "to_v", "to_out.0"], seed: 3 });
     // non-zero up-weights, so the policy differs from the reference
     for (const [name, p] of adapter.stateDict()) {
-      if (name.endsWith("lora_B.weight")) adapter.loadStateDict(new Map([[name, { shape: [...p.shape], data: Float32Array.from({ length: p.size }, (_, i) => 0.05 * Math.sin(i + name.length)) }]]), { strict: false });
+      if (name.endsWith("lora_B.weight"))
+        adapter.loadStateDict(
+          new Map([
+            [name, { shape: [...p.shape], data: Float32Array.from({ length: p.size }, (_, i) => 0.05 * Math.sin(i + name.length)) }],
+          ]),
+          { strict: false },
+        );
     }
     const params = adapter.parameters();
-    const zero = () => params.forEach((p) => {
-      p.grad?.dispose();
-      p.grad = null;
-    });
+    const zero = () =>
+      params.forEach((p) => {
+        p.grad?.dispose();
+        p.grad = null;
+      });
     const pairs = await randomPairs(9, 4);
     const scheduler = sd15Scheduler();
     scheduler.setTimesteps(20);
@@ -92,22 +110,29 @@ describe("training modes", () => {
     const params = adapter.parameters();
     assert.ok(params.every((p) => p.dtype === "f32" && p.grad !== null && p.grad.dtype === "f32"));
     const upGrads = await grads(params.filter((_, i) => i % 2 === 1));
-    assert.ok(upGrads.some((g) => g.some((v) => v !== 0)), "the up-weights receive gradient");
+    assert.ok(
+      upGrads.some((g) => g.some((v) => v !== 0)),
+      "the up-weights receive gradient",
+    );
     adapter.remove();
     half.dispose();
   });
 
   it("trains Diffusion-DPO on offline pairs with the same loop, starting from loss ln 2", async () => {
     const offline = (await randomPairs(4, 4)).map((p) => ({ prompt: p.prompt, winner: p.winner, loser: p.loser }));
-    const trainer = await SpoTrainer.create({ unet, scheduler: sd15Scheduler(), promptEncoder: wordPromptEncoder }, {
-      method: "diffusion-dpo",
-      epochs: 2,
-      sampleBatchSize: 4,
-      trainBatchSize: 2,
-      latentShape: SHAPE,
-      validationCount: 0,
-      learningRate: 1e-3,
-    }, { pairs: offline });
+    const trainer = await SpoTrainer.create(
+      { unet, scheduler: sd15Scheduler(), promptEncoder: wordPromptEncoder },
+      {
+        method: "diffusion-dpo",
+        epochs: 2,
+        sampleBatchSize: 4,
+        trainBatchSize: 2,
+        latentShape: SHAPE,
+        validationCount: 0,
+        learningRate: 1e-3,
+      },
+      { pairs: offline },
+    );
     await trainer.run();
     assert.equal(trainer.metrics.length, 4);
     assert.ok(Math.abs(trainer.metrics[0].loss - Math.LN2) < 1e-6, `${trainer.metrics[0].loss}`);

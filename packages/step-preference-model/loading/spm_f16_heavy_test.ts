@@ -36,10 +36,17 @@ async function rawScores(model: Awaited<ReturnType<typeof loadStepPreferenceMode
 test("f16 weights (shader-f16 devices) score close to the f32 reference", async (t) => {
   if (!device.hasF16) {
     t.diagnostic("this adapter has no shader-f16: f16 loading refused by name instead");
-    await assert.rejects(loadStepPreferenceModel(join(directory, "spm.safetensors"), { device, dtype: "f16", config: fixture.manifest.config }), /shader-f16/);
+    await assert.rejects(
+      loadStepPreferenceModel(join(directory, "spm.safetensors"), { device, dtype: "f16", config: fixture.manifest.config }),
+      /shader-f16/,
+    );
     return;
   }
-  const model = await loadStepPreferenceModel(join(directory, "spm.safetensors"), { device, dtype: "f16", config: fixture.manifest.config });
+  const model = await loadStepPreferenceModel(join(directory, "spm.safetensors"), {
+    device,
+    dtype: "f16",
+    config: fixture.manifest.config,
+  });
   assert.equal(model.text_projection.weight.dtype, "f16");
   assert.equal(model.vision_model.encoder.layers[0].mlp.fc1.weight.dtype, "f16");
   assertClose(await rawScores(model), fixture.values("score_raw_images").data, { atol: 2e-2, rtol: 2e-2 });

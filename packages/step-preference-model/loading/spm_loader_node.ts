@@ -48,7 +48,9 @@ async function weightsFileOf(folder: string): Promise<string> {
     const matching = files.filter((f) => f.endsWith(ext));
     if (matching.length === 1) return join(folder, matching[0]);
   }
-  throw new Error(`Cannot load a step-aware preference model from "${folder}": it holds no model.safetensors, pytorch_model.bin or single weights file`);
+  throw new Error(
+    `Cannot load a step-aware preference model from "${folder}": it holds no model.safetensors, pytorch_model.bin or single weights file`,
+  );
 }
 
 async function configFor(folder: string, options: SpmFileOptions): Promise<Json> {
@@ -121,7 +123,8 @@ export async function loadStepPreferenceModel(path: string | URL, options: SpmFi
 export async function loadSpmTokenizer(folder?: string | URL): Promise<CLIPTokenizer> {
   if (folder !== undefined) {
     const path = typeof folder === "string" ? folder : fileURLToPath(folder);
-    if (existsSync(join(path, "vocab.json")) || existsSync(join(path, "tokenizer", "vocab.json"))) return await CLIPTokenizer.fromFolder(path);
+    if (existsSync(join(path, "vocab.json")) || existsSync(join(path, "tokenizer", "vocab.json")))
+      return await CLIPTokenizer.fromFolder(path);
   }
   return await CLIPTokenizer.fromFolder(DEFAULT_CLIP_ASSETS_URL, { padToken: "!" });
 }

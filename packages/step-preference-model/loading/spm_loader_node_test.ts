@@ -81,12 +81,14 @@ describe("loadStepPreferenceModel", () => {
     );
     const garbage = join(directory, "pytorch_model.bin");
     writeFileSync(garbage, new Uint8Array(64));
-    await assert.rejects(loadStepPreferenceModel(garbage, { device, config: fixture.manifest.config }), (e: unknown) => e instanceof Error && e.name === "TorchCheckpointError");
+    await assert.rejects(
+      loadStepPreferenceModel(garbage, { device, config: fixture.manifest.config }),
+      (e: unknown) => e instanceof Error && e.name === "TorchCheckpointError",
+    );
   });
-
 });
 
-test("loadSpmTokenizer: OpenCLIP ViT-H/14 settings by default (pad \"!\" = 0), a folder's own files otherwise", async () => {
+test('loadSpmTokenizer: OpenCLIP ViT-H/14 settings by default (pad "!" = 0), a folder\'s own files otherwise', async () => {
   const tokenizer = await loadSpmTokenizer();
   assert.deepEqual(tokenizer.encode("a photo of a cat").slice(0, 9), [49406, 320, 1125, 539, 320, 2368, 49407, 0, 0]);
   assert.equal(tokenizer.encode("a cat").length, 77);

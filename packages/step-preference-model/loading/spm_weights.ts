@@ -56,7 +56,10 @@ function survey(source: WeightSource, prefix: string) {
 }
 
 function describeSource(source: WeightSource): string {
-  const sample = source.names.slice(0, 3).map((n) => `"${n}"`).join(", ");
+  const sample = source.names
+    .slice(0, 3)
+    .map((n) => `"${n}"`)
+    .join(", ");
   return `${source.names.length} tensors (${sample}${source.names.length > 3 ? ", …" : ""})`;
 }
 
@@ -116,14 +119,23 @@ function headerReport(model: Module, source: WeightSource, prefix: string, isOpt
  * await loadStepPreferenceWeights(model, await readSafetensorsFile("sd-v1-5_step-aware_preference_model.safetensors"));
  * ```
  */
-export async function loadStepPreferenceWeights(model: StepPreferenceModel, source: WeightSource, options: SpmLoadOptions = {}): Promise<LoadReport> {
+export async function loadStepPreferenceWeights(
+  model: StepPreferenceModel,
+  source: WeightSource,
+  options: SpmLoadOptions = {},
+): Promise<LoadReport> {
   const prefix = detectPrefix(source, options.prefix);
   checkArchitecture(model, source, prefix, model.isTimeConditioned);
   const report = headerReport(model, source, prefix, () => false);
   const isClean = report.missing.length + report.unexpected.length + report.mismatched.length === 0;
   if ((options.strict ?? true) && !isClean) throw new StateDictError(report);
   const isRelevant = (name: string) => name.startsWith(prefix) && !isIgnoredBuffer(name);
-  return await loadWeights(model, source, { strict: false, fileNameOf: (name) => prefix + name, isRelevant, onProgress: options.onProgress });
+  return await loadWeights(model, source, {
+    strict: false,
+    fileNameOf: (name) => prefix + name,
+    isRelevant,
+    onProgress: options.onProgress,
+  });
 }
 
 /** Options of `initStepPreferenceModelFromClip`. */
@@ -143,14 +155,23 @@ export interface SpmInitOptions extends SpmLoadOptions {
  * await initStepPreferenceModelFromClip(model, await readSafetensorsFile("PickScore_v1/model.safetensors"));
  * ```
  */
-export async function initStepPreferenceModelFromClip(model: StepPreferenceModel, source: WeightSource, options: SpmInitOptions = {}): Promise<LoadReport> {
+export async function initStepPreferenceModelFromClip(
+  model: StepPreferenceModel,
+  source: WeightSource,
+  options: SpmInitOptions = {},
+): Promise<LoadReport> {
   const prefix = detectPrefix(source, options.prefix);
   checkArchitecture(model, source, prefix, false);
   const report = headerReport(model, source, prefix, isTimeConditioningParameter);
   const isClean = report.missing.length + report.unexpected.length + report.mismatched.length === 0;
   if ((options.strict ?? true) && !isClean) throw new StateDictError(report);
   const isRelevant = (name: string) => name.startsWith(prefix) && !isIgnoredBuffer(name);
-  const loaded = await loadWeights(model, source, { strict: false, fileNameOf: (name) => prefix + name, isRelevant, onProgress: options.onProgress });
+  const loaded = await loadWeights(model, source, {
+    strict: false,
+    fileNameOf: (name) => prefix + name,
+    isRelevant,
+    onProgress: options.onProgress,
+  });
   initAdaLNParameters(model, { seed: options.seed });
   return { ...loaded, missing: loaded.missing.filter((name) => !isTimeConditioningParameter(name)) };
 }

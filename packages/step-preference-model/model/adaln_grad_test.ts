@@ -11,7 +11,14 @@ before(async () => {
 after(() => device.destroy());
 
 const SHAPE: LayerShape = { batch: 2, length: 3, hidden: 4, heads: 2, intermediate: 6 };
-const CONFIG = { hiddenSize: 4, intermediateSize: 6, numAttentionHeads: 2, numHiddenLayers: 1, hiddenAct: "quick_gelu" as const, layerNormEps: 1e-5 };
+const CONFIG = {
+  hiddenSize: 4,
+  intermediateSize: 6,
+  numAttentionHeads: 2,
+  numHiddenLayers: 1,
+  hiddenAct: "quick_gelu" as const,
+  layerNormEps: 1e-5,
+};
 
 /** Central differences of L = Σ out·G w.r.t. every element of one f64 array (mutated and restored). */
 function numericGradient(target: Float64Array, loss: () => number, step = 1e-6): Float64Array {
@@ -47,7 +54,13 @@ test("adaLN path: the GPU gradients of the time-conditioned layer match finite d
 
   assertClose(await c.grad!.toArray(), numericGradient(cHost, loss), tolerance, "d/d conditioning");
   assertClose(await x.grad!.toArray(), numericGradient(xHost, loss), tolerance, "d/d x");
-  for (const name of ["adaLN_modulation.1.weight", "adaLN_modulation.1.bias", "layer_norm1.weight", "self_attn.q_proj.weight", "mlp.fc2.bias"]) {
+  for (const name of [
+    "adaLN_modulation.1.weight",
+    "adaLN_modulation.1.bias",
+    "layer_norm1.weight",
+    "self_attn.q_proj.weight",
+    "mlp.fc2.bias",
+  ]) {
     const parameter = [...layer.namedParameters()].find(([n]) => n === name)![1];
     assertClose(await parameter.grad!.toArray(), numericGradient(params.get(name)!, loss), tolerance, `d/d ${name}`);
   }

@@ -70,10 +70,14 @@ export function stepPreferenceConfigFromTransformers(json: Json, options: SpmCon
   const logitScaleInitValue = typeof clip.logit_scale_init_value === "number" ? clip.logit_scale_init_value : 2.6592;
   const frequencyEmbeddingSize = options.frequencyEmbeddingSize ?? (json.t_embedder_frequency_embedding_size as number | undefined) ?? 256;
   if (!Number.isInteger(frequencyEmbeddingSize) || frequencyEmbeddingSize <= 0) {
-    throw new UnsupportedConfigError(`Cannot build a step-aware preference model: frequency embedding size ${frequencyEmbeddingSize} must be a positive integer`);
+    throw new UnsupportedConfigError(
+      `Cannot build a step-aware preference model: frequency embedding size ${frequencyEmbeddingSize} must be a positive integer`,
+    );
   }
   if (typeof json.img_size === "number" && json.img_size !== vision.imageSize) {
-    throw new UnsupportedConfigError(`Cannot build a step-aware preference model: img_size ${json.img_size} differs from the vision tower's image_size ${vision.imageSize}`);
+    throw new UnsupportedConfigError(
+      `Cannot build a step-aware preference model: img_size ${json.img_size} differs from the vision tower's image_size ${vision.imageSize}`,
+    );
   }
   return {
     text,

@@ -79,9 +79,15 @@ export class StepPreferenceModel extends Module {
       "vision_model",
       config.isTimeConditioned ? new TimeConditionedVisionTransformer(vision, options) : new CLIPVisionTransformer(vision, options),
     );
-    this.visual_projection = this.registerModule("visual_projection", new Linear(vision.hiddenSize, projectionDim, { ...options, bias: false }));
+    this.visual_projection = this.registerModule(
+      "visual_projection",
+      new Linear(vision.hiddenSize, projectionDim, { ...options, bias: false }),
+    );
     this.text_projection = this.registerModule("text_projection", new Linear(text.hiddenSize, projectionDim, { ...options, bias: false }));
-    this.logit_scale = this.registerParameter("logit_scale", constantParameter([], config.logitScaleInitValue, { ...options, init: options.init === "meta" ? "meta" : "default" }));
+    this.logit_scale = this.registerParameter(
+      "logit_scale",
+      constantParameter([], config.logitScaleInitValue, { ...options, init: options.init === "meta" ? "meta" : "default" }),
+    );
     this.t_embedder = config.isTimeConditioned
       ? this.registerModule("t_embedder", new TimestepEmbedder(vision.hiddenSize, config.frequencyEmbeddingSize, options))
       : null;

@@ -32,9 +32,11 @@ describe("StepPreferenceModel", () => {
     const vision = dv + 3 * patch * patch * dv + tokens * dv + 2 * dv + lv * clipLayer(dv, mv) + 2 * dv + adaLN;
     const tEmbedder = freq * dv + dv + dv * dv + dv;
     const expected = text + vision + dv * proj + dt * proj + 1 + tEmbedder;
-    t.diagnostic(`ViT-H/14 step-aware preference model: ${model.parameterCount().toLocaleString("en-US")} parameters (adaLN ${adaLN.toLocaleString("en-US")}, t_embedder ${tEmbedder.toLocaleString("en-US")})`);
+    t.diagnostic(
+      `ViT-H/14 step-aware preference model: ${model.parameterCount().toLocaleString("en-US")} parameters (adaLN ${adaLN.toLocaleString("en-US")}, t_embedder ${tEmbedder.toLocaleString("en-US")})`,
+    );
     assert.equal(model.parameterCount(), expected);
-    assert.ok(expected > 1.30e9 && expected < 1.32e9, `${expected} ≈ 1.31 B`);
+    assert.ok(expected > 1.3e9 && expected < 1.32e9, `${expected} ≈ 1.31 B`);
     const names = new Map([...model.namedParameters()].map(([name, p]) => [name, [...p.shape]]));
     assert.deepEqual(names.get("vision_model.encoder.layers.31.adaLN_modulation.1.weight"), [7680, 1280]);
     assert.deepEqual(names.get("vision_model.adaLN_modulation.1.bias"), [2560]);
@@ -73,7 +75,10 @@ describe("StepPreferenceModel", () => {
     assert.ok(std > 0.015 && std < 0.025, `t_embedder std ${std}`);
     const layer = spm.vision_model.encoder.layers[1] as TimeConditionedEncoderLayer;
     const bias = await layer.adaLN_modulation.linear.bias!.toArray();
-    assert.deepEqual([...bias], Array.from({ length: 6 * 32 }, (_, i) => (Math.floor(i / 32) === 2 || Math.floor(i / 32) === 5 ? 1 : 0)));
+    assert.deepEqual(
+      [...bias],
+      Array.from({ length: 6 * 32 }, (_, i) => (Math.floor(i / 32) === 2 || Math.floor(i / 32) === 5 ? 1 : 0)),
+    );
 
     const images = randn([3, 3, 40, 56], { seed: 9, device });
     const ids = idRows(spmFixture().values("input_ids"));

@@ -74,9 +74,13 @@ export class TimestepEmbedder extends Module {
   forward(timesteps: readonly number[]): Tensor {
     return tidy(() => {
       const weight = this.mlp.first.weight;
-      const frequencies = tensor(timestepSinusoid(timesteps, this.frequencyEmbeddingSize), [timesteps.length, this.frequencyEmbeddingSize], {
-        device: weight.device,
-      });
+      const frequencies = tensor(
+        timestepSinusoid(timesteps, this.frequencyEmbeddingSize),
+        [timesteps.length, this.frequencyEmbeddingSize],
+        {
+          device: weight.device,
+        },
+      );
       const input = weight.dtype === "f32" ? frequencies : cast(frequencies, weight.dtype);
       return this.mlp.forward(input);
     });

@@ -26,7 +26,11 @@ function roundHalfEven(x: number): number {
  * resizeGeometry(512, 768, 224); // { height: 224, width: 336, top: 0, left: 56 }
  * ```
  */
-export function resizeGeometry(height: number, width: number, imageSize: number): { height: number; width: number; top: number; left: number } {
+export function resizeGeometry(
+  height: number,
+  width: number,
+  imageSize: number,
+): { height: number; width: number; top: number; left: number } {
   const scale = imageSize / Math.min(height, width);
   const resizedHeight = Math.trunc(height * scale + 0.5);
   const resizedWidth = Math.trunc(width * scale + 0.5);
@@ -73,4 +77,3 @@ export function preprocessImages(images: Tensor, options: PreprocessOptions): Te
     return div(sub(x, mean), std);
   });
 }
-

@@ -43,7 +43,8 @@ export class StepPreferenceScorer implements StepScorer {
 
   constructor(model: StepPreferenceModel, tokenizer: PromptTokenizer | null, options: ScorerOptions = {}) {
     const chunkSize = options.chunkSize ?? 8;
-    if (!Number.isInteger(chunkSize) || chunkSize <= 0) throw new SpmInputError("chunkSize", `Cannot make a scorer: chunkSize ${chunkSize} must be a positive integer`);
+    if (!Number.isInteger(chunkSize) || chunkSize <= 0)
+      throw new SpmInputError("chunkSize", `Cannot make a scorer: chunkSize ${chunkSize} must be a positive integer`);
     this.model = model;
     this.tokenizer = tokenizer;
     this.chunkSize = chunkSize;
@@ -55,8 +56,10 @@ export class StepPreferenceScorer implements StepScorer {
     if (!Array.isArray(prompts) || prompts.some((p) => typeof p !== "string")) {
       throw new SpmInputError("prompts", "Cannot score: prompts must be an array of strings");
     }
-    if (prompts.length !== batch) throw new SpmInputError("prompts", `Cannot score: prompts has ${prompts.length} entries, the images ${batch}`);
-    if (!this.tokenizer) throw new SpmInputError("prompts", "Cannot score prompts: this scorer has no tokenizer (use scoreIds, or pass one)");
+    if (prompts.length !== batch)
+      throw new SpmInputError("prompts", `Cannot score: prompts has ${prompts.length} entries, the images ${batch}`);
+    if (!this.tokenizer)
+      throw new SpmInputError("prompts", "Cannot score prompts: this scorer has no tokenizer (use scoreIds, or pass one)");
     this.#checkTimesteps(timesteps, batch);
     const ids = this.tokenizer.encodeBatch(prompts, { maxLength: this.model.config.text.maxPositionEmbeddings });
     return await this.#run(images, ids, timesteps);
@@ -72,10 +75,14 @@ export class StepPreferenceScorer implements StepScorer {
     const length = ids[0]?.length ?? 0;
     ids.forEach((row, i) => {
       if (row.length !== length || length === 0 || length > maxPositionEmbeddings) {
-        throw new SpmInputError("ids", `Cannot score: ids row ${i} has ${row.length} ids; all rows need one length from 1 to ${maxPositionEmbeddings}`);
+        throw new SpmInputError(
+          "ids",
+          `Cannot score: ids row ${i} has ${row.length} ids; all rows need one length from 1 to ${maxPositionEmbeddings}`,
+        );
       }
       const bad = row.find((id: number) => !Number.isInteger(id) || id < 0 || id >= vocabSize);
-      if (bad !== undefined) throw new SpmInputError("ids", `Cannot score: ids row ${i} holds ${bad}, outside the vocabulary [0, ${vocabSize})`);
+      if (bad !== undefined)
+        throw new SpmInputError("ids", `Cannot score: ids row ${i} holds ${bad}, outside the vocabulary [0, ${vocabSize})`);
     });
     this.#checkTimesteps(timesteps, batch);
     return await this.#run(images, ids, timesteps);
@@ -85,17 +92,25 @@ export class StepPreferenceScorer implements StepScorer {
     if (this.model.isTimeConditioned) {
       checkTimesteps(timesteps, batch);
     } else if (!Array.isArray(timesteps) || timesteps.length !== batch) {
-      throw new SpmInputError("timesteps", `Cannot score: timesteps has ${Array.isArray(timesteps) ? timesteps.length : "no"} entries, the images ${batch}`);
+      throw new SpmInputError(
+        "timesteps",
+        `Cannot score: timesteps has ${Array.isArray(timesteps) ? timesteps.length : "no"} entries, the images ${batch}`,
+      );
     }
   }
 
   #checkImages(images: Tensor): number {
     const channels = this.model.config.vision.numChannels;
-    if (!images || typeof images !== "object" || !("shape" in images)) throw new SpmInputError("images", "Cannot score: images must be a Tensor [N, 3, H, W]");
+    if (!images || typeof images !== "object" || !("shape" in images))
+      throw new SpmInputError("images", "Cannot score: images must be a Tensor [N, 3, H, W]");
     if (images.ndim !== 4 || images.shape[1] !== channels || images.shape[0] === 0 || images.shape[2] === 0 || images.shape[3] === 0) {
-      throw new SpmInputError("images", `Cannot score images of shape [${images.shape.join(", ")}]: expected [N ≥ 1, ${channels}, H, W] in [−1, 1]`);
+      throw new SpmInputError(
+        "images",
+        `Cannot score images of shape [${images.shape.join(", ")}]: expected [N ≥ 1, ${channels}, H, W] in [−1, 1]`,
+      );
     }
-    if (images.dtype !== "f32" && images.dtype !== "f16") throw new SpmInputError("images", `Cannot score ${images.dtype} images: expected f32 or f16`);
+    if (images.dtype !== "f32" && images.dtype !== "f16")
+      throw new SpmInputError("images", `Cannot score ${images.dtype} images: expected f32 or f16`);
     return images.shape[0];
   }
 
@@ -117,16 +132,18 @@ export class StepPreferenceScorer implements StepScorer {
     const scores = new Float32Array(batch);
     for (let start = 0; start < batch; start += this.chunkSize) {
       const count = Math.min(this.chunkSize, batch - start);
-      const chunk = noGrad(() => tidy(() => {
-        const slice = count === batch ? images : narrow(images, 0, start, count);
-        // pre-process in the images' own precision, then hand the model its dtype
-        const prepared = preprocessImages(slice, { imageSize, mean, std });
-        const pixels = prepared.dtype === dtype ? prepared : cast(prepared, dtype);
-        const rows = ids.slice(start, start + count);
-        const idTensor = tensor(Int32Array.from(rows.flat()), [count, rows[0].length], { dtype: "i32", device: images.device });
-        const out = this.model.pairScores(pixels, idTensor, timesteps.slice(start, start + count));
-        return out.dtype === "f32" ? out : cast(out, "f32");
-      }));
+      const chunk = noGrad(() =>
+        tidy(() => {
+          const slice = count === batch ? images : narrow(images, 0, start, count);
+          // pre-process in the images' own precision, then hand the model its dtype
+          const prepared = preprocessImages(slice, { imageSize, mean, std });
+          const pixels = prepared.dtype === dtype ? prepared : cast(prepared, dtype);
+          const rows = ids.slice(start, start + count);
+          const idTensor = tensor(Int32Array.from(rows.flat()), [count, rows[0].length], { dtype: "i32", device: images.device });
+          const out = this.model.pairScores(pixels, idTensor, timesteps.slice(start, start + count));
+          return out.dtype === "f32" ? out : cast(out, "f32");
+        }),
+      );
       scores.set(await chunk.toArray(), start);
       chunk.dispose();
     }

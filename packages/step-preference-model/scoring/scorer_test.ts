@@ -15,14 +15,18 @@ after(() => device.destroy());
 
 /** A stand-in tokenizer for the fixture's 1000-token vocabulary: BOS 998, one id per word, EOS 999, pad 0. */
 const tinyTokenizer: PromptTokenizer = {
-  encodeBatch: (texts, options) => texts.map((text) => {
-    const words = text.split(" ").map((word) => 1 + ([...word].reduce((h, c) => h * 31 + c.charCodeAt(0), 7) % 900));
-    const row = [998, ...words, 999];
-    return [...row, ...new Array<number>((options?.maxLength ?? 77) - row.length).fill(0)];
-  }),
+  encodeBatch: (texts, options) =>
+    texts.map((text) => {
+      const words = text.split(" ").map((word) => 1 + ([...word].reduce((h, c) => h * 31 + c.charCodeAt(0), 7) % 900));
+      const row = [998, ...words, 999];
+      return [...row, ...new Array<number>((options?.maxLength ?? 77) - row.length).fill(0)];
+    }),
 };
 
-function makeScorer(chunkSize = 8, model = StepPreferenceModel.fromConfig(spmFixture().manifest.config, { device, seed: 11 })): StepPreferenceScorer {
+function makeScorer(
+  chunkSize = 8,
+  model = StepPreferenceModel.fromConfig(spmFixture().manifest.config, { device, seed: 11 }),
+): StepPreferenceScorer {
   return new StepPreferenceScorer(model, tinyTokenizer, { chunkSize });
 }
 
@@ -63,18 +67,38 @@ describe("StepPreferenceScorer", () => {
   test("bad input is refused with a typed error naming the argument, before anything is dispatched", async () => {
     const scorer = makeScorer();
     const good = zeros([2, 3, 32, 32], { device });
-    const [rank3, fourChannels, integers] = [zeros([3, 32, 32], { device }), zeros([2, 4, 32, 32], { device }), zeros([2, 3, 8, 8], { device, dtype: "i32" })];
+    const [rank3, fourChannels, integers] = [
+      zeros([3, 32, 32], { device }),
+      zeros([2, 4, 32, 32], { device }),
+      zeros([2, 3, 8, 8], { device, dtype: "i32" }),
+    ];
     const prompts = ["a", "b"];
     await rejectsBeforeDispatch(() => scorer.score(rank3, prompts, [0, 0]), "images", /expected \[N ≥ 1, 3, H, W\]/);
     await rejectsBeforeDispatch(() => scorer.score(fourChannels, prompts, [0, 0]), "images", /shape \[2, 4, 32, 32\]/);
     await rejectsBeforeDispatch(() => scorer.score(integers, prompts, [0, 0]), "images", /i32/);
     await rejectsBeforeDispatch(() => scorer.score(good, ["a"], [0, 0]), "prompts", /prompts has 1 entries, the images 2/);
     await rejectsBeforeDispatch(() => scorer.score(good, prompts, [0]), "timesteps", /timesteps has 1 entries/);
-    await rejectsBeforeDispatch(() => scorer.score(good, prompts, [0, 1000]), "timesteps", /timesteps\[1\] = 1000, expected a number in \[0, 999\]/);
+    await rejectsBeforeDispatch(
+      () => scorer.score(good, prompts, [0, 1000]),
+      "timesteps",
+      /timesteps\[1\] = 1000, expected a number in \[0, 999\]/,
+    );
     await rejectsBeforeDispatch(() => scorer.score(good, prompts, [-1, 0]), "timesteps", /timesteps\[0\] = -1/);
     await rejectsBeforeDispatch(() => scorer.score(good, prompts, [Number.NaN, 0]), "timesteps", /NaN/);
     await rejectsBeforeDispatch(() => scorer.scoreIds(good, [[998, 999], [998]], [0, 0]), "ids", /row 1 has 1 ids/);
-    await rejectsBeforeDispatch(() => scorer.scoreIds(good, [[998, 999], [998, 5000]], [0, 0]), "ids", /5000, outside the vocabulary/);
+    await rejectsBeforeDispatch(
+      () =>
+        scorer.scoreIds(
+          good,
+          [
+            [998, 999],
+            [998, 5000],
+          ],
+          [0, 0],
+        ),
+      "ids",
+      /5000, outside the vocabulary/,
+    );
     await rejectsBeforeDispatch(() => new StepPreferenceScorer(scorer.model, null).score(good, prompts, [0, 0]), "prompts", /no tokenizer/);
     assert.throws(() => scorer.model.encodeImages(good, [1]), SpmInputError);
   });
@@ -84,7 +108,10 @@ describe("StepPreferenceScorer", () => {
     const data = new Float32Array(3 * 3 * 16 * 16);
     data[2 * 768 + 5] = Number.NaN;
     const images: Tensor = tensor(data, [3, 3, 16, 16], { device });
-    await assert.rejects(scorer.score(images, ["a", "b", "c"], [0, 0, 0]), (e: unknown) => e instanceof SpmInputError && e.argument === "images" && /image 2 holds NaN/.test(e.message));
+    await assert.rejects(
+      scorer.score(images, ["a", "b", "c"], [0, 0, 0]),
+      (e: unknown) => e instanceof SpmInputError && e.argument === "images" && /image 2 holds NaN/.test(e.message),
+    );
     const infinite = full([1, 3, 16, 16], Number.POSITIVE_INFINITY, { device });
     await assert.rejects(scorer.score(infinite, ["a"], [0]), /image 0 holds NaN or infinite/);
   });

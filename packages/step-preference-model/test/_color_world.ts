@@ -13,15 +13,33 @@ export const WORDS = ["red", "green", "blue"];
 export const TINY_CONFIG = {
   projection_dim: 8,
   logit_scale_init_value: 2.6592,
-  text_config: { vocab_size: 8, hidden_size: 16, intermediate_size: 24, num_attention_heads: 2, num_hidden_layers: 1, max_position_embeddings: 4, hidden_act: "quick_gelu", eos_token_id: 7 },
-  vision_config: { hidden_size: 16, intermediate_size: 24, num_attention_heads: 2, num_hidden_layers: 1, image_size: 8, patch_size: 4, hidden_act: "quick_gelu" },
+  text_config: {
+    vocab_size: 8,
+    hidden_size: 16,
+    intermediate_size: 24,
+    num_attention_heads: 2,
+    num_hidden_layers: 1,
+    max_position_embeddings: 4,
+    hidden_act: "quick_gelu",
+    eos_token_id: 7,
+  },
+  vision_config: {
+    hidden_size: 16,
+    intermediate_size: 24,
+    num_attention_heads: 2,
+    num_hidden_layers: 1,
+    image_size: 8,
+    patch_size: 4,
+    hidden_act: "quick_gelu",
+  },
 };
 
 export const colorTokenizer: PromptTokenizer = {
-  encodeBatch: (texts, options) => texts.map((text) => {
-    const row = [6, WORDS.indexOf(text) + 1, 7];
-    return [...row, ...new Array<number>(Math.max(0, (options?.maxLength ?? 4) - row.length)).fill(0)];
-  }),
+  encodeBatch: (texts, options) =>
+    texts.map((text) => {
+      const row = [6, WORDS.indexOf(text) + 1, 7];
+      return [...row, ...new Array<number>(Math.max(0, (options?.maxLength ?? 4) - row.length)).fill(0)];
+    }),
 };
 
 function mulberry(seed: number): () => number {
@@ -59,12 +77,13 @@ export function colorPairs(seed: number, count: number, device: Device): PairBat
 }
 
 /** x̂0 = (1 − 0.6·t/999)·x0 + 0.6·(t/999)·ε, with ε drawn from the row's noise seed. */
-export const blendingDenoiser: StepDenoiser = ({ images, timesteps, noiseSeeds }) => tidy(() => {
-  const [, c, h, w] = images.shape;
-  const rows = timesteps.map((t, i) => {
-    const weight = (0.6 * t) / 999;
-    const noise = randn([1, c, h, w], { seed: noiseSeeds[i], device: images.device });
-    return add(mul(narrow(images, 0, i, 1), 1 - weight), mul(noise, weight));
+export const blendingDenoiser: StepDenoiser = ({ images, timesteps, noiseSeeds }) =>
+  tidy(() => {
+    const [, c, h, w] = images.shape;
+    const rows = timesteps.map((t, i) => {
+      const weight = (0.6 * t) / 999;
+      const noise = randn([1, c, h, w], { seed: noiseSeeds[i], device: images.device });
+      return add(mul(narrow(images, 0, i, 1), 1 - weight), mul(noise, weight));
+    });
+    return concat(rows, 0);
   });
-  return concat(rows, 0);
-});

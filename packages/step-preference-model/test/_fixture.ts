@@ -2,7 +2,15 @@
 // inputs and expected outputs).
 
 import { readFileSync } from "node:fs";
-import { openSafetensors, parseSafetensors, type SafeTensor, type SafetensorsReader, serializeSafetensors, type TensorInput, toFloat32Array } from "@spo/safetensors";
+import {
+  openSafetensors,
+  parseSafetensors,
+  type SafeTensor,
+  type SafetensorsReader,
+  serializeSafetensors,
+  type TensorInput,
+  toFloat32Array,
+} from "@spo/safetensors";
 
 export interface SpmFixture {
   manifest: { config: Record<string, unknown>; tolerance: { atol: number; rtol: number } };
@@ -27,7 +35,10 @@ export function spmFixture(): SpmFixture {
 }
 
 /** An in-memory safetensors reader over tensors renamed by `rename` (null drops one). */
-export function readerOf(weights: ReadonlyMap<string, TensorInput>, rename: (name: string) => string | null = (n) => n): Promise<SafetensorsReader> {
+export function readerOf(
+  weights: ReadonlyMap<string, TensorInput>,
+  rename: (name: string) => string | null = (n) => n,
+): Promise<SafetensorsReader> {
   const tensors = new Map<string, TensorInput>();
   for (const [name, t] of weights) {
     const renamed = rename(name);

@@ -61,10 +61,16 @@ describe("the spm_time_conditioning oracle case (SPO's HFTimeConditionedCLIPMode
 
   test("a strict load names missing, unexpected and mis-shaped tensors before reading any data", async () => {
     const model = StepPreferenceModel.fromConfig(fixture.manifest.config, { init: "meta", device });
-    const renamed = (name: string) => (name === "t_embedder.mlp.2.bias" ? null : name === "logit_scale" ? "logit_scale_typo" : `model.${name}`);
+    const renamed = (name: string) =>
+      name === "t_embedder.mlp.2.bias" ? null : name === "logit_scale" ? "logit_scale_typo" : `model.${name}`;
     const reader = await readerOf(fixture.weights, renamed);
     let dataReads = 0;
-    const counting = { names: reader.names, has: (n: string) => reader.has(n), info: (n: string) => reader.info(n), float32: (n: string) => (dataReads++, reader.float32(n)) };
+    const counting = {
+      names: reader.names,
+      has: (n: string) => reader.has(n),
+      info: (n: string) => reader.info(n),
+      float32: (n: string) => (dataReads++, reader.float32(n)),
+    };
     await assert.rejects(loadStepPreferenceWeights(model, counting), (error: unknown) => {
       assert.ok(error instanceof StateDictError);
       assert.deepEqual(error.report.missing.sort(), ["logit_scale", "t_embedder.mlp.2.bias"]);
@@ -72,7 +78,10 @@ describe("the spm_time_conditioning oracle case (SPO's HFTimeConditionedCLIPMode
       return true;
     });
     assert.equal(dataReads, 0, "no tensor data was read");
-    const wider = StepPreferenceModel.fromConfig({ ...fixture.manifest.config, t_embedder_frequency_embedding_size: 128 }, { init: "meta", device });
+    const wider = StepPreferenceModel.fromConfig(
+      { ...fixture.manifest.config, t_embedder_frequency_embedding_size: 128 },
+      { init: "meta", device },
+    );
     await assert.rejects(loadStepPreferenceWeights(wider, await readerOf(fixture.weights)), (error: unknown) => {
       assert.ok(error instanceof StateDictError);
       assert.deepEqual(error.report.mismatched, [{ name: "t_embedder.mlp.0.weight", expected: [32, 128], got: [32, 256] }]);
@@ -83,10 +92,19 @@ describe("the spm_time_conditioning oracle case (SPO's HFTimeConditionedCLIPMode
   test("checkpoints of another architecture are refused by name: a plain CLIP, a UNet, time weights into a step-agnostic model", async () => {
     const model = StepPreferenceModel.fromConfig(fixture.manifest.config, { init: "meta", device });
     const plainClip = await readerOf(fixture.weights, (n) => (n.startsWith("t_embedder.") || n.includes("adaLN_modulation") ? null : n));
-    await assert.rejects(loadStepPreferenceWeights(model, plainClip), (e: unknown) => e instanceof CheckpointArchitectureError && /plain CLIP checkpoint.*initStepPreferenceModelFromClip/.test(e.message));
+    await assert.rejects(
+      loadStepPreferenceWeights(model, plainClip),
+      (e: unknown) => e instanceof CheckpointArchitectureError && /plain CLIP checkpoint.*initStepPreferenceModelFromClip/.test(e.message),
+    );
     const unet = await readerOf(new Map([["conv_in.weight", { dtype: "F32" as const, shape: [1], data: new Uint8Array(4) }]]));
-    await assert.rejects(loadStepPreferenceWeights(model, unet), (e: unknown) => e instanceof CheckpointArchitectureError && /no CLIP vision tower/.test(e.message));
+    await assert.rejects(
+      loadStepPreferenceWeights(model, unet),
+      (e: unknown) => e instanceof CheckpointArchitectureError && /no CLIP vision tower/.test(e.message),
+    );
     const agnostic = StepPreferenceModel.fromConfig(fixture.manifest.config, { init: "meta", device, isTimeConditioned: false });
-    await assert.rejects(loadStepPreferenceWeights(agnostic, await readerOf(fixture.weights)), (e: unknown) => e instanceof CheckpointArchitectureError && /step-agnostic/.test(e.message));
+    await assert.rejects(
+      loadStepPreferenceWeights(agnostic, await readerOf(fixture.weights)),
+      (e: unknown) => e instanceof CheckpointArchitectureError && /step-agnostic/.test(e.message),
+    );
   });
 });

@@ -33,7 +33,14 @@ export async function saveSpmCheckpoint(folder: string, checkpoint: SpmCheckpoin
     for (const [slot, data] of Object.entries(record)) slots.set(`${index}.${slot}`, f32([data.length], data));
   });
   await writeSafetensorsFile(join(folder, OPTIMIZER_FILE), slots);
-  const state = { step: checkpoint.step, optimizer: { step: checkpoint.optimizer.step, hyperparameters: checkpoint.optimizer.hyperparameters, slotCount: checkpoint.optimizer.slots.length } };
+  const state = {
+    step: checkpoint.step,
+    optimizer: {
+      step: checkpoint.optimizer.step,
+      hyperparameters: checkpoint.optimizer.hyperparameters,
+      slotCount: checkpoint.optimizer.slots.length,
+    },
+  };
   await writeFile(join(folder, `${STATE_FILE}.partial`), JSON.stringify(state, null, 2));
   await rename(join(folder, `${STATE_FILE}.partial`), join(folder, STATE_FILE));
 }

@@ -39,7 +39,11 @@ export interface EvaluateSpmOptions {
  * // [{ timestep: 0, accuracy: 0.62, count: 500 }, { timestep: 251, … }, …]
  * ```
  */
-export async function evaluatePairwiseAccuracy(model: StepPreferenceModel, batches: readonly PairBatch[], options: EvaluateSpmOptions): Promise<PairwiseAccuracy[]> {
+export async function evaluatePairwiseAccuracy(
+  model: StepPreferenceModel,
+  batches: readonly PairBatch[],
+  options: EvaluateSpmOptions,
+): Promise<PairwiseAccuracy[]> {
   const results: PairwiseAccuracy[] = [];
   for (const t of options.timesteps ?? SPM_EVAL_TIMESTEPS) {
     let correct = 0;
@@ -50,22 +54,25 @@ export async function evaluatePairwiseAccuracy(model: StepPreferenceModel, batch
       const noiseSeeds = Array.from({ length: count }, () => randomInt(random, 2 ** 31));
       const timesteps = new Array<number>(count).fill(t);
       const pixels = await pairPixels(model, batch, timesteps, noiseSeeds, options.denoiser);
-      const rows = options.tokenizer.encodeBatch([...batch.prompts, ...batch.prompts], { maxLength: model.config.text.maxPositionEmbeddings });
-      const scores = noGrad(() => tidy(() => {
-        const ids = tensor(Int32Array.from(rows.flat()), [rows.length, rows[0].length], { dtype: "i32", device: pixels.device });
-        return model.pairScores(pixels, ids, [...timesteps, ...timesteps]);
-      }));
+      const rows = options.tokenizer.encodeBatch([...batch.prompts, ...batch.prompts], {
+        maxLength: model.config.text.maxPositionEmbeddings,
+      });
+      const scores = noGrad(() =>
+        tidy(() => {
+          const ids = tensor(Int32Array.from(rows.flat()), [rows.length, rows[0].length], { dtype: "i32", device: pixels.device });
+          return model.pairScores(pixels, ids, [...timesteps, ...timesteps]);
+        }),
+      );
       const values = await scores.toArray();
       scores.dispose();
       pixels.dispose();
       batch.labels.forEach((label, i) => {
         if (label === 0.5) return;
         decided++;
-        if ((values[i] > values[i + count]) === (label > 0.5)) correct++;
+        if (values[i] > values[i + count] === label > 0.5) correct++;
       });
     }
     results.push({ timestep: t, accuracy: decided ? correct / decided : Number.NaN, count: decided });
   }
   return results;
 }
-

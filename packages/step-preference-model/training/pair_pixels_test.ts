@@ -20,23 +20,40 @@ test("pairPixels: only pairs at t > 0 reach the denoiser (A sides then B sides, 
   const requests: { shape: number[]; prompts: string[]; timesteps: number[]; noiseSeeds: number[] }[] = [];
   // a "denoiser" that returns the image at twice the size: the pixels must still come out 8×8
   const denoiser = (request: DenoiseRequest) => {
-    requests.push({ shape: [...request.images.shape], prompts: [...request.prompts], timesteps: [...request.timesteps], noiseSeeds: [...request.noiseSeeds] });
+    requests.push({
+      shape: [...request.images.shape],
+      prompts: [...request.prompts],
+      timesteps: [...request.timesteps],
+      noiseSeeds: [...request.noiseSeeds],
+    });
     return interpolate(request.images, { size: [16, 16], mode: "bilinear" });
   };
   const pixels = await pairPixels(model, batch, [0, 500, 900], [11, 22, 33], denoiser);
   assert.deepEqual(pixels.shape, [6, 3, 8, 8]);
-  assert.deepEqual(requests, [{
-    shape: [4, 3, 8, 8],
-    prompts: [batch.prompts[1], batch.prompts[2], batch.prompts[1], batch.prompts[2]],
-    timesteps: [500, 900, 500, 900],
-    noiseSeeds: [22, 33, 22, 33],
-  }]);
+  assert.deepEqual(requests, [
+    {
+      shape: [4, 3, 8, 8],
+      prompts: [batch.prompts[1], batch.prompts[2], batch.prompts[1], batch.prompts[2]],
+      timesteps: [500, 900, 500, 900],
+      noiseSeeds: [22, 33, 22, 33],
+    },
+  ]);
   const options = { imageSize: 8, mean: model.config.imageMean, std: model.config.imageStd };
   const clean = preprocessImages(concat([batch.imagesA, batch.imagesB], 0), options);
   for (const row of [0, 3]) {
-    assertClose(await narrow(pixels, 0, row, 1).toArray(), await narrow(clean, 0, row, 1).toArray(), { atol: 0, rtol: 0 }, `row ${row} is clean`);
+    assertClose(
+      await narrow(pixels, 0, row, 1).toArray(),
+      await narrow(clean, 0, row, 1).toArray(),
+      { atol: 0, rtol: 0 },
+      `row ${row} is clean`,
+    );
   }
   const upsampled = preprocessImages(interpolate(concat([batch.imagesA, batch.imagesB], 0), { size: [16, 16], mode: "bilinear" }), options);
-  assertClose(await narrow(pixels, 0, 4, 1).toArray(), await narrow(upsampled, 0, 4, 1).toArray(), { atol: 1e-6, rtol: 1e-6 }, "row 4 went through the denoiser");
+  assertClose(
+    await narrow(pixels, 0, 4, 1).toArray(),
+    await narrow(upsampled, 0, 4, 1).toArray(),
+    { atol: 1e-6, rtol: 1e-6 },
+    "row 4 went through the denoiser",
+  );
   model.dispose();
 });

@@ -42,19 +42,31 @@ export type StepDenoiser = (request: DenoiseRequest) => Tensor | Promise<Tensor>
 /** Checks a batch from the pair source before anything runs; returns B. */
 export function checkPairBatch(batch: PairBatch, numChannels: number): number {
   const { imagesA, imagesB, prompts, labels } = batch;
-  for (const [name, images] of [["imagesA", imagesA], ["imagesB", imagesB]] as const) {
+  for (const [name, images] of [
+    ["imagesA", imagesA],
+    ["imagesB", imagesB],
+  ] as const) {
     if (!images || images.ndim !== 4 || images.shape[1] !== numChannels || images.shape[0] === 0) {
-      throw new SpmInputError(name, `Cannot train on ${name} of shape [${images?.shape.join(", ")}]: expected [B ≥ 1, ${numChannels}, H, W] in [−1, 1]`);
+      throw new SpmInputError(
+        name,
+        `Cannot train on ${name} of shape [${images?.shape.join(", ")}]: expected [B ≥ 1, ${numChannels}, H, W] in [−1, 1]`,
+      );
     }
   }
   if (imagesA.shape.some((d, i) => d !== imagesB.shape[i])) {
-    throw new SpmInputError("imagesB", `Cannot train on pairs: imagesA is [${imagesA.shape.join(", ")}], imagesB [${imagesB.shape.join(", ")}]; both sides need one shape`);
+    throw new SpmInputError(
+      "imagesB",
+      `Cannot train on pairs: imagesA is [${imagesA.shape.join(", ")}], imagesB [${imagesB.shape.join(", ")}]; both sides need one shape`,
+    );
   }
   const count = imagesA.shape[0];
-  if (prompts.length !== count) throw new SpmInputError("prompts", `Cannot train on pairs: prompts has ${prompts.length} entries, the pairs ${count}`);
-  if (labels.length !== count) throw new SpmInputError("labels", `Cannot train on pairs: labels has ${labels.length} entries, the pairs ${count}`);
+  if (prompts.length !== count)
+    throw new SpmInputError("prompts", `Cannot train on pairs: prompts has ${prompts.length} entries, the pairs ${count}`);
+  if (labels.length !== count)
+    throw new SpmInputError("labels", `Cannot train on pairs: labels has ${labels.length} entries, the pairs ${count}`);
   labels.forEach((label, i) => {
-    if (!(label >= 0 && label <= 1)) throw new SpmInputError("labels", `Cannot train on pairs: labels[${i}] = ${label}, expected 1, 0 or 0.5 (a probability that A wins)`);
+    if (!(label >= 0 && label <= 1))
+      throw new SpmInputError("labels", `Cannot train on pairs: labels[${i}] = ${label}, expected 1, 0 or 0.5 (a probability that A wins)`);
   });
   return count;
 }

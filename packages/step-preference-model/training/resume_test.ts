@@ -22,9 +22,18 @@ test("a run resumed from its step-2 checkpoint (saved to a folder and read back)
   const checkpoints: SpmCheckpoint[] = [];
   const whole = StepPreferenceModel.fromConfig(TINY_CONFIG, { device, seed: 1 });
   const initial = new Map([...whole.namedParameters()].map(([name, p]) => [name, p]));
-  const start = await Promise.all([...initial].map(async ([name, p]) => [name, { shape: [...p.shape], data: Float32Array.from(await p.toArray()) }] as const));
-  const result = await trainStepPreferenceModel(whole, { ...RUN, pairs: (step) => colorPairs(step, 4, device), onCheckpoint: (c) => void checkpoints.push(c) });
-  assert.deepEqual(checkpoints.map((c) => c.step), [2, 4]);
+  const start = await Promise.all(
+    [...initial].map(async ([name, p]) => [name, { shape: [...p.shape], data: Float32Array.from(await p.toArray()) }] as const),
+  );
+  const result = await trainStepPreferenceModel(whole, {
+    ...RUN,
+    pairs: (step) => colorPairs(step, 4, device),
+    onCheckpoint: (c) => void checkpoints.push(c),
+  });
+  assert.deepEqual(
+    checkpoints.map((c) => c.step),
+    [2, 4],
+  );
   assert.equal(result.step, 4);
 
   const resumed = StepPreferenceModel.fromConfig(TINY_CONFIG, { device, seed: 1 });
@@ -61,6 +70,9 @@ test("the step-agnostic variant trains on the clean images only (the denoiser is
   assert.equal(losses.length, 3);
   assert.ok(losses.every(Number.isFinite));
   const afterTraining = await model.visual_projection.weight.toArray();
-  assert.ok(afterTraining.some((v, i) => v !== before[i]), "the weights moved");
+  assert.ok(
+    afterTraining.some((v, i) => v !== before[i]),
+    "the weights moved",
+  );
   model.dispose();
 });

@@ -1,4 +1,19 @@
-import { AdamW, backward, cast, clamp, clipGradNorm, concat, linearSchedule, LrScheduler, narrow, noGrad, type OptimizerState, type Tensor, tensor, tidy } from "@spo/wgpu-tensor";
+import {
+  AdamW,
+  backward,
+  cast,
+  clamp,
+  clipGradNorm,
+  concat,
+  linearSchedule,
+  LrScheduler,
+  narrow,
+  noGrad,
+  type OptimizerState,
+  type Tensor,
+  tensor,
+  tidy,
+} from "@spo/wgpu-tensor";
 import { SpmInputError } from "../errors.ts";
 import { MAX_TIMESTEP } from "../model/spm_config.ts";
 import type { StepPreferenceModel } from "../model/step_preference_model.ts";
@@ -69,7 +84,12 @@ export async function spmCheckpoint(model: StepPreferenceModel, optimizer: AdamW
 }
 
 /** The step's timesteps (t ~ U{0…999}, shared by both images of a pair) and noise seeds. */
-export function pairTimesteps(seed: number, step: number, count: number, isTimeConditioned: boolean): { timesteps: number[]; noiseSeeds: number[] } {
+export function pairTimesteps(
+  seed: number,
+  step: number,
+  count: number,
+  isTimeConditioned: boolean,
+): { timesteps: number[]; noiseSeeds: number[] } {
   const random = seededRandom(seed, step);
   const timesteps = Array.from({ length: count }, () => (isTimeConditioned ? randomInt(random, MAX_TIMESTEP + 1) : 0));
   const noiseSeeds = Array.from({ length: count }, () => randomInt(random, 2 ** 31));
@@ -83,14 +103,23 @@ export function pairTimesteps(seed: number, step: number, count: number, isTimeC
  * Then SPO's training pre-processing of each: clamp to [−1, 1] before the resize, resize, clamp,
  * normalise, cast to the model's dtype. No gradients.
  */
-export async function pairPixels(model: StepPreferenceModel, batch: PairBatch, timesteps: readonly number[], noiseSeeds: readonly number[], denoiser: StepDenoiser | undefined): Promise<Tensor> {
+export async function pairPixels(
+  model: StepPreferenceModel,
+  batch: PairBatch,
+  timesteps: readonly number[],
+  noiseSeeds: readonly number[],
+  denoiser: StepDenoiser | undefined,
+): Promise<Tensor> {
   const count = timesteps.length;
   const { imageSize } = model.config.vision;
   const dtype = model.text_projection.weight.dtype;
-  const prepare = (x: Tensor) => noGrad(() => tidy(() => {
-    const prepared = preprocessImages(clamp(x, -1, 1), { imageSize, mean: model.config.imageMean, std: model.config.imageStd });
-    return prepared.dtype === dtype ? prepared : cast(prepared, dtype);
-  }));
+  const prepare = (x: Tensor) =>
+    noGrad(() =>
+      tidy(() => {
+        const prepared = preprocessImages(clamp(x, -1, 1), { imageSize, mean: model.config.imageMean, std: model.config.imageStd });
+        return prepared.dtype === dtype ? prepared : cast(prepared, dtype);
+      }),
+    );
   const images = noGrad(() => concat([batch.imagesA, batch.imagesB], 0));
   const noisy = timesteps.flatMap((t, i) => (t > 0 ? [i] : []));
   if (noisy.length === 0) {
@@ -101,14 +130,26 @@ export async function pairPixels(model: StepPreferenceModel, batch: PairBatch, t
   if (!denoiser) throw new SpmInputError("denoiser", "Cannot make x̂0 at t > 0: no denoiser was given");
   // the rows sent to the denoiser: the noisy pairs' A sides, then their B sides
   const rows = [...noisy, ...noisy.map((i) => i + count)];
-  const selected = rows.length === 2 * count ? images : noGrad(() => tidy(() => concat(rows.map((r) => narrow(images, 0, r, 1)), 0)));
+  const selected =
+    rows.length === 2 * count
+      ? images
+      : noGrad(() =>
+          tidy(() =>
+            concat(
+              rows.map((r) => narrow(images, 0, r, 1)),
+              0,
+            ),
+          ),
+        );
   const pick = <T>(values: readonly T[]) => rows.map((r) => values[r % count]);
-  const predicted = await noGrad(() => denoiser({
-    images: selected,
-    prompts: pick(batch.prompts),
-    timesteps: pick(timesteps),
-    noiseSeeds: pick(noiseSeeds),
-  }));
+  const predicted = await noGrad(() =>
+    denoiser({
+      images: selected,
+      prompts: pick(batch.prompts),
+      timesteps: pick(timesteps),
+      noiseSeeds: pick(noiseSeeds),
+    }),
+  );
   const noisyPixels = prepare(predicted);
   if (predicted !== selected) predicted.dispose();
   if (selected !== images) selected.dispose();
@@ -120,10 +161,16 @@ export async function pairPixels(model: StepPreferenceModel, batch: PairBatch, t
   const cleanPixels = prepare(images);
   images.dispose();
   const position = new Map(rows.map((r, k) => [r, k]));
-  const pixels = noGrad(() => tidy(() => concat(
-    Array.from({ length: 2 * count }, (_, r) => (position.has(r) ? narrow(noisyPixels, 0, position.get(r)!, 1) : narrow(cleanPixels, 0, r, 1))),
-    0,
-  )));
+  const pixels = noGrad(() =>
+    tidy(() =>
+      concat(
+        Array.from({ length: 2 * count }, (_, r) =>
+          position.has(r) ? narrow(noisyPixels, 0, position.get(r)!, 1) : narrow(cleanPixels, 0, r, 1),
+        ),
+        0,
+      ),
+    ),
+  );
   noisyPixels.dispose();
   cleanPixels.dispose();
   return pixels;
@@ -145,13 +192,19 @@ export async function pairPixels(model: StepPreferenceModel, batch: PairBatch, t
  */
 export async function trainStepPreferenceModel(model: StepPreferenceModel, options: TrainSpmOptions): Promise<SpmTrainResult> {
   const { steps, tokenizer } = options;
-  if (!Number.isInteger(steps) || steps <= 0) throw new SpmInputError("steps", `Cannot train for ${steps} steps: it must be a positive integer`);
-  if (model.isTimeConditioned && !options.denoiser) throw new SpmInputError("denoiser", "Cannot train the step-aware model without a denoiser (x̂0 at t)");
+  if (!Number.isInteger(steps) || steps <= 0)
+    throw new SpmInputError("steps", `Cannot train for ${steps} steps: it must be a positive integer`);
+  if (model.isTimeConditioned && !options.denoiser)
+    throw new SpmInputError("denoiser", "Cannot train the step-aware model without a denoiser (x̂0 at t)");
   const seed = options.seed ?? 0;
   const maxGradNorm = options.maxGradNorm ?? 1;
   const warmupSteps = Math.min(options.warmupSteps ?? 500, steps);
   model.requiresGrad_(true);
-  const optimizer = new AdamW(model.parameters(), { lr: options.lr ?? 3e-6, weightDecay: options.weightDecay ?? 0.3, betas: options.betas });
+  const optimizer = new AdamW(model.parameters(), {
+    lr: options.lr ?? 3e-6,
+    weightDecay: options.weightDecay ?? 0.3,
+    betas: options.betas,
+  });
   let step = 0;
   if (options.resumeFrom) {
     model.loadStateDict(options.resumeFrom.weights);

@@ -75,7 +75,8 @@ function asInt(value: PyValue | undefined, what: string): number {
 }
 
 function asIntTuple(value: PyValue | undefined, what: string): number[] {
-  if (!(value instanceof PyTuple) && !(value instanceof PyList)) throw invalidTensor(`${what} is ${describePy(value)}, expected a tuple of integers`);
+  if (!(value instanceof PyTuple) && !(value instanceof PyList))
+    throw invalidTensor(`${what} is ${describePy(value)}, expected a tuple of integers`);
   return value.items.map((item, index) => asInt(item, `${what}[${index}]`));
 }
 
@@ -113,7 +114,8 @@ function rebuildTensor(args: PyValue[], dtypeArg: PyValue | undefined, requiresG
   const offset = asInt(offsetArg, "the storage offset");
   const shape = asIntTuple(sizeArg, "the size");
   const strides = asIntTuple(strideArg, "the stride");
-  if (shape.length !== strides.length) throw invalidTensor(`size [${shape.join(", ")}] and stride [${strides.join(", ")}] differ in length`);
+  if (shape.length !== strides.length)
+    throw invalidTensor(`size [${shape.join(", ")}] and stride [${strides.join(", ")}] differ in length`);
   const count = elementCount(shape);
   if (count > 0) {
     let last = offset;
@@ -163,11 +165,22 @@ const rebuildFromTypeV2: GlobalDef = {
     checkArgCount(args, 4, 4, name);
     const [func, type, funcArgs] = args;
     const isTensorType = type instanceof PyGlobal && (type.name === "torch.Tensor" || type.name === "torch.nn.parameter.Parameter");
-    if (!isTensorType) throw new TorchCheckpointError("forbidden_call", `Cannot call ${name}: the type is ${describePy(type ?? null)}, expected torch.Tensor or torch.nn.parameter.Parameter`);
+    if (!isTensorType)
+      throw new TorchCheckpointError(
+        "forbidden_call",
+        `Cannot call ${name}: the type is ${describePy(type ?? null)}, expected torch.Tensor or torch.nn.parameter.Parameter`,
+      );
     if (!(func instanceof PyGlobal) || func.def.kind !== "function") {
-      throw new TorchCheckpointError("forbidden_call", `Cannot call ${name}: its function is ${describePy(func ?? null)}, expected an allowed rebuild function`);
+      throw new TorchCheckpointError(
+        "forbidden_call",
+        `Cannot call ${name}: its function is ${describePy(func ?? null)}, expected an allowed rebuild function`,
+      );
     }
-    if (!(funcArgs instanceof PyTuple)) throw new TorchCheckpointError("corrupt_pickle", `Cannot call ${name}: its arguments are ${describePy(funcArgs ?? null)}, expected a tuple`);
+    if (!(funcArgs instanceof PyTuple))
+      throw new TorchCheckpointError(
+        "corrupt_pickle",
+        `Cannot call ${name}: its arguments are ${describePy(funcArgs ?? null)}, expected a tuple`,
+      );
     return func.def.call(funcArgs.items, func.name);
   },
 };
@@ -180,7 +193,8 @@ const torchSize: GlobalDef = {
     checkArgCount(args, 0, 1, name);
     const items = args[0];
     if (items === undefined) return new PyTuple([]);
-    if (!(items instanceof PyTuple) && !(items instanceof PyList)) throw new TorchCheckpointError("corrupt_pickle", `Cannot call ${name}: got ${describePy(items)}, expected a tuple`);
+    if (!(items instanceof PyTuple) && !(items instanceof PyList))
+      throw new TorchCheckpointError("corrupt_pickle", `Cannot call ${name}: got ${describePy(items)}, expected a tuple`);
     return new PyTuple([...items.items]);
   },
 };
@@ -190,7 +204,8 @@ const torchDevice: GlobalDef = {
   call(args, name) {
     checkArgCount(args, 1, 2, name);
     const [type, index] = args;
-    if (typeof type !== "string") throw new TorchCheckpointError("corrupt_pickle", `Cannot call ${name}: got ${describePy(type)}, expected a device string`);
+    if (typeof type !== "string")
+      throw new TorchCheckpointError("corrupt_pickle", `Cannot call ${name}: got ${describePy(type)}, expected a device string`);
     return index === undefined || index === null ? type : `${type}:${String(index)}`;
   },
 };
@@ -203,12 +218,19 @@ const codecsEncode: GlobalDef = {
     const [text, encoding] = args;
     const isLatin1 = encoding === undefined || encoding === "latin1" || encoding === "latin-1" || encoding === "iso-8859-1";
     if (typeof text !== "string" || !isLatin1) {
-      throw new TorchCheckpointError("forbidden_call", `Cannot call ${name}: only ${name}(str, "latin1") is read, got ${describePy(text)} and ${describePy(encoding ?? null)}`);
+      throw new TorchCheckpointError(
+        "forbidden_call",
+        `Cannot call ${name}: only ${name}(str, "latin1") is read, got ${describePy(text)} and ${describePy(encoding ?? null)}`,
+      );
     }
     const bytes = new Uint8Array(text.length);
     for (let i = 0; i < text.length; i++) {
       const code = text.charCodeAt(i);
-      if (code > 0xff) throw new TorchCheckpointError("corrupt_pickle", `Cannot call ${name}: the text has a character above U+00FF, which latin1 cannot encode`);
+      if (code > 0xff)
+        throw new TorchCheckpointError(
+          "corrupt_pickle",
+          `Cannot call ${name}: the text has a character above U+00FF, which latin1 cannot encode`,
+        );
       bytes[i] = code;
     }
     return bytes;
@@ -239,7 +261,10 @@ export const ALLOWED_GLOBALS: ReadonlyMap<string, GlobalDef> = new Map<string, G
   ["lightning.fabric.utilities.data.AttributeDict", { kind: "dictClass" }],
   ["builtins.set", setCall],
   ["builtins.frozenset", setCall],
-  ["torch._utils._rebuild_tensor", { kind: "function", call: (args, name) => (checkArgCount(args, 4, 4, name), rebuildTensor(args, undefined, false)) }],
+  [
+    "torch._utils._rebuild_tensor",
+    { kind: "function", call: (args, name) => (checkArgCount(args, 4, 4, name), rebuildTensor(args, undefined, false)) },
+  ],
   ["torch._utils._rebuild_tensor_v2", rebuildTensorV2],
   ["torch._utils._rebuild_tensor_v3", rebuildTensorV3],
   ["torch._utils._rebuild_parameter", rebuildParameter],
@@ -281,9 +306,13 @@ export function resolveGlobal(module: string, name: string): PyGlobal | TorchDty
   const dotted = dottedName(module, name);
   const def = ALLOWED_GLOBALS.get(dotted);
   if (def === undefined) {
-    throw new TorchCheckpointError("forbidden_global", `Cannot load the checkpoint: its pickle refers to ${dotted}, which is not on the allow-list: ${refusalAdvice(dotted)}`, {
-      globalName: dotted,
-    });
+    throw new TorchCheckpointError(
+      "forbidden_global",
+      `Cannot load the checkpoint: its pickle refers to ${dotted}, which is not on the allow-list: ${refusalAdvice(dotted)}`,
+      {
+        globalName: dotted,
+      },
+    );
   }
   if (def.kind === "dtype") return new TorchDtype(def.dtype, dotted);
   return new PyGlobal(dotted, def);
@@ -293,13 +322,17 @@ export function resolveGlobal(module: string, name: string): PyGlobal | TorchDty
 export function callGlobal(callable: PyValue, args: PyValue[]): PyValue {
   if (!(callable instanceof PyGlobal)) {
     const globalName = callable instanceof TorchDtype ? callable.name : undefined;
-    throw new TorchCheckpointError("forbidden_call", `Cannot call ${describePy(callable)}: only allow-listed functions are called`, { globalName });
+    throw new TorchCheckpointError("forbidden_call", `Cannot call ${describePy(callable)}: only allow-listed functions are called`, {
+      globalName,
+    });
   }
   const def = callable.def;
   if (def.kind === "function") return def.call(args, callable.name);
   if (def.kind === "dictClass") return dictFromArgs(args, callable.name);
   if (def.kind === "setClass") return setFromArgs(args, callable.name);
-  throw new TorchCheckpointError("forbidden_call", `Cannot call ${callable.name}: it may be named in a checkpoint but not called`, { globalName: callable.name });
+  throw new TorchCheckpointError("forbidden_call", `Cannot call ${callable.name}: it may be named in a checkpoint but not called`, {
+    globalName: callable.name,
+  });
 }
 
 function dictFromArgs(args: PyValue[], name: string): PyDict {
@@ -307,10 +340,14 @@ function dictFromArgs(args: PyValue[], name: string): PyDict {
   if (args.length === 0) return dict;
   const items = args[0];
   const isPairs = args.length === 1 && (items instanceof PyList || items instanceof PyTuple);
-  if (!isPairs) throw new TorchCheckpointError("forbidden_call", `Cannot call ${name}: only ${name}() and ${name}([(key, value), ...]) are read`, { globalName: name });
+  if (!isPairs)
+    throw new TorchCheckpointError("forbidden_call", `Cannot call ${name}: only ${name}() and ${name}([(key, value), ...]) are read`, {
+      globalName: name,
+    });
   for (const pair of (items as PyList | PyTuple).items) {
     const isPair = (pair instanceof PyTuple || pair instanceof PyList) && pair.items.length === 2;
-    if (!isPair) throw new TorchCheckpointError("corrupt_pickle", `Cannot call ${name}: an item is ${describePy(pair)}, expected a (key, value) pair`);
+    if (!isPair)
+      throw new TorchCheckpointError("corrupt_pickle", `Cannot call ${name}: an item is ${describePy(pair)}, expected a (key, value) pair`);
     dict.set(pair.items[0]!, pair.items[1]!);
   }
   return dict;
@@ -319,7 +356,9 @@ function dictFromArgs(args: PyValue[], name: string): PyDict {
 function setFromArgs(args: PyValue[], name: string): PySet {
   if (args.length === 0) return new PySet();
   const items = args[0];
-  if (args.length === 1 && (items instanceof PyList || items instanceof PyTuple || items instanceof PySet)) return new PySet([...items.items]);
-  throw new TorchCheckpointError("forbidden_call", `Cannot call ${name}: only ${name}() and ${name}([items]) are read`, { globalName: name });
+  if (args.length === 1 && (items instanceof PyList || items instanceof PyTuple || items instanceof PySet))
+    return new PySet([...items.items]);
+  throw new TorchCheckpointError("forbidden_call", `Cannot call ${name}: only ${name}() and ${name}([items]) are read`, {
+    globalName: name,
+  });
 }
-

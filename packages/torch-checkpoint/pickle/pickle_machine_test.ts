@@ -3,7 +3,7 @@ import { test } from "node:test";
 import { TorchCheckpointError, type TorchCheckpointErrorCode } from "../errors.ts";
 import { OP, PickleBuilder } from "../testing/pickle_builder.ts";
 import { unpickle } from "./pickle_machine.ts";
-import { PyDict, PyList, PySet, PyTuple, type PyValue } from "./py_values.ts";
+import type { PyDict, PyList, PySet, PyTuple, PyValue } from "./py_values.ts";
 
 const noPersistent = () => {
   throw new Error("no persistent id expected");
@@ -30,11 +30,28 @@ const ascii = (text: string) => [...new TextEncoder().encode(text)];
 test("unpickle() builds numbers, strings, bytes and containers of protocol 2", () => {
   const bytes = new PickleBuilder()
     .op(OP.PROTO, 2, OP.EMPTY_DICT, OP.MARK)
-    .str("int").int(-5).str("big").int(2n ** 70n).str("neg").int(-(2n ** 40n))
-    .str("float").float(0.1).str("none").op(OP.NONE).str("flag").op(OP.NEWTRUE)
-    .str("list").op(OP.EMPTY_LIST, OP.MARK).int(1).int(2).op(OP.APPENDS)
-    .str("pair").int(3).op(OP.NEWFALSE, OP.TUPLE2)
-    .op(OP.SETITEMS, OP.STOP).build();
+    .str("int")
+    .int(-5)
+    .str("big")
+    .int(2n ** 70n)
+    .str("neg")
+    .int(-(2n ** 40n))
+    .str("float")
+    .float(0.1)
+    .str("none")
+    .op(OP.NONE)
+    .str("flag")
+    .op(OP.NEWTRUE)
+    .str("list")
+    .op(OP.EMPTY_LIST, OP.MARK)
+    .int(1)
+    .int(2)
+    .op(OP.APPENDS)
+    .str("pair")
+    .int(3)
+    .op(OP.NEWFALSE, OP.TUPLE2)
+    .op(OP.SETITEMS, OP.STOP)
+    .build();
   const dict = run(bytes) as PyDict;
   assert.equal(dict.get("int"), -5);
   assert.equal(dict.get("big"), 2n ** 70n);
@@ -58,12 +75,26 @@ test("unpickle() reads protocol 0 text opcodes, memo by PUT/GET and DICT", () =>
 
 test("unpickle() reads protocol 4/5 framing, MEMOIZE, STACK_GLOBAL, sets and bytes", () => {
   const body = new PickleBuilder()
-    .op(OP.SHORT_BINUNICODE, 11).raw(ascii("collections")).op(OP.MEMOIZE)
-    .op(OP.SHORT_BINUNICODE, 11).raw(ascii("OrderedDict")).op(OP.MEMOIZE, OP.STACK_GLOBAL, OP.EMPTY_TUPLE, OP.REDUCE, OP.MEMOIZE, OP.MARK)
-    .op(OP.SHORT_BINUNICODE, 1).raw(ascii("s")).op(0x8f, OP.MARK).int(1).int(2).op(0x90)
-    .op(OP.SHORT_BINUNICODE, 1).raw(ascii("b")).op(0x43, 3, 1, 2, 3)
-    .op(OP.SHORT_BINUNICODE, 1).raw(ascii("k")).op(OP.BINGET, 0)
-    .op(OP.SETITEMS, OP.STOP).build();
+    .op(OP.SHORT_BINUNICODE, 11)
+    .raw(ascii("collections"))
+    .op(OP.MEMOIZE)
+    .op(OP.SHORT_BINUNICODE, 11)
+    .raw(ascii("OrderedDict"))
+    .op(OP.MEMOIZE, OP.STACK_GLOBAL, OP.EMPTY_TUPLE, OP.REDUCE, OP.MEMOIZE, OP.MARK)
+    .op(OP.SHORT_BINUNICODE, 1)
+    .raw(ascii("s"))
+    .op(0x8f, OP.MARK)
+    .int(1)
+    .int(2)
+    .op(0x90)
+    .op(OP.SHORT_BINUNICODE, 1)
+    .raw(ascii("b"))
+    .op(0x43, 3, 1, 2, 3)
+    .op(OP.SHORT_BINUNICODE, 1)
+    .raw(ascii("k"))
+    .op(OP.BINGET, 0)
+    .op(OP.SETITEMS, OP.STOP)
+    .build();
   const frame = new PickleBuilder().op(OP.PROTO, 5, OP.FRAME).raw([body.length, 0, 0, 0, 0, 0, 0, 0]).raw(body).build();
   const dict = run(frame) as PyDict;
   assert.deepEqual((dict.get("s") as PySet).items, [1, 2]);
@@ -76,15 +107,35 @@ test("unpickle() refuses globals off the allow-list by their Python 3 name, on s
   const error = refuse(new PickleBuilder().op(OP.PROTO, 2).global("__builtin__", "eval").build(), "forbidden_global", /builtins\.eval/);
   assert.equal(error.globalName, "builtins.eval");
   refuse([0x80, 4, 0x8c, 8, ...ascii("builtins"), 0x8c, 7, ...ascii("getattr"), 0x93], "forbidden_global", /builtins\.getattr/);
-  refuse(new PickleBuilder().op(OP.PROTO, 2).global("torch.nn.modules.linear", "Linear").build(), "forbidden_global", /model object, not a state dict/);
+  refuse(
+    new PickleBuilder().op(OP.PROTO, 2).global("torch.nn.modules.linear", "Linear").build(),
+    "forbidden_global",
+    /model object, not a state dict/,
+  );
   refuse(ascii("(ios\nsystem\nS'ls'\n."), "forbidden_global", /os\.system/);
 });
 
 test("unpickle() refuses to call names that are allowed only as values, and BUILD on non-dicts", () => {
-  refuse(new PickleBuilder().op(OP.PROTO, 2).global("torch", "FloatStorage").op(OP.EMPTY_TUPLE, OP.REDUCE).build(), "forbidden_call", /torch\.FloatStorage/);
+  refuse(
+    new PickleBuilder().op(OP.PROTO, 2).global("torch", "FloatStorage").op(OP.EMPTY_TUPLE, OP.REDUCE).build(),
+    "forbidden_call",
+    /torch\.FloatStorage/,
+  );
   refuse(new PickleBuilder().op(OP.PROTO, 2).int(3).op(OP.EMPTY_TUPLE, OP.REDUCE).build(), "forbidden_call", /the int 3/);
   refuse(new PickleBuilder().op(OP.PROTO, 2, OP.EMPTY_LIST, OP.EMPTY_DICT, OP.BUILD).build(), "forbidden_call", /only dicts take a state/);
-  refuse(new PickleBuilder().op(OP.PROTO, 2).global("_codecs", "encode").tuple((b) => b.str("x"), (b) => b.str("rot13")).op(OP.REDUCE).build(), "forbidden_call", /latin1/);
+  refuse(
+    new PickleBuilder()
+      .op(OP.PROTO, 2)
+      .global("_codecs", "encode")
+      .tuple(
+        (b) => b.str("x"),
+        (b) => b.str("rot13"),
+      )
+      .op(OP.REDUCE)
+      .build(),
+    "forbidden_call",
+    /latin1/,
+  );
 });
 
 test("unpickle() refuses malformed pickles with typed errors", () => {
@@ -123,11 +174,29 @@ test("unpickle() keeps memory linear: a list appended to itself is one object", 
 test("unpickle() reads NumPy scalars (numpy.core.multiarray.scalar of a little-endian dtype) as numbers", () => {
   const scalar = (code: string, bytes: number[], order = "<") =>
     new PickleBuilder()
-      .op(OP.PROTO, 2).global("numpy.core.multiarray", "scalar")
-      .global("numpy", "dtype").tuple((b) => b.str(code), (b) => b.op(OP.NEWFALSE), (b) => b.op(OP.NEWTRUE)).op(OP.REDUCE)
-      .tuple((b) => b.int(3), (b) => b.str(order), (b) => b.op(OP.NONE)).op(OP.BUILD)
-      .global("_codecs", "encode").tuple((b) => b.str(String.fromCharCode(...bytes)), (b) => b.str("latin1")).op(OP.REDUCE)
-      .op(OP.TUPLE2, OP.REDUCE, OP.STOP).build();
+      .op(OP.PROTO, 2)
+      .global("numpy.core.multiarray", "scalar")
+      .global("numpy", "dtype")
+      .tuple(
+        (b) => b.str(code),
+        (b) => b.op(OP.NEWFALSE),
+        (b) => b.op(OP.NEWTRUE),
+      )
+      .op(OP.REDUCE)
+      .tuple(
+        (b) => b.int(3),
+        (b) => b.str(order),
+        (b) => b.op(OP.NONE),
+      )
+      .op(OP.BUILD)
+      .global("_codecs", "encode")
+      .tuple(
+        (b) => b.str(String.fromCharCode(...bytes)),
+        (b) => b.str("latin1"),
+      )
+      .op(OP.REDUCE)
+      .op(OP.TUPLE2, OP.REDUCE, OP.STOP)
+      .build();
   assert.equal(run(scalar("f8", [...new Uint8Array(new Float64Array([0.125]).buffer)])), 0.125);
   assert.equal(run(scalar("i8", [...new Uint8Array(new BigInt64Array([-7n]).buffer)])), -7);
   assert.equal(run(scalar("f2", [0x00, 0x3c])), 1);

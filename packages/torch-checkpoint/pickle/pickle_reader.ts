@@ -32,7 +32,10 @@ export class PickleReader {
 
   #need(count: number, what: string): void {
     if (count > this.remaining) {
-      throw new TorchCheckpointError("truncated", `Cannot read the pickle: it ends at byte ${this.bytes.length} inside ${what}, which needs ${count} more bytes at ${this.position}`);
+      throw new TorchCheckpointError(
+        "truncated",
+        `Cannot read the pickle: it ends at byte ${this.bytes.length} inside ${what}, which needs ${count} more bytes at ${this.position}`,
+      );
     }
   }
 
@@ -89,14 +92,21 @@ export class PickleReader {
     try {
       return utf8.decode(bytes);
     } catch (cause) {
-      throw new TorchCheckpointError("corrupt_pickle", `Cannot read the pickle: ${what} at byte ${this.position - count} is not valid UTF-8`, { cause });
+      throw new TorchCheckpointError(
+        "corrupt_pickle",
+        `Cannot read the pickle: ${what} at byte ${this.position - count} is not valid UTF-8`,
+        { cause },
+      );
     }
   }
 
   /** A two's-complement little-endian integer of `count` bytes (LONG1, LONG4). */
   long(count: number, what: string): number | bigint {
     if (count > MAX_LONG_BYTE_LENGTH) {
-      throw new TorchCheckpointError("limit_exceeded", `Cannot read the pickle: ${what} at byte ${this.position} declares a ${count}-byte integer, more than ${MAX_LONG_BYTE_LENGTH}`);
+      throw new TorchCheckpointError(
+        "limit_exceeded",
+        `Cannot read the pickle: ${what} at byte ${this.position} declares a ${count}-byte integer, more than ${MAX_LONG_BYTE_LENGTH}`,
+      );
     }
     const bytes = this.take(count, what);
     let value = 0n;

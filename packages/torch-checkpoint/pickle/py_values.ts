@@ -65,7 +65,10 @@ export class PyGlobal {
 
 /** A torch dtype object (`torch.float16`) or a typed storage class (`torch.HalfStorage`), as a safetensors dtype. */
 export class TorchDtype {
-  constructor(readonly dtype: DType, readonly name: string) {}
+  constructor(
+    readonly dtype: DType,
+    readonly name: string,
+  ) {}
 }
 
 /** A NumPy scalar dtype (`numpy.dtype("f8")`), only as the first argument of a NumPy scalar. */

@@ -36,7 +36,19 @@ export function parseFloatLine(text: string): number {
   return Number(trimmed);
 }
 
-const SIMPLE_ESCAPES: Record<string, string> = { "\\": "\\", "'": "'", '"': '"', n: "\n", t: "\t", r: "\r", a: "\x07", b: "\b", f: "\f", v: "\v", "0": "\0" };
+const SIMPLE_ESCAPES: Record<string, string> = {
+  "\\": "\\",
+  "'": "'",
+  '"': '"',
+  n: "\n",
+  t: "\t",
+  r: "\r",
+  a: "\x07",
+  b: "\b",
+  f: "\f",
+  v: "\v",
+  "0": "\0",
+};
 
 /** STRING's argument: a quoted Python 2 str literal with backslash escapes, as bytes in latin1. */
 export function parseStringLine(text: string): string {

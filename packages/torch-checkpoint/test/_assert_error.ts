@@ -4,7 +4,11 @@
 import assert from "node:assert/strict";
 import { TorchCheckpointError, type TorchCheckpointErrorCode } from "../errors.ts";
 
-export async function assertRejectsWith(promise: Promise<unknown>, code: TorchCheckpointErrorCode, message?: RegExp): Promise<TorchCheckpointError> {
+export async function assertRejectsWith(
+  promise: Promise<unknown>,
+  code: TorchCheckpointErrorCode,
+  message?: RegExp,
+): Promise<TorchCheckpointError> {
   try {
     await promise;
   } catch (error) {

@@ -25,7 +25,9 @@ interface Seed {
 }
 
 async function loadSeeds(): Promise<Seed[]> {
-  const names = readdirSync(FIXTURES).filter((name) => /\.(bin|pt|ckpt)$/.test(name)).sort();
+  const names = readdirSync(FIXTURES)
+    .filter((name) => /\.(bin|pt|ckpt)$/.test(name))
+    .sort();
   const seeds: Seed[] = [];
   for (const name of names) {
     const bytes = new Uint8Array(readFileSync(new URL(name, FIXTURES)));
@@ -52,14 +54,56 @@ const latin1 = (text: string) => Uint8Array.from(text, (char) => char.charCodeAt
 
 /** Pickle fragments worth splicing in: forbidden and allowed globals, calls, memo reads, forged lengths. */
 const SNIPPETS = [
-  "cposix\nsystem\n", "c__builtin__\neval\n", "\x8c\x08builtins\x8c\x04exec\x93", "ctorch.nn.modules.linear\nLinear\n",
-  "ccollections\nOrderedDict\n", "ctorch._utils\n_rebuild_tensor_v2\n", "ctorch\nFloatStorage\n", "c_codecs\nencode\n",
-  "cnumpy\ndtype\n", "cnumpy.core.multiarray\nscalar\n", "ctorch._tensor\n_rebuild_from_type_v2\n", "ctorch\nSize\n", "ctorch\nfloat16\n",
-  "R", "b", "Q", "\x81", ")", "(", "t", "N", "]", "}", "s", "u", "a", "e", "2", "0", "1", "h\xff", "j\xff\xff\xff\xff",
-  "q\x00", "\x94", "\x8a\x08\x00\x00\x00\x00\x00\x00\x00\x80", "\x8b\xff\xff\xff\x7f", "X\xff\xff\xff\x7f", "\x8d\xff\xff\xff\xff\xff\xff\xff\xff",
-  "K\xff", "J\xff\xff\xff\xff", "\x95\xff\xff\xff\xff\x00\x00\x00\x00", ".", "\x80\x05", "\x82\x01", "\x97",
+  "cposix\nsystem\n",
+  "c__builtin__\neval\n",
+  "\x8c\x08builtins\x8c\x04exec\x93",
+  "ctorch.nn.modules.linear\nLinear\n",
+  "ccollections\nOrderedDict\n",
+  "ctorch._utils\n_rebuild_tensor_v2\n",
+  "ctorch\nFloatStorage\n",
+  "c_codecs\nencode\n",
+  "cnumpy\ndtype\n",
+  "cnumpy.core.multiarray\nscalar\n",
+  "ctorch._tensor\n_rebuild_from_type_v2\n",
+  "ctorch\nSize\n",
+  "ctorch\nfloat16\n",
+  "R",
+  "b",
+  "Q",
+  "\x81",
+  ")",
+  "(",
+  "t",
+  "N",
+  "]",
+  "}",
+  "s",
+  "u",
+  "a",
+  "e",
+  "2",
+  "0",
+  "1",
+  "h\xff",
+  "j\xff\xff\xff\xff",
+  "q\x00",
+  "\x94",
+  "\x8a\x08\x00\x00\x00\x00\x00\x00\x00\x80",
+  "\x8b\xff\xff\xff\x7f",
+  "X\xff\xff\xff\x7f",
+  "\x8d\xff\xff\xff\xff\xff\xff\xff\xff",
+  "K\xff",
+  "J\xff\xff\xff\xff",
+  "\x95\xff\xff\xff\xff\x00\x00\x00\x00",
+  ".",
+  "\x80\x05",
+  "\x82\x01",
+  "\x97",
   // bombs: deep nesting, exponential sharing, a list in itself, a deeply nested dict key
-  "N" + "\x85".repeat(5000), "N" + "2\x86".repeat(64), "]2a", "}N" + "\x85".repeat(5000) + "Ns",
+  "N" + "\x85".repeat(5000),
+  "N" + "2\x86".repeat(64),
+  "]2a",
+  "}N" + "\x85".repeat(5000) + "Ns",
 ].map(latin1);
 const INTERESTING_U32 = [0, 1, 0x7f, 0x80, 0xffff, 0x10000, 0x7fffffff, 0x80000000, 0xffffffff, 46, 22, 30];
 
@@ -175,7 +219,8 @@ async function check(input: Uint8Array, target: string, tally: FuzzTally): Promi
     if (!(error instanceof TorchCheckpointError)) throw error;
     tally.refusedByCode[error.code] = (tally.refusedByCode[error.code] ?? 0) + 1;
     count(tally, target, error.code);
-    if (error.code === "forbidden_global") assert.ok(!ALLOWED_GLOBALS.has(error.globalName ?? ""), `refused an allowed global ${error.globalName}`);
+    if (error.code === "forbidden_global")
+      assert.ok(!ALLOWED_GLOBALS.has(error.globalName ?? ""), `refused an allowed global ${error.globalName}`);
   }
 }
 

@@ -46,7 +46,15 @@ export function writeZip(members: ZipMember[], options: ZipOptions = {}): Uint8A
     out.push(...size32(data.length), ...size32(member.bytes.length), ...le(2, name.length), ...le(2, extra.length), ...name, ...extra);
     for (let i = 0; i < data.length; i++) out.push(data[i]!);
     const centralExtra = zip64 ? [...le(2, 1), ...le(2, 24), ...le(8, member.bytes.length), ...le(8, data.length), ...le(8, offset)] : [];
-    central.push(...le(4, 0x02014b50), ...le(2, 45), ...le(2, zip64 ? 45 : 20), ...le(2, 0x800), ...le(2, method), ...le(4, 0), ...le(4, crc));
+    central.push(
+      ...le(4, 0x02014b50),
+      ...le(2, 45),
+      ...le(2, zip64 ? 45 : 20),
+      ...le(2, 0x800),
+      ...le(2, method),
+      ...le(4, 0),
+      ...le(4, crc),
+    );
     central.push(...size32(data.length), ...size32(member.bytes.length), ...le(2, name.length), ...le(2, centralExtra.length), ...le(2, 0));
     central.push(...le(2, 0), ...le(2, 0), ...le(4, 0), ...size32(offset), ...name, ...centralExtra);
   }
@@ -66,7 +74,11 @@ export function writeZip(members: ZipMember[], options: ZipOptions = {}): Uint8A
 }
 
 /** A checkpoint archive as torch.save lays it out: `<prefix>/data.pkl`, `<prefix>/data/<key>`, `<prefix>/version`. */
-export function writeCheckpointZip(pickle: Uint8Array, storages: Record<string, Uint8Array>, options: ZipOptions & { prefix?: string; deflate?: boolean } = {}): Uint8Array {
+export function writeCheckpointZip(
+  pickle: Uint8Array,
+  storages: Record<string, Uint8Array>,
+  options: ZipOptions & { prefix?: string; deflate?: boolean } = {},
+): Uint8Array {
   const prefix = options.prefix ?? "archive";
   const members: ZipMember[] = [{ name: `${prefix}/data.pkl`, bytes: pickle, deflate: options.deflate }];
   for (const [key, bytes] of Object.entries(storages)) members.push({ name: `${prefix}/data/${key}`, bytes, deflate: options.deflate });

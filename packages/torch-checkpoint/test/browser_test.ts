@@ -21,15 +21,20 @@ const TIMEOUT_MS = 120_000;
 let folder: string;
 let session: BrowserSession;
 
-before(async () => {
-  folder = await mkdtemp(join(tmpdir(), "torch-browser-"));
-  for (const name of FILES) await copyFile(join(FIXTURES, name), join(folder, name));
-  // the views checkpoint again, every record deflated
-  const archive = await ZipArchive.open(bytesSource(new Uint8Array(await readFile(join(FIXTURES, "torch_views.pt")))));
-  const members = await Promise.all(archive.names.map(async (name) => ({ name, bytes: await archive.readWhole(archive.entry(name)), deflate: true })));
-  await writeFile(join(folder, "torch_views_deflated.pt"), writeZip(members));
-  session = await openBrowser({ timeoutMs: TIMEOUT_MS, files: folder });
-}, { timeout: TIMEOUT_MS });
+before(
+  async () => {
+    folder = await mkdtemp(join(tmpdir(), "torch-browser-"));
+    for (const name of FILES) await copyFile(join(FIXTURES, name), join(folder, name));
+    // the views checkpoint again, every record deflated
+    const archive = await ZipArchive.open(bytesSource(new Uint8Array(await readFile(join(FIXTURES, "torch_views.pt")))));
+    const members = await Promise.all(
+      archive.names.map(async (name) => ({ name, bytes: await archive.readWhole(archive.entry(name)), deflate: true })),
+    );
+    await writeFile(join(folder, "torch_views_deflated.pt"), writeZip(members));
+    session = await openBrowser({ timeoutMs: TIMEOUT_MS, files: folder });
+  },
+  { timeout: TIMEOUT_MS },
+);
 
 after(async () => {
   await session?.close();
@@ -50,7 +55,8 @@ test("Chromium reads the checkpoints by URL and as Blobs, byte for byte as Node 
       const page = await session.call<PageRead>(ENTRY, how, name);
       assert.equal(page.error, undefined, `${name} ${how}: ${JSON.stringify(page.error)}`);
       assert.deepEqual(page.names, node.names, `${name} ${how}`);
-      for (const [tensor, bytes] of node.tensors) assert.deepEqual(new Uint8Array(page.tensors[tensor]!), bytes, `${name} ${how} ${tensor}`);
+      for (const [tensor, bytes] of node.tensors)
+        assert.deepEqual(new Uint8Array(page.tensors[tensor]!), bytes, `${name} ${how} ${tensor}`);
     }
   }
   const lightning = await session.call<PageRead>(ENTRY, "readByUrl", "torch_lightning.ckpt");

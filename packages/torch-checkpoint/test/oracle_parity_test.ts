@@ -11,6 +11,14 @@ const FOLDER = fileURLToPath(new URL("./fixtures/oracle/", import.meta.url));
 test("every torch_checkpoint oracle case passes `npm run parity`'s runner", async () => {
   const lines: string[] = [];
   const notes: string[] = [];
-  const result = await runParity(FOLDER, { line: (text) => lines.push(text), note: (text) => notes.push(text) }, { torch_checkpoint: kindRunners.torch_checkpoint! });
-  assert.deepEqual({ passed: result.passed, failed: result.failed, skipped: result.skipped }, { passed: 9, failed: 0, skipped: 0 }, [...lines, ...notes].join("\n"));
+  const result = await runParity(
+    FOLDER,
+    { line: (text) => lines.push(text), note: (text) => notes.push(text) },
+    { torch_checkpoint: kindRunners.torch_checkpoint! },
+  );
+  assert.deepEqual(
+    { passed: result.passed, failed: result.failed, skipped: result.skipped },
+    { passed: 9, failed: 0, skipped: 0 },
+    [...lines, ...notes].join("\n"),
+  );
 });

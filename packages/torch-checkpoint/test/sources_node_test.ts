@@ -76,7 +76,11 @@ test("openWeights() opens safetensors as they are and checkpoints as their state
   await using fromSafetensors = await openWeights(safetensorsPath);
   assert.deepEqual(fromSafetensors.names, ["model.w"]);
   await using fromCkpt = await openWeights(join(FIXTURES, "torch_lightning.ckpt"));
-  assert.deepEqual(fromCkpt.names, ["model.diffusion_model.block0.weight", "model.diffusion_model.block1.weight", "model.diffusion_model.block2.weight"]);
+  assert.deepEqual(fromCkpt.names, [
+    "model.diffusion_model.block0.weight",
+    "model.diffusion_model.block1.weight",
+    "model.diffusion_model.block2.weight",
+  ]);
   const expected = (await expectedTensors("torch_lightning")).get("state_dict/model.diffusion_model.block1.weight")!;
   assert.deepEqual((await fromCkpt.float32("model.diffusion_model.block1.weight")).data, toFloat32Array(expected));
   await using fromBytes = await openWeights(new Uint8Array(await readFile(join(FIXTURES, "torch_state_dict.bin"))));

@@ -3,11 +3,43 @@
 
 /** Opcode bytes by name (pickletools' names). */
 export const OP = {
-  PROTO: 0x80, STOP: 0x2e, MARK: 0x28, POP: 0x30, DUP: 0x32, NONE: 0x4e, NEWTRUE: 0x88, NEWFALSE: 0x89,
-  BININT: 0x4a, BININT1: 0x4b, BININT2: 0x4d, LONG1: 0x8a, BINFLOAT: 0x47, BINUNICODE: 0x58, SHORT_BINUNICODE: 0x8c,
-  EMPTY_TUPLE: 0x29, TUPLE: 0x74, TUPLE1: 0x85, TUPLE2: 0x86, TUPLE3: 0x87, EMPTY_LIST: 0x5d, APPEND: 0x61, APPENDS: 0x65,
-  EMPTY_DICT: 0x7d, SETITEM: 0x73, SETITEMS: 0x75, GLOBAL: 0x63, STACK_GLOBAL: 0x93, REDUCE: 0x52, BUILD: 0x62, NEWOBJ: 0x81,
-  BINPUT: 0x71, BINGET: 0x68, MEMOIZE: 0x94, BINPERSID: 0x51, FRAME: 0x95, LONG_BINGET: 0x6a,
+  PROTO: 0x80,
+  STOP: 0x2e,
+  MARK: 0x28,
+  POP: 0x30,
+  DUP: 0x32,
+  NONE: 0x4e,
+  NEWTRUE: 0x88,
+  NEWFALSE: 0x89,
+  BININT: 0x4a,
+  BININT1: 0x4b,
+  BININT2: 0x4d,
+  LONG1: 0x8a,
+  BINFLOAT: 0x47,
+  BINUNICODE: 0x58,
+  SHORT_BINUNICODE: 0x8c,
+  EMPTY_TUPLE: 0x29,
+  TUPLE: 0x74,
+  TUPLE1: 0x85,
+  TUPLE2: 0x86,
+  TUPLE3: 0x87,
+  EMPTY_LIST: 0x5d,
+  APPEND: 0x61,
+  APPENDS: 0x65,
+  EMPTY_DICT: 0x7d,
+  SETITEM: 0x73,
+  SETITEMS: 0x75,
+  GLOBAL: 0x63,
+  STACK_GLOBAL: 0x93,
+  REDUCE: 0x52,
+  BUILD: 0x62,
+  NEWOBJ: 0x81,
+  BINPUT: 0x71,
+  BINGET: 0x68,
+  MEMOIZE: 0x94,
+  BINPERSID: 0x51,
+  FRAME: 0x95,
+  LONG_BINGET: 0x6a,
 } as const;
 
 /** Appends opcodes and their arguments to a growing byte list. */
@@ -97,7 +129,16 @@ export function pickleTensor(builder: PickleBuilder, tensor: PickledTensor): voi
   if (tensor.isParameter) builder.global("torch._utils", "_rebuild_parameter").op(OP.MARK);
   builder.global("torch._utils", "_rebuild_tensor_v2");
   builder.tuple(
-    (b) => b.tuple((s) => s.str("storage"), (s) => s.global("torch", tensor.storageClass), (s) => s.str(tensor.storageKey), (s) => s.str("cpu"), (s) => s.int(tensor.storageNumel)).op(OP.BINPERSID),
+    (b) =>
+      b
+        .tuple(
+          (s) => s.str("storage"),
+          (s) => s.global("torch", tensor.storageClass),
+          (s) => s.str(tensor.storageKey),
+          (s) => s.str("cpu"),
+          (s) => s.int(tensor.storageNumel),
+        )
+        .op(OP.BINPERSID),
     (b) => b.int(tensor.offset ?? 0),
     (b) => b.tuple(...tensor.shape.map((size) => (s: PickleBuilder) => s.int(size))),
     (b) => b.tuple(...(tensor.strides ?? rowMajor(tensor.shape)).map((stride) => (s: PickleBuilder) => s.int(stride))),

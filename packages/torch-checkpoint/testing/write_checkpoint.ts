@@ -19,8 +19,16 @@ export interface TorchCheckpointWriteOptions {
 }
 
 const STORAGE_CLASSES: Record<string, string> = {
-  F32: "FloatStorage", F64: "DoubleStorage", F16: "HalfStorage", BF16: "BFloat16Storage", I64: "LongStorage",
-  I32: "IntStorage", I16: "ShortStorage", I8: "CharStorage", U8: "ByteStorage", BOOL: "BoolStorage",
+  F32: "FloatStorage",
+  F64: "DoubleStorage",
+  F16: "HalfStorage",
+  BF16: "BFloat16Storage",
+  I64: "LongStorage",
+  I32: "IntStorage",
+  I16: "ShortStorage",
+  I8: "CharStorage",
+  U8: "ByteStorage",
+  BOOL: "BoolStorage",
 };
 const ELEMENT_BYTES: Record<string, number> = { F32: 4, F64: 8, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
 
@@ -40,13 +48,52 @@ function storedZip(members: [string, Uint8Array][]): Uint8Array {
   for (const [name, bytes] of members) {
     const nameBytes = new TextEncoder().encode(name);
     const crc = crc32(bytes);
-    const local = [...le(4, 0x04034b50), ...le(2, 20), ...le(2, 0), ...le(2, 0), ...le(4, 0), ...le(4, crc), ...le(4, bytes.length), ...le(4, bytes.length), ...le(2, nameBytes.length), ...le(2, 0), ...nameBytes];
-    central.push(...le(4, 0x02014b50), ...le(2, 20), ...le(2, 20), ...le(2, 0), ...le(2, 0), ...le(4, 0), ...le(4, crc), ...le(4, bytes.length), ...le(4, bytes.length));
-    central.push(...le(2, nameBytes.length), ...le(2, 0), ...le(2, 0), ...le(2, 0), ...le(2, 0), ...le(4, 0), ...le(4, offset), ...nameBytes);
+    const local = [
+      ...le(4, 0x04034b50),
+      ...le(2, 20),
+      ...le(2, 0),
+      ...le(2, 0),
+      ...le(4, 0),
+      ...le(4, crc),
+      ...le(4, bytes.length),
+      ...le(4, bytes.length),
+      ...le(2, nameBytes.length),
+      ...le(2, 0),
+      ...nameBytes,
+    ];
+    central.push(
+      ...le(4, 0x02014b50),
+      ...le(2, 20),
+      ...le(2, 20),
+      ...le(2, 0),
+      ...le(2, 0),
+      ...le(4, 0),
+      ...le(4, crc),
+      ...le(4, bytes.length),
+      ...le(4, bytes.length),
+    );
+    central.push(
+      ...le(2, nameBytes.length),
+      ...le(2, 0),
+      ...le(2, 0),
+      ...le(2, 0),
+      ...le(2, 0),
+      ...le(4, 0),
+      ...le(4, offset),
+      ...nameBytes,
+    );
     parts.push(new Uint8Array(local), bytes);
     offset += local.length + bytes.length;
   }
-  const end = [...le(4, 0x06054b50), ...le(4, 0), ...le(2, members.length), ...le(2, members.length), ...le(4, central.length), ...le(4, offset), ...le(2, 0)];
+  const end = [
+    ...le(4, 0x06054b50),
+    ...le(4, 0),
+    ...le(2, members.length),
+    ...le(2, members.length),
+    ...le(4, central.length),
+    ...le(4, offset),
+    ...le(2, 0),
+  ];
   parts.push(new Uint8Array(central), new Uint8Array(end));
   const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
   let at = 0;
@@ -77,7 +124,12 @@ export function serializeTorchCheckpoint(tensors: TensorsInput, options: TorchCh
     if (storageClass === undefined) throw new Error(`Cannot write "${name}": dtype ${tensor.dtype} has no torch storage class here`);
     const bytes = bytesOf(tensor);
     builder.str(name);
-    pickleTensor(builder, { storageKey: String(index), storageClass, storageNumel: bytes.length / ELEMENT_BYTES[tensor.dtype]!, shape: [...tensor.shape] });
+    pickleTensor(builder, {
+      storageKey: String(index),
+      storageClass,
+      storageNumel: bytes.length / ELEMENT_BYTES[tensor.dtype]!,
+      shape: [...tensor.shape],
+    });
     storages.push([`archive/data/${index}`, bytes]);
   });
   if (options.wrapInStateDict) builder.op(OP.SETITEMS);

@@ -33,7 +33,10 @@ export async function inflateRaw(compressed: Uint8Array, byteLength: number, wha
     throw new TorchCheckpointError("corrupt_zip", `Cannot inflate ${what}: ${reason}`, { cause });
   }
   if (filled !== byteLength) {
-    throw new TorchCheckpointError("corrupt_zip", `Cannot inflate ${what}: it inflates to ${filled} bytes, the directory declares ${byteLength}`);
+    throw new TorchCheckpointError(
+      "corrupt_zip",
+      `Cannot inflate ${what}: it inflates to ${filled} bytes, the directory declares ${byteLength}`,
+    );
   }
   return output;
 }

@@ -66,7 +66,10 @@ export class ZipArchive {
   async readWhole(entry: ZipEntry): Promise<Uint8Array> {
     const bytes = await this.#readContent(entry);
     if (crc32(bytes) !== entry.crc32) {
-      throw new TorchCheckpointError("corrupt_zip", `Cannot read "${entry.name}" from ${this.source.description}: its CRC-32 does not match the directory`);
+      throw new TorchCheckpointError(
+        "corrupt_zip",
+        `Cannot read "${entry.name}" from ${this.source.description}: its CRC-32 does not match the directory`,
+      );
     }
     return bytes;
   }
@@ -74,7 +77,10 @@ export class ZipArchive {
   /** Bytes `[start, end)` of a member's content; stored members read only those bytes. */
   async readRange(entry: ZipEntry, start: number, end: number): Promise<Uint8Array> {
     if (start < 0 || end > entry.byteLength || start > end) {
-      throw new TorchCheckpointError("corrupt_zip", `Cannot read bytes [${start}, ${end}) of "${entry.name}" in ${this.source.description}: it has ${entry.byteLength} bytes`);
+      throw new TorchCheckpointError(
+        "corrupt_zip",
+        `Cannot read bytes [${start}, ${end}) of "${entry.name}" in ${this.source.description}: it has ${entry.byteLength} bytes`,
+      );
     }
     if (entry.method === 8) return (await this.#readContent(entry)).subarray(start, end);
     const dataOffset = await this.#dataOffset(entry);
@@ -87,7 +93,10 @@ export class ZipArchive {
     const raw = await readExactly(this.source, dataOffset, dataOffset + entry.compressedByteLength, `"${entry.name}"`);
     if (entry.method === 0) return raw;
     if (entry.byteLength > Math.max(1024, entry.compressedByteLength * MAX_DEFLATE_RATIO)) {
-      throw new TorchCheckpointError("corrupt_zip", `Cannot inflate "${entry.name}" in ${this.source.description}: ${entry.compressedByteLength} compressed bytes cannot hold the declared ${entry.byteLength}`);
+      throw new TorchCheckpointError(
+        "corrupt_zip",
+        `Cannot inflate "${entry.name}" in ${this.source.description}: ${entry.compressedByteLength} compressed bytes cannot hold the declared ${entry.byteLength}`,
+      );
     }
     const bytes = await inflateRaw(raw, entry.byteLength, `"${entry.name}" in ${this.source.description}`);
     this.#inflated = { name: entry.name, bytes };
@@ -102,11 +111,17 @@ export class ZipArchive {
     const header = await readExactly(this.source, at, at + LOCAL_BYTE_LENGTH, `the local header of "${entry.name}"`);
     const view = new DataView(header.buffer, header.byteOffset, header.byteLength);
     if (view.getUint32(0, true) !== LOCAL_SIGNATURE) {
-      throw new TorchCheckpointError("corrupt_zip", `Cannot read "${entry.name}" from ${this.source.description}: no local header at ${at}`);
+      throw new TorchCheckpointError(
+        "corrupt_zip",
+        `Cannot read "${entry.name}" from ${this.source.description}: no local header at ${at}`,
+      );
     }
     const dataOffset = at + LOCAL_BYTE_LENGTH + view.getUint16(26, true) + view.getUint16(28, true);
     if (dataOffset + entry.compressedByteLength > this.directory.centralDirectoryOffset) {
-      throw new TorchCheckpointError("corrupt_zip", `Cannot read "${entry.name}" from ${this.source.description}: its data runs into the central directory`);
+      throw new TorchCheckpointError(
+        "corrupt_zip",
+        `Cannot read "${entry.name}" from ${this.source.description}: its data runs into the central directory`,
+      );
     }
     this.#dataOffsets.set(entry.name, dataOffset);
     return dataOffset;

@@ -8,7 +8,7 @@ import { ZipArchive } from "./zip_archive.ts";
 const text = (value: string) => new TextEncoder().encode(value);
 const MEMBERS = [
   { name: "a/data.pkl", bytes: text("hello pickle") },
-  { name: "a/data/0", bytes: new Uint8Array(1000).map((_, i) => i % 7) , deflate: true },
+  { name: "a/data/0", bytes: new Uint8Array(1000).map((_, i) => i % 7), deflate: true },
   { name: "a/version", bytes: text("3\n") },
 ];
 
@@ -85,5 +85,8 @@ test("ZipArchive checks CRC-32 and refuses deflated sizes no deflate stream can 
 test("ZipArchive refuses byte ranges outside a member", async () => {
   const archive = await open(writeZip(MEMBERS));
   await assertRejectsWith(archive.readRange(archive.entry("a/version"), 0, 3), "corrupt_zip", /it has 2 bytes/);
-  await assertRejectsWith(Promise.resolve().then(() => archive.entry("a/nothing")), "missing_record");
+  await assertRejectsWith(
+    Promise.resolve().then(() => archive.entry("a/nothing")),
+    "missing_record",
+  );
 });

@@ -94,11 +94,15 @@ async function findEndRecord(source: ByteSource, fileByteLength: number): Promis
     }
     return record;
   }
-  throw new TorchCheckpointError("not_a_checkpoint", `Cannot read ${source.description} as a zip archive: no end-of-central-directory record was found`);
+  throw new TorchCheckpointError(
+    "not_a_checkpoint",
+    `Cannot read ${source.description} as a zip archive: no end-of-central-directory record was found`,
+  );
 }
 
 async function readZip64EndRecord(source: ByteSource, fileByteLength: number, offset: number): Promise<EndRecord> {
-  if (offset + ZIP64_EOCD_BYTE_LENGTH > fileByteLength) throw corrupt(source, `the zip64 end record at ${offset} lies past the end of the file`);
+  if (offset + ZIP64_EOCD_BYTE_LENGTH > fileByteLength)
+    throw corrupt(source, `the zip64 end record at ${offset} lies past the end of the file`);
   const view = viewOf(await readExactly(source, offset, offset + ZIP64_EOCD_BYTE_LENGTH, "the zip64 end record"));
   if (view.getUint32(0, true) !== ZIP64_EOCD_SIGNATURE) throw corrupt(source, `no zip64 end record at ${offset}`);
   if (view.getUint32(16, true) !== 0 || view.getUint32(20, true) !== 0) {
@@ -113,7 +117,12 @@ async function readZip64EndRecord(source: ByteSource, fileByteLength: number, of
 }
 
 /** Replaces 0xFFFFFFFF fields by their values from the zip64 extra field, in the order the format lists them. */
-function applyZip64Extra(extra: DataView, fields: { byteLength: number; compressedByteLength: number; localHeaderOffset: number }, source: ByteSource, name: string): void {
+function applyZip64Extra(
+  extra: DataView,
+  fields: { byteLength: number; compressedByteLength: number; localHeaderOffset: number },
+  source: ByteSource,
+  name: string,
+): void {
   const wanted = (["byteLength", "compressedByteLength", "localHeaderOffset"] as const).filter((key) => fields[key] === U32_MAX);
   if (wanted.length === 0) return;
   for (let at = 0; at + 4 <= extra.byteLength; ) {
@@ -162,7 +171,10 @@ function parseEntry(view: DataView, bytes: Uint8Array, at: number, source: ByteS
     throw new TorchCheckpointError("unsupported_zip", `Cannot read "${name}" in ${source.description}: it is encrypted`);
   }
   if (method !== 0 && method !== 8) {
-    throw new TorchCheckpointError("unsupported_zip", `Cannot read "${name}" in ${source.description}: compression method ${method}, expected stored (0) or deflated (8)`);
+    throw new TorchCheckpointError(
+      "unsupported_zip",
+      `Cannot read "${name}" in ${source.description}: compression method ${method}, expected stored (0) or deflated (8)`,
+    );
   }
   const fields = {
     compressedByteLength: view.getUint32(at + 20, true),
@@ -172,7 +184,10 @@ function parseEntry(view: DataView, bytes: Uint8Array, at: number, source: ByteS
   const extraStart = nameStart + nameByteLength;
   applyZip64Extra(new DataView(bytes.buffer, bytes.byteOffset + extraStart, extraByteLength), fields, source, name);
   if (method === 0 && fields.compressedByteLength !== fields.byteLength) {
-    throw corrupt(source, `stored member "${name}" has ${fields.compressedByteLength} compressed and ${fields.byteLength} uncompressed bytes, they must be equal`);
+    throw corrupt(
+      source,
+      `stored member "${name}" has ${fields.compressedByteLength} compressed and ${fields.byteLength} uncompressed bytes, they must be equal`,
+    );
   }
   return { entry: { name, method, crc32: view.getUint32(at + 16, true), ...fields }, next };
 }

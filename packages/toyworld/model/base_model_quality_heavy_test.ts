@@ -28,7 +28,14 @@ test("base model on 24 held-out prompts: above uniform noise, below ground truth
     const model = meanWithInterval(scenes.map((s, i) => reward(images.subarray(i * 768, (i + 1) * 768), s)));
     const truth = meanWithInterval(scenes.map((s, i) => reward(renderScene(s, { seed: 500 + i }), s)));
     const random = new WorldRandom(5);
-    const noise = meanWithInterval(scenes.map((s) => reward(Float32Array.from({ length: 768 }, () => random.uniform(-1, 1)), s)));
+    const noise = meanWithInterval(
+      scenes.map((s) =>
+        reward(
+          Float32Array.from({ length: 768 }, () => random.uniform(-1, 1)),
+          s,
+        ),
+      ),
+    );
     assert.ok(model.low > noise.high, `model ${JSON.stringify(model)} vs noise ${JSON.stringify(noise)}`);
     assert.ok(model.high < truth.low, `model ${JSON.stringify(model)} vs ground truth ${JSON.stringify(truth)}`);
   } finally {

@@ -15,7 +15,10 @@ export const TOY_BASE_MODEL_URL: URL = new URL("../assets/base_model/", import.m
  * const images = await sampleToyImages(pipe.components as ToyModel, ["a small blue square at the top on a black background"]);
  * ```
  */
-export async function loadToyModel(folder: string | URL = TOY_BASE_MODEL_URL, options: { device?: Device } = {}): Promise<StableDiffusionPipeline & { components: ToyModel }> {
+export async function loadToyModel(
+  folder: string | URL = TOY_BASE_MODEL_URL,
+  options: { device?: Device } = {},
+): Promise<StableDiffusionPipeline & { components: ToyModel }> {
   const path = folder instanceof URL ? decodeURIComponent(folder.pathname) : folder;
-  return await loadStableDiffusionPipeline(path, { device: options.device }) as StableDiffusionPipeline & { components: ToyModel };
+  return (await loadStableDiffusionPipeline(path, { device: options.device })) as StableDiffusionPipeline & { components: ToyModel };
 }

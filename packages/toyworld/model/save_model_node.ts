@@ -10,10 +10,13 @@ import { TOY_MODEL_INDEX, TOY_SCHEDULER_CONFIG, TOY_TEXT_ENCODER_CONFIG, TOY_UNE
 export type WeightDtype = "F32" | "F16";
 
 /** A module's state dict as safetensors input, read back from the GPU. */
-export async function hostStateDict(module: Module, dtype: WeightDtype): Promise<Map<string, { dtype: WeightDtype; shape: number[]; data: Float32Array | Uint16Array }>> {
+export async function hostStateDict(
+  module: Module,
+  dtype: WeightDtype,
+): Promise<Map<string, { dtype: WeightDtype; shape: number[]; data: Float32Array | Uint16Array }>> {
   const out = new Map<string, { dtype: WeightDtype; shape: number[]; data: Float32Array | Uint16Array }>();
   for (const [name, value] of module.stateDict()) {
-    const data = await value.toArray() as Float32Array;
+    const data = (await value.toArray()) as Float32Array;
     out.set(name, { dtype, shape: [...value.shape], data: dtype === "F32" ? data : Uint16Array.from(data, (v) => f32ToF16Bits(v)) });
   }
   return out;
@@ -24,7 +27,12 @@ export async function hostStateDict(module: Module, dtype: WeightDtype): Promise
  * vocabulary from @spo/clip), `text_encoder/` (f16 weights: the 49,408-row token table is most of
  * them) and `unet/` (f32), so `loadStableDiffusionPipeline(folder)` loads it like SD1.5.
  */
-export async function saveToyModelFolder(folder: string, unet: Module, textEncoder: Module, metadata: Record<string, string> = {}): Promise<void> {
+export async function saveToyModelFolder(
+  folder: string,
+  unet: Module,
+  textEncoder: Module,
+  metadata: Record<string, string> = {},
+): Promise<void> {
   for (const sub of ["unet", "text_encoder", "tokenizer", "scheduler"]) await mkdir(join(folder, sub), { recursive: true });
   const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
   await writeFile(join(folder, "model_index.json"), json(TOY_MODEL_INDEX));
@@ -36,6 +44,12 @@ export async function saveToyModelFolder(folder: string, unet: Module, textEncod
   await copyFile(join(assets, "merges.txt"), join(folder, "tokenizer", "merges.txt"));
   await copyFile(join(assets, "LICENSE"), join(folder, "tokenizer", "LICENSE")); // CLIP's vocabulary is MIT (© OpenAI)
   await writeFile(join(folder, "tokenizer", "tokenizer_config.json"), json({ model_max_length: 77, tokenizer_class: "CLIPTokenizer" }));
-  await writeSafetensorsFile(join(folder, "unet", "diffusion_pytorch_model.safetensors"), await hostStateDict(unet, "F32"), { format: "pt", ...metadata });
-  await writeSafetensorsFile(join(folder, "text_encoder", "model.safetensors"), await hostStateDict(textEncoder, "F16"), { format: "pt", ...metadata });
+  await writeSafetensorsFile(join(folder, "unet", "diffusion_pytorch_model.safetensors"), await hostStateDict(unet, "F32"), {
+    format: "pt",
+    ...metadata,
+  });
+  await writeSafetensorsFile(join(folder, "text_encoder", "model.safetensors"), await hostStateDict(textEncoder, "F16"), {
+    format: "pt",
+    ...metadata,
+  });
 }

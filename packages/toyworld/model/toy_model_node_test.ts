@@ -25,7 +25,10 @@ after(() => {
   device.destroy();
 });
 
-const prompts = ["a large red circle in the center on a white background", "a small blue square left of a large yellow circle on a black background"];
+const prompts = [
+  "a large red circle in the center on a white background",
+  "a small blue square left of a large yellow circle on a black background",
+];
 
 describe("the shipped toy base model", () => {
   test("its weight files match the recorded checksums and its configs the package's", async () => {

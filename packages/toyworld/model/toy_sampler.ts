@@ -27,7 +27,12 @@ export function toyPromptEncoder(model: Pick<ToyModel, "tokenizer" | "textEncode
     encode(prompts: readonly string[]): Tensor {
       const ids = Int32Array.from(prompts.flatMap((p) => model.tokenizer.encode(p)));
       const device = model.textEncoder.text_model.embeddings.token_embedding.weight.device;
-      return noGrad(() => tidy(() => model.textEncoder.forward(tensor(ids, [prompts.length, ids.length / prompts.length], { dtype: "i32", device })).lastHiddenState));
+      return noGrad(() =>
+        tidy(
+          () =>
+            model.textEncoder.forward(tensor(ids, [prompts.length, ids.length / prompts.length], { dtype: "i32", device })).lastHiddenState,
+        ),
+      );
     },
   };
 }
@@ -58,7 +63,8 @@ export interface SampleToyOptions {
 export async function sampleToyImages(model: ToyModel, prompts: readonly string[], options: SampleToyOptions = {}): Promise<Float32Array> {
   const { steps = 20, guidanceScale = 5, eta = 0, noiseSeed = 0 } = options;
   const seeds = options.seeds ?? prompts.map((_, i) => i);
-  if (seeds.length !== prompts.length) throw new RangeError(`Cannot sample toy images: ${prompts.length} prompts and ${seeds.length} seeds`);
+  if (seeds.length !== prompts.length)
+    throw new RangeError(`Cannot sample toy images: ${prompts.length} prompts and ${seeds.length} seeds`);
   if (prompts.length === 0) return new Float32Array(0);
   const { unet } = model;
   const device = unet.conv_in.weight.device;
@@ -69,13 +75,29 @@ export async function sampleToyImages(model: ToyModel, prompts: readonly string[
   const cond = encoder.encode(prompts);
   const uncond = encoder.encode(prompts.map(() => ""));
   const generator = new RandomGenerator(noiseSeed, { device });
-  let x = noGrad(() => tidy(() => concat(seeds.map((s) => randn(shape, { seed: s, device })), 0)));
+  let x = noGrad(() =>
+    tidy(() =>
+      concat(
+        seeds.map((s) => randn(shape, { seed: s, device })),
+        0,
+      ),
+    ),
+  );
   try {
     for (const t of scheduler.timesteps) {
-      const next = noGrad(() => tidy(() => {
-        const eps = guidedEpsilon(unet, x, prompts.map(() => t), cond, uncond, guidanceScale);
-        return scheduler.step(eps, t, x, { eta, generator }).prevSample;
-      }));
+      const next = noGrad(() =>
+        tidy(() => {
+          const eps = guidedEpsilon(
+            unet,
+            x,
+            prompts.map(() => t),
+            cond,
+            uncond,
+            guidanceScale,
+          );
+          return scheduler.step(eps, t, x, { eta, generator }).prevSample;
+        }),
+      );
       x.dispose();
       x = next;
     }

@@ -40,7 +40,10 @@ const started = performance.now();
 const generated: Float32Array[] = [];
 for (let i = 0; i < count; i += batch) {
   const part = prompts.slice(i, i + batch);
-  const images = await sampleToyImages(pipe.components, part, { seeds: part.map((_, k) => 10_000 + i + k), guidanceScale: Number(values.guidance) });
+  const images = await sampleToyImages(pipe.components, part, {
+    seeds: part.map((_, k) => 10_000 + i + k),
+    guidanceScale: Number(values.guidance),
+  });
   for (let k = 0; k < part.length; k++) generated.push(images.slice(k * plane, (k + 1) * plane));
   console.log(`sampled ${Math.min(count, i + batch)}/${count} (${((performance.now() - started) / 1000).toFixed(0)} s)`);
 }
@@ -48,7 +51,15 @@ const truth = scenes.map((scene, i) => renderScene(scene, { seed: 10_000 + i }))
 const random = new WorldRandom(99);
 const noise = scenes.map(() => Float32Array.from({ length: plane }, () => random.uniform(-1, 1)));
 const score = (images: Float32Array[]) => meanWithInterval(images.map((image, i) => reward(image, scenes[i]!)));
-const summary = { split: values.split, prompts: count, guidanceScale: Number(values.guidance), model: score(generated), groundTruth: score(truth), random: score(noise), samplingSeconds: (performance.now() - started) / 1000 };
+const summary = {
+  split: values.split,
+  prompts: count,
+  guidanceScale: Number(values.guidance),
+  model: score(generated),
+  groundTruth: score(truth),
+  random: score(noise),
+  samplingSeconds: (performance.now() - started) / 1000,
+};
 console.log(JSON.stringify(summary, null, 2));
 if (values.out) {
   await mkdir(values.out, { recursive: true });

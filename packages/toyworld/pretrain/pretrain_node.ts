@@ -34,13 +34,20 @@ const tokenizer = await loadDefaultClipTokenizer();
 const unet = UNet2DConditionModel.fromConfig(TOY_UNET_CONFIG, { seed: PRETRAIN_DEFAULTS.seed });
 const textEncoder = CLIPTextModel.fromConfig(TOY_TEXT_ENCODER_CONFIG, { seed: PRETRAIN_DEFAULTS.seed + 1 });
 const noiseSchedule = DDPMScheduler.fromConfig(TOY_SCHEDULER_CONFIG).schedule;
-console.log(`toy base model: UNet ${unet.parameterCount().toLocaleString("en")} parameters, text encoder ${textEncoder.parameterCount().toLocaleString("en")}; ${steps} steps of ${batchSize} images → ${out}`);
+console.log(
+  `toy base model: UNet ${unet.parameterCount().toLocaleString("en")} parameters, text encoder ${textEncoder.parameterCount().toLocaleString("en")}; ${steps} steps of ${batchSize} images → ${out}`,
+);
 let smoothed = Number.NaN;
 const { elapsedMs } = await trainDiffusionModel({
-  unet, textEncoder, tokenizer, noiseSchedule, device,
+  unet,
+  textEncoder,
+  tokenizer,
+  noiseSchedule,
+  device,
   sampleShape: [3, IMAGE_SIZE, IMAGE_SIZE],
   data: (index, size) => worldBatch(index, size, { seed: PRETRAIN_DEFAULTS.seed }),
-  steps, batchSize,
+  steps,
+  batchSize,
   learningRate: PRETRAIN_DEFAULTS.learningRate,
   lrSchedule: constantSchedule(PRETRAIN_DEFAULTS.learningRate, PRETRAIN_DEFAULTS.warmupSteps),
   promptDropout: PRETRAIN_DEFAULTS.promptDropout,

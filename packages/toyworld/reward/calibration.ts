@@ -23,9 +23,17 @@ export function fitCalibration(shape: Shape, size: Size, imageSize: number): Fit
   const key = `${shape}/${size}/${imageSize}`;
   const known = cache.get(key);
   if (known) return known;
-  const image = renderScene({ kind: "single", object: { shape, size, colour: "red" }, position: "in the center", background: "gray" }, { size: imageSize, jitter: false });
+  const image = renderScene(
+    { kind: "single", object: { shape, size, colour: "red" }, position: "in the center", background: "gray" },
+    { size: imageSize, jitter: false },
+  );
   const plane = imageSize * imageSize;
-  const membership = colourMembership(image.map((v) => (v + 1) / 2), plane, COLOURS.red, BACKGROUNDS.gray);
+  const membership = colourMembership(
+    image.map((v) => (v + 1) / 2),
+    plane,
+    COLOURS.red,
+    BACKGROUNDS.gray,
+  );
   const fits = SHAPES.map((s) => refinedFit(membership, s, imageSize));
   const named = fits[SHAPES.indexOf(shape)]!;
   const other = Math.max(...fits.filter((_, i) => SHAPES[i] !== shape).map((f) => f.dice));

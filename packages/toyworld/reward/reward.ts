@@ -104,7 +104,9 @@ export function rewardBatch(images: Float32Array, prompts: readonly (string | Sc
   const size = options.size ?? IMAGE_SIZE;
   const per = 3 * size * size;
   if (images.length !== prompts.length * per) {
-    throw new RewardInputError(`Cannot score a batch: ${prompts.length} prompts need ${prompts.length}×3×${size}×${size} = ${prompts.length * per} values, got ${images.length}`);
+    throw new RewardInputError(
+      `Cannot score a batch: ${prompts.length} prompts need ${prompts.length}×3×${size}×${size} = ${prompts.length * per} values, got ${images.length}`,
+    );
   }
   return Float32Array.from(prompts, (prompt, i) => reward(images.subarray(i * per, (i + 1) * per), prompt, options));
 }
@@ -135,8 +137,18 @@ export function rewardDetails(image: Float32Array, prompt: string | Scene, optio
     const calibration = fitCalibration(objects[i]!.shape, objects[i]!.size, size);
     const shape = sigmoid((C.shapeSharpness * (named.dice - other)) / calibration.margin);
     const size_ = gaussianBeyond(Math.abs(Math.log(t.side / calibration.side)), C.sizeTolerance, C.sizeSigma);
-    const place = scene.kind === "single" ? gaussianBeyond(Math.hypot(t.cx - nominal[i]!.cx, t.cy - nominal[i]!.cy), C.placeTolerance, C.placeSigma) : relation;
-    return { presence, shape, size: size_, place, score: presence * (shape + size_ + place) / 3, fit: { cx: t.cx, cy: t.cy, side: t.side, dice: named.dice } };
+    const place =
+      scene.kind === "single"
+        ? gaussianBeyond(Math.hypot(t.cx - nominal[i]!.cx, t.cy - nominal[i]!.cy), C.placeTolerance, C.placeSigma)
+        : relation;
+    return {
+      presence,
+      shape,
+      size: size_,
+      place,
+      score: (presence * (shape + size_ + place)) / 3,
+      fit: { cx: t.cx, cy: t.cy, side: t.side, dice: named.dice },
+    };
   });
   const adherence = mean(objectScores.map((o) => o.score));
 
@@ -151,16 +163,26 @@ export function rewardDetails(image: Float32Array, prompt: string | Scene, optio
   for (let p = 0; p < plane; p++) crisp += Math.max(bgPurity[p]!, ...pure.map((m) => m[p]!));
   crisp /= plane;
   const bgMean = maskedColour(rgb, plane, (p) => backgroundMask[p]!);
-  const contrast = mean(objects.map((o, i) => {
-    const t = fits[i]!.named.template;
-    const inside = new Float32Array(plane);
-    t.pixels.forEach((p, k) => (inside[p] = t.coverage[k]! >= 0.75 ? 1 : t.coverage[k]! * 0.25));
-    const objMean = maskedColour(rgb, plane, (p) => inside[p]!);
-    const target = distance(COLOURS[o.colour], background);
-    return bgMean && objMean ? Math.min(1, distance(objMean, bgMean) / target) : 0;
-  }));
+  const contrast = mean(
+    objects.map((o, i) => {
+      const t = fits[i]!.named.template;
+      const inside = new Float32Array(plane);
+      t.pixels.forEach((p, k) => (inside[p] = t.coverage[k]! >= 0.75 ? 1 : t.coverage[k]! * 0.25));
+      const objMean = maskedColour(rgb, plane, (p) => inside[p]!);
+      const target = distance(COLOURS[o.colour], background);
+      return bgMean && objMean ? Math.min(1, distance(objMean, bgMean) / target) : 0;
+    }),
+  );
   const aesthetic = (clean + crisp + contrast) / 3;
-  return { reward: C.adherenceWeight * adherence + (1 - C.adherenceWeight) * aesthetic, adherence, aesthetic, clean, crisp, contrast, objects: objectScores };
+  return {
+    reward: C.adherenceWeight * adherence + (1 - C.adherenceWeight) * aesthetic,
+    adherence,
+    aesthetic,
+    clean,
+    crisp,
+    contrast,
+    objects: objectScores,
+  };
 }
 
 /** Clamps model output into [−1, 1] (what turning it into an 8-bit picture does too); NaN stays NaN. */
@@ -169,7 +191,10 @@ export function clampImage(image: Float32Array): Float32Array {
 }
 
 function checkImage(image: Float32Array, size: number): void {
-  if (!(image instanceof Float32Array)) throw new RewardInputError(`Cannot score an image: expected a Float32Array (CHW in [−1, 1]), got ${Object.prototype.toString.call(image)}`);
+  if (!(image instanceof Float32Array))
+    throw new RewardInputError(
+      `Cannot score an image: expected a Float32Array (CHW in [−1, 1]), got ${Object.prototype.toString.call(image)}`,
+    );
   if (!Number.isInteger(size) || size < 4) throw new RewardInputError(`Cannot score an image: size must be an integer ≥ 4, got ${size}`);
   if (image.length !== 3 * size * size) {
     throw new RewardInputError(`Cannot score an image: expected 3×${size}×${size} = ${3 * size * size} values (CHW), got ${image.length}`);
@@ -177,7 +202,9 @@ function checkImage(image: Float32Array, size: number): void {
   for (let i = 0; i < image.length; i++) {
     const v = image[i]!;
     if (!(v >= -1 - 1e-5 && v <= 1 + 1e-5)) {
-      throw new RewardInputError(`Cannot score an image: value ${v} at index ${i} is outside [−1, 1] (clamp model output with clampImage first)`);
+      throw new RewardInputError(
+        `Cannot score an image: value ${v} at index ${i} is outside [−1, 1] (clamp model output with clampImage first)`,
+      );
     }
   }
 }

@@ -66,60 +66,108 @@ describe("toy-world reward", () => {
     const sample = Array.from({ length: 24 }, (_, i) => scenes[(i * 563) % scenes.length]!);
     const truth = sample.map((scene, i) => reward(renderScene(scene, { seed: i }), scene));
     const random = new WorldRandom(1);
-    const noise = sample.map((scene) => reward(Float32Array.from({ length: 3 * S * S }, () => random.uniform(-1, 1)), scene));
+    const noise = sample.map((scene) =>
+      reward(
+        Float32Array.from({ length: 3 * S * S }, () => random.uniform(-1, 1)),
+        scene,
+      ),
+    );
     const mean = (v: number[]) => v.reduce((a, b) => a + b) / v.length;
-    assert.ok(truth.every((r) => r >= 0.55 && r <= 1), truth.join(" "));
+    assert.ok(
+      truth.every((r) => r >= 0.55 && r <= 1),
+      truth.join(" "),
+    );
     assert.ok(mean(truth) > 0.8, `mean ground truth ${mean(truth)}`);
-    assert.ok(noise.every((r) => r >= 0 && r < 0.3), noise.join(" "));
+    assert.ok(
+      noise.every((r) => r >= 0 && r < 0.3),
+      noise.join(" "),
+    );
   });
 
   test("a wrong colour lowers the reward", () => {
-    fc.assert(fc.property(arbScene, fc.nat(1000), (scene, seed) => {
-      const { layout, image } = layoutAndImage(scene, seed);
-      const used = new Set(sceneObjects(scene).map((o) => o.colour));
-      const other = COLOUR_NAMES.find((c) => !used.has(c))!;
-      const wrong = draw(scene, [{ ...layout[0]!, colour: other }, ...layout.slice(1)], seed);
-      assert.ok(reward(wrong, scene) < reward(image, scene) - 0.1, formatPrompt(scene));
-    }), { numRuns: runs });
+    fc.assert(
+      fc.property(arbScene, fc.nat(1000), (scene, seed) => {
+        const { layout, image } = layoutAndImage(scene, seed);
+        const used = new Set(sceneObjects(scene).map((o) => o.colour));
+        const other = COLOUR_NAMES.find((c) => !used.has(c))!;
+        const wrong = draw(scene, [{ ...layout[0]!, colour: other }, ...layout.slice(1)], seed);
+        assert.ok(reward(wrong, scene) < reward(image, scene) - 0.1, formatPrompt(scene));
+      }),
+      { numRuns: runs },
+    );
   });
 
   test("a missing object lowers the reward", () => {
-    fc.assert(fc.property(arbScene, fc.nat(1000), fc.boolean(), (scene, seed, dropFirst) => {
-      const { layout, image } = layoutAndImage(scene, seed);
-      const kept = scene.kind === "single" ? [] : dropFirst ? layout.slice(1) : layout.slice(0, 1);
-      assert.ok(reward(draw(scene, kept, seed), scene) < reward(image, scene) - 0.1, formatPrompt(scene));
-    }), { numRuns: runs });
+    fc.assert(
+      fc.property(arbScene, fc.nat(1000), fc.boolean(), (scene, seed, dropFirst) => {
+        const { layout, image } = layoutAndImage(scene, seed);
+        const kept = scene.kind === "single" ? [] : dropFirst ? layout.slice(1) : layout.slice(0, 1);
+        assert.ok(reward(draw(scene, kept, seed), scene) < reward(image, scene) - 0.1, formatPrompt(scene));
+      }),
+      { numRuns: runs },
+    );
   });
 
   test("swapped positions lower the reward", () => {
-    fc.assert(fc.property(arbPair, fc.nat(1000), (scene, seed) => {
-      const { layout, image } = layoutAndImage(scene, seed);
-      const [a, b] = layout as [typeof layout[0], typeof layout[0]];
-      const swapped = draw(scene, [{ ...a, cx: b.cx, cy: b.cy }, { ...b, cx: a.cx, cy: a.cy }], seed);
-      assert.ok(reward(swapped, scene) < reward(image, scene) - 0.1, formatPrompt(scene));
-    }), { numRuns: runs });
+    fc.assert(
+      fc.property(arbPair, fc.nat(1000), (scene, seed) => {
+        const { layout, image } = layoutAndImage(scene, seed);
+        const [a, b] = layout as [(typeof layout)[0], (typeof layout)[0]];
+        const swapped = draw(
+          scene,
+          [
+            { ...a, cx: b.cx, cy: b.cy },
+            { ...b, cx: a.cx, cy: a.cy },
+          ],
+          seed,
+        );
+        assert.ok(reward(swapped, scene) < reward(image, scene) - 0.1, formatPrompt(scene));
+      }),
+      { numRuns: runs },
+    );
   });
 
   test("blur and noise lower the reward", () => {
-    fc.assert(fc.property(arbScene, fc.nat(1000), (scene, seed) => {
-      const image = renderScene(scene, { seed });
-      const clean = rewardDetails(image, scene);
-      const blurred = rewardDetails(boxBlur(image), scene);
-      const noisy = rewardDetails(gaussianNoise(image, 0.2, seed), scene);
-      assert.ok(blurred.reward < clean.reward - 0.02 && blurred.crisp < clean.crisp, `blur: ${formatPrompt(scene)} ${blurred.reward} vs ${clean.reward}`);
-      assert.ok(noisy.reward < clean.reward - 0.05 && noisy.clean < clean.clean, `noise: ${formatPrompt(scene)} ${noisy.reward} vs ${clean.reward}`);
-    }), { numRuns: runs });
+    fc.assert(
+      fc.property(arbScene, fc.nat(1000), (scene, seed) => {
+        const image = renderScene(scene, { seed });
+        const clean = rewardDetails(image, scene);
+        const blurred = rewardDetails(boxBlur(image), scene);
+        const noisy = rewardDetails(gaussianNoise(image, 0.2, seed), scene);
+        assert.ok(
+          blurred.reward < clean.reward - 0.02 && blurred.crisp < clean.crisp,
+          `blur: ${formatPrompt(scene)} ${blurred.reward} vs ${clean.reward}`,
+        );
+        assert.ok(
+          noisy.reward < clean.reward - 0.05 && noisy.clean < clean.clean,
+          `noise: ${formatPrompt(scene)} ${noisy.reward} vs ${clean.reward}`,
+        );
+      }),
+      { numRuns: runs },
+    );
   });
 
   test("every term lies in [0, 1] and the reward is their documented mix", () => {
-    fc.assert(fc.property(arbScene, fc.nat(1000), fc.double({ min: 0, max: 0.6, noNaN: true }), (scene, seed, sigma) => {
-      const d = rewardDetails(gaussianNoise(renderScene(scene, { seed }), sigma, seed + 1), scene);
-      for (const v of [d.reward, d.adherence, d.aesthetic, d.clean, d.crisp, d.contrast, ...d.objects.flatMap((o) => [o.presence, o.shape, o.size, o.place, o.score])]) assert.ok(v >= 0 && v <= 1, `${v}`);
-      const objects = d.objects.reduce((a, o) => a + o.presence * (o.shape + o.size + o.place) / 3, 0) / d.objects.length;
-      assert.ok(Math.abs(d.adherence - objects) < 1e-12);
-      assert.ok(Math.abs(d.aesthetic - (d.clean + d.crisp + d.contrast) / 3) < 1e-12);
-      assert.ok(Math.abs(d.reward - (0.75 * d.adherence + 0.25 * d.aesthetic)) < 1e-12);
-    }), { numRuns: runs });
+    fc.assert(
+      fc.property(arbScene, fc.nat(1000), fc.double({ min: 0, max: 0.6, noNaN: true }), (scene, seed, sigma) => {
+        const d = rewardDetails(gaussianNoise(renderScene(scene, { seed }), sigma, seed + 1), scene);
+        for (const v of [
+          d.reward,
+          d.adherence,
+          d.aesthetic,
+          d.clean,
+          d.crisp,
+          d.contrast,
+          ...d.objects.flatMap((o) => [o.presence, o.shape, o.size, o.place, o.score]),
+        ])
+          assert.ok(v >= 0 && v <= 1, `${v}`);
+        const objects = d.objects.reduce((a, o) => a + (o.presence * (o.shape + o.size + o.place)) / 3, 0) / d.objects.length;
+        assert.ok(Math.abs(d.adherence - objects) < 1e-12);
+        assert.ok(Math.abs(d.aesthetic - (d.clean + d.crisp + d.contrast) / 3) < 1e-12);
+        assert.ok(Math.abs(d.reward - (0.75 * d.adherence + 0.25 * d.aesthetic)) < 1e-12);
+      }),
+      { numRuns: runs },
+    );
   });
 
   test("images of the wrong size, range or type are refused with RewardInputError", () => {
@@ -145,6 +193,9 @@ describe("toy-world reward", () => {
     const batch = new Float32Array(2 * 3 * S * S);
     batch.set(images[0]!, 0);
     batch.set(images[1]!, 3 * S * S);
-    assert.deepEqual(Array.from(rewardBatch(batch, two.map(formatPrompt))), two.map((s, i) => Math.fround(reward(images[i]!, s))));
+    assert.deepEqual(
+      Array.from(rewardBatch(batch, two.map(formatPrompt))),
+      two.map((s, i) => Math.fround(reward(images[i]!, s))),
+    );
   });
 });

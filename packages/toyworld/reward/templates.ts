@@ -61,7 +61,15 @@ function makeTemplate(shape: Shape, cx: number, cy: number, side: number, size: 
       }
     }
   }
-  return { cx: cx / size, cy: cy / size, side: side / size, pixels: Int32Array.from(pixels), coverage: Float32Array.from(coverage), area, box: x1 < 0 ? [0, 0, 0, 0] : [x0, y0, x1, y1] };
+  return {
+    cx: cx / size,
+    cy: cy / size,
+    side: side / size,
+    pixels: Int32Array.from(pixels),
+    coverage: Float32Array.from(coverage),
+    area,
+    box: x1 < 0 ? [0, 0, 0, 0] : [x0, y0, x1, y1],
+  };
 }
 
 /** The best soft-Dice fit of one shape to a membership map. */
@@ -112,12 +120,20 @@ export function refinedFit(membership: Float32Array, shape: Shape, size: number)
     for (let k = 0; k < t.pixels.length; k++) overlap += membership[t.pixels[k]!]! * t.coverage[k]!;
     return (2 * overlap) / (mass + t.area);
   };
-  for (const [move, scale] of [[0.25, 0.04], [0.125, 0.02], [0.0625, 0.01]] as const) {
+  for (const [move, scale] of [
+    [0.25, 0.04],
+    [0.125, 0.02],
+    [0.0625, 0.01],
+  ] as const) {
     for (let round = 0, improved = true; improved && round < 4; round++) {
       improved = false;
       const candidates: [number, number, number][] = [
-        [cx + move, cy, side], [cx - move, cy, side], [cx, cy + move, side], [cx, cy - move, side],
-        [cx, cy, side * (1 + scale)], [cx, cy, side * (1 - scale)],
+        [cx + move, cy, side],
+        [cx - move, cy, side],
+        [cx, cy + move, side],
+        [cx, cy - move, side],
+        [cx, cy, side * (1 + scale)],
+        [cx, cy, side * (1 - scale)],
       ];
       for (const [x, y, z] of candidates) {
         const t = makeTemplate(shape, x, y, z, size);

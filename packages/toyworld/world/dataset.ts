@@ -21,7 +21,8 @@ export interface WorldBatch {
  */
 export function worldBatch(index: number, batchSize: number, options: { split?: Split; seed?: number; size?: number } = {}): WorldBatch {
   const { split = "train", seed = 0, size = IMAGE_SIZE } = options;
-  if (!Number.isInteger(index) || index < 0) throw new RangeError(`Cannot make world batch ${index}: the index must be a non-negative integer`);
+  if (!Number.isInteger(index) || index < 0)
+    throw new RangeError(`Cannot make world batch ${index}: the index must be a non-negative integer`);
   const scenes = sampleScenes(batchSize, { split, seed: seed * 1_000_003 + index });
   const perImage = 3 * size * size;
   const samples = new Float32Array(batchSize * perImage);

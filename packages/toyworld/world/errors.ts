@@ -14,15 +14,28 @@ export class PromptParseError extends Error {
 
 /** A word that is not in the toy world's vocabulary. */
 export class UnknownWordError extends PromptParseError {
-  constructor(prompt: string, wordIndex: number, readonly word: string) {
-    super(`Cannot parse toy-world prompt ${JSON.stringify(prompt)}: unknown word ${JSON.stringify(word)} at word ${wordIndex + 1}`, prompt, wordIndex);
+  constructor(
+    prompt: string,
+    wordIndex: number,
+    readonly word: string,
+  ) {
+    super(
+      `Cannot parse toy-world prompt ${JSON.stringify(prompt)}: unknown word ${JSON.stringify(word)} at word ${wordIndex + 1}`,
+      prompt,
+      wordIndex,
+    );
     this.name = "UnknownWordError";
   }
 }
 
 /** Known words that do not form a prompt of the grammar (or a scene the world cannot draw). */
 export class MalformedPromptError extends PromptParseError {
-  constructor(prompt: string, wordIndex: number, readonly expected: string, readonly found: string | undefined) {
+  constructor(
+    prompt: string,
+    wordIndex: number,
+    readonly expected: string,
+    readonly found: string | undefined,
+  ) {
     super(
       `Cannot parse toy-world prompt ${JSON.stringify(prompt)}: expected ${expected} at word ${wordIndex + 1}, found ${found === undefined ? "the end of the prompt" : JSON.stringify(found)}`,
       prompt,

@@ -46,7 +46,8 @@ export function allScenes(): Scene[] {
   for (const background of BACKGROUND_NAMES) {
     for (const first of objects) {
       for (const relation of RELATION_NAMES) {
-        for (const second of objects) if (second.colour !== first.colour) scenes.push({ kind: "pair", first, relation, second, background });
+        for (const second of objects)
+          if (second.colour !== first.colour) scenes.push({ kind: "pair", first, relation, second, background });
       }
     }
   }

@@ -20,29 +20,35 @@ describe("toy-world grammar", () => {
   });
 
   test("case, extra spaces and 'an' do not change the parse", () => {
-    fc.assert(fc.property(arbScene, fc.constantFrom(" ", "  ", "\t"), (scene, gap) => {
-      const prompt = formatPrompt(scene);
-      const messy = `  ${prompt.toUpperCase().split(" ").join(gap).replace(/^A /, "an ")} `;
-      assert.deepEqual(parsePrompt(messy), scene);
-    }), { numRuns: fcRuns(50) });
+    fc.assert(
+      fc.property(arbScene, fc.constantFrom(" ", "  ", "\t"), (scene, gap) => {
+        const prompt = formatPrompt(scene);
+        const messy = `  ${prompt.toUpperCase().split(" ").join(gap).replace(/^A /, "an ")} `;
+        assert.deepEqual(parsePrompt(messy), scene);
+      }),
+      { numRuns: fcRuns(50) },
+    );
   });
 
   test("a word outside the vocabulary is an UnknownWordError naming it and its place", () => {
-    fc.assert(fc.property(arbScene, fc.nat(), fc.constantFrom("pink", "hexagon", "tiny", "beside", "cat", "red,"), (scene, at, word) => {
-      const words = formatPrompt(scene).split(" ");
-      const index = at % words.length;
-      words[index] = word;
-      const error = (() => {
-        try {
-          parsePrompt(words.join(" "));
-        } catch (e) {
-          return e;
-        }
-      })();
-      assert.ok(error instanceof UnknownWordError, String(error));
-      assert.equal(error.word, word);
-      assert.equal(error.wordIndex, index);
-    }), { numRuns: fcRuns(50) });
+    fc.assert(
+      fc.property(arbScene, fc.nat(), fc.constantFrom("pink", "hexagon", "tiny", "beside", "cat", "red,"), (scene, at, word) => {
+        const words = formatPrompt(scene).split(" ");
+        const index = at % words.length;
+        words[index] = word;
+        const error = (() => {
+          try {
+            parsePrompt(words.join(" "));
+          } catch (e) {
+            return e;
+          }
+        })();
+        assert.ok(error instanceof UnknownWordError, String(error));
+        assert.equal(error.word, word);
+        assert.equal(error.wordIndex, index);
+      }),
+      { numRuns: fcRuns(50) },
+    );
   });
 
   test("known words out of order are a MalformedPromptError saying what was expected", () => {
@@ -58,7 +64,11 @@ describe("toy-world grammar", () => {
       ["", /expected "a"/],
     ];
     for (const [prompt, message] of cases) {
-      assert.throws(() => parsePrompt(prompt), (e: unknown) => e instanceof MalformedPromptError && e instanceof PromptParseError && message.test(e.message), prompt);
+      assert.throws(
+        () => parsePrompt(prompt),
+        (e: unknown) => e instanceof MalformedPromptError && e instanceof PromptParseError && message.test(e.message),
+        prompt,
+      );
     }
   });
 
@@ -69,7 +79,11 @@ describe("toy-world grammar", () => {
     const pairOf = (o: { colour: string; shape: string }) => `${o.colour} ${o.shape}`;
     const heldPairs = new Set(HELD_OUT_PAIRS.map(([c, s]) => `${c} ${s}`));
     for (const scene of train) for (const o of sceneObjects(scene)) assert.ok(!heldPairs.has(pairOf(o)), formatPrompt(scene));
-    for (const scene of heldout) assert.ok(sceneObjects(scene).some((o) => heldPairs.has(pairOf(o))), formatPrompt(scene));
+    for (const scene of heldout)
+      assert.ok(
+        sceneObjects(scene).some((o) => heldPairs.has(pairOf(o))),
+        formatPrompt(scene),
+      );
     // every held-out word still occurs in training, only the combination is new
     const trainWords = new Set(train.flatMap((s) => formatPrompt(s).split(" ")));
     for (const scene of heldout) for (const word of formatPrompt(scene).split(" ")) assert.ok(trainWords.has(word), word);

@@ -1,4 +1,4 @@
-import { WorldRandom } from "./rng.ts";
+import type { WorldRandom } from "./rng.ts";
 import type { Scene } from "./scene.ts";
 import { type Colour, COLOURS, JITTER, PAIR_SEPARATION, POSITIONS, RELATIONS, type Shape, SIZES } from "./vocabulary.ts";
 

@@ -17,8 +17,18 @@ import {
 
 /** Every word the grammar uses; anything else is an UnknownWordError. */
 const VOCABULARY: ReadonlySet<string> = new Set([
-  "a", "an", "on", "the", "at", "in", "of", "background",
-  ...SIZE_NAMES, ...COLOUR_NAMES, ...SHAPES, ...BACKGROUND_NAMES,
+  "a",
+  "an",
+  "on",
+  "the",
+  "at",
+  "in",
+  "of",
+  "background",
+  ...SIZE_NAMES,
+  ...COLOUR_NAMES,
+  ...SHAPES,
+  ...BACKGROUND_NAMES,
   ...[...POSITION_NAMES, ...RELATION_NAMES].flatMap((phrase) => phrase.split(" ")),
 ]);
 
@@ -36,7 +46,11 @@ const VOCABULARY: ReadonlySet<string> = new Set([
  */
 export function parsePrompt(prompt: string): Scene {
   if (typeof prompt !== "string") throw new TypeError(`Cannot parse toy-world prompt: expected a string, got ${typeof prompt}`);
-  const words = prompt.trim().toLowerCase().split(/\s+/).filter((w) => w.length > 0);
+  const words = prompt
+    .trim()
+    .toLowerCase()
+    .split(/\s+/)
+    .filter((w) => w.length > 0);
   words.forEach((word, i) => {
     if (!VOCABULARY.has(word)) throw new UnknownWordError(prompt, i, word);
   });
@@ -53,7 +67,12 @@ export function parsePrompt(prompt: string): Scene {
   if (relation === undefined) reader.fail("a position (on the left, …, in the center) or a relation (left of, right of, above, below)");
   const second = reader.object();
   if (second.colour === first.colour) {
-    throw new MalformedPromptError(prompt, relationAt + 3, `a colour other than ${first.colour} (the two objects of a pair differ in colour)`, second.colour);
+    throw new MalformedPromptError(
+      prompt,
+      relationAt + 3,
+      `a colour other than ${first.colour} (the two objects of a pair differ in colour)`,
+      second.colour,
+    );
   }
   const background = reader.background();
   reader.end();
@@ -63,7 +82,10 @@ export function parsePrompt(prompt: string): Scene {
 /** A cursor over the prompt's words with one method per grammar rule. */
 class WordReader {
   index = 0;
-  constructor(readonly prompt: string, readonly words: string[]) {}
+  constructor(
+    readonly prompt: string,
+    readonly words: string[],
+  ) {}
 
   fail(expected: string): never {
     throw new MalformedPromptError(this.prompt, this.index, expected, this.words[this.index]);

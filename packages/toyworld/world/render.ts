@@ -36,7 +36,7 @@ export function renderScene(scene: Scene, options: RenderOptions = {}): Float32A
   const { seed = 0, jitter = true } = options;
   const random = new WorldRandom(seed);
   const layout = jitter ? jitteredLayout(scene, random) : nominalLayout(scene);
-  return drawLayout(layout, scene.background, random, { ...options, colourJitter: jitter ? options.colourJitter ?? 0.03 : 0 });
+  return drawLayout(layout, scene.background, random, { ...options, colourJitter: jitter ? (options.colourJitter ?? 0.03) : 0 });
 }
 
 /**
@@ -44,9 +44,15 @@ export function renderScene(scene: Scene, options: RenderOptions = {}): Float32A
  * up to `colourJitter` per channel with `random` (or exactly when 0). `renderScene` is this on a
  * scene's layout; tests use it to draw a layout with an object removed or moved.
  */
-export function drawLayout(layout: readonly PlacedObject[], backgroundName: Background, random: WorldRandom, options: RenderOptions = {}): Float32Array {
+export function drawLayout(
+  layout: readonly PlacedObject[],
+  backgroundName: Background,
+  random: WorldRandom,
+  options: RenderOptions = {},
+): Float32Array {
   const { size = IMAGE_SIZE, colourJitter = 0.03 } = options;
-  if (!Number.isInteger(size) || size < 4) throw new RangeError(`Cannot render a toy-world scene: size must be an integer ≥ 4, got ${size}`);
+  if (!Number.isInteger(size) || size < 4)
+    throw new RangeError(`Cannot render a toy-world scene: size must be an integer ≥ 4, got ${size}`);
   const plane = size * size;
   const rgb = new Float32Array(3 * plane);
   const background = BACKGROUNDS[backgroundName];

@@ -50,8 +50,10 @@ export interface SampleScenesOptions {
  */
 export function sampleScenes(count: number, options: SampleScenesOptions = {}): Scene[] {
   const { split = "train", seed = 0, singleFraction = 0.4 } = options;
-  if (!Number.isInteger(count) || count < 0) throw new RangeError(`Cannot sample scenes: count must be a non-negative integer, got ${count}`);
-  if (!(singleFraction >= 0 && singleFraction <= 1)) throw new RangeError(`Cannot sample scenes: singleFraction must be in [0, 1], got ${singleFraction}`);
+  if (!Number.isInteger(count) || count < 0)
+    throw new RangeError(`Cannot sample scenes: count must be a non-negative integer, got ${count}`);
+  if (!(singleFraction >= 0 && singleFraction <= 1))
+    throw new RangeError(`Cannot sample scenes: singleFraction must be in [0, 1], got ${singleFraction}`);
   const scenes = scenesOf(split);
   const singles: Scene[] = scenes.filter((s) => s.kind === "single");
   const pairs: Scene[] = scenes.filter((s) => s.kind === "pair");

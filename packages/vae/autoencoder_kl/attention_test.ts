@@ -29,11 +29,12 @@ function referenceBlock(x: Float32Array, [b, c, h, w]: number[], groups: number,
     }
     const project = (wt: ArrayLike<number>, bias: ArrayLike<number>) => {
       const y = new Float64Array(n * c); // [pixel, channel]
-      for (let i = 0; i < n; i++) for (let o = 0; o < c; o++) {
-        let s = bias[o];
-        for (let k = 0; k < c; k++) s += wt[o * c + k] * normed[k * n + i];
-        y[i * c + o] = s;
-      }
+      for (let i = 0; i < n; i++)
+        for (let o = 0; o < c; o++) {
+          let s = bias[o];
+          for (let k = 0; k < c; k++) s += wt[o * c + k] * normed[k * n + i];
+          y[i * c + o] = s;
+        }
       return y;
     };
     const q = project(p.qw, p.qb);
@@ -61,11 +62,16 @@ function referenceBlock(x: Float32Array, [b, c, h, w]: number[], groups: number,
 
 async function blockParams(block: VAEAttention): Promise<Record<string, ArrayLike<number>>> {
   return {
-      gw: await block.group_norm.weight!.toArray(), gb: await block.group_norm.bias!.toArray(),
-      qw: await block.to_q.weight.toArray(), qb: await block.to_q.bias!.toArray(),
-      kw: await block.to_k.weight.toArray(), kb: await block.to_k.bias!.toArray(),
-      vw: await block.to_v.weight.toArray(), vb: await block.to_v.bias!.toArray(),
-      ow: await block.to_out.weight.toArray(), ob: await block.to_out.bias!.toArray(),
+    gw: await block.group_norm.weight!.toArray(),
+    gb: await block.group_norm.bias!.toArray(),
+    qw: await block.to_q.weight.toArray(),
+    qb: await block.to_q.bias!.toArray(),
+    kw: await block.to_k.weight.toArray(),
+    kb: await block.to_k.bias!.toArray(),
+    vw: await block.to_v.weight.toArray(),
+    vb: await block.to_v.bias!.toArray(),
+    ow: await block.to_out.weight.toArray(),
+    ob: await block.to_out.bias!.toArray(),
   };
 }
 

@@ -100,7 +100,11 @@ export class AutoencoderKL extends Module {
 
   #checkInput(op: string, x: Tensor, channels: number, what: string): void {
     if (x.ndim !== 4 || x.shape[1] !== channels) {
-      throw new ShapeError(`AutoencoderKL.${op}`, [x.shape], `Cannot ${op} a tensor of shape [${x.shape.join(", ")}]: expected an ${what} batch [batch, ${channels}, height, width]`);
+      throw new ShapeError(
+        `AutoencoderKL.${op}`,
+        [x.shape],
+        `Cannot ${op} a tensor of shape [${x.shape.join(", ")}]: expected an ${what} batch [batch, ${channels}, height, width]`,
+      );
     }
   }
 }

@@ -40,7 +40,12 @@ function sd15VaeShapes(): Map<string, number[]> {
     }
   };
   conv("encoder.conv_in", 128, 3, 3);
-  const down = [[128, 128], [128, 256], [256, 512], [512, 512]];
+  const down = [
+    [128, 128],
+    [128, 256],
+    [256, 512],
+    [512, 512],
+  ];
   down.forEach(([inp, out], i) => {
     resnet(`encoder.down_blocks.${i}.resnets.0`, inp, out);
     resnet(`encoder.down_blocks.${i}.resnets.1`, out, out);
@@ -53,7 +58,12 @@ function sd15VaeShapes(): Map<string, number[]> {
   conv("post_quant_conv", 4, 4, 1);
   conv("decoder.conv_in", 512, 4, 3);
   mid("decoder.mid_block");
-  const up = [[512, 512], [512, 512], [512, 256], [256, 128]];
+  const up = [
+    [512, 512],
+    [512, 512],
+    [512, 256],
+    [256, 128],
+  ];
   up.forEach(([inp, out], i) => {
     resnet(`decoder.up_blocks.${i}.resnets.0`, inp, out);
     resnet(`decoder.up_blocks.${i}.resnets.1`, out, out);
@@ -81,14 +91,23 @@ describe("AutoencoderKL structure", () => {
   test("mid_block_add_attention and use_quant_conv switch their layers off", () => {
     const vae = AutoencoderKL.fromConfig({ ...SD15_VAE_CONFIG, mid_block_add_attention: false, use_quant_conv: false }, { init: "meta" });
     const names = [...vae.namedParameters()].map(([name]) => name);
-    assert.equal(names.some((n) => n.includes("attentions")), false);
-    assert.equal(names.some((n) => n.startsWith("quant_conv")), false);
+    assert.equal(
+      names.some((n) => n.includes("attentions")),
+      false,
+    );
+    assert.equal(
+      names.some((n) => n.startsWith("quant_conv")),
+      false,
+    );
     assert.ok(names.includes("post_quant_conv.weight"));
   });
 
   test("unsupported configuration values are rejected by name", () => {
     const reject = (json: Record<string, unknown>, pattern: RegExp) =>
-      assert.throws(() => autoencoderKLConfigFromDiffusers(json), (e: unknown) => e instanceof UnsupportedConfigError && pattern.test(e.message));
+      assert.throws(
+        () => autoencoderKLConfigFromDiffusers(json),
+        (e: unknown) => e instanceof UnsupportedConfigError && pattern.test(e.message),
+      );
     reject({ ...SD15_VAE_CONFIG, act_fn: "gelu" }, /act_fn = "gelu"/);
     reject({ ...SD15_VAE_CONFIG, down_block_types: ["DownEncoderBlock2D"] }, /down_block_types/);
     reject({ ...SD15_VAE_CONFIG, norm_type: "spatial" }, /norm_type = "spatial"/);
@@ -97,7 +116,10 @@ describe("AutoencoderKL structure", () => {
 
   test("inputs with the wrong channel count are refused before any GPU work", () => {
     const vae = AutoencoderKL.fromConfig({ block_out_channels: [32, 64] }, { init: "meta" });
-    assert.throws(() => vae.encode(zeros([1, 4, 16, 16])), (e: unknown) => e instanceof ShapeError && /\[batch, 3, height, width\]/.test(e.message));
+    assert.throws(
+      () => vae.encode(zeros([1, 4, 16, 16])),
+      (e: unknown) => e instanceof ShapeError && /\[batch, 3, height, width\]/.test(e.message),
+    );
     assert.throws(() => vae.decode(zeros([1, 3, 8, 8])), ShapeError);
   });
 });
@@ -106,13 +128,17 @@ describe("DiagonalGaussianDistribution", () => {
   test("splits mean and clamped log-variance and samples mean + exp(logvar/2)·noise", async () => {
     const values = [0.5, -1, 2, 3, /* logvar */ -40, 0, 25, -2];
     const posterior = new DiagonalGaussianDistribution(tensor(values, [1, 2, 2, 2]));
-    assert.deepEqual([...await posterior.mean.toArray()], [0.5, -1, 2, 3]);
-    assert.deepEqual([...await posterior.logvar.toArray()], [-30, 0, 20, -2]);
+    assert.deepEqual([...(await posterior.mean.toArray())], [0.5, -1, 2, 3]);
+    assert.deepEqual([...(await posterior.logvar.toArray())], [-30, 0, 20, -2]);
     const std = [-30, 0, 20, -2].map((v) => Math.exp(v / 2));
     assertClose(await posterior.std.toArray(), std, { atol: 0, rtol: 1e-6 });
     const noise = [1, -2, 0.5, 3];
     const sample = await posterior.sample(tensor(noise, [1, 1, 2, 2])).toArray();
-    assertClose(sample, [0.5, -1, 2, 3].map((m, i) => m + std[i] * noise[i]), { atol: 1e-6, rtol: 1e-5 });
+    assertClose(
+      sample,
+      [0.5, -1, 2, 3].map((m, i) => m + std[i] * noise[i]),
+      { atol: 1e-6, rtol: 1e-5 },
+    );
     assert.throws(() => posterior.sample(zeros([1, 2, 2, 2])), ShapeError);
     posterior.dispose();
   });

@@ -17,7 +17,12 @@ export class DownEncoderBlock2D extends Module {
   readonly resnets: VAEResnetBlock2D[] = [];
   readonly downsampler: VAEDownsample2D | null;
 
-  constructor(inChannels: number, outChannels: number, block: { numLayers: number; groups: number; addDownsample: boolean }, options: LayerOptions = {}) {
+  constructor(
+    inChannels: number,
+    outChannels: number,
+    block: { numLayers: number; groups: number; addDownsample: boolean },
+    options: LayerOptions = {},
+  ) {
     super();
     for (let i = 0; i < block.numLayers; i++) {
       const resnet = new VAEResnetBlock2D(i === 0 ? inChannels : outChannels, outChannels, block.groups, options);
@@ -49,7 +54,12 @@ export class UpDecoderBlock2D extends Module {
   readonly resnets: VAEResnetBlock2D[] = [];
   readonly upsampler: VAEUpsample2D | null;
 
-  constructor(inChannels: number, outChannels: number, block: { numLayers: number; groups: number; addUpsample: boolean }, options: LayerOptions = {}) {
+  constructor(
+    inChannels: number,
+    outChannels: number,
+    block: { numLayers: number; groups: number; addUpsample: boolean },
+    options: LayerOptions = {},
+  ) {
     super();
     for (let i = 0; i < block.numLayers; i++) {
       const resnet = new VAEResnetBlock2D(i === 0 ? inChannels : outChannels, outChannels, block.groups, options);

@@ -33,7 +33,10 @@ export class VAEDecoder extends Module {
       this.up_blocks.push(this.registerModule(`up_blocks.${i}`, new UpDecoderBlock2D(width, outWidth, block, options)));
       width = outWidth;
     });
-    this.mid_block = this.registerModule("mid_block", new VAEMidBlock2D(widths[0], { groups, addAttention: config.midBlockAddAttention }, options));
+    this.mid_block = this.registerModule(
+      "mid_block",
+      new VAEMidBlock2D(widths[0], { groups, addAttention: config.midBlockAddAttention }, options),
+    );
     this.conv_norm_out = this.registerModule("conv_norm_out", new GroupNorm(groups, width, { ...options, eps: VAE_NORM_EPS }));
     this.conv_out = this.registerModule("conv_out", new Conv2d(width, config.outChannels, 3, { ...options, padding: 1 }));
   }

@@ -23,7 +23,11 @@ export class DiagonalGaussianDistribution {
   constructor(moments: Tensor) {
     const channels = moments.shape[1];
     if (moments.ndim !== 4 || channels % 2 !== 0) {
-      throw new ShapeError("DiagonalGaussianDistribution", [moments.shape], `Cannot split moments of shape [${moments.shape.join(", ")}] into mean and log-variance: expected [batch, 2·channels, height, width]`);
+      throw new ShapeError(
+        "DiagonalGaussianDistribution",
+        [moments.shape],
+        `Cannot split moments of shape [${moments.shape.join(", ")}] into mean and log-variance: expected [batch, 2·channels, height, width]`,
+      );
     }
     const parts = tidy(() => {
       const half = channels / 2;
@@ -40,10 +44,15 @@ export class DiagonalGaussianDistribution {
   /** mean + std·ε, with ε given (same shape as the mean) or drawn from a seeded N(0, 1). */
   sample(noise: Tensor | { seed: number; offset?: number }): Tensor {
     if ("shape" in noise && noise.shape.join(",") !== this.mean.shape.join(",")) {
-      throw new ShapeError("DiagonalGaussianDistribution.sample", [noise.shape, this.mean.shape], `Cannot sample with noise of shape [${noise.shape.join(", ")}]: it must match the mean [${this.mean.shape.join(", ")}]`);
+      throw new ShapeError(
+        "DiagonalGaussianDistribution.sample",
+        [noise.shape, this.mean.shape],
+        `Cannot sample with noise of shape [${noise.shape.join(", ")}]: it must match the mean [${this.mean.shape.join(", ")}]`,
+      );
     }
     return tidy(() => {
-      const epsilon = "shape" in noise ? noise : randn(this.mean.shape, { seed: noise.seed, offset: noise.offset, device: this.mean.device });
+      const epsilon =
+        "shape" in noise ? noise : randn(this.mean.shape, { seed: noise.seed, offset: noise.offset, device: this.mean.device });
       return add(this.mean, mul(this.std, epsilon));
     });
   }

@@ -31,7 +31,10 @@ export class VAEEncoder extends Module {
       this.down_blocks.push(this.registerModule(`down_blocks.${i}`, new DownEncoderBlock2D(width, outWidth, block, options)));
       width = outWidth;
     });
-    this.mid_block = this.registerModule("mid_block", new VAEMidBlock2D(width, { groups, addAttention: config.midBlockAddAttention }, options));
+    this.mid_block = this.registerModule(
+      "mid_block",
+      new VAEMidBlock2D(width, { groups, addAttention: config.midBlockAddAttention }, options),
+    );
     this.conv_norm_out = this.registerModule("conv_norm_out", new GroupNorm(groups, width, { ...options, eps: VAE_NORM_EPS }));
     this.conv_out = this.registerModule("conv_out", new Conv2d(width, 2 * config.latentChannels, 3, { ...options, padding: 1 }));
   }

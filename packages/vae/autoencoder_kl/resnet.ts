@@ -28,9 +28,8 @@ export class VAEResnetBlock2D extends Module {
     this.conv1 = this.registerModule("conv1", new Conv2d(inChannels, outChannels, 3, { ...options, padding: 1 }));
     this.norm2 = this.registerModule("norm2", new GroupNorm(groups, outChannels, norm));
     this.conv2 = this.registerModule("conv2", new Conv2d(outChannels, outChannels, 3, { ...options, padding: 1 }));
-    this.conv_shortcut = inChannels === outChannels
-      ? null
-      : this.registerModule("conv_shortcut", new Conv2d(inChannels, outChannels, 1, options));
+    this.conv_shortcut =
+      inChannels === outChannels ? null : this.registerModule("conv_shortcut", new Conv2d(inChannels, outChannels, 1, options));
   }
 
   forward(x: Tensor): Tensor {

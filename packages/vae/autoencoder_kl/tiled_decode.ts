@@ -92,7 +92,8 @@ export function tiledDecode(vae: TileDecoder, z: Tensor, options: VAETilingOptio
   const factor = vaeScaleFactor(vae.config);
   const tileLatent = options.tileLatentSize ?? Math.floor(vae.config.sampleSize / factor);
   const overlap = options.overlap ?? 0.25;
-  if (!Number.isInteger(tileLatent) || tileLatent < 1) throw new RangeError(`Cannot decode in tiles of ${tileLatent} latent pixels: the size must be a positive integer`);
+  if (!Number.isInteger(tileLatent) || tileLatent < 1)
+    throw new RangeError(`Cannot decode in tiles of ${tileLatent} latent pixels: the size must be a positive integer`);
   if (!(overlap >= 0 && overlap < 1)) throw new RangeError(`Cannot decode with a tile overlap of ${overlap}: it must be in [0, 1)`);
   const tileSample = tileLatent * factor;
   // diffusers' integer truncations, so the tiles fall where its tiles fall
@@ -143,7 +144,9 @@ export function decodeWithinLimit(vae: TileDecoder, z: Tensor, maxBindingBytes: 
   const oneImageFits = largestDecodeActivationBytes(vae.config, 1, h, w) <= maxBindingBytes;
   const tileLatentSize = oneImageFits ? null : tileLatentSizeWithin(vae.config, maxBindingBytes);
   if (!oneImageFits && tileLatentSize === null) {
-    throw new RangeError(`Cannot decode latents of ${h}×${w}: even 8×8-latent tiles need more than ${maxBindingBytes} bytes in one binding`);
+    throw new RangeError(
+      `Cannot decode latents of ${h}×${w}: even 8×8-latent tiles need more than ${maxBindingBytes} bytes in one binding`,
+    );
   }
   return tidy(() => {
     const images: Tensor[] = [];

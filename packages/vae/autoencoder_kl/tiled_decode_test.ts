@@ -89,7 +89,9 @@ async function referenceTiledDecode(z: ReturnType<typeof randn>, tileLatent: num
       if (j > 0) blend(rows[i]![j - 1]!, tile, 3);
       const th = Math.min(limit, tile.shape[2]);
       const tw = Math.min(limit, tile.shape[3]);
-      for (let c = 0; c < 3; c++) for (let y = 0; y < th; y++) for (let x = 0; x < tw; x++) out.data[(c * outH + top + y) * outW + left + x] = tile.data[at(tile, c, y, x)]!;
+      for (let c = 0; c < 3; c++)
+        for (let y = 0; y < th; y++)
+          for (let x = 0; x < tw; x++) out.data[(c * outH + top + y) * outW + left + x] = tile.data[at(tile, c, y, x)]!;
       left += tw;
       rowHeight = th;
     }
@@ -118,7 +120,11 @@ describe("tiled VAE decoding", () => {
     z.dispose();
   });
 
-  for (const [h, w, tile, overlap] of [[12, 12, 8, 0.25], [13, 9, 6, 0.5], [10, 7, 4, 0]] as const) {
+  for (const [h, w, tile, overlap] of [
+    [12, 12, 8, 0.25],
+    [13, 9, 6, 0.5],
+    [10, 7, 4, 0],
+  ] as const) {
     test(`${h}×${w} latents in tiles of ${tile} (overlap ${overlap}) match diffusers' algorithm on the host`, async () => {
       const z = randn([1, 4, h, w], { seed: h * 100 + w });
       const expected = await referenceTiledDecode(z, tile, overlap);
@@ -135,7 +141,10 @@ describe("tiled VAE decoding", () => {
     const plain = await toHost(vae.decode(z));
     assert.deepEqual((await toHost(decodeWithinLimit(vae, z, 2 * oneImage))).data, plain.data);
     // one image at a time: the same numbers (the decoder treats batch elements independently)
-    assertClose(Float32Array.from((await toHost(decodeWithinLimit(vae, z, oneImage))).data), Float32Array.from(plain.data), { atol: 1e-6, rtol: 1e-6 });
+    assertClose(Float32Array.from((await toHost(decodeWithinLimit(vae, z, oneImage))).data), Float32Array.from(plain.data), {
+      atol: 1e-6,
+      rtol: 1e-6,
+    });
     // below one image: tiles of the largest size that fits
     const tile = tileLatentSizeWithin(vae.config, oneImage - 1)!;
     assert.ok(tile >= 8 && tile < 12);

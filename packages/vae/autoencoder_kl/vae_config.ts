@@ -46,7 +46,9 @@ function positiveInteger(json: Json, name: string, fallback: number): number {
 function blockTypes(json: Json, name: string, expected: string, count: number): void {
   const value = json[name] ?? Array(count).fill(expected);
   if (!Array.isArray(value) || value.length !== count || value.some((type) => type !== expected)) {
-    throw new UnsupportedConfigError(`Cannot build AutoencoderKL: ${name} = ${JSON.stringify(value)} is not supported (${count} × "${expected}", one per block_out_channels entry)`);
+    throw new UnsupportedConfigError(
+      `Cannot build AutoencoderKL: ${name} = ${JSON.stringify(value)} is not supported (${count} × "${expected}", one per block_out_channels entry)`,
+    );
   }
 }
 
@@ -69,18 +71,24 @@ export function autoencoderKLConfigFromDiffusers(json: Json): AutoencoderKLConfi
   }
   const blockOutChannels = json.block_out_channels ?? [64];
   if (!Array.isArray(blockOutChannels) || blockOutChannels.length === 0 || !blockOutChannels.every((c) => Number.isInteger(c) && c > 0)) {
-    throw new UnsupportedConfigError(`Cannot build AutoencoderKL: block_out_channels = ${JSON.stringify(blockOutChannels)}, it must be a non-empty list of positive integers`);
+    throw new UnsupportedConfigError(
+      `Cannot build AutoencoderKL: block_out_channels = ${JSON.stringify(blockOutChannels)}, it must be a non-empty list of positive integers`,
+    );
   }
   blockTypes(json, "down_block_types", "DownEncoderBlock2D", blockOutChannels.length);
   blockTypes(json, "up_block_types", "UpDecoderBlock2D", blockOutChannels.length);
   const normNumGroups = positiveInteger(json, "norm_num_groups", 32);
   const badChannels = (blockOutChannels as number[]).find((c) => c % normNumGroups !== 0);
   if (badChannels !== undefined) {
-    throw new UnsupportedConfigError(`Cannot build AutoencoderKL: block_out_channels ${badChannels} is not divisible by norm_num_groups ${normNumGroups}`);
+    throw new UnsupportedConfigError(
+      `Cannot build AutoencoderKL: block_out_channels ${badChannels} is not divisible by norm_num_groups ${normNumGroups}`,
+    );
   }
   const shiftFactor = json.shift_factor ?? null;
   if (shiftFactor !== null && typeof shiftFactor !== "number") {
-    throw new UnsupportedConfigError(`Cannot build AutoencoderKL: shift_factor = ${JSON.stringify(shiftFactor)}, it must be a number or null`);
+    throw new UnsupportedConfigError(
+      `Cannot build AutoencoderKL: shift_factor = ${JSON.stringify(shiftFactor)}, it must be a number or null`,
+    );
   }
   return {
     inChannels: positiveInteger(json, "in_channels", 3),

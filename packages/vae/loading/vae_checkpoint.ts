@@ -1,7 +1,7 @@
 import type { SafetensorsReader } from "@spo/safetensors";
 import type { LoadReport, Module } from "@spo/wgpu-tensor";
 import type { AutoencoderKL } from "../autoencoder_kl/autoencoder_kl.ts";
-import { TAESD, TAESDDecoder, TAESDEncoder } from "../taesd/taesd.ts";
+import { TAESD, type TAESDDecoder, TAESDEncoder } from "../taesd/taesd.ts";
 import { loadWeights } from "@spo/wgpu-tensor";
 import { ldmVaeName, legacyVaeName } from "./vae_key_map.ts";
 
@@ -82,12 +82,17 @@ function tinyName(part: "encoder" | "decoder", name: string): string {
  * await loadTaesdWeights(decoder, await readSafetensorsFile("taesd_decoder.safetensors"));
  * ```
  */
-export function loadTaesdWeights(model: TAESD | TAESDEncoder | TAESDDecoder, reader: SafetensorsReader, options: VaeLoadOptions = {}): Promise<LoadReport> {
+export function loadTaesdWeights(
+  model: TAESD | TAESDEncoder | TAESDDecoder,
+  reader: SafetensorsReader,
+  options: VaeLoadOptions = {},
+): Promise<LoadReport> {
   const prefix = options.prefix ?? "";
   const layouts: Layout[] = [];
   if (model instanceof TAESD) {
     const scope = [`${prefix}encoder.`, `${prefix}decoder.`];
-    const diffusers = (name: string) => name.replace(/^(encoder|decoder)\.(.*)$/, (_, part: "encoder" | "decoder", rest: string) => tinyName(part, rest));
+    const diffusers = (name: string) =>
+      name.replace(/^(encoder|decoder)\.(.*)$/, (_, part: "encoder" | "decoder", rest: string) => tinyName(part, rest));
     layouts.push({ fileNameOf: (name) => prefix + name, scope }, { fileNameOf: (name) => prefix + diffusers(name), scope });
   } else {
     const part = model instanceof TAESDEncoder ? "encoder" : "decoder";

@@ -32,7 +32,7 @@ const F32 = (values: number[], shape: number[]): TensorInput => ({ dtype: "F32",
 /** Every parameter equals the fixture weight of the name `fileName(name)` gives. */
 async function assertLoaded(model: Module, weights: Map<string, SafeTensor>, fileName = (name: string) => name): Promise<void> {
   for (const [name, parameter] of model.namedParameters()) {
-    assert.deepEqual([...await parameter.toArray()], [...toFloat32Array(weights.get(fileName(name))!)], name);
+    assert.deepEqual([...(await parameter.toArray())], [...toFloat32Array(weights.get(fileName(name))!)], name);
   }
 }
 
@@ -69,7 +69,10 @@ describe("loadAutoencoderKLWeights", () => {
       const isProjection = /attn_1\.(q|k|v|proj_out)\.weight$/.test(ldm);
       return [ldm, isProjection ? { ...t, shape: [...t.shape, 1, 1] } : t];
     };
-    const extra = { "model.diffusion_model.conv_in.bias": F32([0], [1]), "cond_stage_model.transformer.text_model.final_layer_norm.bias": F32([0], [1]) };
+    const extra = {
+      "model.diffusion_model.conv_in.bias": F32([0], [1]),
+      "cond_stage_model.transformer.text_model.final_layer_norm.bias": F32([0], [1]),
+    };
     const report = await loadAutoencoderKLWeights(vae, await memoryReader(bytesOf(vaeCase.weights, toLdm, extra)));
     assert.equal(report.loaded.length, vaeCase.weights.size);
     await assertLoaded(vae, vaeCase.weights);
@@ -80,14 +83,20 @@ describe("loadAutoencoderKLWeights", () => {
     const root = join(scratch, "sd");
     mkdirSync(join(root, "vae"), { recursive: true });
     writeFileSync(join(root, "vae", "config.json"), JSON.stringify(vaeCase.manifest.config));
-    writeFileSync(join(root, "vae", "diffusion_pytorch_model.safetensors"), bytesOf(vaeCase.weights, (n, t) => [n, t]));
+    writeFileSync(
+      join(root, "vae", "diffusion_pytorch_model.safetensors"),
+      bytesOf(vaeCase.weights, (n, t) => [n, t]),
+    );
     const vae = await loadAutoencoderKL(root);
     const latents = vaeCase.tensors.get("latents")!;
     const decoded = vae.decode(tensor(toFloat32Array(latents), latents.shape));
     assertClose(await decoded.toArray(), toFloat32Array(vaeCase.tensors.get("decoded")!), vaeCase.manifest.tolerance);
     vae.dispose();
     const single = join(scratch, "single.safetensors");
-    writeFileSync(single, bytesOf(vaeCase.weights, (n, t) => [`first_stage_model.${n}`, t]));
+    writeFileSync(
+      single,
+      bytesOf(vaeCase.weights, (n, t) => [`first_stage_model.${n}`, t]),
+    );
     const fromSingle = await loadAutoencoderKLFromSingleFile(single, vaeCase.manifest.config);
     await assertLoaded(fromSingle, vaeCase.weights);
     fromSingle.dispose();
@@ -96,7 +105,11 @@ describe("loadAutoencoderKLWeights", () => {
 
 describe("loadTaesdWeights", () => {
   /** diffusers AutoencoderTiny keys of a taesd.py key. */
-  const tinyName = (name: string) => name.replace(/^(encoder|decoder)\.(\d+)\./, (_, part: string, i: string) => `${part}.layers.${part === "decoder" ? Number(i) - 1 : Number(i)}.`);
+  const tinyName = (name: string) =>
+    name.replace(
+      /^(encoder|decoder)\.(\d+)\./,
+      (_, part: string, i: string) => `${part}.layers.${part === "decoder" ? Number(i) - 1 : Number(i)}.`,
+    );
 
   test("reads diffusers AutoencoderTiny files, converting F16", async () => {
     const taesd = TAESD.fromConfig({}, { init: "meta" });
@@ -118,8 +131,14 @@ describe("loadTaesdWeights", () => {
   test("loadTAESD reads a diffusers AutoencoderTiny folder", async () => {
     const folder = join(scratch, "taesd");
     mkdirSync(folder, { recursive: true });
-    writeFileSync(join(folder, "config.json"), JSON.stringify({ _class_name: "AutoencoderTiny", latent_channels: 4, act_fn: "relu", scaling_factor: 1.0 }));
-    writeFileSync(join(folder, "diffusion_pytorch_model.safetensors"), bytesOf(taesdCase.weights, (n, t) => [tinyName(n), t]));
+    writeFileSync(
+      join(folder, "config.json"),
+      JSON.stringify({ _class_name: "AutoencoderTiny", latent_channels: 4, act_fn: "relu", scaling_factor: 1.0 }),
+    );
+    writeFileSync(
+      join(folder, "diffusion_pytorch_model.safetensors"),
+      bytesOf(taesdCase.weights, (n, t) => [tinyName(n), t]),
+    );
     const taesd = await loadTAESD(folder);
     await assertLoaded(taesd, taesdCase.weights);
     taesd.dispose();

@@ -24,7 +24,10 @@ const LDM_ATTENTION: Record<string, string> = { group_norm: "norm", to_q: "q", t
  * ```
  */
 export function legacyVaeName(name: string): string {
-  return name.replace(/(mid_block\.attentions\.0\.)(to_q|to_k|to_v|to_out\.0)\./, (_, head: string, projection: string) => `${head}${LEGACY_ATTENTION[projection]}.`);
+  return name.replace(
+    /(mid_block\.attentions\.0\.)(to_q|to_k|to_v|to_out\.0)\./,
+    (_, head: string, projection: string) => `${head}${LEGACY_ATTENTION[projection]}.`,
+  );
 }
 
 /**
@@ -41,11 +44,17 @@ export function ldmVaeName(name: string, numUpBlocks: number): string {
   return name
     .replace(/^encoder\.down_blocks\.(\d+)\.resnets\.(\d+)\./, "encoder.down.$1.block.$2.")
     .replace(/^encoder\.down_blocks\.(\d+)\.downsamplers\.0\./, "encoder.down.$1.downsample.")
-    .replace(/^decoder\.up_blocks\.(\d+)\.resnets\.(\d+)\./, (_, i: string, j: string) => `decoder.up.${numUpBlocks - 1 - Number(i)}.block.${j}.`)
+    .replace(
+      /^decoder\.up_blocks\.(\d+)\.resnets\.(\d+)\./,
+      (_, i: string, j: string) => `decoder.up.${numUpBlocks - 1 - Number(i)}.block.${j}.`,
+    )
     .replace(/^decoder\.up_blocks\.(\d+)\.upsamplers\.0\./, (_, i: string) => `decoder.up.${numUpBlocks - 1 - Number(i)}.upsample.`)
     .replace(/\.mid_block\.resnets\.0\./, ".mid.block_1.")
     .replace(/\.mid_block\.resnets\.1\./, ".mid.block_2.")
-    .replace(/\.mid_block\.attentions\.0\.(group_norm|to_q|to_k|to_v|to_out\.0)\./, (_, part: string) => `.mid.attn_1.${LDM_ATTENTION[part]}.`)
+    .replace(
+      /\.mid_block\.attentions\.0\.(group_norm|to_q|to_k|to_v|to_out\.0)\./,
+      (_, part: string) => `.mid.attn_1.${LDM_ATTENTION[part]}.`,
+    )
     .replace(/\.conv_shortcut\./, ".nin_shortcut.")
     .replace(/\.conv_norm_out\./, ".norm_out.");
 }

@@ -33,7 +33,11 @@ function layerOptions(options: VaeFileOptions): LayerOptions {
 }
 
 /** Opens `file`, loads it into `model` with `load`, closes it; disposes the model on failure. */
-async function loadFile<M extends Module>(model: M, file: string, load: (model: M, reader: SafetensorsReader) => Promise<LoadReport>): Promise<M> {
+async function loadFile<M extends Module>(
+  model: M,
+  file: string,
+  load: (model: M, reader: SafetensorsReader) => Promise<LoadReport>,
+): Promise<M> {
   // safetensors or a PyTorch checkpoint (.bin/.ckpt/.pt, its state_dict), told by the file's first bytes
   const reader = await openWeights(file);
   try {
@@ -85,7 +89,11 @@ export async function loadAutoencoderKL(path: string | URL, options: VaeFileOpti
  * const vae = await loadAutoencoderKLFromSingleFile("/models/v1-5-pruned-emaonly.safetensors");
  * ```
  */
-export async function loadAutoencoderKLFromSingleFile(file: string | URL, config: Json = SD15_VAE_CONFIG, options: VaeFileOptions = {}): Promise<AutoencoderKL> {
+export async function loadAutoencoderKLFromSingleFile(
+  file: string | URL,
+  config: Json = SD15_VAE_CONFIG,
+  options: VaeFileOptions = {},
+): Promise<AutoencoderKL> {
   const vae = AutoencoderKL.fromConfig(config, layerOptions(options));
   return loadFile(vae, asPath(file), (model, reader) => loadAutoencoderKLWeights(model, reader, options));
 }
@@ -114,7 +122,9 @@ export async function loadTAESD(path: string | URL, options: VaeFileOptions & { 
     });
     return model;
   }
-  return loadFile(TAESD.fromConfig(options.config ?? {}, layerOptions(options)), target, (model, reader) => loadTaesdWeights(model, reader, options));
+  return loadFile(TAESD.fromConfig(options.config ?? {}, layerOptions(options)), target, (model, reader) =>
+    loadTaesdWeights(model, reader, options),
+  );
 }
 
 /**

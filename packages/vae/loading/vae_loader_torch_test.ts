@@ -43,7 +43,7 @@ test("loadAutoencoderKLFromSingleFile() reads the VAE out of an A1111 .ckpt's st
   writeFileSync(path, serializeTorchCheckpoint(tensors, { wrapInStateDict: true, values: { epoch: 1 } }));
   const vae = await loadAutoencoderKLFromSingleFile(path, vaeCase.manifest.config, { device });
   for (const [name, parameter] of vae.namedParameters()) {
-    assert.deepEqual([...await parameter.toArray()], [...toFloat32Array(vaeCase.weights.get(name)!)], name);
+    assert.deepEqual([...(await parameter.toArray())], [...toFloat32Array(vaeCase.weights.get(name)!)], name);
   }
   vae.dispose();
 });

@@ -1,4 +1,17 @@
-import { add, clamp, Conv2d, type LayerOptions, Module, mul, relu, ShapeError, tanh, type Tensor, tidy, upsampleNearest } from "@spo/wgpu-tensor";
+import {
+  add,
+  clamp,
+  Conv2d,
+  type LayerOptions,
+  Module,
+  mul,
+  relu,
+  ShapeError,
+  tanh,
+  type Tensor,
+  tidy,
+  upsampleNearest,
+} from "@spo/wgpu-tensor";
 import { TAESDBlock } from "./taesd_block.ts";
 import { type TaesdConfig, taesdConfigFromJson } from "./taesd_config.ts";
 import { taesdDecoderLayers, taesdEncoderLayers, type TaesdLayer } from "./taesd_layers.ts";
@@ -42,7 +55,11 @@ class TaesdSequential extends Module {
 
   forward(x: Tensor): Tensor {
     if (x.ndim !== 4 || x.shape[1] !== this.inChannels) {
-      throw new ShapeError(this.constructor.name, [x.shape], `Cannot run ${this.constructor.name} on a tensor of shape [${x.shape.join(", ")}]: expected [batch, ${this.inChannels}, height, width]`);
+      throw new ShapeError(
+        this.constructor.name,
+        [x.shape],
+        `Cannot run ${this.constructor.name} on a tensor of shape [${x.shape.join(", ")}]: expected [batch, ${this.inChannels}, height, width]`,
+      );
     }
     return tidy(() => this.steps.reduce<Tensor>((h, step) => (typeof step === "function" ? step(h) : step.forward(h)), x));
   }

@@ -20,7 +20,8 @@ export class TAESDBlock extends Module {
       this.registerModule("conv.2", new Conv2d(outChannels, outChannels, 3, { ...options, padding: 1 })),
       this.registerModule("conv.4", new Conv2d(outChannels, outChannels, 3, { ...options, padding: 1 })),
     ];
-    this.skip = inChannels === outChannels ? null : this.registerModule("skip", new Conv2d(inChannels, outChannels, 1, { ...options, bias: false }));
+    this.skip =
+      inChannels === outChannels ? null : this.registerModule("skip", new Conv2d(inChannels, outChannels, 1, { ...options, bias: false }));
   }
 
   forward(x: Tensor): Tensor {

@@ -40,21 +40,29 @@ const TINY_LAYOUT: Record<string, unknown> = {
 export function taesdConfigFromJson(json: Json = {}): TaesdConfig {
   const latentChannels = json.latent_channels ?? 4;
   if (typeof latentChannels !== "number" || !Number.isInteger(latentChannels) || latentChannels <= 0) {
-    throw new UnsupportedConfigError(`Cannot build TAESD: latent_channels = ${JSON.stringify(latentChannels)}, it must be a positive integer`);
+    throw new UnsupportedConfigError(
+      `Cannot build TAESD: latent_channels = ${JSON.stringify(latentChannels)}, it must be a positive integer`,
+    );
   }
   const archVariant = json.arch_variant ?? null;
   if (archVariant !== null && archVariant !== "f32") {
-    throw new UnsupportedConfigError(`Cannot build TAESD: arch_variant = ${JSON.stringify(archVariant)} is not supported (supported: null, "f32")`);
+    throw new UnsupportedConfigError(
+      `Cannot build TAESD: arch_variant = ${JSON.stringify(archVariant)} is not supported (supported: null, "f32")`,
+    );
   }
   for (const [field, expected] of Object.entries(TINY_LAYOUT)) {
     if (json[field] !== undefined && JSON.stringify(json[field]) !== JSON.stringify(expected)) {
-      throw new UnsupportedConfigError(`Cannot build TAESD: ${field} = ${JSON.stringify(json[field])} is not supported (supported: ${JSON.stringify(expected)})`);
+      throw new UnsupportedConfigError(
+        `Cannot build TAESD: ${field} = ${JSON.stringify(json[field])} is not supported (supported: ${JSON.stringify(expected)})`,
+      );
     }
   }
   const latentMagnitude = json.latent_magnitude ?? 3;
   const latentShift = json.latent_shift ?? 0.5;
   if (typeof latentMagnitude !== "number" || typeof latentShift !== "number") {
-    throw new UnsupportedConfigError(`Cannot build TAESD: latent_magnitude and latent_shift must be numbers, got ${JSON.stringify(latentMagnitude)} and ${JSON.stringify(latentShift)}`);
+    throw new UnsupportedConfigError(
+      `Cannot build TAESD: latent_magnitude and latent_shift must be numbers, got ${JSON.stringify(latentMagnitude)} and ${JSON.stringify(latentShift)}`,
+    );
   }
   return { latentChannels, archVariant: archVariant as TaesdVariant, latentMagnitude, latentShift };
 }

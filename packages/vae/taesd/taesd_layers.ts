@@ -8,7 +8,13 @@ export type TaesdLayer =
   | { kind: "upsample" }
   | { kind: "clamp" };
 
-const conv = (inChannels: number, outChannels: number, stride: 1 | 2 = 1, bias = true): TaesdLayer => ({ kind: "conv", inChannels, outChannels, stride, bias });
+const conv = (inChannels: number, outChannels: number, stride: 1 | 2 = 1, bias = true): TaesdLayer => ({
+  kind: "conv",
+  inChannels,
+  outChannels,
+  stride,
+  bias,
+});
 const block = (channels: number): TaesdLayer => ({ kind: "block", inChannels: channels, outChannels: channels });
 const blocks = (count: number, channels: number): TaesdLayer[] => Array.from({ length: count }, () => block(channels));
 const RELU: TaesdLayer = { kind: "relu" };
@@ -24,9 +30,7 @@ const UPSAMPLE: TaesdLayer = { kind: "upsample" };
  */
 export function taesdEncoderLayers(latentChannels: number, variant: TaesdVariant): TaesdLayer[] {
   const down = (): TaesdLayer[] => [conv(64, 64, 2, false), ...blocks(3, 64)];
-  const stem = variant === "f32"
-    ? [conv(3, 32, 2), RELU, conv(32, 64, 2), RELU, block(64)]
-    : [conv(3, 64), block(64)];
+  const stem = variant === "f32" ? [conv(3, 32, 2), RELU, conv(32, 64, 2), RELU, block(64)] : [conv(3, 64), block(64)];
   // three stride-2 levels in both variants (the f32 stem downsamples 4× more)
   return [...stem, ...down(), ...down(), ...down(), conv(64, latentChannels)];
 }

@@ -55,9 +55,15 @@ describe("TAESD structure", () => {
   });
 
   test("unsupported variants and AutoencoderTiny layouts are rejected by name", () => {
-    assert.throws(() => taesdConfigFromJson({ arch_variant: "flux_2" }), (e: unknown) => e instanceof UnsupportedConfigError && /arch_variant = "flux_2"/.test(e.message));
+    assert.throws(
+      () => taesdConfigFromJson({ arch_variant: "flux_2" }),
+      (e: unknown) => e instanceof UnsupportedConfigError && /arch_variant = "flux_2"/.test(e.message),
+    );
     assert.throws(() => taesdConfigFromJson({ num_encoder_blocks: [1, 2, 2, 2] }), /num_encoder_blocks/);
-    assert.equal(taesdConfigFromJson({ _class_name: "AutoencoderTiny", act_fn: "relu", latent_channels: 4, scaling_factor: 1 }).latentChannels, 4);
+    assert.equal(
+      taesdConfigFromJson({ _class_name: "AutoencoderTiny", act_fn: "relu", latent_channels: 4, scaling_factor: 1 }).latentChannels,
+      4,
+    );
   });
 });
 

@@ -2,7 +2,14 @@
 // safetensors readers.
 
 import { readFileSync } from "node:fs";
-import { openSafetensors, parseSafetensors, type SafeTensor, type SafetensorsReader, serializeSafetensors, type TensorInput } from "@spo/safetensors";
+import {
+  openSafetensors,
+  parseSafetensors,
+  type SafeTensor,
+  type SafetensorsReader,
+  serializeSafetensors,
+  type TensorInput,
+} from "@spo/safetensors";
 
 /** The manifest fields the tests read. */
 export interface FixtureManifest {
@@ -12,7 +19,11 @@ export interface FixtureManifest {
 }
 
 /** The manifest, the `weights.` tensors (prefix removed) and the other tensors of an oracle case. */
-export function fixtureCase(caseName: string): { manifest: FixtureManifest; weights: Map<string, SafeTensor>; tensors: Map<string, SafeTensor> } {
+export function fixtureCase(caseName: string): {
+  manifest: FixtureManifest;
+  weights: Map<string, SafeTensor>;
+  tensors: Map<string, SafeTensor>;
+} {
   const folder = new URL("./fixtures/oracle/", import.meta.url);
   const manifest = JSON.parse(readFileSync(new URL(`${caseName}.json`, folder), "utf8")) as FixtureManifest;
   const parsed = parseSafetensors(readFileSync(new URL(manifest.file, folder)));
@@ -26,7 +37,11 @@ export function fixtureCase(caseName: string): { manifest: FixtureManifest; weig
 }
 
 /** Safetensors bytes of tensors renamed by `rename` (null drops one), plus `extra` entries. */
-export function bytesOf(weights: ReadonlyMap<string, TensorInput>, rename: (name: string, t: TensorInput) => [string, TensorInput] | null, extra: Record<string, TensorInput> = {}): Uint8Array<ArrayBuffer> {
+export function bytesOf(
+  weights: ReadonlyMap<string, TensorInput>,
+  rename: (name: string, t: TensorInput) => [string, TensorInput] | null,
+  extra: Record<string, TensorInput> = {},
+): Uint8Array<ArrayBuffer> {
   const tensors = new Map<string, TensorInput>();
   for (const [name, t] of weights) {
     const renamed = rename(name, t);

@@ -30,10 +30,18 @@ export function backward(root: Tensor, seed?: Tensor, options: BackwardOptions =
     throw new Error(`Cannot run backward from ${root}: it does not require grad (no input had requiresGrad = true)`);
   }
   if (!seed && root.size !== 1) {
-    throw new ShapeError("backward", [root.shape], `Cannot run backward from a tensor of shape ${formatShape(root.shape)} without a gradient: only one-element tensors get an implicit gradient of 1`);
+    throw new ShapeError(
+      "backward",
+      [root.shape],
+      `Cannot run backward from a tensor of shape ${formatShape(root.shape)} without a gradient: only one-element tensors get an implicit gradient of 1`,
+    );
   }
   if (seed && !shapesEqual(seed.shape, root.shape)) {
-    throw new ShapeError("backward", [root.shape, seed.shape], `Cannot run backward: gradient shape ${formatShape(seed.shape)} differs from the output's ${formatShape(root.shape)}`);
+    throw new ShapeError(
+      "backward",
+      [root.shape, seed.shape],
+      `Cannot run backward: gradient shape ${formatShape(seed.shape)} differs from the output's ${formatShape(root.shape)}`,
+    );
   }
   const order = collectGraph(root);
   const grads = new Map<Tensor, Tensor>();

@@ -22,7 +22,12 @@ const total = (x: ReturnType<typeof tensor>) => sumToShape(x, []);
 
 /** Input ranges away from kinks and poles, so central differences are accurate. */
 const domains: Record<string, [number, number]> = {
-  log: [0.5, 3], sqrt: [0.5, 3], rsqrt: [0.5, 3], reciprocal: [0.5, 3], pow: [0.5, 2], abs: [0.2, 2],
+  log: [0.5, 3],
+  sqrt: [0.5, 3],
+  rsqrt: [0.5, 3],
+  reciprocal: [0.5, 3],
+  pow: [0.5, 2],
+  abs: [0.2, 2],
   relu: [0.2, 2],
 };
 
@@ -118,36 +123,49 @@ describe("autograd", () => {
 describe("elementwise gradients match finite differences of the f64 reference", () => {
   const differentiable = Object.entries(elementwiseOps).filter(([, def]) => def.backward !== "notDifferentiable");
   for (const [name, def] of differentiable) {
-    const arity = ({ where: 3, clamp: 3 } as Record<string, number>)[name] ?? (name in { add: 1, sub: 1, mul: 1, div: 1, pow: 1, maximum: 1, minimum: 1 } ? 2 : 1);
+    const arity =
+      ({ where: 3, clamp: 3 } as Record<string, number>)[name] ??
+      (name in { add: 1, sub: 1, mul: 1, div: 1, pow: 1, maximum: 1, minimum: 1 } ? 2 : 1);
     test(`${name}() gradient`, async () => {
       const [low, high] = domains[name] ?? [-2, 2];
       await fc.assert(
-        fc.asyncProperty(arity === 1 ? arbShape({ maxRank: 3, maxDim: 6 }).map((s) => [s, s] as [number[], number[]]) : arbBroadcastPair({ maxRank: 3, maxDim: 5 }), fc.integer(), async ([shapeA, shapeB], seed) => {
-          // tolerance: f32 rounding of the GPU gradient (a few ulps of terms up to ~e²) with
-          // O(h²)≈1e-10 truncation; broadcast sums over ≤ 125 terms add √K growth
-          const tolerance = toleranceFor("f32", 125, 64);
-          if (name === "where") {
-            const condition = randomHost(shapeA, seed, { low: -1, high: 1 });
-            condition.data.forEach((v, i) => (condition.data[i] = v > 0 ? 1 : 0));
-            await checkGradients(def, [condition, randomHost(shapeB, seed + 1), randomHost(shapeA, seed + 2)], { scalars: [null, null, null] }, { wrt: [1, 2], tolerance });
-            return;
-          }
-          if (name === "clamp") {
-            // keep values away from the clamp edges, where the derivative jumps
-            const x = randomHost(shapeA, seed, { low: -2, high: 2 });
-            x.data.forEach((v, i) => (x.data[i] = Math.abs(Math.abs(v) - 1) < 0.05 ? v * 0.5 : v));
-            await checkGradients(def, [x], { scalars: [null, -1, 1] }, { tolerance });
-            return;
-          }
-          const a = randomHost(shapeA, seed, { low, high });
-          if (arity === 1) {
-            await checkGradients(def, [a], { scalars: [null] }, { tolerance });
-            return;
-          }
-          const b = randomHost(shapeB, seed + 1, { low: name === "div" ? 0.5 : low, high });
-          if (name === "maximum" || name === "minimum") b.data.forEach((v, i) => (b.data[i] = v + 0.01)); // no exact ties
-          await checkGradients(def, [a, b], { scalars: [null, null] }, { tolerance });
-        }),
+        fc.asyncProperty(
+          arity === 1
+            ? arbShape({ maxRank: 3, maxDim: 6 }).map((s) => [s, s] as [number[], number[]])
+            : arbBroadcastPair({ maxRank: 3, maxDim: 5 }),
+          fc.integer(),
+          async ([shapeA, shapeB], seed) => {
+            // tolerance: f32 rounding of the GPU gradient (a few ulps of terms up to ~e²) with
+            // O(h²)≈1e-10 truncation; broadcast sums over ≤ 125 terms add √K growth
+            const tolerance = toleranceFor("f32", 125, 64);
+            if (name === "where") {
+              const condition = randomHost(shapeA, seed, { low: -1, high: 1 });
+              condition.data.forEach((v, i) => (condition.data[i] = v > 0 ? 1 : 0));
+              await checkGradients(
+                def,
+                [condition, randomHost(shapeB, seed + 1), randomHost(shapeA, seed + 2)],
+                { scalars: [null, null, null] },
+                { wrt: [1, 2], tolerance },
+              );
+              return;
+            }
+            if (name === "clamp") {
+              // keep values away from the clamp edges, where the derivative jumps
+              const x = randomHost(shapeA, seed, { low: -2, high: 2 });
+              x.data.forEach((v, i) => (x.data[i] = Math.abs(Math.abs(v) - 1) < 0.05 ? v * 0.5 : v));
+              await checkGradients(def, [x], { scalars: [null, -1, 1] }, { tolerance });
+              return;
+            }
+            const a = randomHost(shapeA, seed, { low, high });
+            if (arity === 1) {
+              await checkGradients(def, [a], { scalars: [null] }, { tolerance });
+              return;
+            }
+            const b = randomHost(shapeB, seed + 1, { low: name === "div" ? 0.5 : low, high });
+            if (name === "maximum" || name === "minimum") b.data.forEach((v, i) => (b.data[i] = v + 0.01)); // no exact ties
+            await checkGradients(def, [a, b], { scalars: [null, null] }, { tolerance });
+          },
+        ),
         { numRuns: fcRuns(3) },
       );
     });

@@ -46,7 +46,10 @@ describe("checkpoint", () => {
       const x = keep(tensor(seededValues(9, 32, -1, 1), [4, 8]));
       x.requiresGrad = true;
       backward(runModel(weights, x, useCheckpoint));
-      results.push([await x.grad!.toArray() as Float32Array, ...await Promise.all(weights.map((w) => w.grad!.toArray() as Promise<Float32Array>))]);
+      results.push([
+        (await x.grad!.toArray()) as Float32Array,
+        ...(await Promise.all(weights.map((w) => w.grad!.toArray() as Promise<Float32Array>))),
+      ]);
       [x, ...weights].forEach((t) => t.dispose());
     }
     results[0].forEach((expected, i) => assertClose(results[1][i], expected, { atol: 1e-6, rtol: 1e-5 }, `gradient ${i}`));

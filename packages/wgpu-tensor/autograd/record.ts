@@ -28,7 +28,9 @@ export function recordGrad<A>(
     inputs,
     backward(dy: Tensor) {
       if (isReleased) {
-        throw new Error(`Cannot run backward through ${op} a second time: its graph was freed by the first backward (pass retainGraph: true to keep it)`);
+        throw new Error(
+          `Cannot run backward through ${op} a second time: its graph was freed by the first backward (pass retainGraph: true to keep it)`,
+        );
       }
       return rule({ inputs: savedInputs ?? inputs, output: savedOutput ?? output, dy, attrs });
     },

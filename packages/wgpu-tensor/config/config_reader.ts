@@ -139,7 +139,10 @@ export class DiffusersConfigReader {
 
   #unsupported(key: string, value: unknown, supported: readonly unknown[]): never {
     const only = supported.map((v) => JSON.stringify(v)).join(", ");
-    throw new UnsupportedConfigError(`Cannot configure ${this.#className}: ${key}=${JSON.stringify(value)} is not supported (only ${only})`, { component: this.#className, key });
+    throw new UnsupportedConfigError(
+      `Cannot configure ${this.#className}: ${key}=${JSON.stringify(value)} is not supported (only ${only})`,
+      { component: this.#className, key },
+    );
   }
 
   #fail(key: string, value: unknown, expected: string): never {

@@ -18,13 +18,21 @@ describe("DiffusersConfigReader", () => {
     const reader = new DiffusersConfigReader("DDIMScheduler", { thresholding: true });
     assert.throws(
       () => reader.unsupported("thresholding", false),
-      (error) => error instanceof UnsupportedConfigError && error instanceof RangeError && error.component === "DDIMScheduler" && error.key === "thresholding" && /thresholding=true is not supported/.test(error.message),
+      (error) =>
+        error instanceof UnsupportedConfigError &&
+        error instanceof RangeError &&
+        error.component === "DDIMScheduler" &&
+        error.key === "thresholding" &&
+        /thresholding=true is not supported/.test(error.message),
     );
   });
 
   test("a wrong type is a TypeError, not an UnsupportedConfigError", () => {
     const reader = new DiffusersConfigReader("Model", { layers: "two" });
-    assert.throws(() => reader.integer("layers", 1), (error) => error instanceof TypeError && /layers is "two", expected an integer >= 0/.test((error as Error).message));
+    assert.throws(
+      () => reader.integer("layers", 1),
+      (error) => error instanceof TypeError && /layers is "two", expected an integer >= 0/.test((error as Error).message),
+    );
   });
 });
 

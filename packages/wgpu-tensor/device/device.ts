@@ -109,8 +109,10 @@ export class Device {
     if (options.maxBindingBytes !== undefined && !(options.maxBindingBytes >= 256)) {
       throw new RangeError(`Cannot create a device that binds at most ${options.maxBindingBytes} bytes: it must be at least 256`);
     }
-    const adapter = options.adapter ?? await requestAdapter(options);
-    const requiredFeatures = OPTIONAL_FEATURES.filter((feature) => adapter.features.has(feature) && !(options.withoutF16 && feature === "shader-f16"));
+    const adapter = options.adapter ?? (await requestAdapter(options));
+    const requiredFeatures = OPTIONAL_FEATURES.filter(
+      (feature) => adapter.features.has(feature) && !(options.withoutF16 && feature === "shader-f16"),
+    );
     const requiredLimits: Record<string, number> = {};
     for (const name of LIMITS_TO_RAISE) requiredLimits[name] = adapter.limits[name];
     const gpu = await adapter.requestDevice({ requiredFeatures, requiredLimits, label: "spo" });
@@ -120,8 +122,9 @@ export class Device {
       vendor: info.vendor,
       architecture: info.architecture,
       description,
-      isCpu: /llvmpipe|lavapipe|swiftshader|warp|software/i.test(`${info.vendor} ${info.architecture} ${description}`)
-        || (info as { isFallbackAdapter?: boolean }).isFallbackAdapter === true,
+      isCpu:
+        /llvmpipe|lavapipe|swiftshader|warp|software/i.test(`${info.vendor} ${info.architecture} ${description}`) ||
+        (info as { isFallbackAdapter?: boolean }).isFallbackAdapter === true,
     };
     const device = new Device(gpu, adapter, facts, options);
     defaultDevice ??= device;

@@ -29,7 +29,10 @@ describe("Device", () => {
     const a = tensor([1, 2, 3]);
     const b = tensor([1, 2]);
     const before = device.queue.counters.dispatches;
-    assert.throws(() => add(a, b), (error: unknown) => error instanceof ShapeError && /Cannot broadcast \[3\] with \[2\] in add/.test(error.message));
+    assert.throws(
+      () => add(a, b),
+      (error: unknown) => error instanceof ShapeError && /Cannot broadcast \[3\] with \[2\] in add/.test(error.message),
+    );
     assert.equal(device.queue.counters.dispatches, before);
     a.dispose();
     b.dispose();
@@ -38,23 +41,35 @@ describe("Device", () => {
   test("using a disposed tensor throws DisposedError naming the op", () => {
     const a = tensor([1, 2, 3]);
     a.dispose();
-    assert.throws(() => add(a, 1), (error: unknown) => error instanceof DisposedError && /Cannot run add/.test(error.message));
+    assert.throws(
+      () => add(a, 1),
+      (error: unknown) => error instanceof DisposedError && /Cannot run add/.test(error.message),
+    );
   });
 
   test("a WGSL compile error surfaces as KernelCompileError with the kernel key and source", async () => {
     const out = Tensor.empty([4], "f32", device);
     const params = new Params().u32("size", 4);
-    runProgram(device, {
-      key: "broken_kernel_for_test",
-      wgsl: () => `${params.struct()}@group(0) @binding(1) var<storage, read_write> y: array<f32>;
+    runProgram(
+      device,
+      {
+        key: "broken_kernel_for_test",
+        wgsl: () => `${params.struct()}@group(0) @binding(1) var<storage, read_write> y: array<f32>;
 @compute @workgroup_size(1) fn main() { y[0] = undefined_name + f32(p.size); }`,
-      params: params.pack(),
-      workgroups: [1, 1, 1],
-      bindings: ["output"],
-    }, [], out.buffer);
+        params: params.pack(),
+        workgroups: [1, 1, 1],
+        bindings: ["output"],
+      },
+      [],
+      out.buffer,
+    );
     await assert.rejects(device.sync(), (error: unknown) => {
-      return error instanceof KernelCompileError && error.key === "broken_kernel_for_test" &&
-        error.compilerMessages.some((line) => line.includes("undefined_name")) && error.source.includes("undefined_name");
+      return (
+        error instanceof KernelCompileError &&
+        error.key === "broken_kernel_for_test" &&
+        error.compilerMessages.some((line) => line.includes("undefined_name")) &&
+        error.source.includes("undefined_name")
+      );
     });
     await device.sync().catch(() => {}); // drain any follow-on validation error of the failed pipeline
     out.dispose();
@@ -64,15 +79,20 @@ describe("Device", () => {
     const params = new Params().u32("size", 4);
     const out = Tensor.empty([4], "f32", device);
     // declares two storage bindings but the plan binds one: bind group creation fails validation
-    runProgram(device, {
-      key: "binding_mismatch_for_test",
-      wgsl: () => `${params.struct()}@group(0) @binding(1) var<storage, read> x: array<f32>;
+    runProgram(
+      device,
+      {
+        key: "binding_mismatch_for_test",
+        wgsl: () => `${params.struct()}@group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 @compute @workgroup_size(1) fn main() { y[0] = x[0] + f32(p.size); }`,
-      params: params.pack(),
-      workgroups: [1, 1, 1],
-      bindings: ["output"],
-    }, [], out.buffer);
+        params: params.pack(),
+        workgroups: [1, 1, 1],
+        bindings: ["output"],
+      },
+      [],
+      out.buffer,
+    );
     await assert.rejects(device.sync(), (error: unknown) => error instanceof GpuError);
     out.dispose();
   });
@@ -89,7 +109,8 @@ describe("Device", () => {
     const during = tensor([3, 4], [2], { device: other });
     const reading = during.toArray();
     other.destroy();
-    const isDestroyedError = (op: string) => (error: unknown) => error instanceof DeviceDestroyedError && error.message === `Cannot run ${op}: the device was destroyed`;
+    const isDestroyedError = (op: string) => (error: unknown) =>
+      error instanceof DeviceDestroyedError && error.message === `Cannot run ${op}: the device was destroyed`;
     await assert.rejects(reading, isDestroyedError("toArray"));
     await assert.rejects(before.toArray(), isDestroyedError("toArray"));
     await assert.rejects(other.sync(), isDestroyedError("sync"));

@@ -1,7 +1,10 @@
 /** The GPU device was lost (driver reset, `destroy()`, out of memory). Make a new `Device`. */
 export class DeviceLostError extends Error {
   override name = "DeviceLostError";
-  constructor(readonly reason: string, message: string) {
+  constructor(
+    readonly reason: string,
+    message: string,
+  ) {
     super(`The WebGPU device was lost (${reason}): ${message}. Create a new device with Device.create()`);
   }
 }
@@ -29,7 +32,10 @@ export class KernelCompileError extends Error {
 /** WebGPU reported a validation or out-of-memory error for submitted work. */
 export class GpuError extends Error {
   override name = "GpuError";
-  constructor(readonly context: string, message: string) {
+  constructor(
+    readonly context: string,
+    message: string,
+  ) {
     super(`WebGPU error in ${context}: ${message}`);
   }
 }

@@ -88,7 +88,14 @@ export class PinnedBindGroups {
       return cached;
     }
     const entries: GPUBindGroupEntry[] = [
-      { binding: 0, resource: { buffer: this.#arenas[Math.floor(slot / this.#arenaSlots)]!, offset: (slot % this.#arenaSlots) * SLOT_BYTES, size: Math.max(uniforms.byteLength, 16) } },
+      {
+        binding: 0,
+        resource: {
+          buffer: this.#arenas[Math.floor(slot / this.#arenaSlots)]!,
+          offset: (slot % this.#arenaSlots) * SLOT_BYTES,
+          size: Math.max(uniforms.byteLength, 16),
+        },
+      },
     ];
     for (let i = 0; i < buffers.length; i++) entries.push({ binding: i + 1, resource: { buffer: buffers[i].buffer } });
     const group = this.#gpu.createBindGroup({ layout: kernel.layout, entries });
@@ -105,11 +112,13 @@ export class PinnedBindGroups {
     const slot = this.#slotsUsed++;
     const arenaIndex = Math.floor(slot / this.#arenaSlots);
     if (arenaIndex === this.#arenas.length) {
-      this.#arenas.push(this.#gpu.createBuffer({
-        label: `pinned_uniforms_${arenaIndex}`,
-        size: this.#arenaSlots * SLOT_BYTES,
-        usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
-      }));
+      this.#arenas.push(
+        this.#gpu.createBuffer({
+          label: `pinned_uniforms_${arenaIndex}`,
+          size: this.#arenaSlots * SLOT_BYTES,
+          usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+        }),
+      );
     }
     // queue-ordered: lands before any submit that reads it, and the slot is never rewritten
     this.#gpu.queue.writeBuffer(this.#arenas[arenaIndex]!, (slot % this.#arenaSlots) * SLOT_BYTES, uniforms);

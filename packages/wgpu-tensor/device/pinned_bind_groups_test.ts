@@ -15,11 +15,14 @@ after(() => device.destroy());
 
 /** A kernel with one uniform and two storage bindings, compiled through the device's cache. */
 function copyKernel() {
-  return device.pipelines.get("test_pinned_copy", () => `struct Params { scale: f32, pad0: u32, pad1: u32, pad2: u32 }
+  return device.pipelines.get(
+    "test_pinned_copy",
+    () => `struct Params { scale: f32, pad0: u32, pad1: u32, pad2: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
-@compute @workgroup_size(1) fn main() { y[0] = x[0] * p.scale; }`);
+@compute @workgroup_size(1) fn main() { y[0] = x[0] * p.scale; }`,
+  );
 }
 
 function buffer(): GPUBuffer {
@@ -66,7 +69,9 @@ describe("PinnedBindGroups", () => {
   test("the arena grows by whole buffers up to its cap, and a group in a later arena reads its own parameters", async () => {
     const pinned = new PinnedBindGroups(device.gpu, { arenaSlots: 1, maxArenas: 2 });
     const kernel = copyKernel();
-    const [x, y] = [0, 1].map(() => device.gpu.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST }));
+    const [x, y] = [0, 1].map(() =>
+      device.gpu.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST }),
+    );
     device.gpu.queue.writeBuffer(x!, 0, new Float32Array([1.5, 0, 0, 0]));
     const blocks = [2, 3, 4].map((scale) => {
       const params = new Float32Array([scale, 0, 0, 0]).buffer;

@@ -65,12 +65,7 @@ export class PipelineCache {
     }
   }
 
-  async #check(
-    key: string,
-    wgsl: string,
-    module: GPUShaderModule,
-    scope: Promise<GPUError | null>,
-  ): Promise<KernelCompileError | null> {
+  async #check(key: string, wgsl: string, module: GPUShaderModule, scope: Promise<GPUError | null>): Promise<KernelCompileError | null> {
     const error = await scope;
     if (!error) return null;
     const info = await module.getCompilationInfo();

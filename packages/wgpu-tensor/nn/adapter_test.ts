@@ -41,7 +41,10 @@ describe("layer adapters", () => {
   test("adapters are not parameters: names, counts and state dicts stay those of the base layer", () => {
     const layer = new Linear(3, 2);
     layer.adapters.set("lora", { apply: (x, y) => add(y, mul(x, 0)) });
-    assert.deepEqual([...layer.namedParameters()].map(([n]) => n), ["weight", "bias"]);
+    assert.deepEqual(
+      [...layer.namedParameters()].map(([n]) => n),
+      ["weight", "bias"],
+    );
     assert.deepEqual([...layer.stateDict().keys()], ["weight", "bias"]);
     assert.equal(layer.parameterCount(), 8);
   });
@@ -57,7 +60,15 @@ describe("layer adapters", () => {
         return out;
       },
     };
-    const out = applyAdapters(new Map([["a", next], ["b", next], ["identity", { apply: (input: Tensor) => input }]]), x, y);
+    const out = applyAdapters(
+      new Map([
+        ["a", next],
+        ["b", next],
+        ["identity", { apply: (input: Tensor) => input }],
+      ]),
+      x,
+      y,
+    );
     assert.equal(out, x);
     assert.ok(y.isDisposed && produced.every((t) => t.isDisposed));
     assert.ok(!x.isDisposed);

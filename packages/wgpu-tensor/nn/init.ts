@@ -35,10 +35,14 @@ export function uniformParameter(shape: Shape, bound: number, options: LayerOpti
   if (options.init === "zeros") return zeros(shape, { device, dtype: options.dtype });
   const offset = nextInitOffset;
   nextInitOffset += Math.ceil(shape.reduce((a, b) => a * b, 1) / 4) + 1;
-  return keep(noGrad(() => tidy(() => {
-    const values = mul(sub(rand(shape, { seed: options.seed ?? 0x5eed, offset, device }), 0.5), 2 * bound);
-    return options.dtype && options.dtype !== "f32" ? cast(values, options.dtype) : values;
-  })));
+  return keep(
+    noGrad(() =>
+      tidy(() => {
+        const values = mul(sub(rand(shape, { seed: options.seed ?? 0x5eed, offset, device }), 0.5), 2 * bound);
+        return options.dtype && options.dtype !== "f32" ? cast(values, options.dtype) : values;
+      }),
+    ),
+  );
 }
 
 /** A parameter filled with one value (norm scales and shifts). */

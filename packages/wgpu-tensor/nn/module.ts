@@ -189,14 +189,18 @@ export class Module {
  */
 export function loadTensorInto(target: Tensor, value: StateValue): void {
   if (!shapesEqual(value.shape, target.shape)) {
-    throw new RangeError(`Cannot load a tensor of shape ${formatShape(value.shape)} into a parameter of shape ${formatShape(target.shape)}`);
+    throw new RangeError(
+      `Cannot load a tensor of shape ${formatShape(value.shape)} into a parameter of shape ${formatShape(target.shape)}`,
+    );
   }
   const device = target.device;
   target.materialize();
   if ("storageFor" in value) {
     if (value.device !== device) throw otherDeviceError(`a tensor of shape ${formatShape(value.shape)}`);
     if (value.dtype !== target.dtype) {
-      throw new TypeError(`Cannot load a ${value.dtype} tensor into a ${target.dtype} parameter of shape ${formatShape(target.shape)}: cast it first`);
+      throw new TypeError(
+        `Cannot load a ${value.dtype} tensor into a ${target.dtype} parameter of shape ${formatShape(target.shape)}: cast it first`,
+      );
     }
     device.queue.copy(value.buffer, 0, target.buffer, 0, Math.ceil(target.byteLength / 4) * 4);
     return;
@@ -208,7 +212,10 @@ export function loadTensorInto(target: Tensor, value: StateValue): void {
 
 /** Copying between devices needs a trip through the host, which a synchronous load cannot make. */
 function otherDeviceError(what: string): DeviceMismatchError {
-  return new DeviceMismatchError("loadStateDict", `Cannot load ${what}: it lives on another device than the module's parameters; read it to the host first (await tensor.toArray()) or make it on the module's device`);
+  return new DeviceMismatchError(
+    "loadStateDict",
+    `Cannot load ${what}: it lives on another device than the module's parameters; read it to the host first (await tensor.toArray()) or make it on the module's device`,
+  );
 }
 
 function describeReport(report: LoadReport): string {
@@ -223,5 +230,10 @@ function describeReport(report: LoadReport): string {
 }
 
 function preview(names: string[]): string {
-  return names.slice(0, 5).map((n) => `"${n}"`).join(", ") + (names.length > 5 ? ", …" : "");
+  return (
+    names
+      .slice(0, 5)
+      .map((n) => `"${n}"`)
+      .join(", ") + (names.length > 5 ? ", …" : "")
+  );
 }

@@ -38,7 +38,10 @@ class Tree extends Module {
 describe("Module", () => {
   test("namedParameters() yields checkpoint names in registration order", () => {
     const tree = new Tree();
-    assert.deepEqual([...tree.namedParameters()].map(([n]) => n), ["to_q.weight", "to_q.bias", "blocks.0.weight", "blocks.0.bias", "blocks.1.weight", "blocks.1.bias"]);
+    assert.deepEqual(
+      [...tree.namedParameters()].map(([n]) => n),
+      ["to_q.weight", "to_q.bias", "blocks.0.weight", "blocks.0.bias", "blocks.1.weight", "blocks.1.bias"],
+    );
     assert.equal(tree.parameterCount(), 6 + 2 + 2 + 1 + 2 + 1);
     assert.deepEqual([...tree.stateDict().keys()].at(-1), "position_ids");
     tree.dispose();
@@ -48,7 +51,8 @@ describe("Module", () => {
     const tree = new Tree();
     const entries: Record<string, { shape: number[]; data: number[] }> = {};
     let counter = 0;
-    for (const [name, value] of tree.stateDict()) entries[name] = { shape: [...value.shape], data: Array.from({ length: value.size }, () => counter++) };
+    for (const [name, value] of tree.stateDict())
+      entries[name] = { shape: [...value.shape], data: Array.from({ length: value.size }, () => counter++) };
     tidy(() => tree.loadStateDict(entries));
     assert.deepEqual(Array.from(await tree.toQ.weight.toArray()), [0, 1, 2, 3, 4, 5]);
     assert.deepEqual(Array.from(await tree.blocks[1].bias.toArray()), [counter - 4]);
@@ -62,14 +66,17 @@ describe("Module", () => {
     entries.delete("blocks.0.bias");
     entries.set("to_k.weight", { shape: [1], data: [1] });
     entries.set("to_q.weight", { shape: [3, 2], data: new Array(6).fill(1) });
-    assert.throws(() => tree.loadStateDict(entries), (error: unknown) => {
-      assert.ok(error instanceof StateDictError);
-      assert.deepEqual(error.report.missing, ["blocks.0.bias"]);
-      assert.deepEqual(error.report.unexpected, ["to_k.weight"]);
-      assert.deepEqual(error.report.mismatched, [{ name: "to_q.weight", expected: [2, 3], got: [3, 2] }]);
-      assert.match(error.message, /expected shape \[2, 3\], got \[3, 2\]/);
-      return true;
-    });
+    assert.throws(
+      () => tree.loadStateDict(entries),
+      (error: unknown) => {
+        assert.ok(error instanceof StateDictError);
+        assert.deepEqual(error.report.missing, ["blocks.0.bias"]);
+        assert.deepEqual(error.report.unexpected, ["to_k.weight"]);
+        assert.deepEqual(error.report.mismatched, [{ name: "to_q.weight", expected: [2, 3], got: [3, 2] }]);
+        assert.match(error.message, /expected shape \[2, 3\], got \[3, 2\]/);
+        return true;
+      },
+    );
     assert.deepEqual(Array.from(await tree.toQ.bias.toArray()), [0, 0]);
     const report = tree.loadStateDict(entries, { strict: false });
     assert.equal(report.loaded.length, 5);

@@ -24,14 +24,35 @@ export type PrecisionRule = { readonly dtype: "model" | "f32"; readonly why: str
  */
 export const PRECISION_RULES = {
   weights: { dtype: "model", why: "the bulk of the bytes; rounding a weight to f16 is a relative change ≤ 2⁻¹¹" },
-  activations: { dtype: "model", why: "stored between layers; each layer rounds its output once (matmul, conv and attention accumulate in f32)" },
-  normStatistics: { dtype: "f32", why: "GroupNorm/LayerNorm mean and variance: Σx² over thousands of values overflows or cancels in f16 (computed in f32 registers by the norm kernels)" },
-  softmax: { dtype: "f32", why: "exp of logits up to ~±20 and the row sum over 4096 keys exceed f16's range (the softmax and attention kernels compute in f32)" },
-  timestepEmbedding: { dtype: "f32", why: "sin/cos of t·f with t up to 1000 need f32 arguments; the projection is computed in f32 on the host and cast once to the model dtype" },
-  scheduler: { dtype: "f32", why: "latents, ᾱ tables and the DDIM update mix terms of very different size (√(1−ᾱ) ≈ 0.003 at the last step); the model returns its prediction in the caller's dtype (f32)" },
+  activations: {
+    dtype: "model",
+    why: "stored between layers; each layer rounds its output once (matmul, conv and attention accumulate in f32)",
+  },
+  normStatistics: {
+    dtype: "f32",
+    why: "GroupNorm/LayerNorm mean and variance: Σx² over thousands of values overflows or cancels in f16 (computed in f32 registers by the norm kernels)",
+  },
+  softmax: {
+    dtype: "f32",
+    why: "exp of logits up to ~±20 and the row sum over 4096 keys exceed f16's range (the softmax and attention kernels compute in f32)",
+  },
+  timestepEmbedding: {
+    dtype: "f32",
+    why: "sin/cos of t·f with t up to 1000 need f32 arguments; the projection is computed in f32 on the host and cast once to the model dtype",
+  },
+  scheduler: {
+    dtype: "f32",
+    why: "latents, ᾱ tables and the DDIM update mix terms of very different size (√(1−ᾱ) ≈ 0.003 at the last step); the model returns its prediction in the caller's dtype (f32)",
+  },
   spoLogProbability: { dtype: "f32", why: "(x − μ)²/σ² with σ ≈ 0.04 at the last step loses all precision in f16" },
-  loraParameters: { dtype: "f32", why: "updates of lr·grad ≈ 1e-5 relative vanish when added to an f16 weight; the LoRA branch casts x to f32 and its output back to the layer's dtype" },
-  loraGradients: { dtype: "f32", why: "gradients of f32 parameters are f32; loss scaling (GradScaler) keeps the f16 activations' gradients above f16's subnormals" },
+  loraParameters: {
+    dtype: "f32",
+    why: "updates of lr·grad ≈ 1e-5 relative vanish when added to an f16 weight; the LoRA branch casts x to f32 and its output back to the layer's dtype",
+  },
+  loraGradients: {
+    dtype: "f32",
+    why: "gradients of f32 parameters are f32; loss scaling (GradScaler) keeps the f16 activations' gradients above f16's subnormals",
+  },
   optimizerState: { dtype: "f32", why: "AdamW's second moment squares gradients (1e-10 and below): f16 flushes it to zero" },
   loss: { dtype: "f32", why: "a mean over many elements; it is also what GradScaler multiplies" },
 } as const satisfies Record<string, PrecisionRule>;

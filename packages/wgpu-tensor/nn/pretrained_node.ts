@@ -75,7 +75,9 @@ export async function loadPretrainedComponent<M extends Module, R extends Closab
   const folder = (await exists(join(nested, "config.json"))) ? nested : root;
   const configPath = join(folder, "config.json");
   if (!(await exists(configPath))) {
-    throw new Error(`Cannot load ${component.what} from "${root}": neither ${component.subfolder}/config.json nor config.json exists there`);
+    throw new Error(
+      `Cannot load ${component.what} from "${root}": neither ${component.subfolder}/config.json nor config.json exists there`,
+    );
   }
   let weightsFile: string | undefined;
   for (const name of component.weightFiles) {

@@ -23,7 +23,10 @@ after(async () => {
 });
 
 /** A Linear built from {in, out}; `load` records what it saw. */
-function component(log: string[], overrides: Partial<PretrainedComponent<Linear, { close(): Promise<void> }>> = {}): PretrainedComponent<Linear, { close(): Promise<void> }> {
+function component(
+  log: string[],
+  overrides: Partial<PretrainedComponent<Linear, { close(): Promise<void> }>> = {},
+): PretrainedComponent<Linear, { close(): Promise<void> }> {
   return {
     what: "a test layer",
     subfolder: "unet",
@@ -52,7 +55,10 @@ describe("loadPretrainedComponent", () => {
   });
 
   test("names what is missing: the config, or every weight file tried", async () => {
-    await assert.rejects(loadPretrainedComponent(root, component([])), /Cannot load a test layer from ".*": neither unet\/config.json nor config.json exists there/);
+    await assert.rejects(
+      loadPretrainedComponent(root, component([])),
+      /Cannot load a test layer from ".*": neither unet\/config.json nor config.json exists there/,
+    );
     await assert.rejects(
       loadPretrainedComponent(join(root, "model"), component([], { weightFiles: ["a.safetensors", "b.bin"] })),
       /Cannot load a test layer from ".*unet": a.safetensors does not exist \(nor b.bin\)/,

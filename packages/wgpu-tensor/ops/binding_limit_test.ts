@@ -19,14 +19,43 @@ after(() => device?.destroy());
 describe("checkBindingSizes", () => {
   test("accepts a tensor of exactly the limit and names the first larger one with its size", () => {
     const limit = 1024;
-    checkBindingSizes("add", [{ shape: [16, 16], dtype: "f32" }, { shape: [512], dtype: "f16" }], limit);
-    assert.throws(() => checkBindingSizes("add", [{ shape: [4], dtype: "f32" }, { shape: [257], dtype: "f32" }], limit), (error: Error) => {
-      assert.ok(error instanceof BindingSizeError && error instanceof RangeError);
-      assert.deepEqual([error.op, error.shape, error.bytes, error.maxBindingBytes], ["add", [257], 1028, 1024]);
-      assert.match(error.message, /^Cannot run add: its output \[257\] f32 is 0\.0 MiB, more than this adapter binds at once/);
-      return true;
-    });
-    assert.throws(() => checkBindingSizes("matmul", [{ shape: [300], dtype: "i32" }, { shape: [1], dtype: "f32" }], limit), /Cannot run matmul: input 0 \[300\] i32/);
+    checkBindingSizes(
+      "add",
+      [
+        { shape: [16, 16], dtype: "f32" },
+        { shape: [512], dtype: "f16" },
+      ],
+      limit,
+    );
+    assert.throws(
+      () =>
+        checkBindingSizes(
+          "add",
+          [
+            { shape: [4], dtype: "f32" },
+            { shape: [257], dtype: "f32" },
+          ],
+          limit,
+        ),
+      (error: Error) => {
+        assert.ok(error instanceof BindingSizeError && error instanceof RangeError);
+        assert.deepEqual([error.op, error.shape, error.bytes, error.maxBindingBytes], ["add", [257], 1028, 1024]);
+        assert.match(error.message, /^Cannot run add: its output \[257\] f32 is 0\.0 MiB, more than this adapter binds at once/);
+        return true;
+      },
+    );
+    assert.throws(
+      () =>
+        checkBindingSizes(
+          "matmul",
+          [
+            { shape: [300], dtype: "i32" },
+            { shape: [1], dtype: "f32" },
+          ],
+          limit,
+        ),
+      /Cannot run matmul: input 0 \[300\] i32/,
+    );
   });
 });
 
@@ -42,7 +71,10 @@ describe("tensors above one storage binding", () => {
   test("arange, zeros and randn fill them window by window, with the values of one dispatch", async () => {
     const count = LIMIT / 4 + 300; // the last window holds 300 elements
     const big = arange(0, count, 1, { dtype: "i32", device: small });
-    assert.deepEqual(Array.from((await big.toArray()) as Int32Array), Array.from({ length: count }, (_, i) => i));
+    assert.deepEqual(
+      Array.from((await big.toArray()) as Int32Array),
+      Array.from({ length: count }, (_, i) => i),
+    );
     const halves = arange(0.5, count, 1, { dtype: "f32", device: small });
     const halfValues = (await halves.toArray()) as Float32Array;
     for (const i of [0, LIMIT / 4 - 1, LIMIT / 4, count - 1]) assert.equal(halfValues[i], i + 0.5);
@@ -58,11 +90,17 @@ describe("tensors above one storage binding", () => {
     const x = zeros([LIMIT / 4 + 1], { device: small });
     const fits = zeros([LIMIT / 4], { device: small });
     const before = small.queue.counters.dispatches;
-    assert.throws(() => neg(x), (error: Error) => {
-      assert.ok(error instanceof BindingSizeError);
-      assert.equal(error.message.split(". ")[0], `Cannot run neg: input 0 [${LIMIT / 4 + 1}] f32 is 0.1 MiB, more than this adapter binds at once (maxStorageBufferBindingSize 0.1 MiB)`);
-      return true;
-    });
+    assert.throws(
+      () => neg(x),
+      (error: Error) => {
+        assert.ok(error instanceof BindingSizeError);
+        assert.equal(
+          error.message.split(". ")[0],
+          `Cannot run neg: input 0 [${LIMIT / 4 + 1}] f32 is 0.1 MiB, more than this adapter binds at once (maxStorageBufferBindingSize 0.1 MiB)`,
+        );
+        return true;
+      },
+    );
     assert.throws(() => add(x, 1), BindingSizeError);
     assert.throws(() => concat([fits, fits], 0), /Cannot run concat: its output \[32768\] f32/);
     assert.equal(small.queue.counters.dispatches, before, "no kernel was dispatched");

@@ -29,7 +29,10 @@ describe("PlanCache", () => {
     plans.get("b", () => fakePlan("b"));
     plans.get("c", () => fakePlan("c"));
     assert.equal(plans.size, 2);
-    assert.notEqual(plans.get("a", () => fakePlan("a again")), a);
+    assert.notEqual(
+      plans.get("a", () => fakePlan("a again")),
+      a,
+    );
     assert.equal(plans.get("c", () => fakePlan("c again")).key, "c");
   });
 });

@@ -62,12 +62,7 @@ export function kernelContext(device: Device): KernelContext {
 }
 
 /** Records a kernel program's dispatches against the given buffers. */
-export function runProgram(
-  device: Device,
-  program: KernelPlan | KernelProgram,
-  inputs: readonly GPUBuffer[],
-  output: GPUBuffer,
-): void {
+export function runProgram(device: Device, program: KernelPlan | KernelProgram, inputs: readonly GPUBuffer[], output: GPUBuffer): void {
   if (!("passes" in program) && !program.bindings) {
     // the common case (one dispatch, default bindings) without the general path's allocations
     const kernel = device.pipelines.get(program.key, program.wgsl);
@@ -78,7 +73,7 @@ export function runProgram(
     return;
   }
   const passes = "passes" in program ? program.passes : [program];
-  const temps = ("passes" in program ? program.temps ?? [] : []).map((bytes) => new Storage(device, bytes));
+  const temps = ("passes" in program ? (program.temps ?? []) : []).map((bytes) => new Storage(device, bytes));
   try {
     for (const plan of passes) {
       const kernel = device.pipelines.get(plan.key, plan.wgsl);

@@ -62,26 +62,34 @@ export class AdamW extends Optimizer {
         .f32("step_size", this.lr / biasCorrection1)
         .f32("sqrt_bc2", Math.sqrt(biasCorrection2))
         .f32("eps", this.eps);
-      runInPlace("adamw_step_f32", [
-        { name: "theta", tensor: param, access: "read_write" },
-        { name: "grad", tensor: param.grad, access: "read" },
-        { name: "m", tensor: this.#expAvg[i], access: "read_write" },
-        { name: "v", tensor: this.#expAvgSq[i], access: "read_write" },
-      ], params, `
+      runInPlace(
+        "adamw_step_f32",
+        [
+          { name: "theta", tensor: param, access: "read_write" },
+          { name: "grad", tensor: param.grad, access: "read" },
+          { name: "m", tensor: this.#expAvg[i], access: "read_write" },
+          { name: "v", tensor: this.#expAvgSq[i], access: "read_write" },
+        ],
+        params,
+        `
   let g = grad[i];
   let m_next = p.beta1 * m[i] + p.one_minus_beta1 * g;
   let v_next = p.beta2 * v[i] + p.one_minus_beta2 * g * g;
   m[i] = m_next;
   v[i] = v_next;
   let denominator = sqrt(v_next) / p.sqrt_bc2 + p.eps;
-  theta[i] = theta[i] * p.decay - p.step_size * m_next / denominator;`);
+  theta[i] = theta[i] * p.decay - p.step_size * m_next / denominator;`,
+      );
     });
   }
 
   async stateDict(): Promise<OptimizerState> {
     const slots = [];
     for (let i = 0; i < this.params.length; i++) {
-      slots.push({ exp_avg: await this.#expAvg[i].toArray() as Float32Array, exp_avg_sq: await this.#expAvgSq[i].toArray() as Float32Array });
+      slots.push({
+        exp_avg: (await this.#expAvg[i].toArray()) as Float32Array,
+        exp_avg_sq: (await this.#expAvgSq[i].toArray()) as Float32Array,
+      });
     }
     return {
       step: this.stepCount,

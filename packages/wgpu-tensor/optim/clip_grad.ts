@@ -12,11 +12,13 @@ import type { Tensor } from "../tensor/tensor.ts";
 export function gradNorm(params: Iterable<Tensor>): Tensor {
   const withGrad = [...params].filter((p) => p.grad);
   if (withGrad.length === 0) return scalar(0);
-  return noGrad(() => tidy(() => {
-    let squares = sum(square(withGrad[0].grad!));
-    for (const p of withGrad.slice(1)) squares = add(squares, sum(square(p.grad!)));
-    return sqrt(squares);
-  }));
+  return noGrad(() =>
+    tidy(() => {
+      let squares = sum(square(withGrad[0].grad!));
+      for (const p of withGrad.slice(1)) squares = add(squares, sum(square(p.grad!)));
+      return sqrt(squares);
+    }),
+  );
 }
 
 /**

@@ -57,10 +57,12 @@ export class GradScaler {
         p.grad = unscaled;
       }
       // Σ|g| is finite exactly when every gradient element is (an inf or NaN poisons the sum)
-      return tidy(() => params.reduce<Tensor | null>((acc, p) => {
-        const s = sum(abs(p.grad!));
-        return acc ? add(acc, s) : s;
-      }, null));
+      return tidy(() =>
+        params.reduce<Tensor | null>((acc, p) => {
+          const s = sum(abs(p.grad!));
+          return acc ? add(acc, s) : s;
+        }, null),
+      );
     });
     const isFinite = magnitude ? Number.isFinite(await magnitude.item()) : true;
     magnitude?.dispose();

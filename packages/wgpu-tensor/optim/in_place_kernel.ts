@@ -23,16 +23,21 @@ export function runInPlace(key: string, operands: readonly UpdateOperand[], para
   const declarations = operands
     .map((operand, j) => `@group(0) @binding(${j + 1}) var<storage, ${operand.access}> ${operand.name}: array<f32>;`)
     .join("\n");
-  runProgram(device, {
-    key,
-    wgsl: () => `${params.struct()}${declarations}
+  runProgram(
+    device,
+    {
+      key,
+      wgsl: () => `${params.struct()}${declarations}
 ${linearMain(256)}
   let i = index;
   if (i >= p.size) { return; }
 ${body}
 }`,
-    params: params.pack(),
-    workgroups: linearGrid(first.size, 256),
-    bindings: operands.map((_, input) => ({ input })),
-  }, buffers, buffers[0]);
+      params: params.pack(),
+      workgroups: linearGrid(first.size, 256),
+      bindings: operands.map((_, input) => ({ input })),
+    },
+    buffers,
+    buffers[0],
+  );
 }

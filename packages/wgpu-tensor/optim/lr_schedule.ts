@@ -11,7 +11,7 @@ export function constantSchedule(baseLr: number, warmupSteps = 0): LrSchedule {
 /** Linear warm-up, then linear decay to 0 at `totalSteps` (diffusers/transformers "linear"). */
 export function linearSchedule(baseLr: number, warmupSteps: number, totalSteps: number): LrSchedule {
   return (step) => {
-    if (step < warmupSteps) return baseLr * step / Math.max(1, warmupSteps);
+    if (step < warmupSteps) return (baseLr * step) / Math.max(1, warmupSteps);
     return baseLr * Math.max(0, (totalSteps - step) / Math.max(1, totalSteps - warmupSteps));
   };
 }
@@ -19,7 +19,7 @@ export function linearSchedule(baseLr: number, warmupSteps: number, totalSteps: 
 /** Linear warm-up, then half a cosine down to 0 at `totalSteps` (transformers "cosine", `numCycles` 0.5). */
 export function cosineSchedule(baseLr: number, warmupSteps: number, totalSteps: number, numCycles = 0.5): LrSchedule {
   return (step) => {
-    if (step < warmupSteps) return baseLr * step / Math.max(1, warmupSteps);
+    if (step < warmupSteps) return (baseLr * step) / Math.max(1, warmupSteps);
     const progress = (step - warmupSteps) / Math.max(1, totalSteps - warmupSteps);
     return baseLr * Math.max(0, 0.5 * (1 + Math.cos(Math.PI * numCycles * 2 * progress)));
   };

@@ -26,7 +26,11 @@ export abstract class Optimizer {
     this.lr = lr;
     for (const p of this.params) {
       if (p.dtype !== "f32") {
-        throw new DTypeError("Optimizer", [p.dtype], `Cannot optimise a ${p.dtype} parameter of shape [${p.shape}]: keep master weights in f32`);
+        throw new DTypeError(
+          "Optimizer",
+          [p.dtype],
+          `Cannot optimise a ${p.dtype} parameter of shape [${p.shape}]: keep master weights in f32`,
+        );
       }
     }
   }
@@ -67,7 +71,11 @@ export abstract class Optimizer {
   protected checkParameters(op: string): void {
     this.params.forEach((p, i) => {
       if (p.isDisposed) {
-        throw new DisposedError(op, p.shape, `Cannot run ${op}: parameter ${i} of shape [${p.shape.join(", ")}] was disposed; make a new optimizer over the live parameters`);
+        throw new DisposedError(
+          op,
+          p.shape,
+          `Cannot run ${op}: parameter ${i} of shape [${p.shape.join(", ")}] was disposed; make a new optimizer over the live parameters`,
+        );
       }
     });
   }

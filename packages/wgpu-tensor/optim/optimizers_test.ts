@@ -29,7 +29,15 @@ function setQuadraticGrad(theta: Tensor, thetaHost: Float64Array): void {
  * PyTorch's AdamW (torch.optim.AdamW docs), with θ, m and v stored in f32 after every step as
  * torch does for f32 parameters, so the comparison measures only the arithmetic inside one step.
  */
-function adamwReference(start: readonly number[], steps: number, lr: number, b1: number, b2: number, eps: number, wd: number): Float64Array[] {
+function adamwReference(
+  start: readonly number[],
+  steps: number,
+  lr: number,
+  b1: number,
+  b2: number,
+  eps: number,
+  wd: number,
+): Float64Array[] {
   const f = Math.fround;
   const theta = start.map(f);
   const m = new Array<number>(theta.length).fill(0);
@@ -42,7 +50,7 @@ function adamwReference(start: readonly number[], steps: number, lr: number, b1:
       m[i] = f(b1 * m[i] + (1 - b1) * g);
       v[i] = f(b2 * v[i] + (1 - b2) * g * g);
       const denominator = Math.sqrt(v[i]) / Math.sqrt(1 - b2 ** t) + eps;
-      theta[i] = f(decayed - (lr / (1 - b1 ** t)) * m[i] / denominator);
+      theta[i] = f(decayed - ((lr / (1 - b1 ** t)) * m[i]) / denominator);
     }
     trajectory.push(Float64Array.from(theta));
   }
@@ -131,7 +139,10 @@ describe("optimizers", () => {
       a.grad = keep(tensor([1, 1]));
       b.grad = keep(tensor([1, 1]));
       b.dispose();
-      assert.throws(() => opt.step(), (error: Error) => error instanceof DisposedError && /parameter 1 of shape \[2\].*disposed/.test(error.message));
+      assert.throws(
+        () => opt.step(),
+        (error: Error) => error instanceof DisposedError && /parameter 1 of shape \[2\].*disposed/.test(error.message),
+      );
       assert.deepEqual(Array.from(await a.toArray()), [1, 2]);
       opt.dispose();
       a.dispose();
@@ -142,7 +153,10 @@ describe("optimizers", () => {
     const theta = keep(tensor([1, 2, 3]));
     const opt = new AdamW([theta], { lr: 0.1 });
     theta.grad = keep(tensor([0.5, Number.NaN, 1]));
-    await assert.rejects(opt.checkedStep(), (error: Error) => error instanceof NonFiniteError && /^Cannot use the gradient norm: element 0 of \[\] is NaN/.test(error.message));
+    await assert.rejects(
+      opt.checkedStep(),
+      (error: Error) => error instanceof NonFiniteError && /^Cannot use the gradient norm: element 0 of \[\] is NaN/.test(error.message),
+    );
     theta.grad!.dispose();
     theta.grad = keep(tensor([0.5, Number.POSITIVE_INFINITY, 1]));
     await assert.rejects(opt.checkedStep({ maxGradNorm: 1 }), NonFiniteError);

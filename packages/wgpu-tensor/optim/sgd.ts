@@ -48,33 +48,49 @@ export class SGD extends Optimizer {
         .f32("one_minus_dampening", 1 - (isFirst ? 0 : this.dampening))
         .f32("keep", isFirst ? 0 : 1);
       if (!this.momentum) {
-        runInPlace("sgd_step_f32", [
-          { name: "theta", tensor: param, access: "read_write" },
-          { name: "grad", tensor: param.grad, access: "read" },
-        ], params, `
-  theta[i] = theta[i] - p.lr * (grad[i] + p.weight_decay * theta[i]);`);
+        runInPlace(
+          "sgd_step_f32",
+          [
+            { name: "theta", tensor: param, access: "read_write" },
+            { name: "grad", tensor: param.grad, access: "read" },
+          ],
+          params,
+          `
+  theta[i] = theta[i] - p.lr * (grad[i] + p.weight_decay * theta[i]);`,
+        );
         return;
       }
       // at the first step the buffer starts as g itself: b = 0·b + (1 − 0)·g
-      runInPlace(`sgd_momentum_step_f32${this.nesterov ? "_nesterov" : ""}`, [
-        { name: "theta", tensor: param, access: "read_write" },
-        { name: "grad", tensor: param.grad, access: "read" },
-        { name: "b", tensor: this.#buffers[i], access: "read_write" },
-      ], params, `
+      runInPlace(
+        `sgd_momentum_step_f32${this.nesterov ? "_nesterov" : ""}`,
+        [
+          { name: "theta", tensor: param, access: "read_write" },
+          { name: "grad", tensor: param.grad, access: "read" },
+          { name: "b", tensor: this.#buffers[i], access: "read_write" },
+        ],
+        params,
+        `
   let g = grad[i] + p.weight_decay * theta[i];
   let b_next = p.keep * p.momentum * b[i] + p.one_minus_dampening * g;
   b[i] = b_next;
   let direction = ${this.nesterov ? "g + p.momentum * b_next" : "b_next"};
-  theta[i] = theta[i] - p.lr * direction;`);
+  theta[i] = theta[i] - p.lr * direction;`,
+      );
     });
   }
 
   async stateDict(): Promise<OptimizerState> {
     const slots = [];
-    for (const buffer of this.#buffers) slots.push({ momentum_buffer: await buffer.toArray() as Float32Array });
+    for (const buffer of this.#buffers) slots.push({ momentum_buffer: (await buffer.toArray()) as Float32Array });
     return {
       step: this.stepCount,
-      hyperparameters: { lr: this.lr, momentum: this.momentum, dampening: this.dampening, weightDecay: this.weightDecay, nesterov: this.nesterov ? 1 : 0 },
+      hyperparameters: {
+        lr: this.lr,
+        momentum: this.momentum,
+        dampening: this.dampening,
+        weightDecay: this.weightDecay,
+        nesterov: this.nesterov ? 1 : 0,
+      },
       slots,
     };
   }
@@ -88,7 +104,9 @@ export class SGD extends Optimizer {
     this.weightDecay = h.weightDecay;
     this.nesterov = h.nesterov === 1;
     this.#buffers.forEach((b) => b.dispose());
-    this.#buffers = state.slots.map((slot, i) => keep(tensor(slot.momentum_buffer, this.params[i].shape, { device: this.params[i].device })));
+    this.#buffers = state.slots.map((slot, i) =>
+      keep(tensor(slot.momentum_buffer, this.params[i].shape, { device: this.params[i].device })),
+    );
   }
 
   dispose(): void {

@@ -2,9 +2,7 @@
 export type DType = "f32" | "f16" | "i32" | "u32";
 
 /** The typed array that `toArray()` returns for each dtype (`f16` is widened to f32). */
-export type ArrayFor<D extends DType> = D extends "i32" ? Int32Array
-  : D extends "u32" ? Uint32Array
-  : Float32Array;
+export type ArrayFor<D extends DType> = D extends "i32" ? Int32Array : D extends "u32" ? Uint32Array : Float32Array;
 
 export type TypedArray = Float32Array | Int32Array | Uint32Array | Uint16Array;
 

@@ -25,7 +25,10 @@ export class DTypeError extends TypeError {
 /** Tensors from two different devices met in one op. */
 export class DeviceMismatchError extends Error {
   override name = "DeviceMismatchError";
-  constructor(readonly op: string, message?: string) {
+  constructor(
+    readonly op: string,
+    message?: string,
+  ) {
     super(message ?? `Cannot run ${op}: its tensors live on different devices`);
   }
 }
@@ -33,7 +36,11 @@ export class DeviceMismatchError extends Error {
 /** A tensor was used after `dispose()`. */
 export class DisposedError extends Error {
   override name = "DisposedError";
-  constructor(readonly op: string, readonly shape: readonly number[], message?: string) {
+  constructor(
+    readonly op: string,
+    readonly shape: readonly number[],
+    message?: string,
+  ) {
     super(message ?? `Cannot run ${op}: a tensor of shape [${shape.join(", ")}] was already disposed`);
   }
 }
@@ -51,6 +58,8 @@ export class NonFiniteError extends RangeError {
     readonly value: number,
     readonly count: number,
   ) {
-    super(`Cannot use ${stage}: element ${index} of [${shape.join(", ")}] is ${value} (${count} of ${shape.reduce((a, b) => a * b, 1)} values are not finite)`);
+    super(
+      `Cannot use ${stage}: element ${index} of [${shape.join(", ")}] is ${value} (${count} of ${shape.reduce((a, b) => a * b, 1)} values are not finite)`,
+    );
   }
 }

@@ -53,7 +53,11 @@ export function broadcastShapes(op: string, a: Shape, b: Shape): number[] {
     const dimA = a[a.length - rank + i] ?? 1;
     const dimB = b[b.length - rank + i] ?? 1;
     if (dimA !== dimB && dimA !== 1 && dimB !== 1) {
-      throw new ShapeError(op, [a, b], `Cannot broadcast ${formatShape(a)} with ${formatShape(b)} in ${op}: dimension ${i} is ${dimA} and ${dimB}`);
+      throw new ShapeError(
+        op,
+        [a, b],
+        `Cannot broadcast ${formatShape(a)} with ${formatShape(b)} in ${op}: dimension ${i} is ${dimA} and ${dimB}`,
+      );
     }
     out[i] = dimA === 1 ? dimB : dimA;
   }
@@ -85,7 +89,11 @@ export function inferReshape(op: string, from: Shape, to: readonly number[]): nu
   const resolved = [...to];
   if (unknown >= 0) resolved[unknown] = known === 0 ? 0 : size / known;
   if (sizeOf(resolved) !== size || !resolved.every((dim) => Number.isInteger(dim) && dim >= 0)) {
-    throw new ShapeError(op, [from, to], `Cannot reshape ${formatShape(from)} to ${formatShape(to)}: they hold ${size} and ${sizeOf(resolved)} elements`);
+    throw new ShapeError(
+      op,
+      [from, to],
+      `Cannot reshape ${formatShape(from)} to ${formatShape(to)}: they hold ${size} and ${sizeOf(resolved)} elements`,
+    );
   }
   return resolved;
 }

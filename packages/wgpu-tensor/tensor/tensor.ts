@@ -99,7 +99,11 @@ export class Tensor {
   /** The GPU storage; throws DisposedError (naming `op`) if the tensor was disposed. */
   storageFor(op: string): Storage {
     if (this.#isMeta) {
-      throw new DisposedError(op, this.shape, `Cannot run ${op}: a tensor of shape ${formatShape(this.shape)} is shape-only (meta); load or materialize it first`);
+      throw new DisposedError(
+        op,
+        this.shape,
+        `Cannot run ${op}: a tensor of shape ${formatShape(this.shape)} is shape-only (meta); load or materialize it first`,
+      );
     }
     if (!this.#storage) throw new DisposedError(op, this.shape);
     return this.#storage;

@@ -62,7 +62,10 @@ test("a small conv net learns a synthetic task to a loss far below chance (ln 2 
     const { images, labels } = makeBatch(step * 7 + 1, 32);
     const lossTensor = tidy(() => {
       const logProbs = model.forward(tensor(images, [32, 1, 8, 8]));
-      const oneHot = tensor(labels.flatMap((l) => (l === 0 ? [1, 0] : [0, 1])), [32, 2]);
+      const oneHot = tensor(
+        labels.flatMap((l) => (l === 0 ? [1, 0] : [0, 1])),
+        [32, 2],
+      );
       return neg(mean(sum(mul(logProbs, oneHot), [1])));
     });
     backward(lossTensor);

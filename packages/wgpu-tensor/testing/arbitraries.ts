@@ -25,14 +25,16 @@ export function arbShape(options: { minRank?: number; maxRank?: number; maxDim?:
 /** Two shapes that broadcast together: dims of one replaced by 1 or dropped from the front. */
 export function arbBroadcastPair(options: { maxRank?: number; maxDim?: number } = {}): fc.Arbitrary<[number[], number[]]> {
   return arbShape({ minRank: 0, maxRank: options.maxRank ?? 4, maxDim: options.maxDim ?? 24 }).chain((full) =>
-    fc.tuple(
-      fc.array(fc.boolean(), { minLength: full.length, maxLength: full.length }),
-      fc.integer({ min: 0, max: full.length }),
-      fc.boolean(),
-    ).map(([ones, drop, swap]) => {
-      const other = full.map((dim, i) => (ones[i] ? 1 : dim)).slice(drop);
-      return (swap ? [other, full] : [full, other]) as [number[], number[]];
-    })
+    fc
+      .tuple(
+        fc.array(fc.boolean(), { minLength: full.length, maxLength: full.length }),
+        fc.integer({ min: 0, max: full.length }),
+        fc.boolean(),
+      )
+      .map(([ones, drop, swap]) => {
+        const other = full.map((dim, i) => (ones[i] ? 1 : dim)).slice(drop);
+        return (swap ? [other, full] : [full, other]) as [number[], number[]];
+      }),
   );
 }
 
@@ -55,7 +57,11 @@ export function seededValues(seed: number, count: number, low = -1, high = 1): F
  * A host tensor of seeded random values, rounded to what the dtype can hold (so the GPU and the
  * reference see identical inputs).
  */
-export function randomHost(shape: readonly number[], seed: number, options: { dtype?: DType; low?: number; high?: number } = {}): HostTensor {
+export function randomHost(
+  shape: readonly number[],
+  seed: number,
+  options: { dtype?: DType; low?: number; high?: number } = {},
+): HostTensor {
   const dtype = options.dtype ?? "f32";
   const values = seededValues(seed, sizeOf(shape), options.low ?? -1, options.high ?? 1);
   if (dtype === "f32") {

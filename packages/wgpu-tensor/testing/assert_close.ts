@@ -21,12 +21,7 @@ export function toleranceFor(dtype: DType, reductionLength = 1, opFactor = 1): T
  * Throws an AssertionError-like Error naming the worst element unless
  * |actual − expected| ≤ atol + rtol·|expected| everywhere (numpy `allclose`; NaN equals NaN).
  */
-export function assertClose(
-  actual: ArrayLike<number>,
-  expected: ArrayLike<number>,
-  tolerance: Tolerance,
-  context = "values",
-): void {
+export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance: Tolerance, context = "values"): void {
   if (actual.length !== expected.length) {
     throw new Error(`${context}: got ${actual.length} values, expected ${expected.length}`);
   }

@@ -112,7 +112,9 @@ export async function bundleForBrowser(entryFile: string): Promise<string> {
     .filter((entry) => entry.external && entry.kind !== "dynamic-import")
     .map((entry) => entry.path);
   if (staticNodeImports.length > 0) {
-    throw new Error(`Cannot bundle ${entryFile} for the browser: it statically imports ${staticNodeImports.join(", ")}, which exist only in Node`);
+    throw new Error(
+      `Cannot bundle ${entryFile} for the browser: it statically imports ${staticNodeImports.join(", ")}, which exist only in Node`,
+    );
   }
   return result.outputFiles[0].text;
 }
@@ -145,7 +147,7 @@ export async function openBrowser(options: BrowserOptions = {}): Promise<Browser
       timeout: timeoutMs,
     });
     const launchMs = performance.now() - started;
-    const page = context.pages()[0] ?? await context.newPage();
+    const page = context.pages()[0] ?? (await context.newPage());
     const session = new Session(page, context, server, profile, launchMs, bundles, timeoutMs);
     await page.goto(`${session.origin}/`, { timeout: timeoutMs });
     return session;
@@ -181,7 +183,12 @@ export async function withBrowserPage<T>(fn: (session: BrowserSession) => Promis
  * const hasGpu = await runInBrowser("packages/wgpu-tensor/test/browser/computations.ts", "hasNavigatorGpu");
  * ```
  */
-export async function runInBrowser<T = unknown>(entryFile: string, exportName: string, args: readonly unknown[] = [], options: BrowserOptions = {}): Promise<T> {
+export async function runInBrowser<T = unknown>(
+  entryFile: string,
+  exportName: string,
+  args: readonly unknown[] = [],
+  options: BrowserOptions = {},
+): Promise<T> {
   return withBrowserPage((session) => session.call<T>(entryFile, exportName, ...args), options);
 }
 
@@ -201,7 +208,14 @@ const PAGE_CALL = `async ({ url, name, args }) => {
 }`;
 
 const TYPED_ARRAYS: Record<string, new (buffer: ArrayBuffer) => ArrayBufferView> = {
-  Float32Array, Float64Array, Int32Array, Uint32Array, Int16Array, Uint16Array, Int8Array, Uint8Array,
+  Float32Array,
+  Float64Array,
+  Int32Array,
+  Uint32Array,
+  Int16Array,
+  Uint16Array,
+  Int8Array,
+  Uint8Array,
 };
 
 function decodeResult(json: string): unknown {
@@ -281,7 +295,7 @@ function findChromium(explicit: string | undefined): string {
   return found;
 }
 
-const PAGE_HTML = "<!doctype html><meta charset=\"utf-8\"><title>@spo browser test</title>";
+const PAGE_HTML = '<!doctype html><meta charset="utf-8"><title>@spo browser test</title>';
 
 function startServer(bundles: ReadonlyMap<string, string>, files: string | undefined): Promise<Server> {
   const server = createServer((request, response) => {

@@ -54,7 +54,12 @@ export async function checkVariantAgainstReference<A>(
   try {
     if (output.size > 0) {
       const context = { ...kernelContext(device), ...overrides };
-      runProgram(device, def.kernel(specs, attrs, outSpec, context), gpuInputs.map((t) => t.buffer), output.buffer);
+      runProgram(
+        device,
+        def.kernel(specs, attrs, outSpec, context),
+        gpuInputs.map((t) => t.buffer),
+        output.buffer,
+      );
     }
     const actual = await toHost(output);
     const label = `${def.name}(${inputs.map((t) => formatShape(t.shape)).join(", ")}; ${JSON.stringify(attrs)}; ${JSON.stringify(overrides)})`;

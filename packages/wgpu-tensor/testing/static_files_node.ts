@@ -16,7 +16,12 @@ const RANGE = /^bytes=(\d*)-(\d*)$/;
  * Answers `request` with the file at `relativePath` under `root` (already URL-decoded, no leading
  * slash). Returns after the response is sent.
  */
-export async function serveStaticFile(request: IncomingMessage, response: ServerResponse, root: string, relativePath: string): Promise<void> {
+export async function serveStaticFile(
+  request: IncomingMessage,
+  response: ServerResponse,
+  root: string,
+  relativePath: string,
+): Promise<void> {
   const headers = { "cache-control": "no-store", "accept-ranges": "bytes", "access-control-allow-origin": "*" };
   const path = normalize(join(root, relativePath));
   const size = path.startsWith(normalize(root + sep)) ? await fileSize(path) : undefined;
@@ -51,7 +56,11 @@ export async function serveStaticFile(request: IncomingMessage, response: Server
     return;
   }
   await new Promise<void>((resolve, reject) => {
-    createReadStream(path, { start, end: end - 1 }).on("error", reject).pipe(response).on("finish", resolve).on("error", reject);
+    createReadStream(path, { start, end: end - 1 })
+      .on("error", reject)
+      .pipe(response)
+      .on("finish", resolve)
+      .on("error", reject);
   });
 }
 

@@ -142,7 +142,8 @@ function tableOutput(scheduler: AnyScheduler, field: string): ParityOutput | und
   if (field === "alphas_cumprod") return vector(scheduler.schedule.alphasCumprod);
   if (field === "betas") return vector(scheduler.schedule.betas);
   if (field === "alphas") return vector(scheduler.schedule.alphas);
-  if (field === "final_alpha_cumprod" && scheduler instanceof DDIMScheduler) return { shape: [], data: Float32Array.of(scheduler.finalAlphaCumprod) };
+  if (field === "final_alpha_cumprod" && scheduler instanceof DDIMScheduler)
+    return { shape: [], data: Float32Array.of(scheduler.finalAlphaCumprod) };
   return undefined;
 }
 
@@ -260,7 +261,8 @@ function stepCountOf(context: GroupContext, perStepFields: readonly string[]): n
     if (shape && shape.length > 0) return shape[0];
   }
   const stated = stepCountIn(context.text);
-  if (stated === undefined) throw new Error("Cannot tell the number of sampling steps: no per-step output and no single set_timesteps(n) in the description");
+  if (stated === undefined)
+    throw new Error("Cannot tell the number of sampling steps: no per-step output and no single set_timesteps(n) in the description");
   return stated;
 }
 

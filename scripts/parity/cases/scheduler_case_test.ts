@@ -5,7 +5,15 @@ import { assertNear, read, SD15 } from "../../../packages/diffusion-unet/schedul
 import { add, type Device, mul, type Tensor, tensor } from "../../../packages/wgpu-tensor/mod.ts";
 import { seededValues, testDevice } from "../../../packages/wgpu-tensor/testing/mod.ts";
 import { type ParityTensor, schedulerParityCase, type SchedulerManifest } from "./scheduler_case.ts";
-import { descriptionFor, etaIn, etaOfField, fakeModelScaleIn, schedulerClassOf, splitOutputName, stepCountIn } from "./scheduler_manifest.ts";
+import {
+  descriptionFor,
+  etaIn,
+  etaOfField,
+  fakeModelScaleIn,
+  schedulerClassOf,
+  splitOutputName,
+  stepCountIn,
+} from "./scheduler_manifest.ts";
 
 let device: Device;
 before(async () => {
@@ -14,7 +22,15 @@ before(async () => {
 after(() => device.destroy());
 
 function hostTensor(shape: number[], seed: number): ParityTensor & { data: Float32Array } {
-  return { shape, data: Float32Array.from(seededValues(seed, shape.reduce((a, b) => a * b, 1))) };
+  return {
+    shape,
+    data: Float32Array.from(
+      seededValues(
+        seed,
+        shape.reduce((a, b) => a * b, 1),
+      ),
+    ),
+  };
 }
 
 const gpu = (t: ParityTensor) => tensor(Float32Array.from(t.data), [...t.shape]);
@@ -27,7 +43,8 @@ describe("the manifest readers", () => {
     assert.deepEqual(splitOutputName("karras.samples", ["plain", "karras"]), { variant: "karras", group: "", field: "samples" });
     assert.deepEqual(splitOutputName("step.eta1.prev_sample", [""]), { variant: "", group: "step", field: "eta1.prev_sample" });
     assert.throws(() => splitOutputName("other.samples", ["plain", "karras"]), /starts with none of the config variants/);
-    const description = "timesteps_<n>: set_timesteps(n). step.*: step after set_timesteps(10) with eta = 0.5. traj.samples: DDIM eta 0 over set_timesteps(7) with eps = 0.25 * x + traj.c";
+    const description =
+      "timesteps_<n>: set_timesteps(n). step.*: step after set_timesteps(10) with eta = 0.5. traj.samples: DDIM eta 0 over set_timesteps(7) with eps = 0.25 * x + traj.c";
     assert.equal(stepCountIn(descriptionFor(description, "step")), 10);
     assert.equal(stepCountIn(descriptionFor(description, "traj")), 7);
     assert.equal(stepCountIn(description), undefined);
@@ -54,7 +71,8 @@ describe("schedulerParityCase", () => {
     const manifest: SchedulerManifest = {
       name: "ddim_hidden_like",
       kind: "scheduler",
-      description: "step.*: scheduler.step after set_timesteps(10) for each t in step.timesteps. traj.samples: DDIM eta 0 over set_timesteps(6) from traj.x_T with the fake model eps = 0.3 * x + traj.c.",
+      description:
+        "step.*: scheduler.step after set_timesteps(10) for each t in step.timesteps. traj.samples: DDIM eta 0 over set_timesteps(6) from traj.x_T with the fake model eps = 0.3 * x + traj.c.",
       config,
       inputs: [...tensors.keys()],
       outputs: ["betas", "timesteps_10", "step.eta0p5.prev_sample", "step.eta1.pred_original_sample", "traj.timesteps", "traj.samples"],
@@ -68,8 +86,10 @@ describe("schedulerParityCase", () => {
     scheduler.setTimesteps(10);
     assert.deepEqual(Array.from(outputs.get("timesteps_10")!.data), [999, 899, 799, 699, 599, 499, 399, 299, 199, 99]);
     const [mo, x, z] = ["step.model_output", "step.sample", "step.variance_noise"].map((k) => gpu(tensors.get(k)!));
-    const stepRows = async (eta: number, pick: (o: DDIMStepOutput) => Tensor) =>
-      [...await read(pick(scheduler.step(mo, 899, x, { eta, noise: z }))), ...await read(pick(scheduler.step(mo, 99, x, { eta, noise: z })))];
+    const stepRows = async (eta: number, pick: (o: DDIMStepOutput) => Tensor) => [
+      ...(await read(pick(scheduler.step(mo, 899, x, { eta, noise: z })))),
+      ...(await read(pick(scheduler.step(mo, 99, x, { eta, noise: z })))),
+    ];
     assertNear(outputs.get("step.eta0p5.prev_sample")!.data, await stepRows(0.5, (o) => o.prevSample), 0, 0, "η 0.5 prev_sample");
     assertNear(outputs.get("step.eta1.pred_original_sample")!.data, await stepRows(1, (o) => o.predOriginalSample), 0, 0, "η 1 x̂₀");
 
@@ -80,7 +100,7 @@ describe("schedulerParityCase", () => {
     const rows: number[] = [];
     for (const t of scheduler.timesteps) {
       sample = scheduler.step(add(mul(sample, 0.3), c), t, sample).prevSample;
-      rows.push(...await read(sample));
+      rows.push(...(await read(sample)));
     }
     assert.deepEqual(outputs.get("traj.samples")!.shape, [6, ...shape]);
     assertNear(outputs.get("traj.samples")!.data, rows, 0, 0, "trajectory");
@@ -119,7 +139,7 @@ describe("schedulerParityCase", () => {
       for (const [i, t] of scheduler.timesteps.entries()) {
         const eps = add(mul(scheduler.scaleModelInput(x, t), 0.1), c);
         x = scheduler.step(eps, t, x, { noise: tensor(noise.slice(i * size, (i + 1) * size), shape) }).prevSample;
-        rows.push(...await read(x));
+        rows.push(...(await read(x)));
       }
       assertNear(computed.get(`${variant}.samples`)!.data, rows, 0, 0, `${variant} samples`);
     }

@@ -25,7 +25,12 @@ export interface SchedulerManifest {
 }
 
 /** The scheduler classes a case can name. */
-export const SCHEDULER_CLASSES = ["DDIMScheduler", "DDPMScheduler", "EulerAncestralDiscreteScheduler", "DPMSolverMultistepScheduler"] as const;
+export const SCHEDULER_CLASSES = [
+  "DDIMScheduler",
+  "DDPMScheduler",
+  "EulerAncestralDiscreteScheduler",
+  "DPMSolverMultistepScheduler",
+] as const;
 export type SchedulerClassName = (typeof SCHEDULER_CLASSES)[number];
 
 /** Output groups with their own inputs (`step.*`, `add_noise.*`, `traj.*`); "" is the top level. */

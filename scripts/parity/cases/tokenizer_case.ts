@@ -56,7 +56,8 @@ function checkConfig(manifest: TokenizerParityManifest, tokenizer: CLIPTokenizer
   expectId("bos_token_id", tokenizer.bosTokenId);
   expectId("eos_token_id", tokenizer.eosTokenId);
   expectId("pad_token_id", tokenizer.padTokenId);
-  if (config.pattern !== undefined && config.pattern !== CLIP_PATTERN_SOURCE) mismatches.push(`pattern ${config.pattern} (implemented: ${CLIP_PATTERN.source})`);
+  if (config.pattern !== undefined && config.pattern !== CLIP_PATTERN_SOURCE)
+    mismatches.push(`pattern ${config.pattern} (implemented: ${CLIP_PATTERN.source})`);
   if (config.pattern_flags !== undefined && config.pattern_flags !== "IGNORECASE") mismatches.push(`pattern_flags ${config.pattern_flags}`);
   if (mismatches.length > 0) {
     throw new RangeError(`Cannot run tokenizer case ${JSON.stringify(manifest.kind)}: the manifest asks for ${mismatches.join(", ")}`);

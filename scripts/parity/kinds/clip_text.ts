@@ -15,7 +15,9 @@ export const clipTextKind: KindRunner = {
   kind: "clip_text",
   async run(context) {
     const { manifest, device } = context;
-    const model: CLIPTextModel = buildCaseModel(() => CLIPTextModel.fromConfig(manifest.config, { init: "meta", device, dtype: context.dtype }));
+    const model: CLIPTextModel = buildCaseModel(() =>
+      CLIPTextModel.fromConfig(manifest.config, { init: "meta", device, dtype: context.dtype }),
+    );
     if (context.dtype === "f16") context.ranInHalfPrecision(model);
     const io = new CaseTensors(context);
     try {

@@ -1,4 +1,9 @@
-import { CLIPVisionModel, CLIPVisionModelWithProjection, type CLIPVisionProjectionOutput, loadClipWeights } from "../../../packages/clip/mod.ts";
+import {
+  CLIPVisionModel,
+  CLIPVisionModelWithProjection,
+  type CLIPVisionProjectionOutput,
+  loadClipWeights,
+} from "../../../packages/clip/mod.ts";
 import { type KindRunner, UnsupportedCaseError } from "../kind_runner.ts";
 import { buildCaseModel, caseWeights, CaseTensors, checkCaseInputs } from "./_case_tensors.ts";
 
@@ -16,7 +21,11 @@ export const clipVisionKind: KindRunner = {
     const { reader, prefix } = await caseWeights(context);
     const hasProjection = reader.has(`${prefix}visual_projection.weight`);
     const options = { init: "meta" as const, device };
-    const model: CLIPVisionModel | CLIPVisionModelWithProjection = buildCaseModel(() => hasProjection ? CLIPVisionModelWithProjection.fromConfig(manifest.config, options) : CLIPVisionModel.fromConfig(manifest.config, options));
+    const model: CLIPVisionModel | CLIPVisionModelWithProjection = buildCaseModel(() =>
+      hasProjection
+        ? CLIPVisionModelWithProjection.fromConfig(manifest.config, options)
+        : CLIPVisionModel.fromConfig(manifest.config, options),
+    );
     const io = new CaseTensors(context);
     try {
       await loadClipWeights(model, reader, { prefix });

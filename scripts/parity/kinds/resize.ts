@@ -28,7 +28,8 @@ export function interpolateOptions(config: TorchInterpolateConfig, name: string)
   if (config.antialias) throw new UnsupportedCaseError(`${name}: antialias=True is not implemented`);
   const options: InterpolateOptions = { mode: mode as ResizeMode };
   if (config.size !== undefined && config.size !== null) options.size = asPair(config.size, `${name}: size`);
-  if (config.scale_factor !== undefined && config.scale_factor !== null) options.scaleFactor = asPair(config.scale_factor, `${name}: scale_factor`);
+  if (config.scale_factor !== undefined && config.scale_factor !== null)
+    options.scaleFactor = asPair(config.scale_factor, `${name}: scale_factor`);
   if (config.align_corners !== undefined && config.align_corners !== null) options.alignCorners = config.align_corners;
   if (config.recompute_scale_factor) options.recomputeScaleFactor = true;
   return options;

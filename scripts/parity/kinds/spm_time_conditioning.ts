@@ -28,7 +28,8 @@ export const spmTimeConditioningKind: KindRunner = {
       const needsPixels = manifest.outputs.some((name) => name !== "t_emb" && name !== "text_embeds" && name !== "score_raw_images");
       const pixels = needsPixels ? await io.float("pixel_values") : undefined;
       const image = pixels ? model.encodeImages(pixels, timesteps) : undefined;
-      if (image) io.own(image.lastHiddenState, image.pooledOutput, image.imageEmbeds, ...(image.timeEmbedding ? [image.timeEmbedding] : []));
+      if (image)
+        io.own(image.lastHiddenState, image.pooledOutput, image.imageEmbeds, ...(image.timeEmbedding ? [image.timeEmbedding] : []));
       for (const name of manifest.outputs) {
         if (name === "t_emb") await io.produce(name, model.timeEmbedding(timesteps));
         else if (name === "image_embeds" && image) await io.produce(name, image.imageEmbeds);
@@ -43,7 +44,9 @@ export const spmTimeConditioningKind: KindRunner = {
         } else if (name === "score_pixel_values" && pixels) await io.produce(name, model.pairScores(pixels, ids, timesteps));
         else if (name === "score_raw_images") {
           const raw = await io.float("raw_images");
-          const rows = Array.from({ length: idsHost.shape[0] }, (_, i) => [...idsHost.data.subarray(i * idsHost.shape[1], (i + 1) * idsHost.shape[1])]);
+          const rows = Array.from({ length: idsHost.shape[0] }, (_, i) => [
+            ...idsHost.data.subarray(i * idsHost.shape[1], (i + 1) * idsHost.shape[1]),
+          ]);
           const scores = await new StepPreferenceScorer(model, null).scoreIds(raw, rows, timesteps);
           io.outputs.set(name, { type: "tensor", data: scores, shape: [scores.length] });
         } else throw new UnsupportedCaseError(`output "${name}" is not understood`);

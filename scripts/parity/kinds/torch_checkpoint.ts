@@ -1,6 +1,11 @@
 import { join } from "node:path";
 import { readSafetensorsFile } from "../../../packages/safetensors/mod_node.ts";
-import { type PlainValue, readTorchCheckpointFile, type TorchCheckpoint, TorchCheckpointError } from "../../../packages/torch-checkpoint/mod_node.ts";
+import {
+  type PlainValue,
+  readTorchCheckpointFile,
+  type TorchCheckpoint,
+  TorchCheckpointError,
+} from "../../../packages/torch-checkpoint/mod_node.ts";
 import { type KindRunner, type ProducedOutput, UnsupportedCaseError } from "../kind_runner.ts";
 
 interface TensorSpec {
@@ -16,14 +21,25 @@ function jsonOf(value: PlainValue): unknown {
 }
 
 /** Each listed tensor: dtype and shape first, then its bytes exactly against the expected file's. */
-async function tensorOutputs(checkpoint: TorchCheckpoint, manifestDir: string, manifest: Record<string, unknown>, outputs: Map<string, ProducedOutput>): Promise<void> {
+async function tensorOutputs(
+  checkpoint: TorchCheckpoint,
+  manifestDir: string,
+  manifest: Record<string, unknown>,
+  outputs: Map<string, ProducedOutput>,
+): Promise<void> {
   const specs = (manifest.tensors ?? {}) as Record<string, TensorSpec>;
   const wantNames = Object.keys(specs).sort();
   const gotNames = [...checkpoint.names].sort();
   await using expected = await readSafetensorsFile(join(manifestDir, String(manifest.expected_file)));
   for (const name of Object.keys(specs)) {
     const want = await expected.tensor(name);
-    const wantHead = { names: wantNames, dtype: specs[name]!.dtype, shape: specs[name]!.shape, fileDtype: want.dtype, fileShape: want.shape };
+    const wantHead = {
+      names: wantNames,
+      dtype: specs[name]!.dtype,
+      shape: specs[name]!.shape,
+      fileDtype: want.dtype,
+      fileShape: want.shape,
+    };
     if (!checkpoint.has(name)) {
       outputs.set(name, { type: "json", got: { names: gotNames }, want: wantHead });
       continue;
@@ -65,7 +81,8 @@ export const torchCheckpointKind: KindRunner = {
       outputs.set("error", { type: "json", got, want });
       return outputs;
     }
-    if (manifest.expect !== "load") throw new UnsupportedCaseError(`${context.manifest.name}: expect is ${JSON.stringify(manifest.expect)}, expected "load" or "refuse"`);
+    if (manifest.expect !== "load")
+      throw new UnsupportedCaseError(`${context.manifest.name}: expect is ${JSON.stringify(manifest.expect)}, expected "load" or "refuse"`);
     await using checkpoint = await readTorchCheckpointFile(path);
     await tensorOutputs(checkpoint, context.folder, manifest, outputs);
     const values = Object.fromEntries([...checkpoint.values].map(([key, value]) => [key, jsonOf(value)]));

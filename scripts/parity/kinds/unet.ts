@@ -5,7 +5,9 @@ import { buildCaseModel, caseWeights, CaseTensors } from "./_case_tensors.ts";
 
 /** Builds the case's UNet from its config and loads `<weights_prefix><name>` weights. */
 export async function loadCaseUNet(context: CaseContext, dtype: "f32" | "f16" = "f32"): Promise<UNet2DConditionModel> {
-  const unet = buildCaseModel(() => UNet2DConditionModel.fromConfig(context.manifest.config, { init: "meta", device: context.device, dtype }));
+  const unet = buildCaseModel(() =>
+    UNet2DConditionModel.fromConfig(context.manifest.config, { init: "meta", device: context.device, dtype }),
+  );
   const { reader, prefix } = await caseWeights(context);
   await loadWeights(unet, reader, { fileNameOf: (name) => prefix + name, isRelevant: (name) => name.startsWith(prefix) });
   return unet;
@@ -39,7 +41,10 @@ export const unetKind: KindRunner = {
       for (const [name, t] of capture) if (context.manifest.outputs.includes(`debug.${name}`)) await tensors.produce(`debug.${name}`, t);
       if (context.manifest.inputs.includes("timesteps2")) {
         const timesteps2 = await caseTimesteps(context, "timesteps2");
-        await tensors.produce("out2", noGrad(() => unet.forward(sample, timesteps2, encoderHiddenStates)));
+        await tensors.produce(
+          "out2",
+          noGrad(() => unet.forward(sample, timesteps2, encoderHiddenStates)),
+        );
       }
       return tensors.outputs;
     } finally {

@@ -15,7 +15,9 @@ export const vaeKind: KindRunner = {
   kind: "vae",
   async run(context) {
     const { manifest, device } = context;
-    const vae: AutoencoderKL = buildCaseModel(() => AutoencoderKL.fromConfig(manifest.config, { init: "meta", device, dtype: context.dtype }));
+    const vae: AutoencoderKL = buildCaseModel(() =>
+      AutoencoderKL.fromConfig(manifest.config, { init: "meta", device, dtype: context.dtype }),
+    );
     if (context.dtype === "f16") context.ranInHalfPrecision(vae);
     const io = new CaseTensors(context);
     try {

@@ -65,7 +65,7 @@ export const CHARMAP_DECODING: Readonly<Record<CharmapEncoding, string>> = {
     "\u00a0\u0104\u02d8\u0141\u00a4\u013d\u015a\u00a7\u00a8\u0160\u015e\u0164\u0179\u00ad\u017d\u017b\u00b0\u0105\u02db\u0142\u00b4\u013e\u015b\u02c7\u00b8\u0161\u015f\u0165\u017a\u02dd\u017e\u017c" +
     "\u0154\u00c1\u00c2\u0102\u00c4\u0139\u0106\u00c7\u010c\u00c9\u0118\u00cb\u011a\u00cd\u00ce\u010e\u0110\u0143\u0147\u00d3\u00d4\u0150\u00d6\u00d7\u0158\u016e\u00da\u0170\u00dc\u00dd\u0162\u00df" +
     "\u0155\u00e1\u00e2\u0103\u00e4\u013a\u0107\u00e7\u010d\u00e9\u0119\u00eb\u011b\u00ed\u00ee\u010f\u0111\u0144\u0148\u00f3\u00f4\u0151\u00f6\u00f7\u0159\u016f\u00fa\u0171\u00fc\u00fd\u0163\u02d9",
-  "macroman":
+  macroman:
     "\u0000\u0001\u0002\u0003\u0004\u0005\u0006\u0007\u0008\u0009\u000a\u000b\u000c\u000d\u000e\u000f\u0010\u0011\u0012\u0013\u0014\u0015\u0016\u0017\u0018\u0019\u001a\u001b\u001c\u001d\u001e\u001f" +
     " !\"#$%&'()*+,-./0123456789:;<=>?" +
     "@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_" +
@@ -74,7 +74,7 @@ export const CHARMAP_DECODING: Readonly<Record<CharmapEncoding, string>> = {
     "\u2020\u00b0\u00a2\u00a3\u00a7\u2022\u00b6\u00df\u00ae\u00a9\u2122\u00b4\u00a8\u2260\u00c6\u00d8\u221e\u00b1\u2264\u2265\u00a5\u00b5\u2202\u2211\u220f\u03c0\u222b\u00aa\u00ba\u03a9\u00e6\u00f8" +
     "\u00bf\u00a1\u00ac\u221a\u0192\u2248\u2206\u00ab\u00bb\u2026\u00a0\u00c0\u00c3\u00d5\u0152\u0153\u2013\u2014\u201c\u201d\u2018\u2019\u00f7\u25ca\u00ff\u0178\u2044\u20ac\u2039\u203a\ufb01\ufb02" +
     "\u2021\u00b7\u201a\u201e\u2030\u00c2\u00ca\u00c1\u00cb\u00c8\u00cd\u00ce\u00cf\u00cc\u00d3\u00d4\uf8ff\u00d2\u00da\u00db\u00d9\u0131\u02c6\u02dc\u00af\u02d8\u02d9\u02da\u00b8\u02dd\u02db\u02c7",
-  "cp437":
+  cp437:
     "\u0000\u0001\u0002\u0003\u0004\u0005\u0006\u0007\u0008\u0009\u000a\u000b\u000c\u000d\u000e\u000f\u0010\u0011\u0012\u0013\u0014\u0015\u0016\u0017\u0018\u0019\u001a\u001b\u001c\u001d\u001e\u001f" +
     " !\"#$%&'()*+,-./0123456789:;<=>?" +
     "@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_" +
@@ -86,10 +86,29 @@ export const CHARMAP_DECODING: Readonly<Record<CharmapEncoding, string>> = {
 };
 
 /** The encodings of ftfy 6.2's `CHARMAP_ENCODINGS`. */
-export type CharmapEncoding = "latin-1" | "sloppy-windows-1252" | "sloppy-windows-1251" | "sloppy-windows-1250" | "sloppy-windows-1253" | "sloppy-windows-1254" | "iso-8859-2" | "macroman" | "cp437";
+export type CharmapEncoding =
+  | "latin-1"
+  | "sloppy-windows-1252"
+  | "sloppy-windows-1251"
+  | "sloppy-windows-1250"
+  | "sloppy-windows-1253"
+  | "sloppy-windows-1254"
+  | "iso-8859-2"
+  | "macroman"
+  | "cp437";
 
 /** `CHARMAP_ENCODINGS` in the order ftfy tries them. */
-export const CHARMAP_ENCODINGS: readonly CharmapEncoding[] = ["latin-1", "sloppy-windows-1252", "sloppy-windows-1251", "sloppy-windows-1250", "sloppy-windows-1253", "sloppy-windows-1254", "iso-8859-2", "macroman", "cp437"];
+export const CHARMAP_ENCODINGS: readonly CharmapEncoding[] = [
+  "latin-1",
+  "sloppy-windows-1252",
+  "sloppy-windows-1251",
+  "sloppy-windows-1250",
+  "sloppy-windows-1253",
+  "sloppy-windows-1254",
+  "iso-8859-2",
+  "macroman",
+  "cp437",
+];
 
 /** Bytes that Python's strict windows-1252 codec refuses to decode. */
 export const WINDOWS_1252_UNDEFINED_BYTES: readonly number[] = [0x81, 0x8d, 0x8f, 0x90, 0x9d];

@@ -258,7 +258,7 @@ const BADNESS_ALTERNATIVES = [
   `×[²³]`,
   // Windows-1252 mojibake of Arabic words includes the 'common' characters, so it takes four.
   `[ØÙ][${c.common}${c.currency}${c.bad}${c.numeric}${c.startPunctuation}ŸŠ®°µ»]` +
-  `[ØÙ][${c.common}${c.currency}${c.bad}${c.numeric}${c.startPunctuation}ŸŠ®°µ»]`,
+    `[ØÙ][${c.common}${c.currency}${c.bad}${c.numeric}${c.startPunctuation}ŸŠ®°µ»]`,
   // Windows-1252 mojibake that starts three-character sequences of some South Asian alphabets.
   `à[²µ¹¼½¾]`,
   // MacRoman mojibake the cases above miss.

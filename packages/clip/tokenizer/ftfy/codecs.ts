@@ -96,7 +96,14 @@ function specialMatchAt(bytes: string, index: number): boolean {
 
 /** ftfy's `CESU8_RE.match` at `index`, with Python's `$` at the optional positions. */
 function cesu8At(bytes: string, index: number): boolean {
-  const steps: [number, number][] = [[0xed, 0xed], [0xa0, 0xaf], [0x80, 0xbf], [0xed, 0xed], [0xb0, 0xbf], [0x80, 0xbf]];
+  const steps: [number, number][] = [
+    [0xed, 0xed],
+    [0xa0, 0xaf],
+    [0x80, 0xbf],
+    [0xed, 0xed],
+    [0xb0, 0xbf],
+    [0x80, 0xbf],
+  ];
   let position = index;
   for (const [step, [low, high]] of steps.entries()) {
     if (byteIn(bytes, position, low, high)) {
@@ -130,8 +137,12 @@ export function decodeUtf8Variants(bytes: string): string {
       text += "\u0000";
       position += 2;
     } else if (rest.length >= 6 && cesu8At(rest, 0)) {
-      const codePoint = ((rest.charCodeAt(1) & 0x0f) << 16) + ((rest.charCodeAt(2) & 0x3f) << 10) +
-        ((rest.charCodeAt(4) & 0x0f) << 6) + (rest.charCodeAt(5) & 0x3f) + 0x10000;
+      const codePoint =
+        ((rest.charCodeAt(1) & 0x0f) << 16) +
+        ((rest.charCodeAt(2) & 0x3f) << 10) +
+        ((rest.charCodeAt(4) & 0x0f) << 6) +
+        (rest.charCodeAt(5) & 0x3f) +
+        0x10000;
       text += String.fromCodePoint(codePoint);
       position += 6;
     } else {

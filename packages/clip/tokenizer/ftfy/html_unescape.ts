@@ -50,5 +50,6 @@ function replaceNamed(reference: string): string {
 export function htmlUnescape(text: string): string {
   if (!text.includes("&")) return text;
   return text.replace(CHARREF_RE, (_match, reference: string) =>
-    reference.startsWith("#") ? replaceNumeric(reference) : replaceNamed(reference));
+    reference.startsWith("#") ? replaceNumeric(reference) : replaceNamed(reference),
+  );
 }

@@ -6,7 +6,7 @@
  */
 import { Device } from "@spo/wgpu-tensor";
 import { loadStableDiffusionPipeline, toImageData } from "../../mod.ts";
-import { type GenerateOptions } from "../../pipeline/stable_diffusion_pipeline.ts";
+import type { GenerateOptions } from "../../pipeline/stable_diffusion_pipeline.ts";
 
 /** What the page sends back: the image bytes and the adapter. */
 export interface PageGeneration {
@@ -17,7 +17,10 @@ export interface PageGeneration {
 }
 
 /** Generates one image from the model folder at `modelUrl` with `options` (no callbacks). */
-export async function generateFromUrl(modelUrl: string, options: Omit<GenerateOptions, "onStep" | "onLoraTags" | "loras">): Promise<PageGeneration> {
+export async function generateFromUrl(
+  modelUrl: string,
+  options: Omit<GenerateOptions, "onStep" | "onLoraTags" | "loras">,
+): Promise<PageGeneration> {
   const device = await Device.create();
   Device.setDefault(device);
   try {
@@ -29,7 +32,11 @@ export async function generateFromUrl(modelUrl: string, options: Omit<GenerateOp
       const context = canvas.getContext("2d")!;
       context.putImageData(toImageData(image), 0, 0);
       const canvasRgba = new Uint8Array(context.getImageData(0, 0, image.width, image.height).data.buffer);
-      return { canvasRgba, rgba: new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.byteLength), adapter: [device.adapter.vendor, device.adapter.architecture, device.adapter.description].filter(Boolean).join(" / ") };
+      return {
+        canvasRgba,
+        rgba: new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.byteLength),
+        adapter: [device.adapter.vendor, device.adapter.architecture, device.adapter.description].filter(Boolean).join(" / "),
+      };
     } finally {
       pipe.dispose();
     }

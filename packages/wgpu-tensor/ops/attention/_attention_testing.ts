@@ -41,31 +41,40 @@ export const smallHeadSizes = [1, 3, 8, 17, 31, 32];
  * Random attention problems whose plain-JS reference stays cheap. Head sizes come from `headSizes`;
  * the value head size is the same or another from the list.
  */
-export function arbAttentionCase(options: { headSizes?: readonly number[]; withMask?: boolean; maxWork?: number } = {}): fc.Arbitrary<AttentionCase> {
+export function arbAttentionCase(
+  options: { headSizes?: readonly number[]; withMask?: boolean; maxWork?: number } = {},
+): fc.Arbitrary<AttentionCase> {
   const headSizes = options.headSizes ?? smallHeadSizes;
   const maxWork = options.maxWork ?? 2e6;
   const length = fc.oneof(fc.constantFrom(...awkwardLengths), fc.integer({ min: 1, max: 100 }));
-  return fc.record({
-    batch: fc.integer({ min: 1, max: 2 }),
-    heads: fc.integer({ min: 1, max: 3 }),
-    queries: length,
-    keys: length,
-    headSize: fc.constantFrom(...headSizes),
-    valueIndex: fc.option(fc.nat({ max: headSizes.length - 1 })),
-    isCausal: options.withMask ? fc.constant(false) : fc.boolean(),
-    maskPattern: fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }),
-    maskRank: fc.integer({ min: 1, max: 4 }),
-  }).map((drawn) => {
-    const valueSize = drawn.valueIndex === null ? drawn.headSize : headSizes[drawn.valueIndex];
-    const scores = [drawn.batch, drawn.heads, drawn.queries, drawn.keys];
-    // the mask keeps its last `maskRank` score dimensions, each either full or broadcast (1)
-    const maskShape = options.withMask ? scores.slice(4 - drawn.maskRank).map((dim, i) => (drawn.maskPattern[i] ? dim : 1)) : null;
-    return { ...drawn, valueSize, maskShape };
-  }).filter((c) => c.batch * c.heads * c.queries * c.keys * (c.headSize + c.valueSize) <= maxWork);
+  return fc
+    .record({
+      batch: fc.integer({ min: 1, max: 2 }),
+      heads: fc.integer({ min: 1, max: 3 }),
+      queries: length,
+      keys: length,
+      headSize: fc.constantFrom(...headSizes),
+      valueIndex: fc.option(fc.nat({ max: headSizes.length - 1 })),
+      isCausal: options.withMask ? fc.constant(false) : fc.boolean(),
+      maskPattern: fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }),
+      maskRank: fc.integer({ min: 1, max: 4 }),
+    })
+    .map((drawn) => {
+      const valueSize = drawn.valueIndex === null ? drawn.headSize : headSizes[drawn.valueIndex];
+      const scores = [drawn.batch, drawn.heads, drawn.queries, drawn.keys];
+      // the mask keeps its last `maskRank` score dimensions, each either full or broadcast (1)
+      const maskShape = options.withMask ? scores.slice(4 - drawn.maskRank).map((dim, i) => (drawn.maskPattern[i] ? dim : 1)) : null;
+      return { ...drawn, valueSize, maskShape };
+    })
+    .filter((c) => c.batch * c.heads * c.queries * c.keys * (c.headSize + c.valueSize) <= maxWork);
 }
 
 /** Seeded inputs for a case: query, key, value, an output gradient and the mask (or null). */
-export function attentionInputs(c: AttentionCase, seed: number, dtype: DType = "f32"): {
+export function attentionInputs(
+  c: AttentionCase,
+  seed: number,
+  dtype: DType = "f32",
+): {
   query: HostTensor;
   key: HostTensor;
   value: HostTensor;

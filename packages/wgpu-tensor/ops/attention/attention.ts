@@ -64,7 +64,12 @@ export const attentionOp: OpDef<AttentionAttrs> = {
  * out.shape; // [2, 8, 77, 64]
  * ```
  */
-export function scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor, options: ScaledDotProductAttentionOptions = {}): Tensor {
+export function scaledDotProductAttention(
+  query: Tensor,
+  key: Tensor,
+  value: Tensor,
+  options: ScaledDotProductAttentionOptions = {},
+): Tensor {
   const mask = options.attnMask ?? null;
   const inputs = mask ? [query, key, value, mask] : [query, key, value];
   const headSize = query.shape[query.shape.length - 1] ?? 0;

@@ -55,7 +55,12 @@ function attentionGradOp(kind: AttentionGradKind): OpDef<AttentionAttrs> {
   };
 }
 
-function checkGradInputs(op: string, kind: AttentionGradKind, inputs: readonly TensorSpec[], attrs: AttentionAttrs): { dims: AttentionDims; dtype: TensorSpec["dtype"] } {
+function checkGradInputs(
+  op: string,
+  kind: AttentionGradKind,
+  inputs: readonly TensorSpec[],
+  attrs: AttentionAttrs,
+): { dims: AttentionDims; dtype: TensorSpec["dtype"] } {
   const names = INPUTS[kind];
   if (inputs.length !== names.length && inputs.length !== names.length + 1) {
     throw new TypeError(`Cannot run ${op}: it takes ${names.join(", ")} and an optional mask, got ${inputs.length} tensors`);
@@ -67,7 +72,9 @@ function checkGradInputs(op: string, kind: AttentionGradKind, inputs: readonly T
   if (kind === "mask" && !mask) throw new TypeError(`Cannot run ${op}: it needs the mask`);
   // the value is only needed for its shape; the output gradient has the same last dimension
   const valueSize = outGrad.shape.length === 4 ? outGrad.shape[3] : -1;
-  const value = names.includes("value") ? spec("value") : { shape: [query.shape[0], query.shape[1], spec("key").shape[2], valueSize], dtype: outGrad.dtype };
+  const value = names.includes("value")
+    ? spec("value")
+    : { shape: [query.shape[0], query.shape[1], spec("key").shape[2], valueSize], dtype: outGrad.dtype };
   const dims = attentionDims(op, query, spec("key"), value, mask, attrs);
   const rowsShape = [dims.batch, dims.heads, dims.queries];
   expectShape(op, "the output gradient", outGrad, [...rowsShape, dims.valueSize]);
@@ -75,7 +82,11 @@ function checkGradInputs(op: string, kind: AttentionGradKind, inputs: readonly T
   if (names.includes("stats")) expectShape(op, "the statistics", spec("stats"), [...rowsShape, 2]);
   const wrongDType = names.find((input) => spec(input).dtype !== (input === "stats" ? "f32" : query.dtype));
   if (wrongDType) {
-    throw new DTypeError(op, inputs.map((t) => t.dtype), `Cannot run ${op}: ${wrongDType} is ${spec(wrongDType).dtype}, expected ${wrongDType === "stats" ? "f32" : query.dtype}`);
+    throw new DTypeError(
+      op,
+      inputs.map((t) => t.dtype),
+      `Cannot run ${op}: ${wrongDType} is ${spec(wrongDType).dtype}, expected ${wrongDType === "stats" ? "f32" : query.dtype}`,
+    );
   }
   if (kind === "mask" && (dims.queries > 65535 || dims.batch * dims.heads > 65535)) {
     throw new RangeError(`Cannot run ${op}: the mask gradient supports at most 65535 queries and 65535 batch·heads`);

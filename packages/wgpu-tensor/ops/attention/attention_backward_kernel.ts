@@ -55,9 +55,10 @@ export function attentionGradKernel(kind: AttentionGradKind, dims: AttentionDims
     mask: () => maskGradBody(dtype),
   }[kind];
   const ownedLength = kind === "key" || kind === "value" ? dims.keys : dims.queries;
-  const workgroups: [number, number, number] = kind === "mask"
-    ? [Math.ceil(dims.keys / LANES), dims.queries, dims.batch * dims.heads]
-    : [Math.ceil(ownedLength / rowsPerGroup(layout)), dims.heads, dims.batch];
+  const workgroups: [number, number, number] =
+    kind === "mask"
+      ? [Math.ceil(dims.keys / LANES), dims.queries, dims.batch * dims.heads]
+      : [Math.ceil(ownedLength / rowsPerGroup(layout)), dims.heads, dims.batch];
   const capacity = kind === "mask" ? "" : `_c${layout.capacity}`;
   return {
     key: `attention_grad_${kind}_${dtype}${capacity}${hasMask ? "_mask" : ""}`,
@@ -116,7 +117,17 @@ function queryGradBody(layout: Layout, hasMask: boolean, dtype: DType): string[]
   lines.push(...accumulateBlock(layout, "dq", "g", "k", (t) => `(keyBase + key${t}) * p.d`, "p.d"));
   lines.push("  }");
   const outRow = (r: number) => `(bh * p.lq + own${r}) * p.d`;
-  lines.push(...storeOwned(layout, "dq", { name: "out", dtype }, outRow, "p.d", (r) => `own${r} < p.lq`, () => "p.scale"));
+  lines.push(
+    ...storeOwned(
+      layout,
+      "dq",
+      { name: "out", dtype },
+      outRow,
+      "p.d",
+      (r) => `own${r} < p.lq`,
+      () => "p.scale",
+    ),
+  );
   lines.push("}");
   return lines;
 }
@@ -137,7 +148,17 @@ function keyGradBody(layout: Layout, hasMask: boolean, dtype: DType): string[] {
   lines.push(...accumulateBlock(layout, "dk", "g", "q", (t) => `(queryBase + query${t}) * p.d`, "p.d"));
   lines.push("  }");
   const outRow = (r: number) => `(bh * p.lk + own${r}) * p.d`;
-  lines.push(...storeOwned(layout, "dk", { name: "out", dtype }, outRow, "p.d", (r) => `own${r} < p.lk`, () => "p.scale"));
+  lines.push(
+    ...storeOwned(
+      layout,
+      "dk",
+      { name: "out", dtype },
+      outRow,
+      "p.d",
+      (r) => `own${r} < p.lk`,
+      () => "p.scale",
+    ),
+  );
   lines.push("}");
   return lines;
 }
@@ -150,7 +171,17 @@ function valueGradBody(layout: Layout, hasMask: boolean, dtype: DType): string[]
   lines.push(...accumulateBlock(layout, "dv", "w", "dO", (t) => `(queryBase + query${t}) * p.dv`, "p.dv"));
   lines.push("  }");
   const outRow = (r: number) => `(bh * p.lk + own${r}) * p.dv`;
-  lines.push(...storeOwned(layout, "dv", { name: "out", dtype }, outRow, "p.dv", (r) => `own${r} < p.lk`, () => "1.0"));
+  lines.push(
+    ...storeOwned(
+      layout,
+      "dv",
+      { name: "out", dtype },
+      outRow,
+      "p.dv",
+      (r) => `own${r} < p.lk`,
+      () => "1.0",
+    ),
+  );
   lines.push("}");
   return lines;
 }

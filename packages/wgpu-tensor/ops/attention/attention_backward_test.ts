@@ -24,7 +24,9 @@ describe("scaledDotProductAttention gradient kernels", () => {
 
   test("the gradient kernels and the mask gradient match their references under a broadcast mask", async () => {
     await fc.assert(
-      fc.asyncProperty(arbAttentionCase({ withMask: true, headSizes: [8, 17], maxWork: 1e6 }), fc.integer(), async (c, seed) => checkGradKernels(c, seed)),
+      fc.asyncProperty(arbAttentionCase({ withMask: true, headSizes: [8, 17], maxWork: 1e6 }), fc.integer(), async (c, seed) =>
+        checkGradKernels(c, seed),
+      ),
       { numRuns: fcRuns(4) },
     );
   });
@@ -40,9 +42,18 @@ describe("scaledDotProductAttention gradient kernels", () => {
     const [q, k, v, dO] = [t([1, 2, 3, 8]), t([1, 2, 5, 8]), t([1, 2, 5, 4]), t([1, 2, 3, 4])];
     const attrs = { scale: 0.5, isCausal: false };
     const dispatchesBefore = device.queue.counters.dispatches;
-    assert.throws(() => runOp(attentionGradQueryOp, [q, k, v, dO, t([1, 2, 3, 2], "f16")], attrs), (e: Error) => e instanceof DTypeError && /stats is f16, expected f32/.test(e.message));
-    assert.throws(() => runOp(attentionGradQueryOp, [q, k, v, dO, t([1, 2, 3, 1])], attrs), (e: Error) => e instanceof ShapeError && /statistics has shape \[1, 2, 3, 1\], expected \[1, 2, 3, 2\]/.test(e.message));
-    assert.throws(() => runOp(attentionBackwardStatsOp, [q, k, t([1, 2, 3, 5]), dO], attrs), (e: Error) => e instanceof ShapeError && /the output has shape/.test(e.message));
+    assert.throws(
+      () => runOp(attentionGradQueryOp, [q, k, v, dO, t([1, 2, 3, 2], "f16")], attrs),
+      (e: Error) => e instanceof DTypeError && /stats is f16, expected f32/.test(e.message),
+    );
+    assert.throws(
+      () => runOp(attentionGradQueryOp, [q, k, v, dO, t([1, 2, 3, 1])], attrs),
+      (e: Error) => e instanceof ShapeError && /statistics has shape \[1, 2, 3, 1\], expected \[1, 2, 3, 2\]/.test(e.message),
+    );
+    assert.throws(
+      () => runOp(attentionBackwardStatsOp, [q, k, t([1, 2, 3, 5]), dO], attrs),
+      (e: Error) => e instanceof ShapeError && /the output has shape/.test(e.message),
+    );
     assert.throws(() => runOp(attentionGradMaskOp, [q, k, v, dO, t([1, 2, 3, 2])], attrs), /it needs the mask/);
     assert.equal(device.queue.counters.dispatches, dispatchesBefore);
   });

@@ -48,7 +48,11 @@ export function attentionDims(
   mask: TensorSpec | undefined,
   attrs: AttentionAttrs,
 ): AttentionDims {
-  const named: [string, TensorSpec][] = [["query", query], ["key", key], ["value", value]];
+  const named: [string, TensorSpec][] = [
+    ["query", query],
+    ["key", key],
+    ["value", value],
+  ];
   if (mask) named.push(["mask", mask]);
   checkDTypes(op, named);
   const shapes = named.map(([, spec]) => spec.shape);
@@ -65,10 +69,18 @@ export function attentionDims(
     throw new ShapeError(op, shapes, `Cannot run ${op} on ${described}: batch and head dimensions must match`);
   }
   if (keySize !== headSize) {
-    throw new ShapeError(op, shapes, `Cannot run ${op} on ${described}: query and key head sizes are ${headSize} and ${keySize}, they must match`);
+    throw new ShapeError(
+      op,
+      shapes,
+      `Cannot run ${op} on ${described}: query and key head sizes are ${headSize} and ${keySize}, they must match`,
+    );
   }
   if (value.shape[2] !== keys) {
-    throw new ShapeError(op, shapes, `Cannot run ${op} on ${described}: key and value lengths are ${keys} and ${value.shape[2]}, they must match`);
+    throw new ShapeError(
+      op,
+      shapes,
+      `Cannot run ${op} on ${described}: key and value lengths are ${keys} and ${value.shape[2]}, they must match`,
+    );
   }
   if (keys === 0 || headSize === 0) {
     throw new ShapeError(op, shapes, `Cannot run ${op} on ${described}: it needs at least one key and a head size of at least 1`);
@@ -90,7 +102,11 @@ export function attentionDims(
     }
     const fits = mask.shape.length <= 4 && mask.shape.every((dim, i) => dim === 1 || dim === scoreShape[4 - mask.shape.length + i]);
     if (!fits) {
-      throw new ShapeError(op, shapes, `Cannot run ${op} on ${described}: the mask must broadcast to the scores ${formatShape(scoreShape)}`);
+      throw new ShapeError(
+        op,
+        shapes,
+        `Cannot run ${op} on ${described}: the mask must broadcast to the scores ${formatShape(scoreShape)}`,
+      );
     }
     maskStrides = broadcastStrides(mask.shape, scoreShape);
   }
@@ -101,7 +117,11 @@ export function attentionDims(
 export function expectShape(op: string, name: string, spec: TensorSpec, shape: Shape): void {
   const matches = spec.shape.length === shape.length && spec.shape.every((dim, i) => dim === shape[i]);
   if (!matches) {
-    throw new ShapeError(op, [spec.shape, shape], `Cannot run ${op}: ${name} has shape ${formatShape(spec.shape)}, expected ${formatShape(shape)}`);
+    throw new ShapeError(
+      op,
+      [spec.shape, shape],
+      `Cannot run ${op}: ${name} has shape ${formatShape(spec.shape)}, expected ${formatShape(shape)}`,
+    );
   }
 }
 
@@ -112,7 +132,6 @@ function checkDTypes(op: string, named: readonly [string, TensorSpec][]): void {
     throw new DTypeError(op, dtypes, `Cannot run ${op} on ${listed}: all must be the same float dtype (f32 or f16)`);
   }
 }
-
 
 /** Uniform parameters every attention kernel reads, in one order. */
 export function attentionParams(dims: AttentionDims, attrs: AttentionAttrs): Params {

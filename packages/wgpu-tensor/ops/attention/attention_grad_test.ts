@@ -26,7 +26,9 @@ async function gpuGradients(c: AttentionCase, seed: number, wrt: readonly boolea
   const seedGrad = fromHost(outGrad);
   try {
     backward(out, seedGrad);
-    return await Promise.all(inputs.map(async (t) => (t.grad ? { shape: t.shape, dtype: t.dtype, data: Float64Array.from(await t.grad.toArray()) } : null)));
+    return await Promise.all(
+      inputs.map(async (t) => (t.grad ? { shape: t.shape, dtype: t.dtype, data: Float64Array.from(await t.grad.toArray()) } : null)),
+    );
   } finally {
     [out, seedGrad, ...inputs].forEach((t: Tensor) => t.dispose());
   }
@@ -56,7 +58,12 @@ describe("scaledDotProductAttention gradients", () => {
         // autograd sums the score-shaped mask gradient over the mask's broadcast dimensions
         const maskGrad = sumToShapeHost(expected.mask, mask.shape);
         assert.deepEqual(actual[3]!.shape, mask.shape);
-        assertClose(actual[3]!.data, maskGrad.data, toleranceFor("f32", c.batch * c.heads * c.queries * c.keys, 8), `dMask of case ${index}`);
+        assertClose(
+          actual[3]!.data,
+          maskGrad.data,
+          toleranceFor("f32", c.batch * c.heads * c.queries * c.keys, 8),
+          `dMask of case ${index}`,
+        );
       }
     }
   });
@@ -69,7 +76,12 @@ describe("scaledDotProductAttention gradients", () => {
     const masked = { ...c, isCausal: false, maskShape: [3, 5] };
     const inputs = attentionInputs(masked, 6);
     const finiteMask = { ...inputs.mask!, data: inputs.mask!.data.map((m) => (Number.isFinite(m) ? m : -5)) };
-    await checkGradients(attentionOp, [inputs.query, inputs.key, inputs.value, finiteMask], { scale: 0.5, isCausal: false }, { tolerance: toleranceFor("f32", 16, 8) });
+    await checkGradients(
+      attentionOp,
+      [inputs.query, inputs.key, inputs.value, finiteMask],
+      { scale: 0.5, isCausal: false },
+      { tolerance: toleranceFor("f32", 16, 8) },
+    );
   });
 
   test("inputs that need no gradient get none, and their kernels do not run", async () => {
@@ -84,9 +96,17 @@ describe("scaledDotProductAttention gradients", () => {
     const [q, k, v, dy] = [query, key, value, outGrad].map((host) => fromHost(host));
     const output = scaledDotProductAttention(q, k, v);
     const dispatchesBefore = device.queue.counters.dispatches;
-    const ruleGrads = attentionBackward({ inputs: [q, k, v], output, dy, attrs: { scale: 1 / Math.sqrt(8), isCausal: false, needsGrad: [false, false, true] } });
+    const ruleGrads = attentionBackward({
+      inputs: [q, k, v],
+      output,
+      dy,
+      attrs: { scale: 1 / Math.sqrt(8), isCausal: false, needsGrad: [false, false, true] },
+    });
     assert.equal(device.queue.counters.dispatches - dispatchesBefore, 2);
-    assert.deepEqual(ruleGrads.map((g) => g === null), [true, true, false]);
+    assert.deepEqual(
+      ruleGrads.map((g) => g === null),
+      [true, true, false],
+    );
     [q, k, v, dy, output, ruleGrads[2]!].forEach((t) => t.dispose());
   });
 });

@@ -72,9 +72,18 @@ describe("scaledDotProductAttention at 4096 tokens", () => {
       const out = scaledDotProductAttention(inputs[0], inputs[1], inputs[2]);
       const actual = await out.toArray();
       // the output (16 MiB at D = 40) is all that is added: nothing near the 1 GiB score matrix
-      assert.ok(device.memory().peakBytes - peakBefore <= 2 * out.byteLength, `peak grew by ${device.memory().peakBytes - peakBefore} bytes`);
+      assert.ok(
+        device.memory().peakBytes - peakBefore <= 2 * out.byteLength,
+        `peak grew by ${device.memory().peakBytes - peakBefore} bytes`,
+      );
       const tolerance = toleranceFor("f32", headSize + LENGTH, 4);
-      for (const [bh, i] of [[0, 0], [3, 1], [7, 2048], [15, LENGTH - 1], [9, 777]]) {
+      for (const [bh, i] of [
+        [0, 0],
+        [3, 1],
+        [7, 2048],
+        [15, LENGTH - 1],
+        [9, 777],
+      ]) {
         const expected = weightedRows(weightsOf(query, key, bh, i, scale), value, bh);
         const start = (bh * LENGTH + i) * headSize;
         assertClose(actual.subarray(start, start + headSize), expected, tolerance, `head ${bh}, row ${i}`);

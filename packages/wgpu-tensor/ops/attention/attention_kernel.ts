@@ -29,7 +29,13 @@ export function attentionForwardKernel(dims: AttentionDims, attrs: AttentionAttr
   return {
     key: `attention_forward_${dtype}_c${layout.capacity}${hasMask ? "_mask" : ""}`,
     wgsl: () => {
-      const bindings = [{ name: "q" }, { name: "k" }, { name: "v" }, ...(hasMask ? [{ name: "mask" }] : []), { name: "out", isOutput: true }];
+      const bindings = [
+        { name: "q" },
+        { name: "k" },
+        { name: "v" },
+        ...(hasMask ? [{ name: "mask" }] : []),
+        { name: "out", isOutput: true },
+      ];
       return [kernelHeader(dtype, params, bindings), ...forwardBody(layout, hasMask, dtype)].join("\n");
     },
     params: params.pack(),
@@ -56,11 +62,31 @@ function forwardBody(layout: Layout, hasMask: boolean, dtype: DType): string[] {
     lines.push(`    m${r} = mNew${r};`);
   }
   // 2c. o = o·corr + Σ w·v
-  lines.push(...accumulateBlock(layout, "o", "w", "v", (t) => `(keyBase + key${t}) * p.dv`, "p.dv", (r) => `corr${r}`));
+  lines.push(
+    ...accumulateBlock(
+      layout,
+      "o",
+      "w",
+      "v",
+      (t) => `(keyBase + key${t}) * p.dv`,
+      "p.dv",
+      (r) => `corr${r}`,
+    ),
+  );
   lines.push("  }");
   // 3. normalise by the softmax sum and store the rows that exist
   const outRow = (r: number) => `(bh * p.lq + own${r}) * p.dv`;
-  lines.push(...storeOwned(layout, "o", { name: "out", dtype }, outRow, "p.dv", (r) => `own${r} < p.lq`, (r) => `1.0 / l${r}`));
+  lines.push(
+    ...storeOwned(
+      layout,
+      "o",
+      { name: "out", dtype },
+      outRow,
+      "p.dv",
+      (r) => `own${r} < p.lq`,
+      (r) => `1.0 / l${r}`,
+    ),
+  );
   lines.push("}");
   return lines;
 }

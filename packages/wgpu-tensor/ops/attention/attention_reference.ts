@@ -31,7 +31,12 @@ export interface ReferenceAttentionGradients {
  * referenceAttention(q, k, v, { scale: Math.log(3) }).data; // Float64Array [1.25]: weights ¾ and ¼
  * ```
  */
-export function referenceAttention(query: HostTensor, key: HostTensor, value: HostTensor, options: ReferenceAttentionOptions = {}): HostTensor {
+export function referenceAttention(
+  query: HostTensor,
+  key: HostTensor,
+  value: HostTensor,
+  options: ReferenceAttentionOptions = {},
+): HostTensor {
   const [batch, heads, queries] = query.shape;
   const [keys, valueSize] = [key.shape[2], value.shape[3]];
   const out = hostZeros([batch, heads, queries, valueSize], query.dtype);
@@ -88,7 +93,13 @@ export function referenceAttentionBackward(
  * Per query row, the log-sum-exp of its scores and delta = rowsum(dO ∘ O): what the gradient
  * kernels read instead of the score matrix. Shape [B, H, Lq, 2].
  */
-export function referenceAttentionStats(query: HostTensor, key: HostTensor, output: HostTensor, outGrad: HostTensor, options: ReferenceAttentionOptions): HostTensor {
+export function referenceAttentionStats(
+  query: HostTensor,
+  key: HostTensor,
+  output: HostTensor,
+  outGrad: HostTensor,
+  options: ReferenceAttentionOptions,
+): HostTensor {
   const [batch, heads, queries] = query.shape;
   const keys = key.shape[2];
   const stats = hostZeros([batch, heads, queries, 2], "f32");

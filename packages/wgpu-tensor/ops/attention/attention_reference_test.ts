@@ -36,12 +36,13 @@ function centralDifferences(inputs: HostTensor[], which: number, upstream: HostT
   const step = 1e-5;
   const numeric = new Float64Array(inputs[which].data.length);
   for (let e = 0; e < numeric.length; e++) {
-    const bumped = (delta: number) => inputs.map((t, j) => {
-      if (j !== which) return t;
-      const data = Float64Array.from(t.data);
-      data[e] += delta;
-      return { ...t, data };
-    });
+    const bumped = (delta: number) =>
+      inputs.map((t, j) => {
+        if (j !== which) return t;
+        const data = Float64Array.from(t.data);
+        data[e] += delta;
+        return { ...t, data };
+      });
     numeric[e] = (loss(bumped(step), upstream, options) - loss(bumped(-step), upstream, options)) / (2 * step);
   }
   return numeric;

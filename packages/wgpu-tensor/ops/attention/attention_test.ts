@@ -57,7 +57,11 @@ describe("scaledDotProductAttention", () => {
   });
 
   test("causal attention is top-left aligned: query 0 sees only key 0 whatever the lengths", async () => {
-    for (const [queries, keys] of [[3, 5], [5, 3], [65, 64]]) {
+    for (const [queries, keys] of [
+      [3, 5],
+      [5, 3],
+      [65, 64],
+    ]) {
       const c = { ...sizes(1, 2, queries, keys, 8, 3), isCausal: true };
       await checkCase(c, 7);
       const { query, key, value } = attentionInputs(c, 7);
@@ -67,7 +71,10 @@ describe("scaledDotProductAttention", () => {
       for (const head of [0, 1]) {
         for (let d = 0; d < 3; d++) {
           const expected = value.data[head * keys * 3 + d];
-          assert.ok(Math.abs(values[head * queries * 3 + d] - expected) <= 1e-6, `head ${head}, ${d}: ${values[head * queries * 3 + d]} vs ${expected}`);
+          assert.ok(
+            Math.abs(values[head * queries * 3 + d] - expected) <= 1e-6,
+            `head ${head}, ${d}: ${values[head * queries * 3 + d]} vs ${expected}`,
+          );
         }
       }
     }
@@ -110,17 +117,41 @@ describe("scaledDotProductAttention", () => {
     const t = (shape: number[], dtype: "f32" | "f16" | "i32" = "f32") => fromHost(randomHost(shape, 1, { dtype }));
     const dispatchesBefore = device.queue.counters.dispatches;
     const cases: [() => unknown, abstract new (...args: never[]) => Error, RegExp][] = [
-      [() => scaledDotProductAttention(t([1, 2, 3, 8]), t([1, 2, 4, 7]), t([1, 2, 4, 8])), ShapeError, /query \[1, 2, 3, 8\], key \[1, 2, 4, 7\].*head sizes are 8 and 7/],
+      [
+        () => scaledDotProductAttention(t([1, 2, 3, 8]), t([1, 2, 4, 7]), t([1, 2, 4, 8])),
+        ShapeError,
+        /query \[1, 2, 3, 8\], key \[1, 2, 4, 7\].*head sizes are 8 and 7/,
+      ],
       [() => scaledDotProductAttention(t([1, 2, 3, 8]), t([1, 2, 4, 8]), t([1, 2, 5, 8])), ShapeError, /key and value lengths are 4 and 5/],
       [() => scaledDotProductAttention(t([2, 3, 8]), t([2, 4, 8]), t([2, 4, 8])), ShapeError, /query must be 4-D/],
-      [() => scaledDotProductAttention(t([2, 2, 3, 8]), t([1, 2, 4, 8]), t([1, 2, 4, 8])), ShapeError, /batch and head dimensions must match/],
-      [() => scaledDotProductAttention(t([1, 1, 3, 8]), t([1, 1, 4, 8]), t([1, 1, 4, 8]), { attnMask: t([3, 5]) }), ShapeError, /mask must broadcast to the scores \[1, 1, 3, 4\]/],
-      [() => scaledDotProductAttention(t([1, 1, 3, 8]), t([1, 1, 4, 8]), t([1, 1, 4, 8]), { attnMask: t([3, 4]), isCausal: true }), TypeError, /both a mask and isCausal/],
+      [
+        () => scaledDotProductAttention(t([2, 2, 3, 8]), t([1, 2, 4, 8]), t([1, 2, 4, 8])),
+        ShapeError,
+        /batch and head dimensions must match/,
+      ],
+      [
+        () => scaledDotProductAttention(t([1, 1, 3, 8]), t([1, 1, 4, 8]), t([1, 1, 4, 8]), { attnMask: t([3, 5]) }),
+        ShapeError,
+        /mask must broadcast to the scores \[1, 1, 3, 4\]/,
+      ],
+      [
+        () => scaledDotProductAttention(t([1, 1, 3, 8]), t([1, 1, 4, 8]), t([1, 1, 4, 8]), { attnMask: t([3, 4]), isCausal: true }),
+        TypeError,
+        /both a mask and isCausal/,
+      ],
       [() => scaledDotProductAttention(t([1, 1, 3, 8]), t([1, 1, 4, 8], "f16"), t([1, 1, 4, 8])), DTypeError, /key f16.*same float dtype/],
-      [() => scaledDotProductAttention(t([1, 1, 3, 8], "i32"), t([1, 1, 4, 8], "i32"), t([1, 1, 4, 8], "i32")), DTypeError, /same float dtype/],
+      [
+        () => scaledDotProductAttention(t([1, 1, 3, 8], "i32"), t([1, 1, 4, 8], "i32"), t([1, 1, 4, 8], "i32")),
+        DTypeError,
+        /same float dtype/,
+      ],
       [() => scaledDotProductAttention(t([1, 1, 2, 300]), t([1, 1, 2, 300]), t([1, 1, 2, 4])), ShapeError, /head sizes above 256/],
       [() => scaledDotProductAttention(t([1, 1, 2, 8]), t([1, 1, 0, 8]), t([1, 1, 0, 8])), ShapeError, /at least one key/],
-      [() => scaledDotProductAttention(t([1, 1, 2, 8]), t([1, 1, 3, 8]), t([1, 1, 3, 8]), { scale: NaN }), RangeError, /scale must be a finite number/],
+      [
+        () => scaledDotProductAttention(t([1, 1, 2, 8]), t([1, 1, 3, 8]), t([1, 1, 3, 8]), { scale: NaN }),
+        RangeError,
+        /scale must be a finite number/,
+      ],
     ];
     for (const [run, errorClass, message] of cases) {
       assert.throws(run, (error: Error) => error instanceof errorClass && message.test(error.message), String(message));

@@ -78,12 +78,14 @@ export function kernelHeader(dtype: DType, params: Params, bindings: readonly Bi
  * owned row indices `own{r}` (consecutive lanes own consecutive rows).
  */
 function mainStart(layout: Layout): string[] {
-  const lines = [`@compute @workgroup_size(${LANES})
+  const lines = [
+    `@compute @workgroup_size(${LANES})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lane: u32) {
   let head = wid.y;
   let batch = wid.z;
   let bh = batch * p.heads + head;
-  let firstOwned = wid.x * ${rowsPerGroup(layout)}u;`];
+  let firstOwned = wid.x * ${rowsPerGroup(layout)}u;`,
+  ];
   for (const r of range(layout.rows)) lines.push(`  let own${r} = firstOwned + ${r * LANES}u + lane;`);
   return lines;
 }
@@ -97,7 +99,14 @@ export function ownedArrays(layout: Layout, name: string): string[] {
  * Declares private arrays `${name}{r}` and fills them from `buffer` rows `rowBase(r)` (clamped to
  * valid rows by the caller), times `factor` if given.
  */
-export function loadOwned(layout: Layout, name: string, buffer: string, rowBase: (r: number) => string, length: string, factor = ""): string[] {
+export function loadOwned(
+  layout: Layout,
+  name: string,
+  buffer: string,
+  rowBase: (r: number) => string,
+  length: string,
+  factor = "",
+): string[] {
   const lines = ownedArrays(layout, name);
   lines.push(`  for (var c = 0u; c < ${length}; c++) {`);
   for (const r of range(layout.rows)) lines.push(`    ${name}${r}[c] = f32(${buffer}[${rowBase(r)} + c])${factor};`);
@@ -109,7 +118,14 @@ export function loadOwned(layout: Layout, name: string, buffer: string, rowBase:
  * `${out}{r}_{t}` = Σ_c owned[r][c]·stream[t][c]: rows × block dot products, each streamed value
  * loaded once (lane-uniform) and used `rows` times.
  */
-export function dotBlock(layout: Layout, out: string, owned: string, buffer: string, streamBase: (t: number) => string, length: string): string[] {
+export function dotBlock(
+  layout: Layout,
+  out: string,
+  owned: string,
+  buffer: string,
+  streamBase: (t: number) => string,
+  length: string,
+): string[] {
   const lines: string[] = [];
   for (const r of range(layout.rows)) for (const t of range(layout.block)) lines.push(`    var ${out}${r}_${t} = 0.0;`);
   lines.push(`    for (var c = 0u; c < ${length}; c++) {`);

@@ -39,17 +39,18 @@ function castPlan(from: DType, to: DType, size: number): KernelPlan {
   const usesF16 = from === "f16" || to === "f16";
   return {
     key: `cast_${from}_${to}`,
-    wgsl: () => [
-      usesF16 ? "enable f16;" : "",
-      params.struct(),
-      `@group(0) @binding(1) var<storage, read> x: array<${wgslType(from)}>;`,
-      `@group(0) @binding(2) var<storage, read_write> y: array<${wgslType(to)}>;`,
-      linearMain(WORKGROUP_SIZE),
-      "  if (index >= p.size) { return; }",
-      // WGSL conversions: float → int rounds toward zero and saturates; i32 ↔ u32 keeps the bits
-      `  y[index] = ${wgslType(to)}(x[index]);`,
-      "}",
-    ].join("\n"),
+    wgsl: () =>
+      [
+        usesF16 ? "enable f16;" : "",
+        params.struct(),
+        `@group(0) @binding(1) var<storage, read> x: array<${wgslType(from)}>;`,
+        `@group(0) @binding(2) var<storage, read_write> y: array<${wgslType(to)}>;`,
+        linearMain(WORKGROUP_SIZE),
+        "  if (index >= p.size) { return; }",
+        // WGSL conversions: float → int rounds toward zero and saturates; i32 ↔ u32 keeps the bits
+        `  y[index] = ${wgslType(to)}(x[index]);`,
+        "}",
+      ].join("\n"),
     params: params.pack(),
     workgroups: linearGrid(size, WORKGROUP_SIZE),
   };
@@ -64,7 +65,11 @@ export const castOp: OpDef<CastAttrs> = {
   name: "cast",
   check([x], attrs) {
     if (!DTYPES.includes(attrs.dtype)) {
-      throw new DTypeError("cast", [x.dtype, String(attrs.dtype)], `Cannot cast ${x.dtype} to ${attrs.dtype}: the dtypes are ${DTYPES.join(", ")}`);
+      throw new DTypeError(
+        "cast",
+        [x.dtype, String(attrs.dtype)],
+        `Cannot cast ${x.dtype} to ${attrs.dtype}: the dtypes are ${DTYPES.join(", ")}`,
+      );
     }
     return { shape: [...x.shape], dtype: attrs.dtype };
   },

@@ -58,7 +58,10 @@ describe("cast", () => {
     // WGSL saturates at the largest f32 inside the range (2³¹ − 128), not at 2³¹ − 1
     assert.deepEqual([...(await toHost(saturated[0])).data], [2 ** 31 - 128, -(2 ** 31), -5]);
     assert.deepEqual([...(await toHost(saturated[1])).data], [3e9, 0, 0]);
-    assert.deepEqual([3e9, -3e9, 5e9].map((v) => castValue(v, "f32", "i32")), [2 ** 31 - 128, -(2 ** 31), 2 ** 31 - 128]);
+    assert.deepEqual(
+      [3e9, -3e9, 5e9].map((v) => castValue(v, "f32", "i32")),
+      [2 ** 31 - 128, -(2 ** 31), 2 ** 31 - 128],
+    );
     for (const t of [huge, ...saturated]) t.dispose();
     const z = cast(y, "u32");
     assert.deepEqual([...(await toHost(z)).data], [2 ** 32 - 2, 0, 0, 2, 7, 2 ** 32 - 7]);

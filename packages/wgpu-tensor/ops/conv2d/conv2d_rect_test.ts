@@ -68,38 +68,58 @@ function naiveConv2d(x: Float64Array, w: Float64Array, r: Rect): { shape: number
 const arbPair = (values: number[]) => fc.tuple(fc.constantFrom(...values), fc.constantFrom(...values));
 
 /** Problems whose two axes differ in at least one of kernel, stride, padding and dilation. */
-const arbRect = fc.record({
-  batch: fc.integer({ min: 1, max: 2 }),
-  inChannels: fc.integer({ min: 1, max: 3 }),
-  outChannels: fc.integer({ min: 1, max: 4 }),
-  height: fc.integer({ min: 1, max: 9 }),
-  width: fc.integer({ min: 1, max: 11 }),
-  kernel: arbPair([1, 2, 3]),
-  stride: arbPair([1, 2, 3]),
-  padding: arbPair([0, 1, 2]),
-  dilation: arbPair([1, 2]),
-}).filter((r) =>
-  (r.kernel[0] !== r.kernel[1] || r.stride[0] !== r.stride[1] || r.padding[0] !== r.padding[1] || r.dilation[0] !== r.dilation[1]) &&
-  outputSize(r.height, r.kernel[0], r.stride[0], r.padding[0], r.dilation[0]) >= 1 &&
-  outputSize(r.width, r.kernel[1], r.stride[1], r.padding[1], r.dilation[1]) >= 1
-) as fc.Arbitrary<Rect>;
+const arbRect = fc
+  .record({
+    batch: fc.integer({ min: 1, max: 2 }),
+    inChannels: fc.integer({ min: 1, max: 3 }),
+    outChannels: fc.integer({ min: 1, max: 4 }),
+    height: fc.integer({ min: 1, max: 9 }),
+    width: fc.integer({ min: 1, max: 11 }),
+    kernel: arbPair([1, 2, 3]),
+    stride: arbPair([1, 2, 3]),
+    padding: arbPair([0, 1, 2]),
+    dilation: arbPair([1, 2]),
+  })
+  .filter(
+    (r) =>
+      (r.kernel[0] !== r.kernel[1] || r.stride[0] !== r.stride[1] || r.padding[0] !== r.padding[1] || r.dilation[0] !== r.dilation[1]) &&
+      outputSize(r.height, r.kernel[0], r.stride[0], r.padding[0], r.dilation[0]) >= 1 &&
+      outputSize(r.width, r.kernel[1], r.stride[1], r.padding[1], r.dilation[1]) >= 1,
+  ) as fc.Arbitrary<Rect>;
 
 describe("conv2d with [h, w] pairs that differ", () => {
   test("conv2d() gives PyTorch's output size and the values of a convolution written from its definition", async () => {
-    await fc.assert(fc.asyncProperty(arbRect, fc.integer(), async (r, seed) => {
-      const xShape = [r.batch, r.inChannels, r.height, r.width];
-      const wShape = [r.outChannels, r.inChannels, r.kernel[0], r.kernel[1]];
-      const xValues = seededValues(seed, xShape.reduce((a, b) => a * b), -1, 1);
-      const wValues = seededValues(seed + 1, wShape.reduce((a, b) => a * b), -1, 1);
-      const expected = naiveConv2d(Float64Array.from(xValues), Float64Array.from(wValues), r);
-      const y = conv2d(tensor(xValues, xShape), tensor(wValues, wShape), null, { stride: r.stride, padding: r.padding, dilation: r.dilation });
-      try {
-        assert.deepEqual([...y.shape], expected.shape);
-        assertClose(await y.toArray(), expected.data, toleranceFor("f32", r.inChannels * r.kernel[0] * r.kernel[1], 2));
-      } finally {
-        y.dispose();
-      }
-    }), { numRuns: fcRuns(25) });
+    await fc.assert(
+      fc.asyncProperty(arbRect, fc.integer(), async (r, seed) => {
+        const xShape = [r.batch, r.inChannels, r.height, r.width];
+        const wShape = [r.outChannels, r.inChannels, r.kernel[0], r.kernel[1]];
+        const xValues = seededValues(
+          seed,
+          xShape.reduce((a, b) => a * b),
+          -1,
+          1,
+        );
+        const wValues = seededValues(
+          seed + 1,
+          wShape.reduce((a, b) => a * b),
+          -1,
+          1,
+        );
+        const expected = naiveConv2d(Float64Array.from(xValues), Float64Array.from(wValues), r);
+        const y = conv2d(tensor(xValues, xShape), tensor(wValues, wShape), null, {
+          stride: r.stride,
+          padding: r.padding,
+          dilation: r.dilation,
+        });
+        try {
+          assert.deepEqual([...y.shape], expected.shape);
+          assertClose(await y.toArray(), expected.data, toleranceFor("f32", r.inChannels * r.kernel[0] * r.kernel[1], 2));
+        } finally {
+          y.dispose();
+        }
+      }),
+      { numRuns: fcRuns(25) },
+    );
   });
 
   test("a 2×3 kernel with stride [2, 1], padding [0, 1] on a 3×4 ramp gives the values worked out by hand", async () => {

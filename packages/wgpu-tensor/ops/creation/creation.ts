@@ -27,8 +27,13 @@ type NestedNumbers = number | readonly NestedNumbers[];
  */
 export function tensor(data: ArrayLike<number> | NestedNumbers, options?: CreateOptions): Tensor;
 export function tensor(data: ArrayLike<number> | NestedNumbers, shape?: Shape, options?: CreateOptions): Tensor;
-export function tensor(data: ArrayLike<number> | NestedNumbers, shapeOrOptions?: Shape | CreateOptions, maybeOptions: CreateOptions = {}): Tensor {
-  const isOptions = shapeOrOptions !== undefined && shapeOrOptions !== null && typeof shapeOrOptions === "object" && !Array.isArray(shapeOrOptions);
+export function tensor(
+  data: ArrayLike<number> | NestedNumbers,
+  shapeOrOptions?: Shape | CreateOptions,
+  maybeOptions: CreateOptions = {},
+): Tensor {
+  const isOptions =
+    shapeOrOptions !== undefined && shapeOrOptions !== null && typeof shapeOrOptions === "object" && !Array.isArray(shapeOrOptions);
   if (shapeOrOptions !== undefined && !isOptions && !Array.isArray(shapeOrOptions)) {
     throw new ShapeError("tensor", [], `Cannot create a tensor: the shape must be an array of sizes, got ${String(shapeOrOptions)}`);
   }
@@ -40,7 +45,11 @@ export function tensor(data: ArrayLike<number> | NestedNumbers, shapeOrOptions?:
   const resolved = shape ?? nestedShape(data);
   checkShape("tensor", resolved);
   if (flat.length !== sizeOf(resolved)) {
-    throw new ShapeError("tensor", [resolved], `Cannot create a tensor of shape ${formatShape(resolved)} from ${flat.length} values: it needs ${sizeOf(resolved)}`);
+    throw new ShapeError(
+      "tensor",
+      [resolved],
+      `Cannot create a tensor of shape ${formatShape(resolved)} from ${flat.length} values: it needs ${sizeOf(resolved)}`,
+    );
   }
   device.assertUsable("tensor");
   const out = Tensor.empty(resolved, dtype, device);

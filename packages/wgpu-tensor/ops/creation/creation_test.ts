@@ -17,7 +17,13 @@ after(() => {
 });
 
 test("tensor(data, options) takes the options in place of the shape (shape from the nesting)", async () => {
-  const x = tensor([[1, 2, 3], [4, 5, 6]], { device: other });
+  const x = tensor(
+    [
+      [1, 2, 3],
+      [4, 5, 6],
+    ],
+    { device: other },
+  );
   assert.deepEqual(x.shape, [2, 3]);
   assert.equal(x.device, other);
   assert.deepEqual(Array.from(await x.toArray()), [1, 2, 3, 4, 5, 6]);
@@ -28,5 +34,9 @@ test("tensor(data, options) takes the options in place of the shape (shape from 
 });
 
 test("tensor() names what it got when the shape is neither an array nor options", () => {
-  assert.throws(() => tensor([1, 2], 2 as unknown as number[]), (error: Error) => error instanceof ShapeError && /Cannot create a tensor: the shape must be an array of sizes, got 2/.test(error.message));
+  assert.throws(
+    () => tensor([1, 2], 2 as unknown as number[]),
+    (error: Error) =>
+      error instanceof ShapeError && /Cannot create a tensor: the shape must be an array of sizes, got 2/.test(error.message),
+  );
 });

@@ -30,17 +30,18 @@ function elementwiseOp(name: string, def: ElementwiseDef): OpDef<ElementwiseAttr
     reference(inputs, attrs) {
       return referenceElementwise(def, inputs, attrs);
     },
-    backward: def.grad === "zero"
-      ? "notDifferentiable"
-      : ({ inputs, output, dy, attrs }) => {
-        let next = 0;
-        const x: Operand[] = attrs.scalars.map((scalar) => scalar ?? inputs[next++]);
-        const grads = (def.grad as Exclude<ElementwiseDef["grad"], "zero">)({ x, y: output, dy });
-        return grads.flatMap((grad, k) => {
-          if (attrs.scalars[k] !== null) return [];
-          return [typeof grad === "number" ? null : grad];
-        });
-      },
+    backward:
+      def.grad === "zero"
+        ? "notDifferentiable"
+        : ({ inputs, output, dy, attrs }) => {
+            let next = 0;
+            const x: Operand[] = attrs.scalars.map((scalar) => scalar ?? inputs[next++]);
+            const grads = (def.grad as Exclude<ElementwiseDef["grad"], "zero">)({ x, y: output, dy });
+            return grads.flatMap((grad, k) => {
+              if (attrs.scalars[k] !== null) return [];
+              return [typeof grad === "number" ? null : grad];
+            });
+          },
   };
 }
 
@@ -58,14 +59,17 @@ function elementwisePlan(
     const tensor = next++;
     return { tensor, shape: inputs[tensor].shape };
   });
-  return elementwiseKernel({
-    name,
-    expression: (names) => def.wgsl(...names),
-    operands,
-    outShape: output.shape,
-    inDType: inputs[0].dtype,
-    outDType: output.dtype,
-  }, context);
+  return elementwiseKernel(
+    {
+      name,
+      expression: (names) => def.wgsl(...names),
+      operands,
+      outShape: output.shape,
+      inDType: inputs[0].dtype,
+      outDType: output.dtype,
+    },
+    context,
+  );
 }
 
 /** Everything an elementwise plan depends on (the output follows from the inputs). */
@@ -91,7 +95,11 @@ function checkElementwise(name: string, def: ElementwiseDef, inputs: readonly Te
   }
   const dtype = inputs[0].dtype;
   if (inputs.some((t) => t.dtype !== dtype)) {
-    throw new DTypeError(name, inputs.map((t) => t.dtype), `Cannot run ${name} on dtypes ${inputs.map((t) => t.dtype).join(" and ")}: they must match (cast first)`);
+    throw new DTypeError(
+      name,
+      inputs.map((t) => t.dtype),
+      `Cannot run ${name} on dtypes ${inputs.map((t) => t.dtype).join(" and ")}: they must match (cast first)`,
+    );
   }
   if (def.isFloatOnly && !isFloat(dtype)) {
     throw new DTypeError(name, [dtype], `Cannot run ${name} on ${dtype}: it needs a float tensor`);
@@ -102,7 +110,11 @@ function checkElementwise(name: string, def: ElementwiseDef, inputs: readonly Te
     try {
       shape = broadcastShapes(name, shape, input.shape);
     } catch {
-      throw new ShapeError(name, inputs.map((t) => t.shape), `Cannot broadcast ${inputs.map((t) => formatShape(t.shape)).join(" with ")} in ${name}`);
+      throw new ShapeError(
+        name,
+        inputs.map((t) => t.shape),
+        `Cannot broadcast ${inputs.map((t) => formatShape(t.shape)).join(" with ")} in ${name}`,
+      );
     }
   }
   return { shape, dtype };
@@ -148,8 +160,14 @@ export function applyElementwise(name: UnaryName | BinaryName, operands: readonl
   return runOp(elementwiseOps[name], tensors, { scalars });
 }
 
-const unary = (name: UnaryName) => (x: Tensor): Tensor => applyElementwise(name, [x]);
-const binary = (name: BinaryName) => (a: Operand, b: Operand): Tensor => applyElementwise(name, [a, b]);
+const unary =
+  (name: UnaryName) =>
+  (x: Tensor): Tensor =>
+    applyElementwise(name, [x]);
+const binary =
+  (name: BinaryName) =>
+  (a: Operand, b: Operand): Tensor =>
+    applyElementwise(name, [a, b]);
 
 /** −x */
 export const neg = unary("neg");

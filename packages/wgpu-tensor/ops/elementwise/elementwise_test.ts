@@ -14,12 +14,41 @@ after(() => device.destroy());
 
 /** Input ranges where each op is defined and well-conditioned. */
 const domains: Record<string, [number, number]> = {
-  log: [0.05, 4], sqrt: [0, 4], rsqrt: [0.05, 4], reciprocal: [0.2, 3], pow: [0.1, 3], exp: [-8, 8],
+  log: [0.05, 4],
+  sqrt: [0, 4],
+  rsqrt: [0.05, 4],
+  reciprocal: [0.2, 3],
+  pow: [0.1, 3],
+  exp: [-8, 8],
 };
 /** WGSL allows some functions a few ULPs (exp: 3 + 2|x|, log/pow: 3–4); tanh and erf are approximated. */
 const ulpFactors: Record<string, number> = { exp: 4, pow: 8, tanh: 4, gelu: 4, geluTanh: 4, erf: 4, sigmoid: 2, silu: 2, sin: 64, cos: 64 };
 
-const unaryNames = Object.keys(elementwiseOps).filter((name) => name in { neg: 1, abs: 1, sign: 1, exp: 1, log: 1, sqrt: 1, rsqrt: 1, reciprocal: 1, square: 1, sin: 1, cos: 1, floor: 1, tanh: 1, sigmoid: 1, relu: 1, silu: 1, gelu: 1, geluTanh: 1, erf: 1 });
+const unaryNames = Object.keys(elementwiseOps).filter(
+  (name) =>
+    name in
+    {
+      neg: 1,
+      abs: 1,
+      sign: 1,
+      exp: 1,
+      log: 1,
+      sqrt: 1,
+      rsqrt: 1,
+      reciprocal: 1,
+      square: 1,
+      sin: 1,
+      cos: 1,
+      floor: 1,
+      tanh: 1,
+      sigmoid: 1,
+      relu: 1,
+      silu: 1,
+      gelu: 1,
+      geluTanh: 1,
+      erf: 1,
+    },
+);
 const binaryNames = ["add", "sub", "mul", "div", "pow", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge"] as const;
 
 describe("elementwise ops", () => {
@@ -49,7 +78,12 @@ describe("elementwise ops", () => {
           const b = randomHost(shapeB, seed + 1, { low: name === "div" ? 0.5 : low, high });
           if (["eq", "ne", "le", "ge"].includes(name)) b.data.forEach((_, i) => (b.data[i] = Math.round(b.data[i])));
           if (["eq", "ne", "le", "ge"].includes(name)) a.data.forEach((_, i) => (a.data[i] = Math.round(a.data[i])));
-          await checkAgainstReference(elementwiseOps[name], [a, b], { scalars: [null, null] }, toleranceFor("f32", 1, ulpFactors[name] ?? 2));
+          await checkAgainstReference(
+            elementwiseOps[name],
+            [a, b],
+            { scalars: [null, null] },
+            toleranceFor("f32", 1, ulpFactors[name] ?? 2),
+          );
         }),
         { numRuns: fcRuns(8) },
       );
@@ -58,15 +92,21 @@ describe("elementwise ops", () => {
 
   test("a number operand on either side travels as a parameter and matches the reference", async () => {
     await fc.assert(
-      fc.asyncProperty(arbShape(), fc.integer(), fc.double({ min: -5, max: 5, noNaN: true }).filter((v) => Math.abs(v) > 1e-3) /* GPUs flush subnormals to zero */, fc.boolean(), async (shape, seed, value, numberFirst) => {
-        const x = randomHost(shape, seed, { low: 0.5, high: 2 });
-        const scalar = Math.fround(value);
-        const inputs = [x];
-        const scalars = numberFirst ? [scalar, null] : [null, scalar];
-        for (const name of ["sub", "div", "mul"] as const) {
-          await checkAgainstReference(elementwiseOps[name], inputs, { scalars }, toleranceFor("f32", 1, 2));
-        }
-      }),
+      fc.asyncProperty(
+        arbShape(),
+        fc.integer(),
+        fc.double({ min: -5, max: 5, noNaN: true }).filter((v) => Math.abs(v) > 1e-3) /* GPUs flush subnormals to zero */,
+        fc.boolean(),
+        async (shape, seed, value, numberFirst) => {
+          const x = randomHost(shape, seed, { low: 0.5, high: 2 });
+          const scalar = Math.fround(value);
+          const inputs = [x];
+          const scalars = numberFirst ? [scalar, null] : [null, scalar];
+          for (const name of ["sub", "div", "mul"] as const) {
+            await checkAgainstReference(elementwiseOps[name], inputs, { scalars }, toleranceFor("f32", 1, 2));
+          }
+        },
+      ),
       { numRuns: fcRuns(6) },
     );
   });
@@ -112,10 +152,25 @@ describe("elementwise ops", () => {
   });
 
   test("collapseDims() merges dimensions every operand walks contiguously", () => {
-    const merged = collapseDims([2, 3, 4], [[12, 4, 1], [0, 0, 1]]);
+    const merged = collapseDims(
+      [2, 3, 4],
+      [
+        [12, 4, 1],
+        [0, 0, 1],
+      ],
+    );
     assert.deepEqual(merged.shape, [6, 4]);
-    assert.deepEqual(merged.strides, [[4, 1], [0, 1]]);
-    const broadcastRow = collapseDims([5, 1, 7], [[7, 7, 1], [0, 0, 1]]);
+    assert.deepEqual(merged.strides, [
+      [4, 1],
+      [0, 1],
+    ]);
+    const broadcastRow = collapseDims(
+      [5, 1, 7],
+      [
+        [7, 7, 1],
+        [0, 0, 1],
+      ],
+    );
     assert.deepEqual(broadcastRow.shape, [5, 7]);
   });
 });

@@ -19,7 +19,7 @@ export interface ElementwiseSourceSpec {
 
 /** Compute type: f16 values are loaded into f32 registers so math runs at full precision. */
 function computeType(dtype: DType): "f32" | "i32" | "u32" {
-  return dtype === "f16" ? "f32" : wgslType(dtype) as "f32" | "i32" | "u32";
+  return dtype === "f16" ? "f32" : (wgslType(dtype) as "f32" | "i32" | "u32");
 }
 
 /**

@@ -28,7 +28,12 @@ export const matmulOp: OpDef<MatmulAttrs> = {
 };
 
 /** The kernel spec for given operand shapes. */
-export function matmulKernelSpec(a: readonly number[], b: readonly number[], attrs: MatmulAttrs, dtype: MatmulKernelSpec["dtype"]): MatmulKernelSpec {
+export function matmulKernelSpec(
+  a: readonly number[],
+  b: readonly number[],
+  attrs: MatmulAttrs,
+  dtype: MatmulKernelSpec["dtype"],
+): MatmulKernelSpec {
   const { transposeA, transposeB, alpha, activation, hasBias, hasResidual } = attrs;
   return {
     geometry: matmulGeometry(a, b, attrs),

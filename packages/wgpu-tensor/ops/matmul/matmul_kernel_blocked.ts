@@ -22,7 +22,9 @@ export function matmulBlockedKernel(spec: MatmulKernelSpec): KernelPlan | Kernel
   const groupsX = Math.ceil(g.n / TILE);
   const groupsY = Math.ceil(g.m / TILE);
   if (groupsX > MAX_GROUPS || groupsY > MAX_GROUPS) {
-    throw new RangeError(`Cannot run matmul of ${g.m}×${g.k} by ${g.k}×${g.n}: the grid needs ${groupsX}×${groupsY} workgroups, at most ${MAX_GROUPS} per dimension`);
+    throw new RangeError(
+      `Cannot run matmul of ${g.m}×${g.k} by ${g.k}×${g.n}: the grid needs ${groupsX}×${groupsY} workgroups, at most ${MAX_GROUPS} per dimension`,
+    );
   }
   const makeParams = (batch0: number) => {
     const params = new Params().u32("m", g.m).u32("n", g.n).u32("k", g.k).f32("alpha", epilogue.alpha);

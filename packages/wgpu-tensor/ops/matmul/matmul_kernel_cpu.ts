@@ -64,15 +64,23 @@ export function matmulCpuKernel(spec: MatmulKernelSpec, rows = CPU_ROWS): Kernel
   const columnBlocks = Math.ceil(g.n / (LANES * CPU_COLS));
   const rowBlocks = Math.ceil(g.m / rows);
   if (columnBlocks > MAX_GROUPS || rowBlocks > MAX_GROUPS) {
-    throw new RangeError(`Cannot run matmul of ${g.m}×${g.k} by ${g.k}×${g.n}: the grid needs ${columnBlocks}×${rowBlocks} workgroups, at most ${MAX_GROUPS} per dimension`);
+    throw new RangeError(
+      `Cannot run matmul of ${g.m}×${g.k} by ${g.k}×${g.n}: the grid needs ${columnBlocks}×${rowBlocks} workgroups, at most ${MAX_GROUPS} per dimension`,
+    );
   }
   // lavapipe runs workgroups in order, x fastest: neighbours in x share what they read. Keep b's
   // 32-column strip in cache (rows fastest) unless all of b fits in a core's L2 anyway.
   const rowsFastest = g.k * g.n * 4 > L2_BUDGET_BYTES;
-  const workgroups = (count: number): [number, number, number] => rowsFastest ? [rowBlocks, columnBlocks, count] : [columnBlocks, rowBlocks, count];
+  const workgroups = (count: number): [number, number, number] =>
+    rowsFastest ? [rowBlocks, columnBlocks, count] : [columnBlocks, rowBlocks, count];
   const strides = operandStrides(spec);
   const makeParams = (batch0: number) => {
-    const params = new Params().u32("m", g.m).u32("n", g.n).u32("k", g.k).f32("alpha", epilogue.alpha).u32("rowsFastest", rowsFastest ? 1 : 0);
+    const params = new Params()
+      .u32("m", g.m)
+      .u32("n", g.n)
+      .u32("k", g.k)
+      .f32("alpha", epilogue.alpha)
+      .u32("rowsFastest", rowsFastest ? 1 : 0);
     params.u32("sAm", strides.sAm).u32("sAk", strides.sAk).u32("sBk", strides.sBk).u32("sBn", strides.sBn);
     return addBatchParams(params, g, batch0);
   };
@@ -103,7 +111,10 @@ function cpuSource(spec: MatmulKernelSpec, rows: number, vecOut: boolean, params
   // 1. the sharing group: G lanes of one subgroup, `first` its lowest subgroup lane
   lines.push(`  let group = min(sgSize, ${LANES}u);`, "  let member = sid % group;", "  let first = sid - member;");
   // 2. owned rows (clamped for loads) and columns
-  lines.push("  let rowBlock = select(wid.y, wid.x, p.rowsFastest == 1u);", "  let columnBlock = select(wid.x, wid.y, p.rowsFastest == 1u);");
+  lines.push(
+    "  let rowBlock = select(wid.y, wid.x, p.rowsFastest == 1u);",
+    "  let columnBlock = select(wid.x, wid.y, p.rowsFastest == 1u);",
+  );
   lines.push(`  let row0 = rowBlock * ${rows}u;`);
   for (let r = 0; r < rows; r++) lines.push(`  let aRow${r} = offA + min(row0 + ${r}u, p.m - 1u) * p.sAm;`);
   for (let c = 0; c < CPU_COLS; c++) {

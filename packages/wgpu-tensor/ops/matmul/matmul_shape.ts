@@ -41,7 +41,11 @@ function describe(a: Shape, b: Shape, attrs: MatmulAttrs): string {
 /** Matrix sizes of op(a) (m×k) and op(b) (k×n), checked against each other. */
 export function matrixSizes(a: Shape, b: Shape, attrs: MatmulAttrs): { m: number; n: number; k: number } {
   if (a.length < 2 || b.length < 2) {
-    throw new ShapeError("matmul", [a, b], `${describe(a, b, attrs)}: both operands need at least 2 dimensions, got ranks ${a.length} and ${b.length} (reshape a vector to [1, k] or [k, 1] first)`);
+    throw new ShapeError(
+      "matmul",
+      [a, b],
+      `${describe(a, b, attrs)}: both operands need at least 2 dimensions, got ranks ${a.length} and ${b.length} (reshape a vector to [1, k] or [k, 1] first)`,
+    );
   }
   const [aRows, aCols] = a.slice(-2);
   const [bRows, bCols] = b.slice(-2);
@@ -65,7 +69,11 @@ function batchShape(a: Shape, b: Shape, attrs: MatmulAttrs): number[] {
     const dimA = batchA[batchA.length - rank + i] ?? 1;
     const dimB = batchB[batchB.length - rank + i] ?? 1;
     if (dimA !== dimB && dimA !== 1 && dimB !== 1) {
-      throw new ShapeError("matmul", [a, b], `${describe(a, b, attrs)}: batch dimensions ${formatShape(batchA)} and ${formatShape(batchB)} do not broadcast`);
+      throw new ShapeError(
+        "matmul",
+        [a, b],
+        `${describe(a, b, attrs)}: batch dimensions ${formatShape(batchA)} and ${formatShape(batchB)} do not broadcast`,
+      );
     }
     out.push(dimA === 1 ? dimB : dimA);
   }
@@ -89,7 +97,9 @@ function matrixStrides(shape: Shape, batch: Shape): number[] {
 export function checkMatmul(inputs: readonly TensorSpec[], attrs: MatmulAttrs): TensorSpec {
   const expected = 2 + (attrs.hasBias ? 1 : 0) + (attrs.hasResidual ? 1 : 0);
   if (inputs.length !== expected) {
-    throw new TypeError(`Cannot run matmul: expected ${expected} tensor inputs (a, b${attrs.hasBias ? ", bias" : ""}${attrs.hasResidual ? ", residual" : ""}), got ${inputs.length}`);
+    throw new TypeError(
+      `Cannot run matmul: expected ${expected} tensor inputs (a, b${attrs.hasBias ? ", bias" : ""}${attrs.hasResidual ? ", residual" : ""}), got ${inputs.length}`,
+    );
   }
   const [a, b] = inputs;
   const dtypes = inputs.map((t) => t.dtype);
@@ -105,18 +115,28 @@ export function checkMatmul(inputs: readonly TensorSpec[], attrs: MatmulAttrs): 
   if (attrs.hasBias) {
     const bias = inputs[next++];
     if (bias.shape.length !== 1 || bias.shape[0] !== n) {
-      throw new ShapeError("matmul", [a.shape, b.shape, bias.shape], `${describe(a.shape, b.shape, attrs)} with bias ${formatShape(bias.shape)}: expected bias shape [${n}] (one value per output column)`);
+      throw new ShapeError(
+        "matmul",
+        [a.shape, b.shape, bias.shape],
+        `${describe(a.shape, b.shape, attrs)} with bias ${formatShape(bias.shape)}: expected bias shape [${n}] (one value per output column)`,
+      );
     }
   }
   if (attrs.hasResidual) {
     const residual = inputs[next++];
     if (formatShape(residual.shape) !== formatShape(outShape)) {
-      throw new ShapeError("matmul", [a.shape, b.shape, residual.shape], `${describe(a.shape, b.shape, attrs)} with residual ${formatShape(residual.shape)}: expected the output shape ${formatShape(outShape)}`);
+      throw new ShapeError(
+        "matmul",
+        [a.shape, b.shape, residual.shape],
+        `${describe(a.shape, b.shape, attrs)} with residual ${formatShape(residual.shape)}: expected the output shape ${formatShape(outShape)}`,
+      );
     }
   }
   if (!Number.isFinite(attrs.alpha)) throw new RangeError(`Cannot matmul with alpha ${attrs.alpha}: it must be finite`);
   if (!ACTIVATIONS.includes(attrs.activation)) {
-    throw new TypeError(`Cannot matmul with activation "${attrs.activation}": expected one of ${ACTIVATIONS.map((a) => `"${a}"`).join(", ")}`);
+    throw new TypeError(
+      `Cannot matmul with activation "${attrs.activation}": expected one of ${ACTIVATIONS.map((a) => `"${a}"`).join(", ")}`,
+    );
   }
   return { shape: outShape, dtype: a.dtype as DType };
 }
@@ -137,7 +157,11 @@ export function matmulGeometry(a: Shape, b: Shape, attrs: MatmulAttrs): MatmulGe
   }
   const merged = collapseDims(batch, [aStrides, bStrides]);
   if (merged.shape.length > MAX_BATCH_RANK) {
-    throw new ShapeError("matmul", [a, b], `${describe(a, b, attrs)}: the batch broadcast needs ${merged.shape.length} separate dimensions, at most ${MAX_BATCH_RANK} are supported`);
+    throw new ShapeError(
+      "matmul",
+      [a, b],
+      `${describe(a, b, attrs)}: the batch broadcast needs ${merged.shape.length} separate dimensions, at most ${MAX_BATCH_RANK} are supported`,
+    );
   }
   return {
     m,

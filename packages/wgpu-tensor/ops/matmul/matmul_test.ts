@@ -40,7 +40,18 @@ function shapes(m: number, n: number, k: number, batchA: number[], batchB: numbe
 }
 
 /** Batch dimensions that broadcast: one side may drop leading dims or have 1s. */
-const arbBatches = fc.constantFrom<[number[], number[]]>([[], []], [[2], []], [[], [3]], [[2], [2]], [[2, 1], [3]], [[1, 3], [2, 1]], [[3], [1]]);
+const arbBatches = fc.constantFrom<[number[], number[]]>(
+  [[], []],
+  [[2], []],
+  [[], [3]],
+  [[2], [2]],
+  [[2, 1], [3]],
+  [
+    [1, 3],
+    [2, 1],
+  ],
+  [[3], [1]],
+);
 
 const arbCase: fc.Arbitrary<Case> = fc
   .record({ m: arbSize, n: arbSize, k: arbSize, batches: arbBatches, transposeA: fc.boolean(), transposeB: fc.boolean() })
@@ -107,8 +118,20 @@ describe("matmul", () => {
   });
 
   test("block edges: m, n and k one below, at and one above the kernel's blocks (16 rows, 32 columns, k in steps of 8), and k = 1", async () => {
-    for (const [m, n, k] of [[15, 31, 1], [16, 32, 8], [17, 33, 9], [33, 1, 7], [1, 65, 17], [48, 5, 63]]) {
-      for (const [transposeA, transposeB] of [[false, false], [true, false], [false, true], [true, true]]) {
+    for (const [m, n, k] of [
+      [15, 31, 1],
+      [16, 32, 8],
+      [17, 33, 9],
+      [33, 1, 7],
+      [1, 65, 17],
+      [48, 5, 63],
+    ]) {
+      for (const [transposeA, transposeB] of [
+        [false, false],
+        [true, false],
+        [false, true],
+        [true, true],
+      ]) {
         const s = shapes(m, n, k, [], [], transposeA, transposeB);
         const attrs = { ...plain, transposeA, transposeB };
         await checkAgainstReference(matmulOp, [randomHost(s.a, m), randomHost(s.b, n)], attrs, tolerance(k));
@@ -136,16 +159,28 @@ describe("matmul", () => {
     const b = fromHost(randomHost([4, 5], 2));
     const batched = fromHost(randomHost([5, 3, 4], 3));
     try {
-      assert.throws(() => matmul(a, b), (error: Error) => {
-        assert.ok(error instanceof ShapeError);
-        assert.equal(error.message, "Cannot matmul [2, 3] by [4, 5]: inner dimensions are 3 and 4, they must match");
-        return true;
-      });
-      assert.throws(() => matmul(a, b, { transposeB: true }), /Cannot matmul \[2, 3\] by \[4, 5\] \(transposeB\): inner dimensions are 3 and 5, they must match/);
+      assert.throws(
+        () => matmul(a, b),
+        (error: Error) => {
+          assert.ok(error instanceof ShapeError);
+          assert.equal(error.message, "Cannot matmul [2, 3] by [4, 5]: inner dimensions are 3 and 4, they must match");
+          return true;
+        },
+      );
+      assert.throws(
+        () => matmul(a, b, { transposeB: true }),
+        /Cannot matmul \[2, 3\] by \[4, 5\] \(transposeB\): inner dimensions are 3 and 5, they must match/,
+      );
       assert.throws(() => matmul(fromHost(randomHost([2, 2, 3], 4)), batched), /batch dimensions \[2\] and \[5\] do not broadcast/);
       assert.throws(() => matmul(fromHost(randomHost([3], 5)), a), /both operands need at least 2 dimensions/);
-      assert.throws(() => matmulFused(a, fromHost(randomHost([3, 4], 6)), { bias: fromHost(randomHost([3], 7)) }), /expected bias shape \[4\]/);
-      assert.throws(() => matmulFused(a, fromHost(randomHost([3, 4], 6)), { residual: fromHost(randomHost([4, 2], 7)) }), /expected the output shape \[2, 4\]/);
+      assert.throws(
+        () => matmulFused(a, fromHost(randomHost([3, 4], 6)), { bias: fromHost(randomHost([3], 7)) }),
+        /expected bias shape \[4\]/,
+      );
+      assert.throws(
+        () => matmulFused(a, fromHost(randomHost([3, 4], 6)), { residual: fromHost(randomHost([4, 2], 7)) }),
+        /expected the output shape \[2, 4\]/,
+      );
       assert.equal(device.queue.counters.dispatches, before, "no kernel was dispatched");
     } finally {
       a.dispose();
@@ -195,24 +230,39 @@ describe("matmul gradients match finite differences of the f64 reference", () =>
 
   test("transposed and broadcast operands", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 5 }), arbBatches, fc.boolean(), fc.boolean(), fc.integer(), async (m, n, k, batches, transposeA, transposeB, seed) => {
-        const s = shapes(m, n, k, batches[0], batches[1], transposeA, transposeB);
-        const attrs = { ...plain, transposeA, transposeB };
-        await checkGradients(matmulOp, [randomHost(s.a, seed), randomHost(s.b, seed + 1)], attrs, { tolerance: gradTolerance });
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 5 }),
+        arbBatches,
+        fc.boolean(),
+        fc.boolean(),
+        fc.integer(),
+        async (m, n, k, batches, transposeA, transposeB, seed) => {
+          const s = shapes(m, n, k, batches[0], batches[1], transposeA, transposeB);
+          const attrs = { ...plain, transposeA, transposeB };
+          await checkGradients(matmulOp, [randomHost(s.a, seed), randomHost(s.b, seed + 1)], attrs, { tolerance: gradTolerance });
+        },
+      ),
       { numRuns: fcRuns(6) },
     );
   });
 
   test("every epilogue: alpha, bias, activation and residual", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...ACTIVATIONS), fc.boolean(), fc.boolean(), fc.integer(), async (activation, hasBias, hasResidual, seed) => {
-        const attrs = { ...plain, transposeB: true, alpha: 1.5, activation, hasBias, hasResidual };
-        const inputs = [randomHost([3, 4], seed), randomHost([5, 4], seed + 1)];
-        if (hasBias) inputs.push(randomHost([5], seed + 2));
-        if (hasResidual) inputs.push(randomHost([3, 5], seed + 3));
-        await checkGradients(matmulOp, inputs, attrs, { tolerance: toleranceFor("f32", 64, 8) });
-      }),
+      fc.asyncProperty(
+        fc.constantFrom(...ACTIVATIONS),
+        fc.boolean(),
+        fc.boolean(),
+        fc.integer(),
+        async (activation, hasBias, hasResidual, seed) => {
+          const attrs = { ...plain, transposeB: true, alpha: 1.5, activation, hasBias, hasResidual };
+          const inputs = [randomHost([3, 4], seed), randomHost([5, 4], seed + 1)];
+          if (hasBias) inputs.push(randomHost([5], seed + 2));
+          if (hasResidual) inputs.push(randomHost([3, 5], seed + 3));
+          await checkGradients(matmulOp, inputs, attrs, { tolerance: toleranceFor("f32", 64, 8) });
+        },
+      ),
       { numRuns: fcRuns(3) },
     );
   });

@@ -21,9 +21,15 @@ function checkConcat(inputs: readonly TensorSpec[], attrs: ConcatAttrs): TensorS
   if (first.shape.length === 0) throw new ShapeError("concat", shapes, `${describe()}: 0-d tensors have no axis to join (use stack)`);
   const axis = normalizeAxis("concat", attrs.axis, first.shape.length);
   if (inputs.some((t) => t.dtype !== first.dtype)) {
-    throw new DTypeError("concat", inputs.map((t) => t.dtype), `${describe()}: dtypes ${inputs.map((t) => t.dtype).join(", ")} must match`);
+    throw new DTypeError(
+      "concat",
+      inputs.map((t) => t.dtype),
+      `${describe()}: dtypes ${inputs.map((t) => t.dtype).join(", ")} must match`,
+    );
   }
-  const fits = inputs.every((t) => t.shape.length === first.shape.length && t.shape.every((dim, a) => a === axis || dim === first.shape[a]));
+  const fits = inputs.every(
+    (t) => t.shape.length === first.shape.length && t.shape.every((dim, a) => a === axis || dim === first.shape[a]),
+  );
   if (!fits) throw new ShapeError("concat", shapes, `${describe()}: all dimensions but the joined one must match`);
   const shape = [...first.shape];
   shape[axis] = inputs.reduce((sum, t) => sum + t.shape[axis], 0);
@@ -45,15 +51,17 @@ export const concatOp: OpDef<ConcatAttrs> = {
     let offset = 0;
     inputs.forEach((input, i) => {
       if (sizeOf(input.shape) > 0) {
-        passes.push(stridedCopyPlan({
-          dtype: input.dtype,
-          shape: input.shape,
-          inStrides: contiguousStrides(input.shape),
-          outStrides,
-          outOffset: offset * outStrides[axis],
-          source: { input: i },
-          runLength: copyRunLength(context),
-        }));
+        passes.push(
+          stridedCopyPlan({
+            dtype: input.dtype,
+            shape: input.shape,
+            inStrides: contiguousStrides(input.shape),
+            outStrides,
+            outOffset: offset * outStrides[axis],
+            source: { input: i },
+            runLength: copyRunLength(context),
+          }),
+        );
       }
       offset += input.shape[axis];
     });
@@ -113,7 +121,11 @@ export function stack(tensors: readonly Tensor[], axis = 0): Tensor {
   if (tensors.length === 0) throw new ShapeError("stack", [], "Cannot stack an empty list of tensors");
   const first = tensors[0].shape;
   if (tensors.some((t) => t.ndim !== first.length || t.shape.some((dim, a) => dim !== first[a]))) {
-    throw new ShapeError("stack", tensors.map((t) => t.shape), `Cannot stack ${tensors.map((t) => formatShape(t.shape)).join(", ")}: all shapes must match`);
+    throw new ShapeError(
+      "stack",
+      tensors.map((t) => t.shape),
+      `Cannot stack ${tensors.map((t) => formatShape(t.shape)).join(", ")}: all shapes must match`,
+    );
   }
   const resolved = normalizeAxis("stack", axis, first.length + 1);
   const expanded = tensors.map((t) => unsqueeze(t, resolved));

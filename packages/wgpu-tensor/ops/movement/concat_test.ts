@@ -23,10 +23,9 @@ after(() => device.destroy());
 
 /** 1–6 shapes equal except on `axis`, where sizes (0 included) differ. */
 const arbConcat = arbShape({ minRank: 1, maxRank: 4, maxDim: 16, maxSize: 4000 }).chain((shape) =>
-  fc.tuple(
-    fc.integer({ min: 0, max: shape.length - 1 }),
-    fc.array(fc.oneof(arbDim(20), fc.constant(0)), { minLength: 1, maxLength: 6 }),
-  ).map(([axis, sizes]) => ({ axis, shapes: sizes.map((size) => shape.map((dim, a) => (a === axis ? size : dim))) }))
+  fc
+    .tuple(fc.integer({ min: 0, max: shape.length - 1 }), fc.array(fc.oneof(arbDim(20), fc.constant(0)), { minLength: 1, maxLength: 6 }))
+    .map(([axis, sizes]) => ({ axis, shapes: sizes.map((size) => shape.map((dim, a) => (a === axis ? size : dim))) })),
 );
 
 describe("concat and stack", () => {
@@ -44,7 +43,12 @@ describe("concat and stack", () => {
   test("the GPU-adapter variant (one element per invocation) matches the reference too", async () => {
     await fc.assert(
       fc.asyncProperty(arbConcat, fc.integer(), async ({ axis, shapes }, seed) => {
-        await checkAgainstReference(asOnGpu(concatOp), shapes.map((shape, i) => randomHost(shape, seed + i)), { axis }, { atol: 0, rtol: 0 });
+        await checkAgainstReference(
+          asOnGpu(concatOp),
+          shapes.map((shape, i) => randomHost(shape, seed + i)),
+          { axis },
+          { atol: 0, rtol: 0 },
+        );
       }),
       { numRuns: fcRuns(6) },
     );

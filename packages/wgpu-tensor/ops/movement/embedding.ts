@@ -31,12 +31,22 @@ function checkIds(op: string, table: TensorSpec, ids: TensorSpec): "i32" | "u32"
   return ids.dtype;
 }
 
-function rowTable(table: TensorSpec, rows: number, dim: number, idsDType: "i32" | "u32", attrs: EmbeddingAttrs, context: WindowContext, op: string): RowTable {
+function rowTable(
+  table: TensorSpec,
+  rows: number,
+  dim: number,
+  idsDType: "i32" | "u32",
+  attrs: EmbeddingAttrs,
+  context: WindowContext,
+  op: string,
+): RowTable {
   const windowBytes = Math.min(attrs.windowBytes ?? context.maxBindingBytes, context.maxBindingBytes);
   const elementBytes = bytesPerElement(table.dtype);
   const { stepBytes, windows } = planWindows(rows * dim * elementBytes, windowBytes, context.offsetAlignment);
   if (windows.length + 2 > context.maxStorageBuffers) {
-    throw new RangeError(`Cannot run ${op} on a [${rows}, ${dim}] ${table.dtype} table: it needs ${windows.length} binding windows, the device allows ${context.maxStorageBuffers - 2}`);
+    throw new RangeError(
+      `Cannot run ${op} on a [${rows}, ${dim}] ${table.dtype} table: it needs ${windows.length} binding windows, the device allows ${context.maxStorageBuffers - 2}`,
+    );
   }
   return { dtype: table.dtype, idsDType, rows, dim, windowElems: stepBytes / elementBytes, windows };
 }
@@ -53,7 +63,11 @@ export const embeddingOp: WindowedOpDef<EmbeddingAttrs> = {
   check([weight, ids]) {
     checkIds("embedding", weight, ids);
     if (weight.shape.length !== 2) {
-      throw new ShapeError("embedding", [weight.shape, ids.shape], `Cannot run embedding with a weight of shape ${formatShape(weight.shape)}: it must be [rows, dim]`);
+      throw new ShapeError(
+        "embedding",
+        [weight.shape, ids.shape],
+        `Cannot run embedding with a weight of shape ${formatShape(weight.shape)}: it must be [rows, dim]`,
+      );
     }
     return { shape: [...ids.shape, weight.shape[1]], dtype: weight.dtype };
   },
@@ -92,7 +106,11 @@ export const embeddingGradOp: WindowedOpDef<EmbeddingGradAttrs> = {
     const dim = dy.shape.at(-1) ?? 0;
     const fits = dy.shape.length === ids.shape.length + 1 && ids.shape.every((size, a) => size === dy.shape[a]);
     if (!fits || !Number.isInteger(attrs.numRows) || attrs.numRows < 0) {
-      throw new ShapeError("embeddingGrad", [dy.shape, ids.shape], `Cannot run embeddingGrad with dy ${formatShape(dy.shape)} and ids ${formatShape(ids.shape)} into ${attrs.numRows} rows: dy must be ids' shape plus one dimension`);
+      throw new ShapeError(
+        "embeddingGrad",
+        [dy.shape, ids.shape],
+        `Cannot run embeddingGrad with dy ${formatShape(dy.shape)} and ids ${formatShape(ids.shape)} into ${attrs.numRows} rows: dy must be ids' shape plus one dimension`,
+      );
     }
     return { shape: [attrs.numRows, dim], dtype: dy.dtype };
   },
@@ -101,7 +119,9 @@ export const embeddingGradOp: WindowedOpDef<EmbeddingGradAttrs> = {
     const table = rowTable(dy, rows, dim, checkIds("embeddingGrad", dy, ids), attrs, context, "embeddingGrad");
     const elementBytes = bytesPerElement(dy.dtype);
     const total = rows * dim;
-    const zeros = table.windows.map((window) => zeroWindowPlan(dy.dtype, window, Math.min(table.windowElems, total - window.byteOffset / elementBytes)));
+    const zeros = table.windows.map((window) =>
+      zeroWindowPlan(dy.dtype, window, Math.min(table.windowElems, total - window.byteOffset / elementBytes)),
+    );
     const count = sizeOf(ids.shape);
     return count === 0 ? zeros : [...zeros, embeddingGradPlan(table, count)];
   },

@@ -40,28 +40,33 @@ function perWindow(count: number, statement: (name: string) => string): string {
  */
 export function embeddingPlan(table: RowTable, count: number): WindowedPlan {
   const k = table.windows.length;
-  const params = new Params().u32("size", count * table.dim).u32("dim", table.dim).u32("rows", table.rows).u32("windowElems", table.windowElems);
+  const params = new Params()
+    .u32("size", count * table.dim)
+    .u32("dim", table.dim)
+    .u32("rows", table.rows)
+    .u32("windowElems", table.windowElems);
   const type = wgslType(table.dtype);
-  const source = () => [
-    ...header(table),
-    params.struct(),
-    `@group(0) @binding(1) var<storage, read> ids: array<${table.idsDType}>;`,
-    ...table.windows.map((_, j) => `@group(0) @binding(${j + 2}) var<storage, read> w${j}: array<${type}>;`),
-    `@group(0) @binding(${k + 2}) var<storage, read_write> y: array<${type}>;`,
-    linearMain(WORKGROUP_SIZE),
-    "  if (index >= p.size) { return; }",
-    // 1. which id and column (lanes share an id, so the id load is uniform across them)
-    "  let n = index / p.dim;",
-    "  let d = index - n * p.dim;",
-    "  let id = ids[n];",
-    // 2. which window holds the row
-    locateRow(table),
-    // 3. read it
-    `  var v = ${type}(0);`,
-    `  if (inRange) { ${perWindow(k, (w) => `v = ${w}[local];`)} }`,
-    "  y[index] = v;",
-    "}",
-  ].join("\n");
+  const source = () =>
+    [
+      ...header(table),
+      params.struct(),
+      `@group(0) @binding(1) var<storage, read> ids: array<${table.idsDType}>;`,
+      ...table.windows.map((_, j) => `@group(0) @binding(${j + 2}) var<storage, read> w${j}: array<${type}>;`),
+      `@group(0) @binding(${k + 2}) var<storage, read_write> y: array<${type}>;`,
+      linearMain(WORKGROUP_SIZE),
+      "  if (index >= p.size) { return; }",
+      // 1. which id and column (lanes share an id, so the id load is uniform across them)
+      "  let n = index / p.dim;",
+      "  let d = index - n * p.dim;",
+      "  let id = ids[n];",
+      // 2. which window holds the row
+      locateRow(table),
+      // 3. read it
+      `  var v = ${type}(0);`,
+      `  if (inRange) { ${perWindow(k, (w) => `v = ${w}[local];`)} }`,
+      "  y[index] = v;",
+      "}",
+    ].join("\n");
   return {
     key: `embedding_${table.dtype}_${table.idsDType}_w${k}`,
     wgsl: source,
@@ -77,15 +82,16 @@ export function zeroWindowPlan(dtype: DType, window: ByteWindow, size: number): 
   const type = wgslType(dtype);
   return {
     key: `embedding_grad_zero_${dtype}`,
-    wgsl: () => [
-      ...(dtype === "f16" ? ["enable f16;"] : []),
-      params.struct(),
-      `@group(0) @binding(1) var<storage, read_write> y: array<${type}>;`,
-      linearMain(WORKGROUP_SIZE),
-      "  if (index >= p.size) { return; }",
-      `  y[index] = ${type}(0);`,
-      "}",
-    ].join("\n"),
+    wgsl: () =>
+      [
+        ...(dtype === "f16" ? ["enable f16;"] : []),
+        params.struct(),
+        `@group(0) @binding(1) var<storage, read_write> y: array<${type}>;`,
+        linearMain(WORKGROUP_SIZE),
+        "  if (index >= p.size) { return; }",
+        `  y[index] = ${type}(0);`,
+        "}",
+      ].join("\n"),
     params: params.pack(),
     workgroups: linearGrid(size, WORKGROUP_SIZE),
     bindings: [{ ref: "output", window }],
@@ -101,34 +107,40 @@ export function zeroWindowPlan(dtype: DType, window: ByteWindow, size: number): 
  */
 export function embeddingGradPlan(table: RowTable, count: number): WindowedPlan {
   const k = table.windows.length;
-  const params = new Params().u32("size", count * table.dim).u32("dim", table.dim).u32("count", count).u32("rows", table.rows).u32("windowElems", table.windowElems);
+  const params = new Params()
+    .u32("size", count * table.dim)
+    .u32("dim", table.dim)
+    .u32("count", count)
+    .u32("rows", table.rows)
+    .u32("windowElems", table.windowElems);
   const type = wgslType(table.dtype);
-  const source = () => [
-    ...header(table),
-    params.struct(),
-    `@group(0) @binding(1) var<storage, read> ids: array<${table.idsDType}>;`,
-    `@group(0) @binding(2) var<storage, read> dy: array<${type}>;`,
-    ...table.windows.map((_, j) => `@group(0) @binding(${j + 3}) var<storage, read_write> w${j}: array<${type}>;`),
-    linearMain(WORKGROUP_SIZE),
-    "  if (index >= p.size) { return; }",
-    "  let n = index / p.dim;",
-    "  let d = index - n * p.dim;",
-    "  let id = ids[n];",
-    locateRow(table),
-    "  if (!inRange) { return; }",
-    // 1. only the first position of each id writes
-    "  for (var m = 0u; m < n; m++) {",
-    "    if (ids[m] == id) { return; }",
-    "  }",
-    // 2. sum this id's rows of dy in position order, in f32
-    "  var sum = 0.0;",
-    "  for (var m = n; m < p.count; m++) {",
-    "    if (ids[m] == id) { sum += f32(dy[m * p.dim + d]); }",
-    "  }",
-    // 3. one write into the window holding the row
-    `  ${perWindow(k, (w) => `${w}[local] = ${type}(sum);`)}`,
-    "}",
-  ].join("\n");
+  const source = () =>
+    [
+      ...header(table),
+      params.struct(),
+      `@group(0) @binding(1) var<storage, read> ids: array<${table.idsDType}>;`,
+      `@group(0) @binding(2) var<storage, read> dy: array<${type}>;`,
+      ...table.windows.map((_, j) => `@group(0) @binding(${j + 3}) var<storage, read_write> w${j}: array<${type}>;`),
+      linearMain(WORKGROUP_SIZE),
+      "  if (index >= p.size) { return; }",
+      "  let n = index / p.dim;",
+      "  let d = index - n * p.dim;",
+      "  let id = ids[n];",
+      locateRow(table),
+      "  if (!inRange) { return; }",
+      // 1. only the first position of each id writes
+      "  for (var m = 0u; m < n; m++) {",
+      "    if (ids[m] == id) { return; }",
+      "  }",
+      // 2. sum this id's rows of dy in position order, in f32
+      "  var sum = 0.0;",
+      "  for (var m = n; m < p.count; m++) {",
+      "    if (ids[m] == id) { sum += f32(dy[m * p.dim + d]); }",
+      "  }",
+      // 3. one write into the window holding the row
+      `  ${perWindow(k, (w) => `${w}[local] = ${type}(sum);`)}`,
+      "}",
+    ].join("\n");
   return {
     key: `embedding_grad_${table.dtype}_${table.idsDType}_w${k}`,
     wgsl: source,

@@ -27,7 +27,12 @@ async function checkWindowed<A>(def: WindowedOpDef<A>, inputs: HostTensor[], att
   try {
     const actual = await toHost(output);
     assert.deepEqual(actual.shape, expected.shape);
-    assertClose(actual.data, expected.data, tolerance, `${def.name}(${inputs.map((t) => `[${t.shape}]`).join(", ")}; ${JSON.stringify(attrs)})`);
+    assertClose(
+      actual.data,
+      expected.data,
+      tolerance,
+      `${def.name}(${inputs.map((t) => `[${t.shape}]`).join(", ")}; ${JSON.stringify(attrs)})`,
+    );
   } finally {
     output.dispose();
     gpu.forEach((t) => t.dispose());
@@ -38,29 +43,35 @@ async function checkWindowed<A>(def: WindowedOpDef<A>, inputs: HostTensor[], att
  * A table, ids and a window size: small windows (1–4 KiB) force the table across several bindings
  * (at most 8, within every device's storage-binding count).
  */
-const arbLookup = fc.record({
-  rows: fc.integer({ min: 1, max: 300 }),
-  dim: fc.oneof(fc.constantFrom(1, 3, 8, 17, 64), fc.integer({ min: 1, max: 40 })),
-  idsShape: fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 0, maxLength: 2 }),
-  windowBytes: fc.constantFrom(undefined, 1024, 2048, 4096),
-  seed: fc.integer(),
-}).filter(({ rows, dim, windowBytes }) => windowBytes === undefined || rows * dim * 4 <= 8 * windowBytes);
+const arbLookup = fc
+  .record({
+    rows: fc.integer({ min: 1, max: 300 }),
+    dim: fc.oneof(fc.constantFrom(1, 3, 8, 17, 64), fc.integer({ min: 1, max: 40 })),
+    idsShape: fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 0, maxLength: 2 }),
+    windowBytes: fc.constantFrom(undefined, 1024, 2048, 4096),
+    seed: fc.integer(),
+  })
+  .filter(({ rows, dim, windowBytes }) => windowBytes === undefined || rows * dim * 4 <= 8 * windowBytes);
 
 describe("embedding", () => {
   test("planWindows() tiles the bytes with aligned, non-overlapping windows within the limit", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 200000 }).map((n) => 2 * n), fc.integer({ min: 256, max: 40000 }), (totalBytes, maxBytes) => {
-        const { stepBytes, windows } = planWindows(totalBytes, maxBytes, 256);
-        let next = 0;
-        for (const w of windows) {
-          assert.equal(w.byteOffset, next);
-          assert.equal(w.byteOffset % 256, 0);
-          assert.ok(w.byteLength <= maxBytes && w.byteLength % 4 === 0);
-          assert.ok(w === windows.at(-1) ? w.byteLength >= totalBytes - w.byteOffset : w.byteLength === stepBytes);
-          next += w.byteLength;
-        }
-        assert.ok(next >= totalBytes && next < Math.max(totalBytes, 1) + 4);
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 200000 }).map((n) => 2 * n),
+        fc.integer({ min: 256, max: 40000 }),
+        (totalBytes, maxBytes) => {
+          const { stepBytes, windows } = planWindows(totalBytes, maxBytes, 256);
+          let next = 0;
+          for (const w of windows) {
+            assert.equal(w.byteOffset, next);
+            assert.equal(w.byteOffset % 256, 0);
+            assert.ok(w.byteLength <= maxBytes && w.byteLength % 4 === 0);
+            assert.ok(w === windows.at(-1) ? w.byteLength >= totalBytes - w.byteOffset : w.byteLength === stepBytes);
+            next += w.byteLength;
+          }
+          assert.ok(next >= totalBytes && next < Math.max(totalBytes, 1) + 4);
+        },
+      ),
       { numRuns: fcRuns(300) },
     );
   });
@@ -103,7 +114,12 @@ describe("embedding", () => {
     const weight = randomHost([50, 12], 1, { dtype: "f16" });
     const ids = randomHost([4, 3], 2, { dtype: "u32", low: 0, high: 55 });
     await checkAgainstReference(embeddingOp, [weight, ids], {}, { atol: 0, rtol: 0 });
-    await checkAgainstReference(embeddingGradOp, [randomHost([4, 3, 12], 3, { dtype: "f16" }), ids], { numRows: 50 }, toleranceFor("f16", 12));
+    await checkAgainstReference(
+      embeddingGradOp,
+      [randomHost([4, 3, 12], 3, { dtype: "f16" }), ids],
+      { numRows: 50 },
+      toleranceFor("f16", 12),
+    );
   });
 
   test("runOp refuses a table split into windows, and too many windows are refused by name", () => {

@@ -32,7 +32,12 @@ async function assertSameAsF32(inputs: Tensor[], op: (xs: Tensor[]) => Tensor): 
 }
 
 const arbCase = arbShape({ minRank: 1, maxRank: 4, maxDim: 9, maxSize: 4000 }).chain((shape) =>
-  fc.record({ shape: fc.constant(shape), axis: fc.integer({ min: 0, max: shape.length - 1 }), seed: fc.integer(), extra: fc.integer({ min: 1, max: 5 }) })
+  fc.record({
+    shape: fc.constant(shape),
+    axis: fc.integer({ min: 0, max: shape.length - 1 }),
+    seed: fc.integer(),
+    extra: fc.integer({ min: 1, max: 5 }),
+  }),
 );
 
 describe("f16 copies", () => {

@@ -25,7 +25,14 @@ const small = arbShape({ minRank: 1, maxRank: 4, maxDim: 6 });
 
 describe("movement gradients match finite differences of the f64 reference", () => {
   test("permute() gradient", async () => {
-    const arb = small.chain((shape) => fc.shuffledSubarray(shape.map((_, i) => i), { minLength: shape.length, maxLength: shape.length }).map((dims) => ({ shape, dims })));
+    const arb = small.chain((shape) =>
+      fc
+        .shuffledSubarray(
+          shape.map((_, i) => i),
+          { minLength: shape.length, maxLength: shape.length },
+        )
+        .map((dims) => ({ shape, dims })),
+    );
     await fc.assert(
       fc.asyncProperty(arb, fc.integer(), async ({ shape, dims }, seed) => {
         await checkGradients(permuteOp, [randomHost(shape, seed)], { dims }, { tolerance });
@@ -51,7 +58,12 @@ describe("movement gradients match finite differences of the f64 reference", () 
     await fc.assert(
       fc.asyncProperty(small, fc.integer(), async (shape, seed) => {
         const axis = shape.length - 1;
-        const inputs: HostTensor[] = [1, 3, 2].map((size, i) => randomHost(shape.map((d, a) => (a === axis ? size : d)), seed + i));
+        const inputs: HostTensor[] = [1, 3, 2].map((size, i) =>
+          randomHost(
+            shape.map((d, a) => (a === axis ? size : d)),
+            seed + i,
+          ),
+        );
         await checkGradients(concatOp, inputs, { axis }, { tolerance });
       }),
       { numRuns: fcRuns(4) },

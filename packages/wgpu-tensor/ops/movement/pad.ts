@@ -19,7 +19,11 @@ import { type SliceSpec, sliceAxes } from "./slice.ts";
  */
 export function pad(x: Tensor, pads: readonly number[], value = 0): Tensor {
   if (pads.length % 2 !== 0 || pads.length / 2 > x.ndim || !pads.every(Number.isInteger)) {
-    throw new ShapeError("pad", [x.shape], `Cannot pad ${formatShape(x.shape)} by [${pads.join(", ")}]: it needs (before, after) integer pairs for at most ${x.ndim} dimensions`);
+    throw new ShapeError(
+      "pad",
+      [x.shape],
+      `Cannot pad ${formatShape(x.shape)} by [${pads.join(", ")}]: it needs (before, after) integer pairs for at most ${x.ndim} dimensions`,
+    );
   }
   const before = x.shape.map(() => 0);
   const after = x.shape.map(() => 0);
@@ -30,7 +34,11 @@ export function pad(x: Tensor, pads: readonly number[], value = 0): Tensor {
   }
   const outShape = x.shape.map((dim, a) => dim + before[a] + after[a]);
   if (outShape.some((dim) => dim < 0)) {
-    throw new ShapeError("pad", [x.shape], `Cannot pad ${formatShape(x.shape)} by [${pads.join(", ")}]: the result ${formatShape(outShape)} has a negative size`);
+    throw new ShapeError(
+      "pad",
+      [x.shape],
+      `Cannot pad ${formatShape(x.shape)} by [${pads.join(", ")}]: the result ${formatShape(outShape)} has a negative size`,
+    );
   }
   // 1. crop where an amount is negative
   const crops: SliceSpec[] = [];

@@ -33,7 +33,11 @@ function resolve(x: TensorSpec, attrs: PadIntoAttrs): { starts: number[]; steps:
       throw new ShapeError("padInto", [x.shape, attrs.shape], `${describe()}: starts must be integers >= 0 and steps integers >= 1`);
     }
     if (dim > 0 && start + (dim - 1) * step >= attrs.shape[a]) {
-      throw new ShapeError("padInto", [x.shape, attrs.shape], `${describe()}: on axis ${a} the last element would land at ${start + (dim - 1) * step}, past size ${attrs.shape[a]}`);
+      throw new ShapeError(
+        "padInto",
+        [x.shape, attrs.shape],
+        `${describe()}: on axis ${a} the last element would land at ${start + (dim - 1) * step}, past size ${attrs.shape[a]}`,
+      );
     }
   });
   return { starts: [...attrs.starts], steps, value: attrs.value ?? 0 };

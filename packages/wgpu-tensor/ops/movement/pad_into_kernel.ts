@@ -57,7 +57,9 @@ export function padIntoPlan(
   runLength = 1,
 ): KernelPlan {
   const inStrides = contiguousStrides(inShape);
-  const collapsed = collapsePadAxes(outShape.map((outDim, a) => ({ outDim, start: starts[a], step: steps[a], inDim: inShape[a], inStride: inStrides[a] })));
+  const collapsed = collapsePadAxes(
+    outShape.map((outDim, a) => ({ outDim, start: starts[a], step: steps[a], inDim: inShape[a], inStride: inStrides[a] })),
+  );
   // a 0-d (or all-whole size-1) output is one element that x fills
   const axes = collapsed.length > 0 ? collapsed : [{ outDim: 1, start: 0, step: 1, inDim: 1, inStride: 1 }];
   const rank = axes.length;

@@ -17,7 +17,10 @@ after(() => device.destroy());
 function padReference(x: HostTensor, pads: readonly number[], value: number): HostTensor {
   const before = x.shape.map((_, axis) => pads[2 * (x.shape.length - 1 - axis)] ?? 0);
   const after = x.shape.map((_, axis) => pads[2 * (x.shape.length - 1 - axis) + 1] ?? 0);
-  const out = hostZeros(x.shape.map((dim, a) => dim + before[a] + after[a]), x.dtype);
+  const out = hostZeros(
+    x.shape.map((dim, a) => dim + before[a] + after[a]),
+    x.dtype,
+  );
   for (let flat = 0; flat < out.data.length; flat++) {
     const source = unravel(flat, out.shape).map((i, a) => i - before[a]);
     const inside = source.every((i, a) => i >= 0 && i < x.shape[a]);
@@ -28,10 +31,13 @@ function padReference(x: HostTensor, pads: readonly number[], value: number): Ho
 
 const arbPadded = arbShape({ minRank: 1, maxRank: 4, maxDim: 12 }).chain((shape) =>
   fc.integer({ min: 1, max: shape.length }).chain((pairs) =>
-    fc.array(fc.integer({ min: -3, max: 4 }), { minLength: 2 * pairs, maxLength: 2 * pairs })
-      .filter((pads) => shape.every((dim, a) => dim + (pads[2 * (shape.length - 1 - a)] ?? 0) + (pads[2 * (shape.length - 1 - a) + 1] ?? 0) >= 0))
-      .map((pads) => ({ shape, pads }))
-  )
+    fc
+      .array(fc.integer({ min: -3, max: 4 }), { minLength: 2 * pairs, maxLength: 2 * pairs })
+      .filter((pads) =>
+        shape.every((dim, a) => dim + (pads[2 * (shape.length - 1 - a)] ?? 0) + (pads[2 * (shape.length - 1 - a) + 1] ?? 0) >= 0),
+      )
+      .map((pads) => ({ shape, pads })),
+  ),
 );
 
 describe("pad", () => {

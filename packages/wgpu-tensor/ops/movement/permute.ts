@@ -53,7 +53,10 @@ export const permuteOp: OpDef<PermuteAttrs> = {
   },
   reference([x], attrs) {
     const dims = resolveDims(x, attrs.dims);
-    const out = hostZeros(dims.map((dim) => x.shape[dim]), x.dtype);
+    const out = hostZeros(
+      dims.map((dim) => x.shape[dim]),
+      x.dtype,
+    );
     const inStrides = contiguousStrides(x.shape);
     for (let flat = 0; flat < out.data.length; flat++) {
       const index = unravel(flat, out.shape);

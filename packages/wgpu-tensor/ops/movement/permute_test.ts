@@ -20,7 +20,12 @@ after(() => device.destroy());
 
 /** A shape and a random permutation of its axes. */
 const arbPermutation = arbShape({ minRank: 0, maxRank: 5, maxDim: 17, maxSize: 30000 }).chain((shape) =>
-  fc.shuffledSubarray(shape.map((_, i) => i), { minLength: shape.length, maxLength: shape.length }).map((dims) => ({ shape, dims }))
+  fc
+    .shuffledSubarray(
+      shape.map((_, i) => i),
+      { minLength: shape.length, maxLength: shape.length },
+    )
+    .map((dims) => ({ shape, dims })),
 );
 
 describe("permute", () => {
@@ -36,12 +41,17 @@ describe("permute", () => {
 
   test("permute() copies i32 and f16 tensors bit-exactly", async () => {
     await fc.assert(
-      fc.asyncProperty(arbPermutation, fc.integer(), fc.constantFrom("i32" as const, "f16" as const), async ({ shape, dims }, seed, dtype) => {
-        // randomHost rounds f16 values to a 1/1024 grid, exact in f16 only within ±1
-        const range = dtype === "i32" ? 1000 : 1;
-        const x = randomHost(shape, seed, { dtype, low: -range, high: range });
-        await checkAgainstReference(permuteOp, [x], { dims }, { atol: 0, rtol: 0 });
-      }),
+      fc.asyncProperty(
+        arbPermutation,
+        fc.integer(),
+        fc.constantFrom("i32" as const, "f16" as const),
+        async ({ shape, dims }, seed, dtype) => {
+          // randomHost rounds f16 values to a 1/1024 grid, exact in f16 only within ±1
+          const range = dtype === "i32" ? 1000 : 1;
+          const x = randomHost(shape, seed, { dtype, low: -range, high: range });
+          await checkAgainstReference(permuteOp, [x], { dims }, { atol: 0, rtol: 0 });
+        },
+      ),
       { numRuns: fcRuns(8) },
     );
   });

@@ -24,7 +24,13 @@ export const reshapeOp: OpDef<ReshapeAttrs> = {
   },
   kernel([x], _attrs, output, context) {
     const strides = contiguousStrides(output.shape);
-    return stridedCopyPlan({ dtype: x.dtype, shape: output.shape, inStrides: strides, outStrides: strides, runLength: copyRunLength(context) });
+    return stridedCopyPlan({
+      dtype: x.dtype,
+      shape: output.shape,
+      inStrides: strides,
+      outStrides: strides,
+      runLength: copyRunLength(context),
+    });
   },
   reference([x], attrs) {
     return { shape: inferReshape("reshape", x.shape, attrs.shape), dtype: x.dtype, data: Float64Array.from(x.data) };
@@ -66,7 +72,11 @@ export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
   const start = normalizeAxis("flatten", startDim, x.ndim);
   const end = normalizeAxis("flatten", endDim, x.ndim);
   if (start > end) {
-    throw new ShapeError("flatten", [x.shape], `Cannot flatten ${formatShape(x.shape)} from dimension ${startDim} to ${endDim}: the start comes after the end`);
+    throw new ShapeError(
+      "flatten",
+      [x.shape],
+      `Cannot flatten ${formatShape(x.shape)} from dimension ${startDim} to ${endDim}: the start comes after the end`,
+    );
   }
   const merged = x.shape.slice(start, end + 1).reduce((product, dim) => product * dim, 1);
   return reshape(x, [...x.shape.slice(0, start), merged, ...x.shape.slice(end + 1)]);
@@ -83,10 +93,17 @@ export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
  * ```
  */
 export function squeeze(x: Tensor, dim?: number): Tensor {
-  if (dim === undefined) return reshape(x, x.shape.filter((size) => size !== 1));
+  if (dim === undefined)
+    return reshape(
+      x,
+      x.shape.filter((size) => size !== 1),
+    );
   const axis = normalizeAxis("squeeze", dim, x.ndim);
   if (x.ndim === 0 || x.shape[axis] !== 1) return reshape(x, x.shape);
-  return reshape(x, x.shape.filter((_, i) => i !== axis));
+  return reshape(
+    x,
+    x.shape.filter((_, i) => i !== axis),
+  );
 }
 
 /**

@@ -58,10 +58,17 @@ export function resolveSlices(op: string, shape: readonly number[], specs: reado
 
 function checkAttrs(x: TensorSpec, attrs: SliceAttrs): void {
   const rank = x.shape.length;
-  const fits = attrs.starts.length === rank && attrs.steps.length === rank && attrs.shape.length === rank &&
+  const fits =
+    attrs.starts.length === rank &&
+    attrs.steps.length === rank &&
+    attrs.shape.length === rank &&
     x.shape.every((dim, a) => attrs.shape[a] === 0 || attrs.starts[a] + (attrs.shape[a] - 1) * attrs.steps[a] < dim);
   if (!fits) {
-    throw new ShapeError("slice", [x.shape], `Cannot slice ${formatShape(x.shape)} to ${formatShape(attrs.shape)} from [${attrs.starts.join(", ")}] by [${attrs.steps.join(", ")}]: the range leaves the tensor`);
+    throw new ShapeError(
+      "slice",
+      [x.shape],
+      `Cannot slice ${formatShape(x.shape)} to ${formatShape(attrs.shape)} from [${attrs.starts.join(", ")}] by [${attrs.steps.join(", ")}]: the range leaves the tensor`,
+    );
   }
 }
 
@@ -140,7 +147,11 @@ export function narrow(x: Tensor, axis: number, start: number, length: number): 
   const dim = x.shape[resolvedAxis];
   const first = start < 0 ? start + dim : start;
   if (!Number.isInteger(first) || !Number.isInteger(length) || first < 0 || length < 0 || first + length > dim) {
-    throw new ShapeError("narrow", [x.shape], `Cannot narrow ${formatShape(x.shape)} on axis ${axis} from ${start} by ${length}: the axis has size ${dim}`);
+    throw new ShapeError(
+      "narrow",
+      [x.shape],
+      `Cannot narrow ${formatShape(x.shape)} on axis ${axis} from ${start} by ${length}: the axis has size ${dim}`,
+    );
   }
   return sliceAxes(x, [{ axis: resolvedAxis, start: first, end: first + length }]);
 }

@@ -23,19 +23,21 @@ after(() => device.destroy());
 
 /** A shape with Python-style ranges (negative and out-of-range bounds included) on some axes. */
 const arbSliced = arbShape({ minRank: 1, maxRank: 4, maxDim: 20 }).chain((shape) =>
-  fc.tuple(
-    ...shape.map((dim, axis) =>
-      fc.option(
-        fc.record({
-          axis: fc.constant(axis),
-          start: fc.option(fc.integer({ min: -dim - 2, max: dim + 2 }), { nil: undefined }),
-          end: fc.option(fc.integer({ min: -dim - 2, max: dim + 2 }), { nil: undefined }),
-          step: fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined }),
-        }),
-        { nil: null },
-      )
-    ),
-  ).map((specs) => ({ shape, specs: specs.filter((s): s is NonNullable<typeof s> => s !== null) as SliceSpec[] }))
+  fc
+    .tuple(
+      ...shape.map((dim, axis) =>
+        fc.option(
+          fc.record({
+            axis: fc.constant(axis),
+            start: fc.option(fc.integer({ min: -dim - 2, max: dim + 2 }), { nil: undefined }),
+            end: fc.option(fc.integer({ min: -dim - 2, max: dim + 2 }), { nil: undefined }),
+            step: fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined }),
+          }),
+          { nil: null },
+        ),
+      ),
+    )
+    .map((specs) => ({ shape, specs: specs.filter((s): s is NonNullable<typeof s> => s !== null) as SliceSpec[] })),
 );
 
 /** Python's `list[start:end:step]`, the truth for `resolveSlices`. */
@@ -113,7 +115,10 @@ describe("slice and padInto", () => {
       { outDim: 7, start: 1, step: 1, inDim: 5, inStride: 4 },
       { outDim: 4, start: 0, step: 1, inDim: 4, inStride: 1 },
     ]);
-    assert.deepEqual(axes, [{ outDim: 6, start: 0, step: 1, inDim: 6, inStride: 20 }, { outDim: 28, start: 4, step: 1, inDim: 20, inStride: 1 }]);
+    assert.deepEqual(axes, [
+      { outDim: 6, start: 0, step: 1, inDim: 6, inStride: 20 },
+      { outDim: 28, start: 4, step: 1, inDim: 20, inStride: 1 },
+    ]);
   });
 
   test("slice() and narrow() pick the documented elements", async () => {
@@ -130,11 +135,21 @@ describe("slice and padInto", () => {
   test("the slice backward places dy into zeros of the input's shape", async () => {
     const x = fromHost(randomHost([5, 7], 4));
     x.requiresGrad = true;
-    const y = sliceAxes(x, [{ axis: 0, start: 1, end: 5, step: 3 }, { axis: 1, start: -4 }]);
+    const y = sliceAxes(x, [
+      { axis: 0, start: 1, end: 5, step: 3 },
+      { axis: 1, start: -4 },
+    ]);
     const dyHost = randomHost(y.shape, 9);
     const dy = fromHost(dyHost);
     const [dx] = y.gradNode!.backward(dy);
-    const attrs = resolveSlices("slice", [5, 7], [{ axis: 0, start: 1, end: 5, step: 3 }, { axis: 1, start: -4 }]);
+    const attrs = resolveSlices(
+      "slice",
+      [5, 7],
+      [
+        { axis: 0, start: 1, end: 5, step: 3 },
+        { axis: 1, start: -4 },
+      ],
+    );
     const expected = padIntoOp.reference([dyHost], { shape: [5, 7], starts: attrs.starts, steps: attrs.steps });
     assert.deepEqual((await toHost(dx!)).data, expected.data);
     for (const t of [x, y, dy, dx!]) t.dispose();

@@ -48,14 +48,20 @@ export interface WindowedOpDef<A> extends OpDef<A> {
  * planWindows(9600, 4096, 256).windows; // offsets 0, 4096, 8192; lengths 4096, 4096, 1408
  * ```
  */
-export function planWindows(totalBytes: number, maxWindowBytes: number, offsetAlignment: number): { stepBytes: number; windows: ByteWindow[] } {
+export function planWindows(
+  totalBytes: number,
+  maxWindowBytes: number,
+  offsetAlignment: number,
+): { stepBytes: number; windows: ByteWindow[] } {
   const roundUp4 = (bytes: number) => Math.max(4, Math.ceil(bytes / 4) * 4);
   if (totalBytes <= maxWindowBytes) {
     return { stepBytes: Math.max(roundUp4(totalBytes), offsetAlignment), windows: [{ byteOffset: 0, byteLength: roundUp4(totalBytes) }] };
   }
   const stepBytes = Math.floor(maxWindowBytes / offsetAlignment) * offsetAlignment;
   if (stepBytes === 0) {
-    throw new RangeError(`Cannot split ${totalBytes} bytes into binding windows of ${maxWindowBytes} bytes: window offsets must be multiples of ${offsetAlignment}`);
+    throw new RangeError(
+      `Cannot split ${totalBytes} bytes into binding windows of ${maxWindowBytes} bytes: window offsets must be multiples of ${offsetAlignment}`,
+    );
   }
   const windows: ByteWindow[] = [];
   for (let byteOffset = 0; byteOffset < totalBytes; byteOffset += stepBytes) {
@@ -107,7 +113,8 @@ export function windowContext(device: Device): WindowContext {
 function dispatchWindowed(device: Device, plan: WindowedPlan, inputs: readonly GPUBuffer[], output: GPUBuffer): void {
   const kernel = device.pipelines.get(plan.key, plan.wgsl);
   const bindings: BufferBinding[] = plan.bindings.map(({ ref, window }) => {
-    if (typeof ref === "object" && "temp" in ref) throw new TypeError(`Cannot dispatch ${plan.key}: windowed plans have no scratch buffers`);
+    if (typeof ref === "object" && "temp" in ref)
+      throw new TypeError(`Cannot dispatch ${plan.key}: windowed plans have no scratch buffers`);
     const buffer = ref === "output" ? output : inputs[ref.input];
     return window ? { buffer, offset: window.byteOffset, size: window.byteLength } : { buffer };
   });

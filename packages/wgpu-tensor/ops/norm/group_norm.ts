@@ -27,10 +27,18 @@ export interface NormOptions {
 /** Validates affine parameters: shape `expected`, same dtype as x. */
 export function checkAffine(op: string, x: TensorSpec, what: string, param: TensorSpec, expected: readonly number[]): void {
   if (!shapesEqual(param.shape, expected)) {
-    throw new ShapeError(op, [x.shape, param.shape], `Cannot run ${op} on ${formatShape(x.shape)}: ${what} has shape ${formatShape(param.shape)}, expected ${formatShape(expected)}`);
+    throw new ShapeError(
+      op,
+      [x.shape, param.shape],
+      `Cannot run ${op} on ${formatShape(x.shape)}: ${what} has shape ${formatShape(param.shape)}, expected ${formatShape(expected)}`,
+    );
   }
   if (param.dtype !== x.dtype) {
-    throw new DTypeError(op, [x.dtype, param.dtype], `Cannot run ${op} on ${x.dtype} with a ${param.dtype} ${what}: they must match (cast first)`);
+    throw new DTypeError(
+      op,
+      [x.dtype, param.dtype],
+      `Cannot run ${op} on ${x.dtype} with a ${param.dtype} ${what}: they must match (cast first)`,
+    );
   }
 }
 
@@ -52,7 +60,11 @@ function checkGroupNorm(inputs: readonly TensorSpec[], attrs: GroupNormAttrs): T
   }
   const channels = x.shape[1];
   if (!Number.isInteger(numGroups) || numGroups < 1 || channels % numGroups !== 0) {
-    throw new ShapeError("groupNorm", [x.shape], `Cannot run groupNorm with ${numGroups} groups on ${formatShape(x.shape)}: ${channels} channels are not divisible into ${numGroups} groups`);
+    throw new ShapeError(
+      "groupNorm",
+      [x.shape],
+      `Cannot run groupNorm with ${numGroups} groups on ${formatShape(x.shape)}: ${channels} channels are not divisible into ${numGroups} groups`,
+    );
   }
   checkActivation("groupNorm", attrs.activation);
   const expected = 1 + (attrs.hasWeight ? 1 : 0) + (attrs.hasBias ? 1 : 0);

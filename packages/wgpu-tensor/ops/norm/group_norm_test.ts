@@ -28,7 +28,15 @@ const arbGroupNorm = fc.record({
   seed: fc.integer(),
 });
 
-function inputsFor(shape: number[], hasWeight: boolean, hasBias: boolean, seed: number, low = -2, high = 2, dtype: DType = "f32"): HostTensor[] {
+function inputsFor(
+  shape: number[],
+  hasWeight: boolean,
+  hasBias: boolean,
+  seed: number,
+  low = -2,
+  high = 2,
+  dtype: DType = "f32",
+): HostTensor[] {
   const channels = shape[1];
   const inputs = [randomHost(shape, seed, { low, high, dtype })];
   if (hasWeight) inputs.push(randomHost([channels], seed + 1, { low: 0.5, high: 1.5, dtype }));
@@ -123,11 +131,22 @@ describe("groupNorm", () => {
     const x = fromHost(randomHost([2, 6, 4], 1));
     const weight = fromHost(randomHost([5], 2));
     const ints = fromHost(randomHost([2, 6, 4], 3, { dtype: "i32" }));
-    assert.throws(() => groupNorm(x, 4), (e: Error) => e instanceof ShapeError && e.message === "Cannot run groupNorm with 4 groups on [2, 6, 4]: 6 channels are not divisible into 4 groups");
+    assert.throws(
+      () => groupNorm(x, 4),
+      (e: Error) =>
+        e instanceof ShapeError &&
+        e.message === "Cannot run groupNorm with 4 groups on [2, 6, 4]: 6 channels are not divisible into 4 groups",
+    );
     assert.throws(() => groupNorm(x, 0), ShapeError);
-    assert.throws(() => groupNorm(x, 3, weight), (e: Error) => e instanceof ShapeError && /weight has shape \[5\], expected \[6\]/.test(e.message));
+    assert.throws(
+      () => groupNorm(x, 3, weight),
+      (e: Error) => e instanceof ShapeError && /weight has shape \[5\], expected \[6\]/.test(e.message),
+    );
     assert.throws(() => groupNorm(ints, 3), DTypeError);
-    assert.throws(() => groupNorm(fromHost(randomHost([6], 4)), 3), (e: Error) => e instanceof ShapeError && /it needs a tensor \[N, C, \*\]/.test(e.message));
+    assert.throws(
+      () => groupNorm(fromHost(randomHost([6], 4)), 3),
+      (e: Error) => e instanceof ShapeError && /it needs a tensor \[N, C, \*\]/.test(e.message),
+    );
     assert.throws(() => groupNorm(x, 3, null, null, { activation: "gelu" as "silu" }), /supports "none" and "silu"/);
     [x, weight, ints].forEach((t) => t.dispose());
   });

@@ -23,7 +23,11 @@ function checkLayerNorm(inputs: readonly TensorSpec[], attrs: LayerNormAttrs): T
   }
   const trailing = x.shape.slice(x.shape.length - normalizedShape.length);
   if (normalizedShape.length === 0 || normalizedShape.length > x.shape.length || !shapesEqual(trailing, normalizedShape)) {
-    throw new ShapeError("layerNorm", [x.shape, normalizedShape], `Cannot run layerNorm over ${formatShape(normalizedShape)} on ${formatShape(x.shape)}: the normalized shape must be the input's last dimensions`);
+    throw new ShapeError(
+      "layerNorm",
+      [x.shape, normalizedShape],
+      `Cannot run layerNorm over ${formatShape(normalizedShape)} on ${formatShape(x.shape)}: the normalized shape must be the input's last dimensions`,
+    );
   }
   checkActivation("layerNorm", attrs.activation);
   const expected = 1 + (attrs.hasWeight ? 1 : 0) + (attrs.hasBias ? 1 : 0);

@@ -24,10 +24,17 @@ const arbLayerNorm = arbShape({ minRank: 1, maxRank: 4, maxDim: 70 }).chain((sha
     hasWeight: fc.boolean(),
     hasBias: fc.boolean(),
     seed: fc.integer(),
-  })
+  }),
 );
 
-function inputsFor(shape: number[], normalizedRank: number, hasWeight: boolean, hasBias: boolean, seed: number, dtype: DType = "f32"): HostTensor[] {
+function inputsFor(
+  shape: number[],
+  normalizedRank: number,
+  hasWeight: boolean,
+  hasBias: boolean,
+  seed: number,
+  dtype: DType = "f32",
+): HostTensor[] {
   const normalized = shape.slice(shape.length - normalizedRank);
   const inputs = [randomHost(shape, seed, { low: -3, high: 3, dtype })];
   if (hasWeight) inputs.push(randomHost(normalized, seed + 1, { low: 0.5, high: 1.5, dtype }));
@@ -92,11 +99,22 @@ describe("layerNorm", () => {
     const x = fromHost(randomHost([2, 3, 4], 1));
     const badWeight = fromHost(randomHost([3], 2));
     const halfWeight = fromHost(randomHost([4], 3, { dtype: "f16" }));
-    assert.throws(() => layerNorm(x, [3]), (e: Error) => e instanceof ShapeError && e.message === "Cannot run layerNorm over [3] on [2, 3, 4]: the normalized shape must be the input's last dimensions");
+    assert.throws(
+      () => layerNorm(x, [3]),
+      (e: Error) =>
+        e instanceof ShapeError &&
+        e.message === "Cannot run layerNorm over [3] on [2, 3, 4]: the normalized shape must be the input's last dimensions",
+    );
     assert.throws(() => layerNorm(x, [1, 2, 3, 4]), ShapeError);
     assert.throws(() => layerNorm(x, []), ShapeError);
-    assert.throws(() => layerNorm(x, 4, badWeight), (e: Error) => e instanceof ShapeError && /weight has shape \[3\], expected \[4\]/.test(e.message));
-    assert.throws(() => layerNorm(x, 4, halfWeight), (e: Error) => e instanceof DTypeError && /must match/.test(e.message));
+    assert.throws(
+      () => layerNorm(x, 4, badWeight),
+      (e: Error) => e instanceof ShapeError && /weight has shape \[3\], expected \[4\]/.test(e.message),
+    );
+    assert.throws(
+      () => layerNorm(x, 4, halfWeight),
+      (e: Error) => e instanceof DTypeError && /must match/.test(e.message),
+    );
     [x, badWeight, halfWeight].forEach((t) => t.dispose());
   });
 });

@@ -26,14 +26,22 @@ export interface NormGradAttrs {
 
 function expectShape(op: string, what: string, actual: Shape, expected: Shape): void {
   if (!shapesEqual(actual, expected)) {
-    throw new ShapeError(op, [actual, expected], `Cannot run ${op}: ${what} has shape ${formatShape(actual)}, expected ${formatShape(expected)}`);
+    throw new ShapeError(
+      op,
+      [actual, expected],
+      `Cannot run ${op}: ${what} has shape ${formatShape(actual)}, expected ${formatShape(expected)}`,
+    );
   }
 }
 
 function checkLayout(op: string, x: TensorSpec, layout: NormLayout): void {
   const size = x.shape.reduce((a, b) => a * b, 1);
   if (size !== layout.rows * layout.rowLength) {
-    throw new ShapeError(op, [x.shape], `Cannot run ${op} on ${formatShape(x.shape)}: the layout covers ${layout.rows}×${layout.rowLength} elements`);
+    throw new ShapeError(
+      op,
+      [x.shape],
+      `Cannot run ${op} on ${formatShape(x.shape)}: the layout covers ${layout.rows}×${layout.rowLength} elements`,
+    );
   }
 }
 
@@ -45,7 +53,10 @@ export const normStatsOp: OpDef<NormGradAttrs> = {
     return { shape: [layout.rows, 2], dtype: "f32" };
   },
   kernel([x], { layout, eps }, _output, context) {
-    return reducePasses({ op: "normStats", inDType: x.dtype, outDType: "f32", geometry: rowGeometry(layout.rows, layout.rowLength), eps }, context);
+    return reducePasses(
+      { op: "normStats", inDType: x.dtype, outDType: "f32", geometry: rowGeometry(layout.rows, layout.rowLength), eps },
+      context,
+    );
   },
   reference([x], { layout, eps }) {
     return referenceNormStats(x, layout, eps);
@@ -62,7 +73,11 @@ export const normInputGradOp: OpDef<NormGradAttrs> = {
     expectShape("normInputGrad", "stats", stats.shape, [layout.rows, 2]);
     const weightSize = weight?.shape.reduce((a, b) => a * b, 1);
     if (hasWeight && weightSize !== layout.channels) {
-      throw new ShapeError("normInputGrad", [x.shape, weight?.shape ?? []], `Cannot run normInputGrad: the weight holds ${weightSize ?? 0} values, expected one per channel (${layout.channels})`);
+      throw new ShapeError(
+        "normInputGrad",
+        [x.shape, weight?.shape ?? []],
+        `Cannot run normInputGrad: the weight holds ${weightSize ?? 0} values, expected one per channel (${layout.channels})`,
+      );
     }
     return { shape: [...x.shape], dtype: x.dtype };
   },

@@ -49,7 +49,13 @@ export function inputGradProgram(layout: NormLayout, dtype: DType, hasWeight: bo
   };
 }
 
-function rowSumsPass(layout: NormLayout, dtype: DType, hasWeight: boolean, split: { splits: number; chunk: number }, context: KernelContext): KernelPlan {
+function rowSumsPass(
+  layout: NormLayout,
+  dtype: DType,
+  hasWeight: boolean,
+  split: { splits: number; chunk: number },
+  context: KernelContext,
+): KernelPlan {
   const workgroupSize = normWorkgroupSize(context);
   const params = new Params()
     .u32("rows", layout.rows)
@@ -63,7 +69,11 @@ function rowSumsPass(layout: NormLayout, dtype: DType, hasWeight: boolean, split
   if (hasWeight) bindings.push({ input: 3 });
   bindings.push({ temp: 0 }, { temp: 1 });
   const wgsl = () => {
-    const buffers: BufferDecl[] = [{ name: "x", type: dtype }, { name: "dy", type: dtype }, { name: "stats", type: "f32" }];
+    const buffers: BufferDecl[] = [
+      { name: "x", type: dtype },
+      { name: "dy", type: dtype },
+      { name: "stats", type: "f32" },
+    ];
     if (hasWeight) buffers.push({ name: "w", type: dtype });
     buffers.push({ name: "partialG", type: "f32", isOutput: true }, { name: "partialGX", type: "f32", isOutput: true });
     const lines = declarations(dtype, params, buffers);
@@ -89,11 +99,13 @@ function rowSumsPass(layout: NormLayout, dtype: DType, hasWeight: boolean, split
     lines.push(`      let piece = min(span - k, ${SUM_BLOCK}u);`);
     lines.push("      var partG = 0.0;");
     lines.push("      var partGX = 0.0;");
-    lines.push(...unrolledLoop("piece", "idx", "u", "      ", (at) => [
-      `let g = ${load("dy", at)} * wc;`,
-      "partG += g;",
-      `partGX += g * (${load("x", at)} - mean);`,
-    ]));
+    lines.push(
+      ...unrolledLoop("piece", "idx", "u", "      ", (at) => [
+        `let g = ${load("dy", at)} * wc;`,
+        "partG += g;",
+        `partGX += g * (${load("x", at)} - mean);`,
+      ]),
+    );
     lines.push("      sumG += partG;");
     lines.push("      sumGX += partGX;");
     lines.push("      k += piece;");
@@ -113,7 +125,10 @@ function rowSumsPass(layout: NormLayout, dtype: DType, hasWeight: boolean, split
 
 function combineRowSumsPass(layout: NormLayout, splits: number, context: KernelContext): KernelPlan {
   const workgroupSize = normWorkgroupSize(context);
-  const params = new Params().u32("rows", layout.rows).u32("splits", splits).f32("invLength", 1 / layout.rowLength);
+  const params = new Params()
+    .u32("rows", layout.rows)
+    .u32("splits", splits)
+    .f32("invLength", 1 / layout.rowLength);
   const wgsl = () => {
     const lines = declarations("f32", params, [
       { name: "partialG", type: "f32" },
@@ -149,7 +164,11 @@ function inputGradPass(layout: NormLayout, dtype: DType, hasWeight: boolean, con
   if (hasWeight) bindings.push({ input: 3 });
   bindings.push({ temp: 2 }, "output");
   const wgsl = () => {
-    const buffers: BufferDecl[] = [{ name: "x", type: dtype }, { name: "dy", type: dtype }, { name: "stats", type: "f32" }];
+    const buffers: BufferDecl[] = [
+      { name: "x", type: dtype },
+      { name: "dy", type: dtype },
+      { name: "stats", type: "f32" },
+    ];
     if (hasWeight) buffers.push({ name: "w", type: dtype });
     buffers.push({ name: "sums", type: "f32" }, { name: "dx", type: dtype, isOutput: true });
     const lines = declarations(dtype, params, buffers);
@@ -162,11 +181,13 @@ function inputGradPass(layout: NormLayout, dtype: DType, hasWeight: boolean, con
     lines.push("    if (t >= tEnd) { break; }");
     lines.push("    let span = min(p.inner - r, tEnd - t);");
     lines.push(`    let wc = ${hasWeight ? load("w", "c") : "1.0"};`);
-    lines.push(...unrolledSpan((at) => [
-      `let xhat = (${load("x", at)} - mean) * rstd;`,
-      `let g = ${load("dy", at)} * wc;`,
-      `dx[${at}] = ${dtype}(rstd * (g - meanG - xhat * meanGX));`,
-    ]));
+    lines.push(
+      ...unrolledSpan((at) => [
+        `let xhat = (${load("x", at)} - mean) * rstd;`,
+        `let g = ${load("dy", at)} * wc;`,
+        `dx[${at}] = ${dtype}(rstd * (g - meanG - xhat * meanGX));`,
+      ]),
+    );
     lines.push("    t += span;");
     lines.push("    r = 0u;");
     lines.push("    c += 1u;");
@@ -208,7 +229,10 @@ export function weightGradProgram(layout: NormLayout, dtype: DType, context: Ker
   const combine: KernelPlan = {
     key: `normWeightGrad_combine_${dtype}_wg${workgroupSize}`,
     wgsl: () => {
-      const lines = declarations(dtype, params, [{ name: "partial", type: "f32" }, { name: "y", type: dtype, isOutput: true }]);
+      const lines = declarations(dtype, params, [
+        { name: "partial", type: "f32" },
+        { name: "y", type: dtype, isOutput: true },
+      ]);
       lines.push(linearMain(workgroupSize));
       lines.push("  if (index >= p.channels) { return; }");
       lines.push("  var total = 0.0;");
@@ -229,7 +253,12 @@ export function weightGradProgram(layout: NormLayout, dtype: DType, context: Ker
 function weightGradSource(dtype: DType, params: Params, workgroupSize: number, isFinal: boolean): string {
   const load = loader(dtype);
   const result: BufferDecl = isFinal ? { name: "y", type: dtype, isOutput: true } : { name: "partial", type: "f32", isOutput: true };
-  const lines = declarations(dtype, params, [{ name: "x", type: dtype }, { name: "dy", type: dtype }, { name: "stats", type: "f32" }, result]);
+  const lines = declarations(dtype, params, [
+    { name: "x", type: dtype },
+    { name: "dy", type: dtype },
+    { name: "stats", type: "f32" },
+    result,
+  ]);
   lines.push(linearMain(workgroupSize));
   lines.push("  if (index >= p.channels * p.splits) { return; }");
   lines.push("  let c = index % p.channels;");

@@ -22,22 +22,26 @@ const GRAD_TOLERANCE = { atol: 2e-4, rtol: 2e-3 };
 
 /** A groupNorm layout ([N, C, *] with G groups) or a layerNorm one (last one or two dims). */
 const arbLayout = fc.oneof(
-  fc.record({
-    batch: fc.integer({ min: 1, max: 3 }),
-    numGroups: fc.constantFrom(1, 2, 4),
-    perGroup: fc.constantFrom(1, 3, 4),
-    spatial: fc.constantFrom<number[]>([], [1], [5], [3, 7], [16, 17]),
-  }).map(({ batch, numGroups, perGroup, spatial }) => {
-    const shape = [batch, numGroups * perGroup, ...spatial];
-    return { shape, layout: groupNormLayout(shape, numGroups) };
-  }),
-  fc.record({
-    leading: fc.constantFrom<number[]>([], [1], [3], [2, 5]),
-    normalized: fc.constantFrom<number[]>([1], [2], [7], [33], [3, 11], [300]),
-  }).map(({ leading, normalized }) => {
-    const shape = [...leading, ...normalized];
-    return { shape, layout: layerNormLayout(shape, normalized.length) };
-  }),
+  fc
+    .record({
+      batch: fc.integer({ min: 1, max: 3 }),
+      numGroups: fc.constantFrom(1, 2, 4),
+      perGroup: fc.constantFrom(1, 3, 4),
+      spatial: fc.constantFrom<number[]>([], [1], [5], [3, 7], [16, 17]),
+    })
+    .map(({ batch, numGroups, perGroup, spatial }) => {
+      const shape = [batch, numGroups * perGroup, ...spatial];
+      return { shape, layout: groupNormLayout(shape, numGroups) };
+    }),
+  fc
+    .record({
+      leading: fc.constantFrom<number[]>([], [1], [3], [2, 5]),
+      normalized: fc.constantFrom<number[]>([1], [2], [7], [33], [3, 11], [300]),
+    })
+    .map(({ leading, normalized }) => {
+      const shape = [...leading, ...normalized];
+      return { shape, layout: layerNormLayout(shape, normalized.length) };
+    }),
 );
 
 /** The stats tensor as the GPU would hold it: the f64 reference rounded to f32. */
@@ -73,7 +77,12 @@ describe("normalisation backward", () => {
         const tolerance = toleranceFor("f32", layout.rowLength, 16 * condition);
         await checkAgainstReference(normInputGradOp, inputs, { layout, eps: 1e-5, hasWeight }, tolerance);
         const perChannel = (layout.rows * layout.rowLength) / Math.max(1, layout.channels);
-        await checkAgainstReference(normWeightGradOp, [x, dy, stats], { layout, eps: 1e-5 }, toleranceFor("f32", perChannel, 4 * condition));
+        await checkAgainstReference(
+          normWeightGradOp,
+          [x, dy, stats],
+          { layout, eps: 1e-5 },
+          toleranceFor("f32", perChannel, 4 * condition),
+        );
       }),
       { numRuns: fcRuns(12) },
     );
@@ -90,10 +99,18 @@ describe("normalisation backward", () => {
     const stats = statsFor(x, layout, 1e-5);
     const condition = normCondition(x, layout, 1e-5);
     // one f16 rounding of each result, plus the f32 error of the row sums
-    const tolerance = { atol: toleranceFor("f16", 1, 4).atol + toleranceFor("f32", 70, 16 * condition).atol, rtol: toleranceFor("f16", 1, 4).rtol };
+    const tolerance = {
+      atol: toleranceFor("f16", 1, 4).atol + toleranceFor("f32", 70, 16 * condition).atol,
+      rtol: toleranceFor("f16", 1, 4).rtol,
+    };
     await checkAgainstReference(normInputGradOp, [x, dy, stats, weight], { layout, eps: 1e-5, hasWeight: true }, tolerance);
     // dweight sums 70 terms of size ~1 per channel: values up to ~8, so 8× the absolute rounding
-    await checkAgainstReference(normWeightGradOp, [x, dy, stats], { layout, eps: 1e-5 }, { atol: 8 * tolerance.atol, rtol: tolerance.rtol });
+    await checkAgainstReference(
+      normWeightGradOp,
+      [x, dy, stats],
+      { layout, eps: 1e-5 },
+      { atol: 8 * tolerance.atol, rtol: tolerance.rtol },
+    );
   });
 
   test("normWeightGrad() splits few channels with long sums and stays accurate", async () => {
@@ -103,7 +120,12 @@ describe("normalisation backward", () => {
     const dy = randomHost(shape, 4);
     const stats = statsFor(x, layout, 1e-5);
     await checkAgainstReference(normWeightGradOp, [x, dy, stats], { layout, eps: 1e-5 }, toleranceFor("f32", 8 * 4096, 4));
-    await checkAgainstReference(normInputGradOp, [x, dy, stats], { layout, eps: 1e-5, hasWeight: false }, toleranceFor("f32", 2 * 4096, 16));
+    await checkAgainstReference(
+      normInputGradOp,
+      [x, dy, stats],
+      { layout, eps: 1e-5, hasWeight: false },
+      toleranceFor("f32", 2 * 4096, 16),
+    );
   });
 
   test("the GPU variants of the forward and backward kernels match the reference", async () => {
@@ -117,7 +139,13 @@ describe("normalisation backward", () => {
         const gpu = { isCpuAdapter: false };
         const attrs = { layout, eps: 1e-5, hasWeight: true };
         await checkVariantAgainstReference(normStatsOp, [x], attrs, toleranceFor("f32", layout.rowLength, 4 * condition), gpu);
-        await checkVariantAgainstReference(normInputGradOp, [x, dy, stats, weight], attrs, toleranceFor("f32", layout.rowLength, 16 * condition), gpu);
+        await checkVariantAgainstReference(
+          normInputGradOp,
+          [x, dy, stats, weight],
+          attrs,
+          toleranceFor("f32", layout.rowLength, 16 * condition),
+          gpu,
+        );
         const perChannel = (layout.rows * layout.rowLength) / Math.max(1, layout.channels);
         await checkVariantAgainstReference(normWeightGradOp, [x, dy, stats], attrs, toleranceFor("f32", perChannel, 4 * condition), gpu);
       }),
@@ -154,7 +182,14 @@ describe("normalisation backward", () => {
   test("layerNorm's gradient rule matches finite differences", async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.constantFrom<[number[], number[]]>([[3, 5], [5]], [[2, 3, 4], [3, 4]], [[7], [7]]),
+        fc.constantFrom<[number[], number[]]>(
+          [[3, 5], [5]],
+          [
+            [2, 3, 4],
+            [3, 4],
+          ],
+          [[7], [7]],
+        ),
         fc.boolean(),
         fc.boolean(),
         fc.integer(),

@@ -38,18 +38,29 @@ export function normWorkgroupSize(context: KernelContext): number {
  * long rows several chunks per row merged with Chan's formula, so that 64 groups of 40960
  * elements still keep every core busy.
  */
-export function rowStatsPasses(layout: NormLayout, dtype: DType, eps: number, input: BindingRef, statsTemp: number, context: KernelContext, splits?: number) {
-  return reducePasses({
-    splits,
-    op: "normStats",
-    inDType: dtype,
-    outDType: "f32",
-    geometry: rowGeometry(layout.rows, layout.rowLength),
-    eps,
-    input,
-    result: { temp: statsTemp },
-    firstTemp: statsTemp + 1,
-  }, context);
+export function rowStatsPasses(
+  layout: NormLayout,
+  dtype: DType,
+  eps: number,
+  input: BindingRef,
+  statsTemp: number,
+  context: KernelContext,
+  splits?: number,
+) {
+  return reducePasses(
+    {
+      splits,
+      op: "normStats",
+      inDType: dtype,
+      outDType: "f32",
+      geometry: rowGeometry(layout.rows, layout.rowLength),
+      eps,
+      input,
+      result: { temp: statsTemp },
+      firstTemp: statsTemp + 1,
+    },
+    context,
+  );
 }
 
 /** Statistics, then the normalisation with the fused affine (and activation) in one more pass. */
@@ -62,7 +73,10 @@ export function normForwardProgram(spec: NormForwardSpec, context: KernelContext
 }
 
 /** Shared header of the elementwise norm passes: which run of which row this invocation owns. */
-export function runHeader(layout: NormLayout, context: KernelContext): { params: Params; workgroups: [number, number, number]; workgroupSize: number } {
+export function runHeader(
+  layout: NormLayout,
+  context: KernelContext,
+): { params: Params; workgroups: [number, number, number]; workgroupSize: number } {
   const run = elementsPerInvocation(context);
   const chunksPerRow = Math.ceil(layout.rowLength / run);
   const workgroupSize = normWorkgroupSize(context);
@@ -142,13 +156,15 @@ function normalizePass(spec: NormForwardSpec, context: KernelContext): KernelPla
     lines.push("    let span = min(p.inner - r, tEnd - t);");
     lines.push(`    let scale = rstd${hasWeight ? ` * ${load("w", "c")}` : ""};`);
     lines.push(`    let shift = ${hasBias ? load("b", "c") : "0.0"};`);
-    lines.push(...unrolledSpan((at) => {
-      // (x − mean) first: with a large mean, x·scale − mean·scale would cancel catastrophically
-      const body = [`var v = (${load("x", at)} - mean) * scale + shift;`];
-      if (spec.activation === "silu") body.push("v = v / (1.0 + exp(-v));");
-      body.push(`y[${at}] = ${dtype}(v);`);
-      return body;
-    }));
+    lines.push(
+      ...unrolledSpan((at) => {
+        // (x − mean) first: with a large mean, x·scale − mean·scale would cancel catastrophically
+        const body = [`var v = (${load("x", at)} - mean) * scale + shift;`];
+        if (spec.activation === "silu") body.push("v = v / (1.0 + exp(-v));");
+        body.push(`y[${at}] = ${dtype}(v);`);
+        return body;
+      }),
+    );
     lines.push("    t += span;");
     lines.push("    r = 0u;");
     lines.push("    c += 1u;");

@@ -59,13 +59,18 @@ describe("integer Box–Muller reference", () => {
 
   test("sinCosTurns() is within a relative 2^-29 of sin and cos over a sweep of all 2^24 angles, octant edges included", () => {
     let worst = 0;
-    const edges = Array.from({ length: 9 }, (_, o) => [o * 2 ** 21 - 1, o * 2 ** 21, o * 2 ** 21 + 1]).flat().filter((v) => v >= 0 && v < 2 ** 24);
+    const edges = Array.from({ length: 9 }, (_, o) => [o * 2 ** 21 - 1, o * 2 ** 21, o * 2 ** 21 + 1])
+      .flat()
+      .filter((v) => v >= 0 && v < 2 ** 24);
     for (const v of [...sweep(2 ** 24, 61), ...edges]) {
       const { sin, cos, isSinNegative, isCosNegative } = sinCosTurns(v);
       const theta = 2 * Math.PI * v * 2 ** -24;
       const s = (isSinNegative ? -1 : 1) * sin.mantissa * 2 ** sin.exponent;
       const c = (isCosNegative ? -1 : 1) * cos.mantissa * 2 ** cos.exponent;
-      for (const [got, exact] of [[s, Math.sin(theta)], [c, Math.cos(theta)]]) {
+      for (const [got, exact] of [
+        [s, Math.sin(theta)],
+        [c, Math.cos(theta)],
+      ]) {
         // relative; Math.cos(π/2) ≈ 6e-17 marks an exact 0, where the error is absolute
         const scale = Math.abs(exact) < 1e-12 ? 1 : Math.abs(exact);
         worst = Math.max(worst, Math.abs(got - exact) / scale);
@@ -80,7 +85,15 @@ describe("integer Box–Muller reference", () => {
         const exact = (isNegative ? -p : p) * 2 ** exponent;
         assert.equal(fromBits(toF32Bits(p, exponent, isNegative)), Math.fround(exact));
       }),
-      { numRuns: 5000, examples: [[0x800000ff, 0, false], [0x80000180, 0, false], [0x80000080, 0, true], [0xffffffff, -3, false]] },
+      {
+        numRuns: 5000,
+        examples: [
+          [0x800000ff, 0, false],
+          [0x80000180, 0, false],
+          [0x80000080, 0, true],
+          [0xffffffff, -3, false],
+        ],
+      },
     );
   });
 
@@ -107,8 +120,15 @@ describe("integer Box–Muller reference", () => {
       fc.property(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 0xffffffff }), (a, b) => {
         for (const z of boxMullerBits(a, b).map(fromBits)) assert.ok(Number.isFinite(z) && Math.abs(z) <= bound, `${z}`);
       }),
-      { numRuns: fcRuns(5000), examples: [[0, 0], [0, 0xffffffff], [0xffffffff, 0], [0xffffffff, 0xffffffff]] },
+      {
+        numRuns: fcRuns(5000),
+        examples: [
+          [0, 0],
+          [0, 0xffffffff],
+          [0xffffffff, 0],
+          [0xffffffff, 0xffffffff],
+        ],
+      },
     );
   });
-
 });

@@ -23,9 +23,21 @@ function philoxBigInt(counter: number[], key: number[], rounds: number): number[
 describe("Philox 4x32-10 reference", () => {
   // Random123 1.14, examples/kat_vectors, lines "philox4x32 10 …": counter, key, expected output
   const knownAnswers: [number[], number[], number[]][] = [
-    [[0, 0, 0, 0], [0, 0], [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]],
-    [[0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff], [0xffffffff, 0xffffffff], [0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd]],
-    [[0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344], [0xa4093822, 0x299f31d0], [0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1]],
+    [
+      [0, 0, 0, 0],
+      [0, 0],
+      [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8],
+    ],
+    [
+      [0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff],
+      [0xffffffff, 0xffffffff],
+      [0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd],
+    ],
+    [
+      [0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344],
+      [0xa4093822, 0x299f31d0],
+      [0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1],
+    ],
   ];
 
   for (const [counter, key, expected] of knownAnswers) {
@@ -40,15 +52,28 @@ describe("Philox 4x32-10 reference", () => {
       fc.property(u32, u32, (a, b) => {
         assert.equal(mulhi32(a, b), Number((BigInt(a) * BigInt(b)) >> 32n));
       }),
-      { numRuns: 2000, examples: [[0xffffffff, 0xffffffff], [0, 0xffffffff], [0xffff, 0xffff], [0x10000, 0xffff0000]] },
+      {
+        numRuns: 2000,
+        examples: [
+          [0xffffffff, 0xffffffff],
+          [0, 0xffffffff],
+          [0xffff, 0xffff],
+          [0x10000, 0xffff0000],
+        ],
+      },
     );
   });
 
   test("philox4x32() agrees with an independent BigInt implementation for any round count", () => {
     fc.assert(
-      fc.property(fc.array(u32, { minLength: 4, maxLength: 4 }), fc.array(u32, { minLength: 2, maxLength: 2 }), fc.integer({ min: 1, max: 12 }), (counter, key, rounds) => {
-        assert.deepEqual(philox4x32(counter, key, rounds), philoxBigInt(counter, key, rounds));
-      }),
+      fc.property(
+        fc.array(u32, { minLength: 4, maxLength: 4 }),
+        fc.array(u32, { minLength: 2, maxLength: 2 }),
+        fc.integer({ min: 1, max: 12 }),
+        (counter, key, rounds) => {
+          assert.deepEqual(philox4x32(counter, key, rounds), philoxBigInt(counter, key, rounds));
+        },
+      ),
       { numRuns: fcRuns(200) },
     );
   });
@@ -68,15 +93,21 @@ describe("Philox 4x32-10 reference", () => {
 
   test("element i of a stream depends only on seed, offset and i", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 2 ** 53 - 1 }), fc.integer({ min: 0, max: 2 ** 40 }), fc.integer({ min: 1, max: 60 }), fc.integer({ min: 0, max: 10 }), (seed, offset, size, skip) => {
-        const long = randomBitsReference(size + 4 * skip, seed, offset);
-        const shifted = randomBitsReference(size, seed, offset + skip);
-        assert.deepEqual(shifted, long.subarray(4 * skip));
-        // and block n is the Philox output of counter (n mod 2^32, n / 2^32, 0, 0) under the seed's key
-        const n = offset + skip;
-        const words = philoxBigInt([n % 2 ** 32, Math.floor(n / 2 ** 32), 0, 0], seedKey(seed), 10);
-        assert.deepEqual([...shifted.subarray(0, Math.min(4, size))], words.slice(0, Math.min(4, size)));
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 2 ** 53 - 1 }),
+        fc.integer({ min: 0, max: 2 ** 40 }),
+        fc.integer({ min: 1, max: 60 }),
+        fc.integer({ min: 0, max: 10 }),
+        (seed, offset, size, skip) => {
+          const long = randomBitsReference(size + 4 * skip, seed, offset);
+          const shifted = randomBitsReference(size, seed, offset + skip);
+          assert.deepEqual(shifted, long.subarray(4 * skip));
+          // and block n is the Philox output of counter (n mod 2^32, n / 2^32, 0, 0) under the seed's key
+          const n = offset + skip;
+          const words = philoxBigInt([n % 2 ** 32, Math.floor(n / 2 ** 32), 0, 0], seedKey(seed), 10);
+          assert.deepEqual([...shifted.subarray(0, Math.min(4, size))], words.slice(0, Math.min(4, size)));
+        },
+      ),
       { numRuns: fcRuns(100) },
     );
   });

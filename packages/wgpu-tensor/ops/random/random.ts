@@ -61,7 +61,11 @@ function checkRandom(attrs: RandomAttrs): void {
   const name = OP_NAMES[attrs.distribution];
   checkShape(name, attrs.shape);
   if (!ALLOWED_DTYPES[attrs.distribution].includes(attrs.dtype)) {
-    throw new DTypeError(name, [attrs.dtype], `Cannot run ${name} with dtype ${attrs.dtype}: it makes ${ALLOWED_DTYPES[attrs.distribution].join(" or ")}`);
+    throw new DTypeError(
+      name,
+      [attrs.dtype],
+      `Cannot run ${name} with dtype ${attrs.dtype}: it makes ${ALLOWED_DTYPES[attrs.distribution].join(" or ")}`,
+    );
   }
   if (!Number.isInteger(attrs.seed) || attrs.seed < 0 || attrs.seed > MAX_SEED) {
     throw new RangeError(`Cannot run ${name} with seed ${attrs.seed}: it must be an integer in [0, 2^53)`);

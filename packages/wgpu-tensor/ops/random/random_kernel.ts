@@ -52,11 +52,7 @@ function wordsToValues(distribution: Distribution): string {
     // top 24 bits times 2^-24: exact in f32 (the conversion and the power-of-two product are exact)
     return "  let v = bitcast<vec4u>(vec4f(w >> vec4u(8u)) * 5.9604644775390625e-8);";
   }
-  return [
-    "  let pair0 = box_muller(w.x, w.y);",
-    "  let pair1 = box_muller(w.z, w.w);",
-    "  let v = vec4u(pair0, pair1);",
-  ].join("\n");
+  return ["  let pair0 = box_muller(w.x, w.y);", "  let pair1 = box_muller(w.z, w.w);", "  let v = vec4u(pair0, pair1);"].join("\n");
 }
 
 function randomSource(distribution: Distribution, dtype: DType, params: Params): string {
@@ -86,10 +82,7 @@ function randomSource(distribution: Distribution, dtype: DType, params: Params):
     lines.push(wordsToValues(distribution));
   }
   if (isHalf) {
-    lines.push(
-      "  y[2u * index] = packed.x;",
-      "  if (4u * index + 2u < p.size) { y[2u * index + 1u] = packed.y; }",
-    );
+    lines.push("  y[2u * index] = packed.x;", "  if (4u * index + 2u < p.size) { y[2u * index + 1u] = packed.y; }");
   } else {
     lines.push(
       "  let base = 4u * index;",

@@ -40,7 +40,11 @@ async function assertMatchesReference(attrs: RandomAttrs): Promise<void> {
 
 const arbSeed = fc.oneof(fc.integer({ min: 0, max: 100 }), fc.integer({ min: 0, max: MAX_SEED }));
 // offsets near 2^32 - 1 make the counter carry into its second word inside one tensor
-const arbOffset = fc.oneof(fc.integer({ min: 0, max: 1000 }), fc.integer({ min: 2 ** 32 - 300, max: 2 ** 32 + 10 }), fc.integer({ min: 0, max: 2 ** 52 }));
+const arbOffset = fc.oneof(
+  fc.integer({ min: 0, max: 1000 }),
+  fc.integer({ min: 2 ** 32 - 300, max: 2 ** 32 + 10 }),
+  fc.integer({ min: 0, max: 2 ** 52 }),
+);
 
 describe("random tensors on the GPU", () => {
   test("the WGSL philox() reproduces Random123's known answers", async () => {
@@ -57,9 +61,11 @@ describe("random tensors on the GPU", () => {
     const input = tensor(new Uint32Array(cases.flat()), [cases.length, 6]);
     const output = Tensor.empty([cases.length, 4], "u32", device);
     const params = new Params().u32("count", cases.length);
-    runProgram(device, {
-      key: "test_philox_known_answers",
-      wgsl: () => `${params.struct()}
+    runProgram(
+      device,
+      {
+        key: "test_philox_known_answers",
+        wgsl: () => `${params.struct()}
 @group(0) @binding(1) var<storage, read> x: array<u32>;
 @group(0) @binding(2) var<storage, read_write> y: array<vec4u>;
 ${philoxWgsl()}
@@ -68,15 +74,24 @@ ${linearMain(8)}
   let b = index * 6u;
   y[index] = philox(vec4u(x[b], x[b + 1u], x[b + 2u], x[b + 3u]), vec2u(x[b + 4u], x[b + 5u]));
 }`,
-      params: params.pack(),
-      workgroups: linearGrid(cases.length, 8),
-    }, [input.buffer], output.buffer);
-    assert.deepEqual([...await output.toArray()], expected.flat());
+        params: params.pack(),
+        workgroups: linearGrid(cases.length, 8),
+      },
+      [input.buffer],
+      output.buffer,
+    );
+    assert.deepEqual([...(await output.toArray())], expected.flat());
     input.dispose();
     output.dispose();
   });
 
-  for (const [distribution, dtype] of [["bits", "u32"], ["uniform", "f32"], ["uniform", "f16"], ["normal", "f32"], ["normal", "f16"]] as const) {
+  for (const [distribution, dtype] of [
+    ["bits", "u32"],
+    ["uniform", "f32"],
+    ["uniform", "f16"],
+    ["normal", "f32"],
+    ["normal", "f16"],
+  ] as const) {
     test(`${distribution} ${dtype} tensors match the JS reference bit for bit on random shapes, seeds and offsets`, async () => {
       await fc.assert(
         fc.asyncProperty(arbShape({ maxRank: 4, maxSize: 6000 }), arbSeed, arbOffset, async (shape, seed, offset) => {
@@ -88,7 +103,12 @@ ${linearMain(8)}
   }
 
   test("tensors filled window by window (as above the 128 MiB binding limit) match the reference bit for bit", async () => {
-    for (const [distribution, dtype] of [["bits", "u32"], ["uniform", "f16"], ["normal", "f32"], ["normal", "f16"]] as const) {
+    for (const [distribution, dtype] of [
+      ["bits", "u32"],
+      ["uniform", "f16"],
+      ["normal", "f32"],
+      ["normal", "f16"],
+    ] as const) {
       for (const size of [257, 1000, 2049]) {
         const attrs: RandomAttrs = { shape: [size], distribution, dtype, seed: 2 ** 33 + 1, offset: 2 ** 32 - 150 };
         const windowed = makeRandom(attrs, device, 1024);
@@ -112,14 +132,20 @@ ${linearMain(8)}
     // the 1008 elements around the edge, and the tail, computed on their own from their offset
     for (const start of [windowElements - 8, size - 16]) {
       const count = Math.min(1008, size - start);
-      const expected = randomOp.reference([], { shape: [count], distribution: "normal", dtype: "f32", seed: 3, offset: 5 + start / 4 }).data;
+      const expected = randomOp.reference([], {
+        shape: [count],
+        distribution: "normal",
+        dtype: "f32",
+        seed: 3,
+        offset: 5 + start / 4,
+      }).data;
       assert.deepEqual(f32Bits(values.subarray(start, start + count)), f32Bits(expected), `elements from ${start}`);
     }
   });
 
   test("randomBits() with seed 0 at offset 0 starts with Philox(counter 0, key 0)", async () => {
     const words = randomBits([4], { seed: 0 });
-    assert.deepEqual([...await words.toArray()], [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]);
+    assert.deepEqual([...(await words.toArray())], [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]);
     words.dispose();
   });
 

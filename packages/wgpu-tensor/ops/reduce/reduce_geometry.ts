@@ -29,10 +29,18 @@ export function normalizeAxes(op: string, shape: Shape, axes: number | readonly 
   for (const axis of list) {
     const normalized = axis < 0 ? axis + rank : axis;
     if (!Number.isInteger(axis) || normalized < 0 || normalized >= rank) {
-      throw new ShapeError(op, [shape], `Cannot run ${op} over axis ${axis} of a tensor of shape ${formatShape(shape)}: axes must lie in [${-rank}, ${rank - 1}]`);
+      throw new ShapeError(
+        op,
+        [shape],
+        `Cannot run ${op} over axis ${axis} of a tensor of shape ${formatShape(shape)}: axes must lie in [${-rank}, ${rank - 1}]`,
+      );
     }
     if (seen.has(normalized)) {
-      throw new ShapeError(op, [shape], `Cannot run ${op} over axes [${list.join(", ")}] of a tensor of shape ${formatShape(shape)}: axis ${axis} is repeated`);
+      throw new ShapeError(
+        op,
+        [shape],
+        `Cannot run ${op} over axes [${list.join(", ")}] of a tensor of shape ${formatShape(shape)}: axis ${axis} is repeated`,
+      );
     }
     seen.add(normalized);
   }
@@ -126,7 +134,11 @@ export function broadcastAxes(op: string, from: Shape, shape: Shape): number[] {
   const offset = from.length - shape.length;
   const fits = offset >= 0 && shape.every((dim, i) => dim === from[offset + i] || dim === 1);
   if (!fits) {
-    throw new ShapeError(op, [from, shape], `Cannot run ${op} from ${formatShape(from)} to ${formatShape(shape)}: the target must broadcast to the source (same trailing dimensions or 1)`);
+    throw new ShapeError(
+      op,
+      [from, shape],
+      `Cannot run ${op} from ${formatShape(from)} to ${formatShape(shape)}: the target must broadcast to the source (same trailing dimensions or 1)`,
+    );
   }
   const axes: number[] = [];
   for (let axis = 0; axis < from.length; axis++) {

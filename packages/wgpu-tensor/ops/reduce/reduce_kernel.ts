@@ -221,9 +221,11 @@ function accumulateLines(spec: PassSpec, reducedRank: number): string[] {
       lines.push("  var best = p.init;");
       lines.push("  var bestIndex = start;");
       // strict comparison keeps the first index among ties
-      lines.push(...walkRange(reducedRank, {
-        each: (q, flat) => [`let v = ${load(q)};`, `if (v ${better} best) {`, "  best = v;", `  bestIndex = ${flat};`, "}"],
-      }));
+      lines.push(
+        ...walkRange(reducedRank, {
+          each: (q, flat) => [`let v = ${load(q)};`, `if (v ${better} best) {`, "  best = v;", `  bestIndex = ${flat};`, "}"],
+        }),
+      );
       break;
     }
     case "moments":
@@ -232,9 +234,11 @@ function accumulateLines(spec: PassSpec, reducedRank: number): string[] {
       lines.push(...walkRange(reducedRank, { blocked: { total: "total", type: "f32", add: (q) => load(q) } }));
       lines.push("  let mean = total / f32(end - start);");
       lines.push("  var m2 = 0.0;");
-      lines.push(...walkRange(reducedRank, {
-        blocked: { total: "m2", type: "f32", add: (q) => `squaredDiff(${load(q)}, mean)` },
-      }));
+      lines.push(
+        ...walkRange(reducedRank, {
+          blocked: { total: "m2", type: "f32", add: (q) => `squaredDiff(${load(q)}, mean)` },
+        }),
+      );
       break;
   }
   return lines;

@@ -58,7 +58,11 @@ function reduceOp(op: ReferenceReduce): OpDef<ReduceAttrs> {
       const axes = normalizeAxes(op, x.shape, attrs.axes);
       const isEmpty = axes.some((axis) => x.shape[axis] === 0);
       if (facet.needsElements && isEmpty) {
-        throw new ShapeError(op, [x.shape], `Cannot run ${op} over axes [${axes.join(", ")}] of a tensor of shape ${formatShape(x.shape)}: the reduction is empty`);
+        throw new ShapeError(
+          op,
+          [x.shape],
+          `Cannot run ${op} over axes [${axes.join(", ")}] of a tensor of shape ${formatShape(x.shape)}: the reduction is empty`,
+        );
       }
       const dtype: DType = op === "argmax" || op === "argmin" ? "i32" : x.dtype;
       return { shape: reducedShape(x.shape, axes, attrs.keepDim), dtype };

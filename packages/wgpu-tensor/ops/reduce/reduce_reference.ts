@@ -63,13 +63,7 @@ function firstIndexOf(values: Float64Array, isBetter: (v: number, best: number) 
 }
 
 /** The reference for `op` over `axes` (normalised) of `x`. */
-export function referenceReduce(
-  op: ReferenceReduce,
-  x: HostTensor,
-  axes: readonly number[],
-  keepDim: boolean,
-  correction = 1,
-): HostTensor {
+export function referenceReduce(op: ReferenceReduce, x: HostTensor, axes: readonly number[], keepDim: boolean, correction = 1): HostTensor {
   const outDType: DType = op === "argmax" || op === "argmin" ? "i32" : x.dtype;
   const out = hostZeros(reducedShape(x.shape, axes, keepDim), outDType);
   groupByOutput(x, axes).forEach((values, o) => {

@@ -4,7 +4,17 @@ import fc from "fast-check";
 import type { Device } from "../../device/device.ts";
 import { DTypeError, ShapeError } from "../../tensor/errors.ts";
 import type { HostTensor } from "../../tensor/host_tensor.ts";
-import { arbShape, assertClose, checkAgainstReference, fcRuns, fromHost, randomHost, testDevice, toHost, toleranceFor } from "../../testing/mod.ts";
+import {
+  arbShape,
+  assertClose,
+  checkAgainstReference,
+  fcRuns,
+  fromHost,
+  randomHost,
+  testDevice,
+  toHost,
+  toleranceFor,
+} from "../../testing/mod.ts";
 import { checkGradients } from "../../autograd/grad_check.ts";
 import { checkVariantAgainstReference } from "../../testing/check_reference.ts";
 import { normalizeAxes, reduceGeometry } from "./reduce_geometry.ts";
@@ -29,14 +39,17 @@ function arbReduction(options: { maxSize?: number } = {}) {
       shape: fc.constant(shape),
       axes: fc.oneof(
         fc.constant(null),
-        fc.subarray(shape.map((_, axis) => axis)).chain((axes) =>
-          fc.array(fc.boolean(), { minLength: axes.length, maxLength: axes.length })
-            .map((negative) => axes.map((axis, i) => (negative[i] ? axis - shape.length : axis)))
-        ),
+        fc
+          .subarray(shape.map((_, axis) => axis))
+          .chain((axes) =>
+            fc
+              .array(fc.boolean(), { minLength: axes.length, maxLength: axes.length })
+              .map((negative) => axes.map((axis, i) => (negative[i] ? axis - shape.length : axis))),
+          ),
       ),
       keepDim: fc.boolean(),
       seed: fc.integer(),
-    })
+    }),
   );
 }
 
@@ -83,41 +96,68 @@ describe("reductions", () => {
 
   test("the GPU variants (more, shorter splits; wider workgroups) match the reference too", async () => {
     await fc.assert(
-      fc.asyncProperty(arbReduction(), fc.constantFrom("sum", "mean", "max", "argmax", "variance" as const), async ({ shape, axes, keepDim, seed }, op) => {
-        const count = reductionLength(shape, axes);
-        fc.pre(count > 0 || op === "sum" || op === "mean");
-        const x = randomHost(shape, seed);
-        const axesList = op === "argmax" && axes !== null && axes.length > 1 ? [normalizeAxes(op, shape, axes)[0]] : normalizeAxes(op, shape, axes);
-        const tolerance = op === "argmax" ? { atol: 0, rtol: 0 } : toleranceFor("f32", count, 2);
-        await checkVariantAgainstReference(reduceOps[op], [x], { axes: axesList, keepDim, correction: 1 }, tolerance, { isCpuAdapter: false });
-      }),
+      fc.asyncProperty(
+        arbReduction(),
+        fc.constantFrom("sum", "mean", "max", "argmax", "variance" as const),
+        async ({ shape, axes, keepDim, seed }, op) => {
+          const count = reductionLength(shape, axes);
+          fc.pre(count > 0 || op === "sum" || op === "mean");
+          const x = randomHost(shape, seed);
+          const axesList =
+            op === "argmax" && axes !== null && axes.length > 1 ? [normalizeAxes(op, shape, axes)[0]] : normalizeAxes(op, shape, axes);
+          const tolerance = op === "argmax" ? { atol: 0, rtol: 0 } : toleranceFor("f32", count, 2);
+          await checkVariantAgainstReference(reduceOps[op], [x], { axes: axesList, keepDim, correction: 1 }, tolerance, {
+            isCpuAdapter: false,
+          });
+        },
+      ),
       { numRuns: fcRuns(12) },
     );
     const long = randomHost([3, 40009], 5);
-    await checkVariantAgainstReference(reduceOps.variance, [long], { axes: [1], keepDim: false, correction: 1 }, toleranceFor("f32", 40009, 2), { isCpuAdapter: false });
-    await checkVariantAgainstReference(reduceOps.argmax, [long], { axes: [0, 1], keepDim: false }, { atol: 0, rtol: 0 }, { isCpuAdapter: false });
+    await checkVariantAgainstReference(
+      reduceOps.variance,
+      [long],
+      { axes: [1], keepDim: false, correction: 1 },
+      toleranceFor("f32", 40009, 2),
+      { isCpuAdapter: false },
+    );
+    await checkVariantAgainstReference(
+      reduceOps.argmax,
+      [long],
+      { axes: [0, 1], keepDim: false },
+      { atol: 0, rtol: 0 },
+      { isCpuAdapter: false },
+    );
   });
 
   test("split reductions combine their partial chunks correctly for every op", async () => {
     const ops = ["sum", "mean", "max", "min", "argmax", "argmin", "variance"] as const;
     await fc.assert(
-      fc.asyncProperty(arbReduction(), fc.constantFrom(...ops), fc.integer({ min: 2, max: 9 }), async ({ shape, axes, keepDim, seed }, op, splits) => {
-        const count = reductionLength(shape, axes);
-        fc.pre(count > 0);
-        const isArg = op === "argmax" || op === "argmin";
-        const axesList = isArg && axes !== null && axes.length > 1 ? [normalizeAxes(op, shape, axes)[0]] : normalizeAxes(op, shape, axes);
-        const x = randomHost(shape, seed);
-        if (isArg) x.data.forEach((v, i) => (x.data[i] = Math.round(4 * v)));
-        const forced: OpDef<ReduceAttrs> = {
-          ...reduceOps[op],
-          kernel: ([input], attrs, output, context) => {
-            const geometry = reduceGeometry(input.shape, attrs.axes);
-            return reducePasses({ op, inDType: input.dtype, outDType: output.dtype, geometry, correction: attrs.correction, splits }, context);
-          },
-        };
-        const tolerance = isArg ? { atol: 0, rtol: 0 } : toleranceFor("f32", reductionLength(shape, axesList), 2);
-        await checkAgainstReference(forced, [x], { axes: axesList, keepDim, correction: 1 }, tolerance);
-      }),
+      fc.asyncProperty(
+        arbReduction(),
+        fc.constantFrom(...ops),
+        fc.integer({ min: 2, max: 9 }),
+        async ({ shape, axes, keepDim, seed }, op, splits) => {
+          const count = reductionLength(shape, axes);
+          fc.pre(count > 0);
+          const isArg = op === "argmax" || op === "argmin";
+          const axesList = isArg && axes !== null && axes.length > 1 ? [normalizeAxes(op, shape, axes)[0]] : normalizeAxes(op, shape, axes);
+          const x = randomHost(shape, seed);
+          if (isArg) x.data.forEach((v, i) => (x.data[i] = Math.round(4 * v)));
+          const forced: OpDef<ReduceAttrs> = {
+            ...reduceOps[op],
+            kernel: ([input], attrs, output, context) => {
+              const geometry = reduceGeometry(input.shape, attrs.axes);
+              return reducePasses(
+                { op, inDType: input.dtype, outDType: output.dtype, geometry, correction: attrs.correction, splits },
+                context,
+              );
+            },
+          };
+          const tolerance = isArg ? { atol: 0, rtol: 0 } : toleranceFor("f32", reductionLength(shape, axesList), 2);
+          await checkAgainstReference(forced, [x], { axes: axesList, keepDim, correction: 1 }, tolerance);
+        },
+      ),
       { numRuns: fcRuns(16) },
     );
   });
@@ -125,11 +165,20 @@ describe("reductions", () => {
   test("the gradients of sum, mean, max, min and variance match finite differences", async () => {
     const ops = ["sum", "mean", "max", "min", "variance"] as const;
     await fc.assert(
-      fc.asyncProperty(arbReduction({ maxSize: 60 }).filter(({ shape }) => shape.every((d) => d <= 6)), fc.constantFrom(...ops), async ({ shape, axes, keepDim, seed }, op) => {
-        fc.pre(reductionLength(shape, axes) > 1 && shape.every((dim) => dim > 0));
-        const x = randomHost(shape, seed);
-        await checkGradients(reduceOps[op], [x], { axes: normalizeAxes(op, shape, axes), keepDim, correction: 1 }, { tolerance: GRAD_TOLERANCE, seed });
-      }),
+      fc.asyncProperty(
+        arbReduction({ maxSize: 60 }).filter(({ shape }) => shape.every((d) => d <= 6)),
+        fc.constantFrom(...ops),
+        async ({ shape, axes, keepDim, seed }, op) => {
+          fc.pre(reductionLength(shape, axes) > 1 && shape.every((dim) => dim > 0));
+          const x = randomHost(shape, seed);
+          await checkGradients(
+            reduceOps[op],
+            [x],
+            { axes: normalizeAxes(op, shape, axes), keepDim, correction: 1 },
+            { tolerance: GRAD_TOLERANCE, seed },
+          );
+        },
+      ),
       { numRuns: fcRuns(16) },
     );
   });
@@ -175,7 +224,15 @@ describe("reductions", () => {
 
   test("long sums stay within a √K tolerance of the f64 reference", async () => {
     // one long row (split into chunks on CPU adapters), long columns, and a middle axis
-    const cases: [number[], number[]][] = [[[100003], [0]], [[2, 50021], [1]], [[50021, 3], [0]], [[7, 30011, 2], [0, 1]]];
+    const cases: [number[], number[]][] = [
+      [[100003], [0]],
+      [[2, 50021], [1]],
+      [[50021, 3], [0]],
+      [
+        [7, 30011, 2],
+        [0, 1],
+      ],
+    ];
     for (const [shape, axes] of cases) {
       const x = randomHost(shape, shape[0]);
       const count = reductionLength(shape, axes);
@@ -207,12 +264,25 @@ describe("reductions", () => {
     const x = fromHost(randomHost([2, 3], 1));
     const ints = fromHost(randomHost([2, 3], 1, { dtype: "u32", low: 0, high: 9 }));
     const empty = fromHost(randomHost([2, 0], 1));
-    assert.throws(() => sum(x, 2), (e: Error) => e instanceof ShapeError && /Cannot run sum over axis 2 of a tensor of shape \[2, 3\]: axes must lie in \[-2, 1\]/.test(e.message));
-    assert.throws(() => sum(x, [1, -1]), (e: Error) => e instanceof ShapeError && /axis -1 is repeated/.test(e.message));
+    assert.throws(
+      () => sum(x, 2),
+      (e: Error) =>
+        e instanceof ShapeError && /Cannot run sum over axis 2 of a tensor of shape \[2, 3\]: axes must lie in \[-2, 1\]/.test(e.message),
+    );
+    assert.throws(
+      () => sum(x, [1, -1]),
+      (e: Error) => e instanceof ShapeError && /axis -1 is repeated/.test(e.message),
+    );
     assert.throws(() => argmax(x, 1.5), ShapeError);
     assert.throws(() => sum(ints), DTypeError);
-    assert.throws(() => variance(fromHost(randomHost([3], 1, { dtype: "i32" }))), (e: Error) => e instanceof DTypeError && /needs a float tensor/.test(e.message));
-    assert.throws(() => max(empty, 1), (e: Error) => e instanceof ShapeError && /the reduction is empty/.test(e.message));
+    assert.throws(
+      () => variance(fromHost(randomHost([3], 1, { dtype: "i32" }))),
+      (e: Error) => e instanceof DTypeError && /needs a float tensor/.test(e.message),
+    );
+    assert.throws(
+      () => max(empty, 1),
+      (e: Error) => e instanceof ShapeError && /the reduction is empty/.test(e.message),
+    );
     [x, ints, empty].forEach((t) => t.dispose());
   });
 });

@@ -4,21 +4,21 @@ export const SUM_BLOCK = 256;
 /** What to do with each element of the walked range. */
 export type WalkBody =
   | {
-    /** Statement lines per element, given its input offset and its flat reduction index. */
-    each: (offset: string, flat: string) => string[];
-  }
+      /** Statement lines per element, given its input offset and its flat reduction index. */
+      each: (offset: string, flat: string) => string[];
+    }
   | {
-    /** `acc = combine(acc, value)` for an associative `combine` (max, min), unrolled by four. */
-    fold: { acc: string; combine: (a: string, b: string) => string; value: (offset: string) => string };
-  }
+      /** `acc = combine(acc, value)` for an associative `combine` (max, min), unrolled by four. */
+      fold: { acc: string; combine: (a: string, b: string) => string; value: (offset: string) => string };
+    }
   | {
-    /**
-     * Blocked summation into the (already declared) variable `total` of WGSL type `type`: values
-     * are summed into blocks of SUM_BLOCK elements, and blocks into the total, so rounding error
-     * grows like K/SUM_BLOCK + SUM_BLOCK instead of K for a K-element range.
-     */
-    blocked: { total: string; type: string; add: (offset: string) => string };
-  };
+      /**
+       * Blocked summation into the (already declared) variable `total` of WGSL type `type`: values
+       * are summed into blocks of SUM_BLOCK elements, and blocks into the total, so rounding error
+       * grows like K/SUM_BLOCK + SUM_BLOCK instead of K for a K-element range.
+       */
+      blocked: { total: string; type: string; add: (offset: string) => string };
+    };
 
 /**
  * WGSL statements walking the flat reduction indices [start, end) of a strided reduction with
@@ -100,7 +100,10 @@ function blockedRun(blocked: { total: string; type: string; add: (offset: string
   ];
 }
 
-function foldRun(fold: { acc: string; combine: (a: string, b: string) => string; value: (offset: string) => string }, inner: number): string[] {
+function foldRun(
+  fold: { acc: string; combine: (a: string, b: string) => string; value: (offset: string) => string },
+  inner: number,
+): string[] {
   const { acc, combine, value } = fold;
   return [
     "      var u = 0u;",

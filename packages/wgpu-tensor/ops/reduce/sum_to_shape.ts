@@ -53,19 +53,26 @@ export const broadcastToOp: OpDef<ShapeAttrs> = {
       fits = false;
     }
     if (!fits) {
-      throw new ShapeError("broadcastTo", [x.shape, shape], `Cannot broadcast ${formatShape(x.shape)} to ${formatShape(shape)}: each dimension must equal the target's or be 1`);
+      throw new ShapeError(
+        "broadcastTo",
+        [x.shape, shape],
+        `Cannot broadcast ${formatShape(x.shape)} to ${formatShape(shape)}: each dimension must equal the target's or be 1`,
+      );
     }
     return { shape: [...shape], dtype: x.dtype };
   },
   kernel([x], _attrs, output, context) {
-    return elementwiseKernel({
-      name: "broadcastTo",
-      expression: ([value]) => value,
-      operands: [{ tensor: 0, shape: x.shape }],
-      outShape: output.shape,
-      inDType: x.dtype,
-      outDType: output.dtype,
-    }, context);
+    return elementwiseKernel(
+      {
+        name: "broadcastTo",
+        expression: ([value]) => value,
+        operands: [{ tensor: 0, shape: x.shape }],
+        outShape: output.shape,
+        inDType: x.dtype,
+        outDType: output.dtype,
+      },
+      context,
+    );
   },
   reference([x], { shape }) {
     const out = hostZeros(shape, x.dtype);

@@ -20,8 +20,9 @@ const GRAD_TOLERANCE = { atol: 2e-4, rtol: 2e-3 };
 /** A shape and a smaller one that broadcasts to it: some dimensions set to 1, some leading ones dropped. */
 function arbBroadcastTarget(options: { maxDim?: number; maxSize?: number } = {}): fc.Arbitrary<[number[], number[]]> {
   return arbShape({ maxRank: 5, maxDim: options.maxDim ?? 30, maxSize: options.maxSize ?? 20000 }).chain((full) =>
-    fc.tuple(fc.array(fc.boolean(), { minLength: full.length, maxLength: full.length }), fc.integer({ min: 0, max: full.length }))
-      .map(([ones, drop]) => [full, full.map((dim, i) => (ones[i] ? 1 : dim)).slice(drop)] as [number[], number[]])
+    fc
+      .tuple(fc.array(fc.boolean(), { minLength: full.length, maxLength: full.length }), fc.integer({ min: 0, max: full.length }))
+      .map(([ones, drop]) => [full, full.map((dim, i) => (ones[i] ? 1 : dim)).slice(drop)] as [number[], number[]]),
   );
 }
 
@@ -80,17 +81,23 @@ describe("sumToShape and broadcastTo", () => {
     const rows = sumToShape(x, [2, 1]);
     const row = fromHost({ shape: [3], dtype: "f32", data: Float64Array.from([1, 2, 3]) });
     const tiled = broadcastTo(row, [2, 3]);
-    assert.deepEqual([...await columns.toArray()], [5, 7, 9]);
-    assert.deepEqual([...await rows.toArray()], [6, 15]);
-    assert.deepEqual([...await tiled.toArray()], [1, 2, 3, 1, 2, 3]);
+    assert.deepEqual([...(await columns.toArray())], [5, 7, 9]);
+    assert.deepEqual([...(await rows.toArray())], [6, 15]);
+    assert.deepEqual([...(await tiled.toArray())], [1, 2, 3, 1, 2, 3]);
     [x, columns, rows, row, tiled].forEach((t) => t.dispose());
   });
 
   test("shapes that do not broadcast are rejected before any GPU work", () => {
     const x = fromHost(randomHost([2, 3], 1));
-    assert.throws(() => sumToShape(x, [2]), (e: Error) => e instanceof ShapeError && /Cannot run sumToShape from \[2, 3\] to \[2\]/.test(e.message));
+    assert.throws(
+      () => sumToShape(x, [2]),
+      (e: Error) => e instanceof ShapeError && /Cannot run sumToShape from \[2, 3\] to \[2\]/.test(e.message),
+    );
     assert.throws(() => sumToShape(x, [1, 2, 3]), ShapeError);
-    assert.throws(() => broadcastTo(x, [3, 3]), (e: Error) => e instanceof ShapeError && /Cannot broadcast \[2, 3\] to \[3, 3\]/.test(e.message));
+    assert.throws(
+      () => broadcastTo(x, [3, 3]),
+      (e: Error) => e instanceof ShapeError && /Cannot broadcast \[2, 3\] to \[3, 3\]/.test(e.message),
+    );
     assert.throws(() => broadcastTo(x, [3]), ShapeError);
     x.dispose();
   });

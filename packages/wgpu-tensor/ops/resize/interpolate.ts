@@ -69,7 +69,11 @@ export const resizeOp: OpDef<ResizeAttrs> = {
 function checkGrad(dy: TensorSpec, attrs: ResizeGradAttrs): TensorSpec {
   checkResizeInput("interpolateGrad", dy);
   if (dy.shape[2] !== attrs.outH || dy.shape[3] !== attrs.outW) {
-    throw new ShapeError("interpolateGrad", [dy.shape], `Cannot run interpolateGrad on dy ${formatShape(dy.shape)}: the resize made ${attrs.outH}×${attrs.outW}`);
+    throw new ShapeError(
+      "interpolateGrad",
+      [dy.shape],
+      `Cannot run interpolateGrad on dy ${formatShape(dy.shape)}: the resize made ${attrs.outH}×${attrs.outW}`,
+    );
   }
   return { shape: [dy.shape[0], dy.shape[1], attrs.inH, attrs.inW], dtype: dy.dtype };
 }
@@ -90,12 +94,28 @@ export const resizeGradOp: OpDef<ResizeGradAttrs> = {
       temps: [planes * attrs.outH * attrs.inW * 4],
       passes: [
         resizeAdjointPlan({
-          ...common, outer: planes * attrs.outH, inner: 1, inSize: attrs.inW, outSize: attrs.outW, scale: attrs.scaleW,
-          srcType: dy.dtype, dstType: "f32", source: { input: 0 }, target: { temp: 0 },
+          ...common,
+          outer: planes * attrs.outH,
+          inner: 1,
+          inSize: attrs.inW,
+          outSize: attrs.outW,
+          scale: attrs.scaleW,
+          srcType: dy.dtype,
+          dstType: "f32",
+          source: { input: 0 },
+          target: { temp: 0 },
         }),
         resizeAdjointPlan({
-          ...common, outer: planes, inner: attrs.inW, inSize: attrs.inH, outSize: attrs.outH, scale: attrs.scaleH,
-          srcType: "f32", dstType: dy.dtype, source: { temp: 0 }, target: "output",
+          ...common,
+          outer: planes,
+          inner: attrs.inW,
+          inSize: attrs.inH,
+          outSize: attrs.outH,
+          scale: attrs.scaleH,
+          srcType: "f32",
+          dstType: dy.dtype,
+          source: { temp: 0 },
+          target: "output",
         }),
       ],
     };
@@ -138,7 +158,10 @@ export function interpolate(x: Tensor, options: InterpolateOptions): Tensor {
  * upsampleNearest(zeros([2, 320, 8, 8]), { scaleFactor: 2 }).shape; // [2, 320, 16, 16]
  * ```
  */
-export function upsampleNearest(x: Tensor, options: { scaleFactor: number | readonly [number, number] } | { size: number | readonly [number, number] }): Tensor {
+export function upsampleNearest(
+  x: Tensor,
+  options: { scaleFactor: number | readonly [number, number] } | { size: number | readonly [number, number] },
+): Tensor {
   return interpolate(x, { ...options, mode: "nearest" });
 }
 

@@ -17,13 +17,22 @@ describe("interpolate gradients match finite differences of the f64 reference", 
     test(`interpolate() ${mode} gradient, up and down`, async () => {
       await fc.assert(
         fc.asyncProperty(
-          fc.tuple(fc.integer({ min: 1, max: 7 }), fc.integer({ min: 1, max: 7 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 9 })),
+          fc.tuple(
+            fc.integer({ min: 1, max: 7 }),
+            fc.integer({ min: 1, max: 7 }),
+            fc.integer({ min: 1, max: 9 }),
+            fc.integer({ min: 1, max: 9 }),
+          ),
           fc.boolean(),
           fc.integer(),
           async ([inH, inW, outH, outW], alignCorners, seed) => {
             const shape = [1, 2, inH, inW];
             const isInterpolating = mode === "bilinear" || mode === "bicubic";
-            const attrs = resolveResize("interpolate", shape, { size: [outH, outW], mode, alignCorners: isInterpolating ? alignCorners : undefined });
+            const attrs = resolveResize("interpolate", shape, {
+              size: [outH, outW],
+              mode,
+              alignCorners: isInterpolating ? alignCorners : undefined,
+            });
             // each input pixel gathers at most ~(4 taps · 9 outputs)² weighted terms
             await checkGradients(resizeOp, [randomHost(shape, seed)], attrs, { tolerance: toleranceFor("f32", 256, 4) });
           },

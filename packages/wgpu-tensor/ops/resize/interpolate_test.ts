@@ -23,23 +23,33 @@ after(() => device.destroy());
 const arbSide = fc.oneof(fc.constantFrom(1, 2, 3, 7, 8, 9, 16, 17), fc.integer({ min: 1, max: 40 }));
 
 /** An NCHW shape and interpolate options: sizes up and down (1 included), or factors. */
-const arbResize = fc.record({
-  shape: fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 3 }), arbSide, arbSide),
-  mode: fc.constantFrom<ResizeMode>("nearest", "nearest-exact", "bilinear", "bicubic"),
-  alignCorners: fc.boolean(),
-  target: fc.oneof(
-    fc.record({ size: fc.tuple(arbSide, fc.integer({ min: 1, max: 64 })) }),
-    fc.record({ scaleFactor: fc.tuple(fc.constantFrom(0.5, 1, 1.5, 2, 2.5, 3, 0.3), fc.constantFrom(0.5, 1, 2, 4, 1.7)), recomputeScaleFactor: fc.boolean() }),
-  ),
-  seed: fc.integer(),
-}).map(({ shape, mode, alignCorners, target, seed }) => {
-  const options: InterpolateOptions = { mode, ...target, alignCorners: mode === "bilinear" || mode === "bicubic" ? alignCorners : undefined };
-  return { shape: [...shape], options, seed };
-}).filter(({ shape, options }) => {
-  if (!options.scaleFactor) return true;
-  const [fh, fw] = options.scaleFactor as [number, number];
-  return Math.floor(shape[2] * fh) > 0 && Math.floor(shape[3] * fw) > 0;
-});
+const arbResize = fc
+  .record({
+    shape: fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 3 }), arbSide, arbSide),
+    mode: fc.constantFrom<ResizeMode>("nearest", "nearest-exact", "bilinear", "bicubic"),
+    alignCorners: fc.boolean(),
+    target: fc.oneof(
+      fc.record({ size: fc.tuple(arbSide, fc.integer({ min: 1, max: 64 })) }),
+      fc.record({
+        scaleFactor: fc.tuple(fc.constantFrom(0.5, 1, 1.5, 2, 2.5, 3, 0.3), fc.constantFrom(0.5, 1, 2, 4, 1.7)),
+        recomputeScaleFactor: fc.boolean(),
+      }),
+    ),
+    seed: fc.integer(),
+  })
+  .map(({ shape, mode, alignCorners, target, seed }) => {
+    const options: InterpolateOptions = {
+      mode,
+      ...target,
+      alignCorners: mode === "bilinear" || mode === "bicubic" ? alignCorners : undefined,
+    };
+    return { shape: [...shape], options, seed };
+  })
+  .filter(({ shape, options }) => {
+    if (!options.scaleFactor) return true;
+    const [fh, fw] = options.scaleFactor as [number, number];
+    return Math.floor(shape[2] * fh) > 0 && Math.floor(shape[3] * fw) > 0;
+  });
 
 function dot(a: HostTensor, b: HostTensor): number {
   return a.data.reduce((sum, v, i) => sum + v * b.data[i], 0);
@@ -74,7 +84,9 @@ describe("interpolate", () => {
         const gradAttrs = { ...attrs, inH: shape[2], inW: shape[3] };
         const dy = randomHost([shape[0], shape[1], attrs.outH, attrs.outW], seed + 1);
         // each input pixel gathers from up to (taps/scale)² outputs
-        const gathered = Math.ceil(4 * Math.max(1, attrs.scaleH > 0 ? 1 / attrs.scaleH : attrs.outH)) * Math.ceil(4 * Math.max(1, attrs.scaleW > 0 ? 1 / attrs.scaleW : attrs.outW));
+        const gathered =
+          Math.ceil(4 * Math.max(1, attrs.scaleH > 0 ? 1 / attrs.scaleH : attrs.outH)) *
+          Math.ceil(4 * Math.max(1, attrs.scaleW > 0 ? 1 / attrs.scaleW : attrs.outW));
         await checkAgainstReference(resizeGradOp, [dy], gradAttrs, toleranceFor("f32", gathered, 2));
         // <R x, dy> = <x, Rᵀ dy> in f64
         const x = randomHost(shape, seed + 2);
@@ -88,7 +100,12 @@ describe("interpolate", () => {
 
   test("extreme ratios gather from the right outputs: 1 to 61, 61 to 1, 3 to 64 and 64 to 3", async () => {
     for (const mode of ["nearest", "bilinear", "bicubic"] as const) {
-      for (const [inSide, outSide] of [[1, 61], [61, 1], [3, 64], [64, 3]]) {
+      for (const [inSide, outSide] of [
+        [1, 61],
+        [61, 1],
+        [3, 64],
+        [64, 3],
+      ]) {
         const shape = [1, 1, inSide, inSide];
         const attrs = resolveResize("interpolate", shape, { size: [outSide, outSide], mode });
         await checkAgainstReference(resizeOp, [randomHost(shape, inSide)], attrs, tolerance);
@@ -138,7 +155,12 @@ describe("interpolate", () => {
     }
     const attrs = resolveResize("interpolate", [1, 2, 9, 7], { size: [5, 12], mode: "bicubic" });
     await checkAgainstReference(resizeOp, [randomHost([1, 2, 9, 7], 3, { dtype: "f16" })], attrs, toleranceFor("f16", 16, 2));
-    await checkAgainstReference(resizeGradOp, [randomHost([1, 2, 5, 12], 3, { dtype: "f16" })], { ...attrs, inH: 9, inW: 7 }, toleranceFor("f16", 16, 2));
+    await checkAgainstReference(
+      resizeGradOp,
+      [randomHost([1, 2, 5, 12], 3, { dtype: "f16" })],
+      { ...attrs, inH: 9, inW: 7 },
+      toleranceFor("f16", 16, 2),
+    );
   });
 
   test("interpolate() rejects bad ranks, dtypes and option combinations before any GPU work", () => {

@@ -24,7 +24,7 @@ const arbSoftmax = arbShape({ minRank: 1, maxRank: 4, maxDim: 70 }).chain((shape
     shape: fc.constant(shape),
     axis: fc.integer({ min: -shape.length, max: shape.length - 1 }),
     seed: fc.integer(),
-  })
+  }),
 );
 
 /** WGSL's exp may be off by a few ULPs, and the row sum adds √length roundings. */
@@ -108,9 +108,17 @@ describe("softmax and logSoftmax", () => {
   test("a bad axis or an integer tensor is rejected before any GPU work", () => {
     const x = fromHost(randomHost([2, 3], 1));
     const ints = fromHost(randomHost([2, 3], 1, { dtype: "i32" }));
-    assert.throws(() => softmax(x, 2), (e: Error) => e instanceof ShapeError && /Cannot run softmax over axis 2 of a tensor of shape \[2, 3\]: axes must lie in \[-2, 1\]/.test(e.message));
+    assert.throws(
+      () => softmax(x, 2),
+      (e: Error) =>
+        e instanceof ShapeError &&
+        /Cannot run softmax over axis 2 of a tensor of shape \[2, 3\]: axes must lie in \[-2, 1\]/.test(e.message),
+    );
     assert.throws(() => logSoftmax(x, -3), ShapeError);
-    assert.throws(() => softmax(ints), (e: Error) => e instanceof DTypeError && /needs a float tensor/.test(e.message));
+    assert.throws(
+      () => softmax(ints),
+      (e: Error) => e instanceof DTypeError && /needs a float tensor/.test(e.message),
+    );
     [x, ints].forEach((t) => t.dispose());
   });
 });

@@ -17,10 +17,13 @@ const TIMEOUT_MS = 60_000;
 let device: Device;
 let session: BrowserSession;
 
-before(async () => {
-  device = await testDevice();
-  session = await openBrowser({ timeoutMs: TIMEOUT_MS });
-}, { timeout: TIMEOUT_MS });
+before(
+  async () => {
+    device = await testDevice();
+    session = await openBrowser({ timeoutMs: TIMEOUT_MS });
+  },
+  { timeout: TIMEOUT_MS },
+);
 
 after(async () => {
   await session?.close();
@@ -36,8 +39,17 @@ describe("WebGPU in Chromium", () => {
   test("the page gets a WebGPU adapter and a device from navigator.gpu", async (t) => {
     t.diagnostic(`Chromium launched in ${Math.round(session.launchMs)} ms`);
     assert.equal(await session.call(ENTRY, "hasNavigatorGpu"), true);
-    const page = await session.call<{ vendor: string; architecture: string; description: string; isCpu: boolean; features: string[]; userAgent: string }>(ENTRY, "pageAdapter");
-    t.diagnostic(`Chromium adapter: ${page.vendor} / ${page.architecture} / ${page.description || "(no description)"}; features: ${page.features.join(", ")}`);
+    const page = await session.call<{
+      vendor: string;
+      architecture: string;
+      description: string;
+      isCpu: boolean;
+      features: string[];
+      userAgent: string;
+    }>(ENTRY, "pageAdapter");
+    t.diagnostic(
+      `Chromium adapter: ${page.vendor} / ${page.architecture} / ${page.description || "(no description)"}; features: ${page.features.join(", ")}`,
+    );
     t.diagnostic(`Node adapter: ${device.adapter.vendor} / ${device.adapter.architecture} / ${device.adapter.description}`);
     t.diagnostic(page.userAgent);
     // the launch flags ask for SwiftShader, Chromium's CPU Vulkan: a software adapter
@@ -67,11 +79,17 @@ describe("WebGPU in Chromium", () => {
     const profiles = async () => (await readdir(tmpdir())).filter((name) => name.startsWith("spo-chromium-"));
     const before = await profiles();
     assert.equal(await runInBrowser(ENTRY, "hasNavigatorGpu"), true);
-    assert.deepEqual((await profiles()).filter((name) => !before.includes(name)), []);
+    assert.deepEqual(
+      (await profiles()).filter((name) => !before.includes(name)),
+      [],
+    );
   });
 
   test("a missing Chromium is reported with how to install it", async () => {
-    await assert.rejects(openBrowser({ executablePath: "/nonexistent/chromium" }), /Cannot launch Chromium for the browser tests: none found at \/nonexistent\/chromium\. Run `bash scripts\/bootstrap.sh --browser`/);
+    await assert.rejects(
+      openBrowser({ executablePath: "/nonexistent/chromium" }),
+      /Cannot launch Chromium for the browser tests: none found at \/nonexistent\/chromium\. Run `bash scripts\/bootstrap.sh --browser`/,
+    );
   });
 
   for (const [name, computation] of Object.entries(computations)) {

@@ -53,15 +53,27 @@ const arithmetic = toleranceFor("f32", 1, 2);
 
 /** Every computation compared between Node and Chromium. Add kernels here, one line each. */
 export const computations: Record<string, Computation> = {
-  "add broadcasts [3, 1, 5] with [4, 1]": { compare: arithmetic, build: (d) => add(input([3, 1, 5], 1, -2, 2, d), input([4, 1], 2, -2, 2, d)) },
-  "mul broadcasts a row over a [33, 17] matrix": { compare: arithmetic, build: (d) => mul(input([33, 17], 3, -2, 2, d), input([17], 4, -2, 2, d)) },
+  "add broadcasts [3, 1, 5] with [4, 1]": {
+    compare: arithmetic,
+    build: (d) => add(input([3, 1, 5], 1, -2, 2, d), input([4, 1], 2, -2, 2, d)),
+  },
+  "mul broadcasts a row over a [33, 17] matrix": {
+    compare: arithmetic,
+    build: (d) => mul(input([33, 17], 3, -2, 2, d), input([17], 4, -2, 2, d)),
+  },
   "exp of [5, 7]": { compare: transcendental, build: (d) => exp(input([5, 7], 5, -4, 4, d)) },
   "gelu of [257]": { compare: transcendental, build: (d) => gelu(input([257], 6, -4, 4, d)) },
-  "sigmoid(a·b − 1) chain": { compare: transcendental, build: (d) => sigmoid(sub(mul(input([9, 11], 7, -2, 2, d), input([11], 8, -2, 2, d)), 1)) },
+  "sigmoid(a·b − 1) chain": {
+    compare: transcendental,
+    build: (d) => sigmoid(sub(mul(input([9, 11], 7, -2, 2, d), input([11], 8, -2, 2, d)), 1)),
+  },
   "full [3, 5] of 2.5": { compare: "exact", build: (d) => full([3, 5], 2.5, { device: d }) },
   "arange i32 from −7 to 40 step 3": { compare: "exact", build: (d) => arange(-7, 40, 3, { device: d }) },
   "arange f32 from 0 to 2 step 0.125": { compare: "exact", build: (d) => arange(0, 2, 0.125, { device: d }) },
-  "randomBits [1000] across a counter carry": { compare: "exact", build: (d) => randomBits([1000], { seed: 2 ** 40 + 5, offset: 2 ** 32 - 100, device: d }) },
+  "randomBits [1000] across a counter carry": {
+    compare: "exact",
+    build: (d) => randomBits([1000], { seed: 2 ** 40 + 5, offset: 2 ** 32 - 100, device: d }),
+  },
   "rand [7, 13]": { compare: "exact", build: (d) => rand([7, 13], { seed: 42, device: d }) },
   "rand f16 [3, 3]": { compare: "exact", build: (d) => rand([3, 3], { seed: 42, dtype: "f16", device: d }) },
   "randn [2, 4, 32, 32] (latent noise)": { compare: "exact", build: (d) => randn([2, 4, 32, 32], { seed: 1234, device: d }) },
@@ -104,7 +116,14 @@ export async function runInPage(name: string): Promise<ComputationResult> {
 }
 
 /** Page side: what adapter the page's device runs on. */
-export async function pageAdapter(): Promise<{ vendor: string; architecture: string; description: string; isCpu: boolean; features: string[]; userAgent: string }> {
+export async function pageAdapter(): Promise<{
+  vendor: string;
+  architecture: string;
+  description: string;
+  isCpu: boolean;
+  features: string[];
+  userAgent: string;
+}> {
   const device = await browserDevice();
   return { ...device.adapter, features: [...device.features].sort(), userAgent: navigator.userAgent };
 }
