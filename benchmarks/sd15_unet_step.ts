@@ -28,10 +28,10 @@ for (let step = 0; step < steps; step++) {
   const elapsed = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpuBefore);
   const cpuSeconds = (cpu.user + cpu.system) / 1e6;
-  const isFinite = values.every(Number.isFinite);
+  const allFinite = values.every(Number.isFinite);
   // on a CPU adapter the driver's threads run in this process: CPU seconds are the work, whatever the load
   console.log(
-    `step ${step + 1}: ${elapsed.toFixed(1)} s wall, ${cpuSeconds.toFixed(0)} CPU-s (load ${loadavg()[0]!.toFixed(1)}), output [${out.shape}] ${isFinite ? "finite" : "HAS NON-FINITE VALUES"}, peak ${(device.memory().peakBytes / 2 ** 30).toFixed(2)} GiB`,
+    `step ${step + 1}: ${elapsed.toFixed(1)} s wall, ${cpuSeconds.toFixed(0)} CPU-s (load ${loadavg()[0]!.toFixed(1)}), output [${out.shape}] ${allFinite ? "finite" : "HAS NON-FINITE VALUES"}, peak ${(device.memory().peakBytes / 2 ** 30).toFixed(2)} GiB`,
   );
   out.dispose();
 }

@@ -77,10 +77,10 @@ for (const t of scheduler.timesteps) {
   latents = next;
 }
 const final = await latents.toArray();
-const isFinite = final.every(Number.isFinite);
-isCorrect &&= isFinite;
+const allFinite = final.every(Number.isFinite);
+isCorrect &&= allFinite;
 console.log(
-  `tiny UNet (${unet.parameterCount().toLocaleString("en")} parameters), 10 DDIM steps: ${(performance.now() - started).toFixed(0)} ms → ${isFinite ? "finite latents" : "NON-FINITE"}`,
+  `tiny UNet (${unet.parameterCount().toLocaleString("en")} parameters), 10 DDIM steps: ${(performance.now() - started).toFixed(0)} ms → ${allFinite ? "finite latents" : "NON-FINITE"}`,
 );
 
 device.destroy();

@@ -2,7 +2,7 @@
 // an exponent with a bias and a mantissa; the 16-bit and 8-bit tables are built once, on first use.
 
 /** Value of a float with the given fields; `exponent` 0 means subnormal. */
-function valueOf(sign: number, exponent: number, mantissa: number, mantissaBits: number, bias: number): number {
+function floatFromFields(sign: number, exponent: number, mantissa: number, mantissaBits: number, bias: number): number {
   const fraction = mantissa / 2 ** mantissaBits;
   const magnitude = exponent === 0 ? fraction * 2 ** (1 - bias) : (1 + fraction) * 2 ** (exponent - bias);
   return sign === 1 ? -magnitude : magnitude;
@@ -17,7 +17,7 @@ export function decodeFloat16(bits: number): number {
     if (mantissa !== 0) return Number.NaN;
     return sign === 1 ? -Infinity : Infinity;
   }
-  return valueOf(sign, exponent, mantissa, 10, 15);
+  return floatFromFields(sign, exponent, mantissa, 10, 15);
 }
 
 /** OCP FP8 E4M3 (the "FN" variant): 1 sign, 4 exponent (bias 7), 3 mantissa bits; no infinities, S.1111.111 is NaN. */
@@ -26,7 +26,7 @@ export function decodeFloat8E4M3(bits: number): number {
   const exponent = (bits >> 3) & 0xf;
   const mantissa = bits & 0x7;
   if (exponent === 0xf && mantissa === 0x7) return Number.NaN;
-  return valueOf(sign, exponent, mantissa, 3, 7);
+  return floatFromFields(sign, exponent, mantissa, 3, 7);
 }
 
 /** OCP FP8 E5M2: the top byte of a binary16. */

@@ -65,6 +65,7 @@ export async function convertCheckpoint(inPath: string, outPath: string, options
   const weights = checkpoint.stateDict();
   const names = fileOrder(weights);
   const { head, dataByteLength } = headerBytes(weights, names);
+  // biome-ignore lint/suspicious/noImplicitAnyLet: typed by its assignment in the try block (control-flow inference)
   let handle;
   try {
     handle = await open(outPath, "w");

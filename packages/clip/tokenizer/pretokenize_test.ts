@@ -38,6 +38,7 @@ test("pretokenize covers every character that is not whitespace", () => {
   fc.assert(
     fc.property(fc.string({ unit: "grapheme", maxLength: 30 }), (text) => {
       const joined = pretokenize(text).join("");
+      // biome-ignore lint/suspicious/noMisleadingCharacterClass: U+0345 is listed on its own (Python counts it as whitespace), not as a combining mark
       const expected = text.replace(/[\t\n\v\f\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\u0345]/g, "");
       return joined === expected;
     }),

@@ -8,6 +8,7 @@
 import { fixText } from "./ftfy/fix_text.ts";
 
 /** The characters of Python's `\s` (`str.isspace()`), which JavaScript's `\s` does not match exactly. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: Python's whitespace includes \x1c-\x1f
 const PY_WHITESPACE_RUN = /[\t\n\v\f\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/g;
 
 /**

@@ -25,6 +25,7 @@ export const LORA_USAGE = `Usage: spo lora convert <in.safetensors> <out.safeten
  * ```
  */
 export async function runLoraCommand(args: readonly string[], log: (line: string) => void = console.log): Promise<number> {
+  // biome-ignore lint/suspicious/noImplicitAnyLet: typed by its assignment in the try block (control-flow inference)
   let parsed;
   try {
     parsed = parseArgs({

@@ -11,6 +11,7 @@ export const PY_WORD = "[\\p{L}\\p{N}_]";
 export const PY_DIGIT = "\\p{Nd}";
 
 const DECIMAL_DIGIT = /\p{Nd}/u;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the class is every non-ASCII code point, from \x00 up
 const NON_ASCII_DIGITS = /[^\x00-\x7f]/gu;
 // float() and int() strip ASCII whitespace and non-ASCII Unicode whitespace, but not \x1c-\x1f.
 const NUMBER_SPACE = "\\t\\n\\v\\f\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";

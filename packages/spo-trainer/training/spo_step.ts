@@ -80,8 +80,8 @@ export async function spoMinibatchStep(
     const rw = await out.rawRatioWin.toArray();
     const rl = await out.rawRatioLose.toArray();
     // WGSL's clamp maps NaN into [lo, hi] (torch's keeps NaN): a NaN log-prob must still stop the run
-    const isFinite = [...rw, ...rl].every(Number.isFinite);
-    const lossValue = isFinite ? await out.loss.item() : Number.NaN;
+    const allFinite = [...rw, ...rl].every(Number.isFinite);
+    const lossValue = allFinite ? await out.loss.item() : Number.NaN;
     if (Number.isFinite(lossValue) && out.loss.requiresGrad) {
       const scaled = tidy(() => mul(out.loss, options.lossScale ?? 1));
       backward(scaled);

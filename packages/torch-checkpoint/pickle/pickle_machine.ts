@@ -391,7 +391,10 @@ class PickleMachine {
       return;
     }
     if (target instanceof PyDict && state === null) return;
-    if (target instanceof NumpyDtype) return setNumpyDtypeState(target, state);
+    if (target instanceof NumpyDtype) {
+      setNumpyDtypeState(target, state);
+      return;
+    }
     const name = target instanceof PyGlobal ? target.name : describePy(target);
     throw new TorchCheckpointError("forbidden_call", `Cannot set the state of ${name}: only dicts take a state (BUILD) in a checkpoint`);
   }

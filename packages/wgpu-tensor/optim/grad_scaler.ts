@@ -64,11 +64,11 @@ export class GradScaler {
         }, null),
       );
     });
-    const isFinite = magnitude ? Number.isFinite(await magnitude.item()) : true;
+    const allFinite = magnitude ? Number.isFinite(await magnitude.item()) : true;
     magnitude?.dispose();
     this.#unscaled = optimizer;
-    this.#unscaledFinite = isFinite;
-    return isFinite;
+    this.#unscaledFinite = allFinite;
+    return allFinite;
   }
 
   /**
@@ -76,9 +76,9 @@ export class GradScaler {
    * whether the step was taken.
    */
   async step(optimizer: Optimizer): Promise<boolean> {
-    const isFinite = this.#unscaled === optimizer ? this.#unscaledFinite : await this.unscale(optimizer);
+    const allFinite = this.#unscaled === optimizer ? this.#unscaledFinite : await this.unscale(optimizer);
     this.#unscaled = null;
-    if (!isFinite) {
+    if (!allFinite) {
       this.scale *= this.backoffFactor;
       this.#cleanSteps = 0;
       optimizer.zeroGrad();

@@ -13,6 +13,7 @@ export const schedulerKind: KindRunner = {
   async run(context) {
     const tensors = new Map<string, ParityTensor>();
     for (const name of context.manifest.inputs) tensors.set(name, await context.float32(name));
+    // biome-ignore lint/suspicious/noImplicitAnyLet: typed by its assignment in the try block (control-flow inference)
     let computed;
     try {
       computed = await schedulerParityCase(context.manifest as unknown as SchedulerManifest, tensors, { device: context.device });

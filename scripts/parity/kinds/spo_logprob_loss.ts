@@ -11,6 +11,7 @@ export const spoLogprobLossKind: KindRunner = {
   async run(context) {
     const tensors = new Map<string, SpoParityTensor>();
     for (const name of context.manifest.inputs) tensors.set(name, await context.float32(name));
+    // biome-ignore lint/suspicious/noImplicitAnyLet: typed by its assignment in the try block (control-flow inference)
     let computed;
     try {
       computed = await spoLogprobLossParityCase(context.manifest, tensors, { device: context.device });
