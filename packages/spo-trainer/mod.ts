@@ -36,6 +36,17 @@ export {
   type DiffusionDpoLossOutput,
   logSigmoid,
 } from "./losses/diffusion_dpo_loss.ts";
+export {
+  type AlphaSchedule,
+  checkPredictionType,
+  epsilonFromOutput,
+  PREDICTION_TYPES,
+  type PredictionType,
+  PredictionTypeError,
+  resolvePredictionType,
+  sampleFromOutput,
+  trainingTarget,
+} from "./losses/prediction_type.ts";
 export { asStepScorer, type ScoreFunction, type StepScorer } from "./scoring/step_scorer.ts";
 export { guidedEpsilon, type NoisePredictor, type PromptEncoder, repeatRows } from "./sampler/guided_denoiser.ts";
 export { type Children, hostRow, type NormalSource, pickChildren, sampleChildren } from "./sampler/children.ts";

@@ -18,7 +18,7 @@ export interface DiffusionDpoLossInputs {
   /** Reference ε̂ (LoRA off), constants. */
   refWin: Tensor;
   refLose: Tensor;
-  /** The noise that was added to the winner and the loser (their training target). */
+  /** The training target of the winner and the loser: the added noise (ε-prediction), v or the clean latents (`trainingTarget`). */
   noiseWin: Tensor;
   noiseLose: Tensor;
 }

@@ -7,8 +7,9 @@
 
 import { classifierFreeGuidance } from "@spo/diffusion-unet";
 import { concat, narrow, type Tensor, tidy } from "@spo/wgpu-tensor";
+import { type AlphaSchedule, epsilonFromOutput, type PredictionType } from "../losses/prediction_type.ts";
 
-/** What the sampler needs of a UNet: ε̂ for a batch at one timestep per row, given a context. */
+/** What the sampler needs of a UNet: its prediction (ε̂, v̂ or x̂₀) for a batch at one timestep per row, given a context. */
 export interface NoisePredictor {
   forward(sample: Tensor, timesteps: readonly number[], encoderHiddenStates: Tensor): Tensor;
 }
@@ -20,7 +21,8 @@ export interface PromptEncoder {
 }
 
 /**
- * CFG ε̂ = ε_u + s·(ε_c − ε_u) from one UNet call on [x; x] with [uncond; cond] contexts.
+ * CFG ε̂ = ε_u + s·(ε_c − ε_u) from one UNet call on [x; x] with [uncond; cond] contexts. With
+ * `prediction` (a v- or x₀-predicting UNet), the guided output is converted to ε̂ by its schedule.
  *
  * @example
  * ```ts
@@ -34,6 +36,7 @@ export function guidedEpsilon(
   cond: Tensor,
   uncond: Tensor,
   scale: number,
+  prediction?: { schedule: AlphaSchedule; predictionType: PredictionType },
 ): Tensor {
   const batch = sample.shape[0];
   if (cond.shape[0] !== batch || uncond.shape[0] !== batch) {
@@ -43,9 +46,13 @@ export function guidedEpsilon(
   }
   if (timesteps.length !== batch) throw new RangeError(`Cannot run guided denoising: ${timesteps.length} timesteps for ${batch} samples`);
   return tidy(() => {
-    if (scale === 1) return model.forward(sample, timesteps, cond);
-    const out = model.forward(concat([sample, sample], 0), [...timesteps, ...timesteps], concat([uncond, cond], 0));
-    return classifierFreeGuidance(narrow(out, 0, 0, batch), narrow(out, 0, batch, batch), scale);
+    let guided: Tensor;
+    if (scale === 1) guided = model.forward(sample, timesteps, cond);
+    else {
+      const out = model.forward(concat([sample, sample], 0), [...timesteps, ...timesteps], concat([uncond, cond], 0));
+      guided = classifierFreeGuidance(narrow(out, 0, 0, batch), narrow(out, 0, batch, batch), scale);
+    }
+    return prediction ? epsilonFromOutput(prediction.schedule, prediction.predictionType, guided, timesteps, sample) : guided;
   });
 }
 

@@ -11,6 +11,7 @@
 
 import { noGrad, type Tensor, tidy } from "@spo/wgpu-tensor";
 import type { DDIMScheduler } from "@spo/diffusion-unet";
+import { type PredictionType, resolvePredictionType } from "../losses/prediction_type.ts";
 import { transitionMean } from "../losses/transition_log_prob.ts";
 import type { StepScorer } from "../scoring/step_scorer.ts";
 import { type NormalSource, pickChildren, sampleChildren } from "./children.ts";
@@ -54,6 +55,8 @@ export interface SpoSamplerOptions {
   latentShape?: readonly number[];
   /** Latents → images in [−1, 1] for the scorer (SD: VAE decode of x/0.18215); default identity. */
   decode?: (latents: Tensor) => Tensor;
+  /** What the UNet predicts (default: the scheduler config's `predictionType`, else "epsilon"). */
+  predictionType?: PredictionType;
   /** Called after every step. */
   onStep?: (info: { step: number; steps: number; timestep: number }) => void | Promise<void>;
 }
@@ -93,7 +96,7 @@ export const SPO_SAMPLER_DEFAULTS = {
   latentShape: [4, 64, 64],
 } as const;
 
-function checkOptions(options: Required<Omit<SpoSamplerOptions, "decode" | "onStep">>): void {
+function checkOptions(options: Required<Omit<SpoSamplerOptions, "decode" | "onStep" | "predictionType">>): void {
   const { steps, divertStartStep, poolSize, threshold } = options;
   if (!Number.isInteger(steps) || steps < 1)
     throw new RangeError(`Cannot sample SPO pairs with ${steps} steps: it must be a positive integer`);
@@ -120,6 +123,7 @@ export async function sampleSpoPairs(
 ): Promise<SpoSampleResult> {
   const o = { ...SPO_SAMPLER_DEFAULTS, ...options };
   checkOptions(o);
+  const prediction = { schedule: models.scheduler, predictionType: resolvePredictionType(options.predictionType, models.scheduler) };
   if (prompts.length === 0) throw new RangeError("Cannot sample SPO pairs for an empty batch of prompts");
   const { unet, scheduler, promptEncoder, scorer, generator } = models;
   const k = o.poolSize;
@@ -145,7 +149,8 @@ export async function sampleSpoPairs(
   try {
     for (let i = 0; i < timesteps.length; i++) {
       const t = timesteps[i];
-      const eps = parentEps ?? noGrad(() => guidedEpsilon(unet, parent, new Array<number>(batch).fill(t), cond, uncond, o.guidanceScale));
+      const eps =
+        parentEps ?? noGrad(() => guidedEpsilon(unet, parent, new Array<number>(batch).fill(t), cond, uncond, o.guidanceScale, prediction));
       parentEps = null;
       if (i < o.divertStartStep) {
         const { children, noise, mean } = sampleChildren(scheduler, eps, t, parent, 1, generator, o.eta);
@@ -165,7 +170,9 @@ export async function sampleSpoPairs(
       // each child's own x̂₀ at its own timestep (this ε̂ is reused for the chosen parent next step)
       const childEps = isLast
         ? null
-        : noGrad(() => guidedEpsilon(unet, children, new Array<number>(k * batch).fill(scoreTime), poolCond, poolUncond, o.guidanceScale));
+        : noGrad(() =>
+            guidedEpsilon(unet, children, new Array<number>(k * batch).fill(scoreTime), poolCond, poolUncond, o.guidanceScale, prediction),
+          );
       const images = noGrad(() =>
         tidy(() => {
           if (childEps === null) return decode(children);

@@ -11,6 +11,7 @@ import { backward, concat, mul, narrow, noGrad, type Tensor, tidy } from "@spo/w
 import type { DDIMScheduler } from "@spo/diffusion-unet";
 import { withAdaptersDisabled } from "@spo/lora";
 import { diffusionDpoLoss } from "../losses/diffusion_dpo_loss.ts";
+import { type PredictionType, resolvePredictionType, trainingTarget } from "../losses/prediction_type.ts";
 import type { PromptEncoder } from "../sampler/guided_denoiser.ts";
 import type { NormalSource } from "../sampler/children.ts";
 import type { UniformSource } from "../sampler/resampler.ts";
@@ -37,10 +38,11 @@ export async function diffusionDpoMinibatchStep(
   models: { unet: TrainableDenoiser; scheduler: DDIMScheduler; promptEncoder: PromptEncoder; generator: NormalSource & UniformSource },
   pairs: readonly PreferencePair[],
   latentShape: readonly number[],
-  options: { beta?: number; lossScale?: number } = {},
+  options: { beta?: number; lossScale?: number; predictionType?: PredictionType } = {},
 ): Promise<MinibatchStats> {
   if (pairs.length === 0) throw new RangeError("Cannot train on an empty minibatch of pairs");
   const { unet, scheduler, promptEncoder, generator } = models;
+  const predictionType = resolvePredictionType(options.predictionType, scheduler);
   const m = pairs.length;
   const total = scheduler.config.numTrainTimesteps;
   const draw = generator.rand([m]);
@@ -76,6 +78,9 @@ export async function diffusionDpoMinibatchStep(
     const ref = noGrad(() => withAdaptersDisabled(unet, () => unet.forward(noisy, timesteps, context)));
     const policy = unet.forward(noisy, timesteps, context);
     owned.push(ref, policy);
+    // the target the model was trained on: ε, v or x₀ of each image (shared noise, shared t)
+    const target = tidy(() => trainingTarget(scheduler, predictionType, clean, bothNoise, timesteps));
+    if (target !== bothNoise) owned.push(target);
     const out = tidy(() =>
       diffusionDpoLoss(
         {
@@ -83,8 +88,8 @@ export async function diffusionDpoMinibatchStep(
           policyLose: narrow(policy, 0, m, m),
           refWin: narrow(ref, 0, 0, m),
           refLose: narrow(ref, 0, m, m),
-          noiseWin: noise,
-          noiseLose: noise,
+          noiseWin: narrow(target, 0, 0, m),
+          noiseLose: narrow(target, 0, m, m),
         },
         { beta: options.beta },
       ),

@@ -10,6 +10,7 @@
 import { backward, type Module, mul, noGrad, type Tensor, tidy } from "@spo/wgpu-tensor";
 import { withAdaptersDisabled } from "@spo/lora";
 import { countClamped, spoLoss, type SpoLossOptions } from "../losses/spo_loss.ts";
+import { type PredictionType, resolvePredictionType } from "../losses/prediction_type.ts";
 import type { TransitionSchedule } from "../losses/transition_log_prob.ts";
 import { guidedEpsilon, type NoisePredictor, type PromptEncoder } from "../sampler/guided_denoiser.ts";
 import type { SpoPair } from "../sampler/spo_sampler.ts";
@@ -32,6 +33,8 @@ export interface SpoStepOptions extends SpoLossOptions {
   guidanceScale?: number;
   /** Multiplies the loss before backward (1 / gradient-accumulation steps). */
   lossScale?: number;
+  /** What the UNet predicts (default: the scheduler config's `predictionType`, else "epsilon"). */
+  predictionType?: PredictionType;
 }
 
 /**
@@ -53,6 +56,7 @@ export async function spoMinibatchStep(
   if (pairs.length === 0) throw new RangeError("Cannot train on an empty minibatch of pairs");
   const { unet, scheduler, promptEncoder } = models;
   const scale = options.guidanceScale ?? 5;
+  const prediction = { schedule: scheduler, predictionType: resolvePredictionType(options.predictionType, scheduler) };
   const timesteps = pairs.map((p) => p.timestep);
   const prompts = pairs.map((p) => p.prompt);
   const sample = stackHost(
@@ -71,9 +75,9 @@ export async function spoMinibatchStep(
   const uncond = noGrad(() => promptEncoder.encode(prompts.map(() => "")));
   const owned: Tensor[] = [sample, winner, loser, cond, uncond];
   try {
-    const refEps = noGrad(() => withAdaptersDisabled(unet, () => guidedEpsilon(unet, sample, timesteps, cond, uncond, scale)));
+    const refEps = noGrad(() => withAdaptersDisabled(unet, () => guidedEpsilon(unet, sample, timesteps, cond, uncond, scale, prediction)));
     owned.push(refEps);
-    const policyEps = guidedEpsilon(unet, sample, timesteps, cond, uncond, scale);
+    const policyEps = guidedEpsilon(unet, sample, timesteps, cond, uncond, scale, prediction);
     owned.push(policyEps);
     const out = spoLoss(scheduler, { policyEps, refEps, sample, winner, loser, timesteps }, options);
     owned.push(...Object.values(out));

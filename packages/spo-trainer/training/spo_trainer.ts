@@ -20,6 +20,7 @@ import {
   type TrainingCheckpoint,
   type TrainingProgress,
 } from "../checkpoint/training_checkpoint.ts";
+import { type PredictionType, resolvePredictionType } from "../losses/prediction_type.ts";
 import type { UpdateMetrics } from "../metrics/update_metrics.ts";
 import type { PromptEncoder } from "../sampler/guided_denoiser.ts";
 import { sampleSpoPairs, type SpoPair } from "../sampler/spo_sampler.ts";
@@ -71,6 +72,8 @@ export interface SpoTrainerOptions {
   onMetrics?: (metrics: UpdateMetrics, all: readonly UpdateMetrics[]) => void | Promise<void>;
   onValidation?: (event: { epoch: number; images: Tensor; prompt: string }) => void | Promise<void>;
   onCheckpoint?: (event: { location: string; progress: TrainingProgress }) => void | Promise<void>;
+  /** What the UNet predicts (default: the scheduler config's `predictionType`, else "epsilon"). */
+  predictionType?: PredictionType;
 }
 
 /** A non-finite loss or LoRA norm: the run stops and no checkpoint is written with those weights. */
@@ -159,6 +162,7 @@ export class SpoTrainer {
    * latest checkpoint (its config wins over `config`).
    */
   static async create(models: SpoTrainerModels, config: Partial<SpoTrainConfig>, options: SpoTrainerOptions): Promise<SpoTrainer> {
+    resolvePredictionType(options.predictionType, models.scheduler);
     let checkpoint: TrainingCheckpoint | null = null;
     if (options.resume) {
       if (!options.store) throw new RangeError("Cannot resume a run without a checkpoint store");
@@ -246,6 +250,7 @@ export class SpoTrainer {
       greedy: c.greedy,
       latentShape: c.latentShape,
       decode,
+      predictionType: this.#options.predictionType,
       onStep: ({ step, steps }) => this.#event("sample", { step, steps }),
     });
     let reward: number | null = null;
@@ -271,6 +276,7 @@ export class SpoTrainer {
           eta: c.eta,
           guidanceScale: c.guidanceScale,
           lossScale,
+          predictionType: this.#options.predictionType,
         }),
       context,
     );
@@ -287,6 +293,7 @@ export class SpoTrainer {
         diffusionDpoMinibatchStep({ unet, scheduler, promptEncoder, generator: this.generator }, batch as PreferencePair[], c.latentShape, {
           beta: betaOf(c),
           lossScale,
+          predictionType: this.#options.predictionType,
         }),
       context,
     );
