@@ -1,0 +1,88 @@
+// Runs the fast examples as a user would (child processes, public entries, from source) with small
+// settings, and checks what each writes: a valid 16×16 PNG, LoRA and checkpoint files that parse as
+// safetensors with the expected keys, and finite scores.
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { readSafetensorsFile } from "@spo/safetensors/node";
+
+const run = promisify(execFile);
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
+async function runExample(name: string, args: string[]): Promise<string> {
+  const file = fileURLToPath(new URL(`./${name}.ts`, import.meta.url));
+  const { stdout } = await run(process.execPath, ["--conditions=@spo/source", "--import", "tsx", file, ...args], { timeout: 120_000 });
+  return stdout;
+}
+
+let out: string;
+before(async () => {
+  out = await mkdtemp(join(tmpdir(), "spo-examples-"));
+});
+after(async () => {
+  await rm(out, { recursive: true, force: true });
+});
+
+test("lora_formats.ts writes kohya and diffusers LoRAs and a merged UNet that differs from the base", async () => {
+  const folder = join(out, "lora");
+  const stdout = await runExample("lora_formats", ["--out", folder]);
+  assert.match(stdout, /loaded: format kohya: 96 of 96 tensors matched 32 modules/);
+  await using kohya = await readSafetensorsFile(join(folder, "toy_kohya.safetensors"));
+  assert.equal(kohya.names.length, 96);
+  assert.ok(kohya.names.every((n) => n.startsWith("lora_unet_")));
+  await using diffusers = await readSafetensorsFile(join(folder, "toy_diffusers.safetensors"));
+  assert.equal(diffusers.names.length, 64); // down and up per module, alpha folded into up
+  assert.ok(diffusers.names.every((n) => n.startsWith("unet.") && /\.lora\.(down|up)\.weight$/.test(n)));
+  await using base = await readSafetensorsFile(join(folder, "unet_base_copy.safetensors"));
+  await using merged = await readSafetensorsFile(join(folder, "unet_merged.safetensors"));
+  assert.deepEqual([...merged.names].sort(), [...base.names].sort());
+  const key = base.names.find((n) => n.endsWith("attn1.to_q.weight"))!;
+  const [a, b] = [await base.tensor(key), await merged.tensor(key)];
+  assert.deepEqual([a.dtype, b.dtype], ["F32", "F32"]);
+  assert.notDeepEqual(b.data, a.data, `${key} changed by the merge`);
+});
+
+test("generate.ts writes a 16×16 PNG with a LoRA tag applied", async () => {
+  const folder = join(out, "generate");
+  const lora = join(out, "lora");
+  const stdout = await runExample("generate", [
+    "--steps",
+    "3",
+    "--seed",
+    "7",
+    "--out",
+    folder,
+    "--lora-dir",
+    lora,
+    "--prompt",
+    "<lora:toy_kohya:0.8> a large red circle in the center on a white background",
+  ]);
+  assert.match(stdout, /LoRAs: toy_kohya:0\.8/);
+  const png = await readFile(join(folder, "image-7.png"));
+  assert.deepEqual([...png.subarray(0, 8)], PNG_SIGNATURE);
+  assert.equal(png.toString("latin1", 12, 16), "IHDR");
+  assert.equal(png.readUInt32BE(16), 16);
+  assert.equal(png.readUInt32BE(20), 16);
+});
+
+test("score.ts writes a finite score per image and timestep", async () => {
+  const folder = join(out, "score");
+  await runExample("score", ["--timesteps", "900,0", "--out", folder]);
+  const result = JSON.parse(await readFile(join(folder, "scores.json"), "utf8"));
+  assert.deepEqual(
+    result.timesteps.map((r: { t: number }) => r.t),
+    [900, 0],
+  );
+  for (const row of result.timesteps) {
+    assert.equal(row.scores.length, 3);
+    assert.ok(row.scores.every(Number.isFinite));
+  }
+  // the exact reward ranks the correct rendering above the noisy one above the wrong scene
+  const [good, noisy, wrong] = result.exactReward;
+  assert.ok(good > noisy && noisy > wrong, JSON.stringify(result.exactReward));
+});
