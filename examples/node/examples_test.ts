@@ -86,3 +86,18 @@ test("score.ts writes a finite score per image and timestep", async () => {
   const [good, noisy, wrong] = result.exactReward;
   assert.ok(good > noisy && noisy > wrong, JSON.stringify(result.exactReward));
 });
+
+test("train_spo.ts trains a LoRA on the toy model and saves it in kohya format", async () => {
+  const folder = join(out, "train");
+  const stdout = await runExample("train_spo", ["--prompts", "2", "--steps", "4", "--out", folder]);
+  const losses = [...stdout.matchAll(/loss (\S+)/g)].map((m) => Number(m[1]));
+  assert.ok(losses.length > 0 && losses.every(Number.isFinite), stdout);
+  assert.equal(losses[0]!.toFixed(4), "0.6931"); // the first update: policy = reference, loss ln 2
+  await using lora = await readSafetensorsFile(join(folder, "spo_toy_kohya.safetensors"));
+  assert.ok(lora.names.length > 0 && lora.names.every((n) => n.startsWith("lora_unet_")));
+  const up = await lora.tensor(lora.names.find((n) => n.endsWith(".lora_up.weight"))!);
+  assert.ok(
+    up.data.some((byte: number) => byte !== 0),
+    "the trained up-weights are no longer zero",
+  );
+});
