@@ -101,3 +101,15 @@ test("train_spo.ts trains a LoRA on the toy model and saves it in kohya format",
     "the trained up-weights are no longer zero",
   );
 });
+
+test("custom_pipeline.ts samples pairs by hand with its own reward and trains a LoRA on them", async () => {
+  const folder = join(out, "custom");
+  const stdout = await runExample("custom_pipeline", ["--rounds", "1", "--steps", "4", "--out", folder]);
+  const round = /round 0: mean final centre brightness (\S+), (\d+) pairs/.exec(stdout);
+  assert.ok(round, stdout);
+  assert.ok(Number.isFinite(Number(round[1])), stdout);
+  // with pairs, one SPO update ran; its loss is ln 2 (the fresh LoRA's policy equals the reference)
+  if (Number(round[2]) > 0) assert.match(stdout, /pairs, loss 0\.6931/);
+  await using lora = await readSafetensorsFile(join(folder, "centre_kohya.safetensors"));
+  assert.equal(lora.names.length, 96); // 32 attention projections × (down, up, alpha)
+});
