@@ -113,3 +113,22 @@ test("custom_pipeline.ts samples pairs by hand with its own reward and trains a 
   await using lora = await readSafetensorsFile(join(folder, "centre_kohya.safetensors"));
   assert.equal(lora.names.length, 96); // 32 attention projections × (down, up, alpha)
 });
+
+test("checkpoints.ts reads a .ckpt without running it and converts it; a file that asks for code is refused", async () => {
+  const folder = join(out, "checkpoints");
+  const stdout = await runExample("checkpoints", ["--out", folder]);
+  assert.match(stdout, /zip format, 208 tensors/);
+  assert.match(stdout, /plain value global_step = 150/);
+  await using converted = await readSafetensorsFile(join(folder, "converted.safetensors"));
+  assert.equal(converted.names.length, 208);
+  assert.ok(converted.names.every((n) => n.startsWith("model.diffusion_model.")));
+  const evil = fileURLToPath(new URL("../../packages/torch-checkpoint/test/fixtures/oracle/torch_evil_os_system.bin", import.meta.url));
+  await assert.rejects(
+    runExample("checkpoints", ["--in", evil, "--out", join(out, "evil")]),
+    (error: { code?: number; stderr?: string }) => {
+      assert.equal(error.code, 1);
+      assert.match(error.stderr ?? "", /refused: .*posix\.system/);
+      return true;
+    },
+  );
+});
