@@ -18,6 +18,7 @@ export type { MemoryStats } from "./memory/buffer_pool.ts";
 export { keep, tidy } from "./memory/scope.ts";
 export { Tensor, type GradNode } from "./tensor/tensor.ts";
 export { type DType, f16BitsToF32, f32ToF16Bits } from "./tensor/dtype.ts";
+export { float32ToHalfBits, halfBitsToFloat32 } from "./tensor/half.ts";
 export { DeviceMismatchError, DisposedError, DTypeError, NonFiniteError, ShapeError } from "./tensor/errors.ts";
 export { BindingSizeError, checkBindingSizes } from "./ops/binding_limit.ts";
 export { type HostTensor, hostTensor } from "./tensor/host_tensor.ts";

@@ -1,7 +1,8 @@
 import { Device } from "../device/device.ts";
 import { keep as untrack, trackInScope } from "../memory/scope.ts";
 import { Storage } from "../memory/storage.ts";
-import { type ArrayFor, bytesPerElement, type DType, f16BitsToF32 } from "./dtype.ts";
+import { type ArrayFor, bytesPerElement, type DType } from "./dtype.ts";
+import { halfBitsToFloat32 } from "./half.ts";
 import { DisposedError } from "./errors.ts";
 import { formatShape, inferReshape, type Shape, sizeOf } from "./shape.ts";
 
@@ -186,10 +187,7 @@ function decodeHost(bytes: ArrayBuffer, dtype: DType, size: number): Float32Arra
     case "u32":
       return new Uint32Array(bytes, 0, size);
     case "f16": {
-      const halves = new Uint16Array(bytes, 0, size);
-      const out = new Float32Array(size);
-      for (let i = 0; i < size; i++) out[i] = f16BitsToF32(halves[i]);
-      return out;
+      return halfBitsToFloat32(new Uint16Array(bytes, 0, size));
     }
   }
 }

@@ -1,5 +1,6 @@
 import { Device } from "../../device/device.ts";
-import { bytesPerElement, type DType, f32ToF16Bits } from "../../tensor/dtype.ts";
+import { bytesPerElement, type DType } from "../../tensor/dtype.ts";
+import { float32ToHalfBits } from "../../tensor/half.ts";
 import { ShapeError } from "../../tensor/errors.ts";
 import { checkShape, formatShape, type Shape, sizeOf } from "../../tensor/shape.ts";
 import { Tensor } from "../../tensor/tensor.ts";
@@ -166,8 +167,7 @@ function encode(values: ArrayLike<number>, dtype: DType): ArrayBuffer {
   else if (dtype === "i32") new Int32Array(buffer).set(values);
   else if (dtype === "u32") new Uint32Array(buffer).set(values);
   else {
-    const halves = new Uint16Array(buffer);
-    for (let i = 0; i < values.length; i++) halves[i] = f32ToF16Bits(values[i]);
+    float32ToHalfBits(values, new Uint16Array(buffer));
   }
   return buffer;
 }
