@@ -94,6 +94,7 @@ export { Embedding } from "./nn/embedding.ts";
 export { Attention, type AttentionOptions } from "./nn/attention.ts";
 export { Activation, Dropout, quickGelu } from "./nn/activations.ts";
 export { loadWeights, type LoadWeightsOptions, type WeightSource } from "./nn/load_weights.ts";
+export { HostOffload, hostOffloadOf, offloadToHost } from "./nn/offload.ts";
 export { applyAdapters, type LayerAdapter } from "./nn/adapter.ts";
 export { type ConfigReaderOptions, DiffusersConfigReader, UnsupportedConfigError } from "./config/config_reader.ts";
 export { parseDiffusersJson } from "./config/diffusers_json.ts";

@@ -10,7 +10,7 @@ import { CLIPTextModel, CLIPTokenizer, loadClipWeights } from "@spo/clip";
 import { UNet2DConditionModel } from "@spo/diffusion-unet";
 import type { SafetensorsReader } from "@spo/safetensors";
 import { AutoencoderKL, loadAutoencoderKLWeights, loadTaesdWeights, TAESD } from "@spo/vae";
-import { Device, type LoadReport, loadWeights, type ModelDType, type Module, resolveModelDType } from "@spo/wgpu-tensor";
+import { Device, type LoadReport, loadWeights, type ModelDType, type Module, offloadToHost, resolveModelDType } from "@spo/wgpu-tensor";
 import { type ModelSource, toModelSource, type UrlModelSourceOptions } from "./model_source.ts";
 import { StableDiffusionPipeline } from "./stable_diffusion_pipeline.ts";
 
@@ -79,6 +79,11 @@ export interface LoadPipelineOptions extends UrlModelSourceOptions {
    * `.safetensors` file with both halves.
    */
   taesd?: ModelSource | string | URL;
+  /**
+   * Low-memory mode ({@link StableDiffusionPipeline.enableLowMemory}): the text encoder and VAE
+   * weights go to host memory as soon as each is loaded, and are on the GPU only while they run.
+   */
+  lowMemory?: boolean;
   /** Called as each part starts loading ("tokenizer", "text_encoder", "unet", "vae", "taesd"). */
   onProgress?: (part: string) => void;
 }
@@ -215,6 +220,7 @@ export async function loadPipelineFromSource(
       return await loadModel(files, weights.textEncoder, model, (m, reader) => loadClipWeights(m, reader, { strict: true }));
     });
     loaded.push(textEncoder);
+    if (options.lowMemory) await offloadToHost(textEncoder);
     progress("unet");
     const unet = await part(where, "the UNet", async () => {
       const model = UNet2DConditionModel.fromConfig(await readJson(files, "unet/config.json"), layer);
@@ -229,6 +235,7 @@ export async function loadPipelineFromSource(
         return await loadModel(files, weights.vae, model, (m, reader) => loadAutoencoderKLWeights(m, reader));
       });
       loaded.push(vae);
+      if (options.lowMemory) await offloadToHost(vae);
     }
     let taesd: TAESD | undefined;
     if (options.taesd !== undefined) {
@@ -237,7 +244,9 @@ export async function loadPipelineFromSource(
         typeof options.taesd === "string" || options.taesd instanceof URL ? options.taesd.toString() : options.taesd.location;
       taesd = await part(taesdWhere, "TAESD", () => loadTaesd(options.taesd!, device, sourceOf));
     }
-    return new StableDiffusionPipeline({ tokenizer, textEncoder, unet, vae, schedulerConfig, taesd });
+    const pipeline = new StableDiffusionPipeline({ tokenizer, textEncoder, unet, vae, schedulerConfig, taesd });
+    if (options.lowMemory) await pipeline.enableLowMemory();
+    return pipeline;
   } catch (error) {
     for (const model of loaded) model.dispose();
     throw error;

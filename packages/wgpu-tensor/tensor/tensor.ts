@@ -75,6 +75,18 @@ export class Tensor {
     return this;
   }
 
+  /**
+   * The inverse of `materialize()`: lets go of the GPU memory and keeps the tensor as a shape-only
+   * (meta) one, so modules that hold it stay intact. Weight offloading (`offloadToHost`) uses it.
+   */
+  unmaterialize(): this {
+    if (this.#isMeta) return this;
+    this.storageFor("unmaterialize").release();
+    this.#storage = null;
+    this.#isMeta = true;
+    return this;
+  }
+
   /** A tensor with uninitialised contents (for kernels that write every element). */
   static empty(shape: Shape, dtype: DType = "f32", device: Device = Device.default): Tensor {
     const storage = new Storage(device, sizeOf(shape) * bytesPerElement(dtype));
