@@ -1,97 +1,173 @@
-// The project's main job, runnable on any machine: `npm run demo`.
-// Finds a WebGPU adapter, prints it, runs real work on it and checks the answers against plain JS,
-// then runs a small diffusion sampling loop (tiny random UNet + DDIM) end to end.
-import { DDIMScheduler, UNet2DConditionModel } from "@spo/diffusion-unet";
-import { add, Device, gelu, matmul, mul, noGrad, randn, tensor, tidy } from "@spo/wgpu-tensor";
+// The project's main job, runnable on a fresh machine: `npm run demo` (`npm run demo -- --help`).
+//
+// 1. Finds a WebGPU adapter and checks two computations on it against plain JS.
+// 2. Measures the toy world's shipped base model on held-out prompts (colour–shape pairs it never
+//    saw): one image per prompt and seed, scored by the exact reward, mean with a 95 % interval.
+// 3. Fine-tunes it with SPO (a LoRA, training prompts only) under a progress bar.
+// 4. Measures it again on the same prompts and seeds, and writes into one output folder: the
+//    samples before and after (PNG), the loss and reward curves (SVG), summary.json, the metrics
+//    per update and the LoRA. Seeded: the same options give the same numbers on the same adapter.
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { saveLora } from "@spo/lora";
+import { writeLoraFile } from "@spo/lora/node";
+import { toPng } from "@spo/pipeline/node";
+import type { StepScorer } from "@spo/trainer";
+import { metricsChartSvg, metricsLine, progressWithEta } from "@spo/trainer/node";
+import * as toyworld from "@spo/toyworld/node";
+import {
+  evaluateToyModel,
+  exactRewardScorer,
+  fineTuneToySpo,
+  heldOutEvaluation,
+  IMAGE_SIZE,
+  imageGrid,
+  loadToyModel,
+  meanWithInterval,
+  renderScene,
+  TOY_BASE_MODEL_URL,
+  TOY_SPO_DEFAULTS,
+  type ToyEvaluation,
+} from "@spo/toyworld/node";
+import { Device } from "@spo/wgpu-tensor";
+import { checkAdapter } from "./demo/adapter_check.ts";
+import { DEMO_USAGE, type DemoOptions, DemoUsageError, parseDemoOptions } from "./demo/demo_options.ts";
+import { DEMO_FILES, prepareOutputFolder } from "./demo/output_folder.ts";
+import { trainingProgressBar } from "./demo/progress_bar.ts";
 
-const device = await Device.create();
-console.log(`WebGPU adapter: ${device.adapter.description} (${device.adapter.vendor}, ${device.adapter.isCpu ? "software" : "hardware"})`);
-console.log(`features: ${[...device.features].sort().join(", ")}`);
-let isCorrect = true;
+const GRID_COLUMNS = 16;
+const log = (line: string) => console.log(line);
+const isTty = process.stderr.isTTY === true;
 
-// 1. An elementwise chain over a million values, checked element by element.
-const count = 1 << 20;
-const values = Float32Array.from({ length: count }, (_, i) => Math.sin(i) * 3);
-let started = performance.now();
-const y = gelu(add(mul(tensor(values), 0.5), 1));
-const result = await y.toArray();
-let worst = 0;
-for (let i = 0; i < count; i++) {
-  const v = Math.fround(values[i] * 0.5) + 1;
-  worst = Math.max(worst, Math.abs(result[i] - 0.5 * v * (1 + erf(v / Math.SQRT2))));
-}
-isCorrect &&= worst < 1e-5;
-console.log(
-  `gelu(0.5·x + 1) over ${count} values: ${(performance.now() - started).toFixed(1)} ms, max |error| ${worst.toExponential(2)} → ${worst < 1e-5 ? "verified" : "WRONG"}`,
-);
-
-// 2. A 512×512×512 matmul, checked on 64 random entries against a float64 dot product.
-const n = 512;
-const a = Float32Array.from({ length: n * n }, (_, i) => Math.cos(i * 0.37));
-const b = Float32Array.from({ length: n * n }, (_, i) => Math.sin(i * 0.11));
-const at = tensor(a, [n, n]);
-const bt = tensor(b, [n, n]);
-await matmul(at, bt).toArray(); // warm-up (compiles the kernel)
-started = performance.now();
-const c = await matmul(at, bt).toArray();
-const matmulMs = performance.now() - started;
-let matmulError = 0;
-for (let s = 0; s < 64; s++) {
-  const i = (s * 131) % n;
-  const j = (s * 197) % n;
-  let dot = 0;
-  for (let k = 0; k < n; k++) dot += a[i * n + k] * b[k * n + j];
-  matmulError = Math.max(matmulError, Math.abs(c[i * n + j] - dot) / (1 + Math.abs(dot)));
-}
-isCorrect &&= matmulError < 1e-4;
-console.log(
-  `matmul 512³: ${matmulMs.toFixed(1)} ms (${((2 * n ** 3) / matmulMs / 1e6).toFixed(2)} GFLOP/s incl. readback), max rel. error ${matmulError.toExponential(2)} → ${matmulError < 1e-4 ? "verified" : "WRONG"}`,
-);
-
-// 3. Ten DDIM steps of a tiny random conditional UNet (the SD1.5 architecture, scaled down).
-const unet = UNet2DConditionModel.fromConfig({
-  block_out_channels: [32, 64],
-  layers_per_block: 1,
-  norm_num_groups: 8,
-  cross_attention_dim: 32,
-  attention_head_dim: 4,
-  down_block_types: ["CrossAttnDownBlock2D", "DownBlock2D"],
-  up_block_types: ["UpBlock2D", "CrossAttnUpBlock2D"],
-  sample_size: 16,
-});
-const scheduler = DDIMScheduler.fromConfig({
-  beta_schedule: "scaled_linear",
-  beta_start: 0.00085,
-  beta_end: 0.012,
-  set_alpha_to_one: false,
-  steps_offset: 1,
-  clip_sample: false,
-});
-scheduler.setTimesteps(10);
-const context = randn([1, 77, 32], { seed: 7 });
-let latents = randn([1, 4, 16, 16], { seed: 42 });
-started = performance.now();
-for (const t of scheduler.timesteps) {
-  const next = tidy(() => noGrad(() => scheduler.step(unet.forward(latents, t, context), t, latents).prevSample));
-  latents.dispose();
-  latents = next;
-}
-const final = await latents.toArray();
-const allFinite = final.every(Number.isFinite);
-isCorrect &&= allFinite;
-console.log(
-  `tiny UNet (${unet.parameterCount().toLocaleString("en")} parameters), 10 DDIM steps: ${(performance.now() - started).toFixed(0)} ms → ${allFinite ? "finite latents" : "NON-FINITE"}`,
-);
-
-device.destroy();
-if (!isCorrect) process.exit(1);
-
-function erf(v: number): number {
-  let term = v;
-  let sum = v;
-  for (let k = 1; k < 60; k++) {
-    term *= (-v * v) / k;
-    sum += term / (2 * k + 1);
+async function parseOrExit(): Promise<{ options: DemoOptions; replaced: string[] }> {
+  try {
+    const options = parseDemoOptions(process.argv.slice(2));
+    if (options === null) {
+      process.stdout.write(DEMO_USAGE);
+      process.exit(0);
+    }
+    return { options, replaced: await prepareOutputFolder(options.out, options.isOverwriteAllowed) };
+  } catch (error) {
+    if (!(error instanceof DemoUsageError)) throw error;
+    process.stderr.write(`demo: ${error.message}\n\n${DEMO_USAGE}`);
+    process.exit(2);
   }
-  return (2 / Math.sqrt(Math.PI)) * sum;
 }
+
+/** SPO's scorer: the toy step-aware preference model once the package ships one, or the exact reward. */
+async function loadScorer(kind: DemoOptions["scorer"], device: Device): Promise<StepScorer> {
+  if (kind === "exact") return exactRewardScorer();
+  const loadToySpm = (toyworld as Record<string, unknown>).loadToySpm as
+    | ((kind: "step-aware", options: { device: Device }) => Promise<StepScorer>)
+    | undefined;
+  if (!loadToySpm) throw new DemoUsageError("--scorer spm: this checkout ships no toy step-aware preference model yet; use --scorer exact");
+  return await loadToySpm("step-aware", { device });
+}
+
+function formatReward(r: { mean: number; low: number; high: number }): string {
+  return `${r.mean.toFixed(3)} (95 % CI ${r.low.toFixed(3)}–${r.high.toFixed(3)})`;
+}
+
+function evaluationProgress(label: string): (event: { done: number; total: number }) => void {
+  const started = performance.now();
+  return ({ done, total }) => log(`${label}: ${done}/${total} images (${((performance.now() - started) / 1000).toFixed(0)} s)`);
+}
+
+const { options, replaced } = await parseOrExit();
+const startedAt = performance.now();
+const cpuAtStart = process.cpuUsage();
+if (replaced.length > 0) log(`--overwrite: replacing ${replaced.join(", ")} in ${options.out}`);
+
+// 1. the adapter
+const device = await Device.create();
+Device.setDefault(device);
+if (!(await checkAdapter(device, log))) {
+  process.stderr.write("demo: this adapter computed wrong answers; stopping before the fine-tune\n");
+  device.destroy();
+  process.exit(1);
+}
+const preambleSeconds = (performance.now() - startedAt) / 1000;
+
+// 2. the base model on held-out prompts
+let scorer: StepScorer;
+try {
+  scorer = await loadScorer(options.scorer, device);
+} catch (error) {
+  if (!(error instanceof DemoUsageError)) throw error;
+  process.stderr.write(`demo: ${error.message}\n`);
+  device.destroy();
+  process.exit(2);
+}
+const pipe = await loadToyModel(TOY_BASE_MODEL_URL, { device });
+const model = pipe.components;
+const evaluationSet = heldOutEvaluation({ count: options.evalCount });
+const steps = options.steps;
+const evaluationOptions = { steps, guidanceScale: 5 };
+log(`\nbase model: ${model.unet.parameterCount().toLocaleString("en")} UNet parameters, 16×16 pixels, ${steps} DDIM steps, CFG 5`);
+const before = await evaluateToyModel(model, evaluationSet, { ...evaluationOptions, onProgress: evaluationProgress("held-out, before") });
+log(`held-out reward before: ${formatReward(before.reward)}`);
+
+// 3. SPO
+log(
+  `\nSPO: ${options.iterations} iteration${options.iterations === 1 ? "" : "s"} of ${TOY_SPO_DEFAULTS.sampleBatchSize} training prompts, ${options.scorer} scorer, seed ${options.seed}`,
+);
+const run = await fineTuneToySpo(model, {
+  scorer,
+  iterations: options.iterations,
+  config: { seed: options.seed, steps },
+  onProgress: trainingProgressBar((text) => process.stderr.write(text), isTty),
+});
+process.stderr.write(`${isTty ? "\r" : ""}${progressWithEta("SPO done".padEnd(24), run.iterations, run.iterations, run.seconds)}\n`);
+const last = run.metrics.at(-1);
+log(
+  `${run.metrics.length} updates in ${run.seconds.toFixed(0)} s` +
+    (last ? `; last loss ${last.loss.toFixed(4)}, pairs kept ${last.pairsKept}/${last.pairsOffered}` : "; no pair passed the threshold"),
+);
+
+// 4. the fine-tuned model on the same prompts and seeds
+const after = await evaluateToyModel(model, evaluationSet, { ...evaluationOptions, onProgress: evaluationProgress("held-out, after") });
+const difference = meanWithInterval(Array.from(after.rewards, (r, i) => r - before.rewards[i]!));
+const wallSeconds = (performance.now() - startedAt) / 1000;
+const cpu = process.cpuUsage(cpuAtStart);
+
+// outputs
+const out = (name: string) => join(options.out, name);
+const shown = Math.min(GRID_COLUMNS, options.evalCount);
+const truth = evaluationSet.scenes.slice(0, shown).map((scene, i) => renderScene(scene, { seed: evaluationSet.seeds[i] }));
+const rows = (e: ToyEvaluation) => e.images.slice(0, shown);
+const grid = imageGrid([...rows(before), ...rows(after), ...truth], { columns: shown, size: IMAGE_SIZE, scale: 4 });
+await writeFile(out(DEMO_FILES.grid), toPng(grid));
+await writeFile(out(DEMO_FILES.chart), metricsChartSvg(run.metrics, { title: `SPO on the toy model (${options.scorer} scorer)` }));
+await writeFile(out(DEMO_FILES.metrics), run.metrics.map(metricsLine).join(""));
+await writeLoraFile(out(DEMO_FILES.lora), await saveLora(run.adapter, "diffusers"));
+const summary = {
+  scorer: options.scorer,
+  seed: options.seed,
+  adapter: device.adapter.description,
+  evaluationImages: options.evalCount,
+  evaluation: { split: "heldout", promptSeed: 2024, firstNoiseSeed: evaluationSet.seeds[0], ...evaluationOptions, eta: 0 },
+  before: before.reward,
+  after: after.reward,
+  difference,
+  iterations: run.iterations,
+  updates: run.metrics.length,
+  wallSeconds,
+  cpuSeconds: (cpu.user + cpu.system) / 1e6,
+  phaseSeconds: { preamble: preambleSeconds, evaluationBefore: before.seconds, fineTune: run.seconds, evaluationAfter: after.seconds },
+  config: run.config,
+  gridRows: ["before", "after", "rendered ground truth"],
+  shownPrompts: evaluationSet.prompts.slice(0, shown),
+  rewardsBefore: Array.from(before.rewards),
+  rewardsAfter: Array.from(after.rewards),
+};
+await writeFile(out(DEMO_FILES.summary), `${JSON.stringify(summary, null, 2)}\n`);
+run.remove();
+pipe.dispose();
+device.destroy();
+
+log(`\nmean exact reward on ${options.evalCount} held-out prompts (same seeds):`);
+log(`  before SPO  ${formatReward(before.reward)}`);
+log(`  after SPO   ${formatReward(after.reward)}`);
+log(`  difference  ${difference.mean >= 0 ? "+" : ""}${formatReward(difference)} (paired, image by image)`);
+log(`wall time ${wallSeconds.toFixed(0)} s (CPU time ${summary.cpuSeconds.toFixed(0)} s)`);
+log(`wrote ${Object.values(DEMO_FILES).join(", ")} in ${options.out}/`);

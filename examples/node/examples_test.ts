@@ -3,7 +3,7 @@
 // safetensors with the expected keys, and finite scores.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -131,4 +131,52 @@ test("checkpoints.ts reads a .ckpt without running it and converts it; a file th
       return true;
     },
   );
+});
+
+test("demo.ts checks the adapter, fine-tunes with SPO and writes the grid, the chart and summary.json into its folder", async () => {
+  const folder = join(out, "demo");
+  const stdout = await runExample("demo", ["--iterations", "1", "--eval-count", "2", "--steps", "3", "--scorer", "exact", "--out", folder]);
+  assert.match(stdout, /gelu\(0\.5·x \+ 1\) over 1048576 values: .* → verified/);
+  assert.match(stdout, /matmul 512³: .* → verified/);
+  assert.match(stdout, /before SPO {2}0\.\d{3} \(95 % CI/);
+  assert.deepEqual((await readdir(folder)).sort(), [
+    "lora.safetensors",
+    "metrics.jsonl",
+    "samples_before_after.png",
+    "summary.json",
+    "training_curves.svg",
+  ]);
+  const summary = JSON.parse(await readFile(join(folder, "summary.json"), "utf8"));
+  assert.equal(summary.evaluationImages, 2);
+  for (const key of ["before", "after"]) {
+    const r = summary[key];
+    assert.equal(r.n, 2);
+    assert.ok(r.low <= r.mean && r.mean <= r.high && r.mean >= 0 && r.mean <= 1, JSON.stringify(r));
+  }
+  assert.ok(summary.wallSeconds > 0);
+  assert.equal(summary.iterations, 1);
+  assert.equal(summary.rewardsAfter.length, 2);
+  const png = await readFile(join(folder, "samples_before_after.png"));
+  assert.deepEqual([...png.subarray(0, 8)], PNG_SIGNATURE);
+  // 2 columns and 3 rows (before, after, ground truth) of 64-pixel cells with 2-pixel gutters
+  assert.deepEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [2 * 66 + 2, 3 * 66 + 2]);
+  assert.match(await readFile(join(folder, "training_curves.svg"), "utf8"), /^<svg [^>]*>[\s\S]*loss[\s\S]*<\/svg>\n$/);
+});
+
+test("demo.ts refuses a folder that is not empty and a bad option before any work", async () => {
+  const folder = join(out, "demo-busy");
+  await mkdir(folder, { recursive: true });
+  await writeFile(join(folder, "keep.txt"), "mine");
+  for (const args of [
+    ["--out", folder],
+    ["--iterations", "0", "--out", join(out, "demo-unused")],
+    ["--scorer", "clip"],
+  ]) {
+    await assert.rejects(runExample("demo", args), (error: { code?: number; stderr?: string }) => {
+      assert.equal(error.code, 2, args.join(" "));
+      assert.match(error.stderr ?? "", /^demo: .*\n\nusage: npm run demo/);
+      return true;
+    });
+  }
+  assert.deepEqual(await readdir(folder), ["keep.txt"]);
 });

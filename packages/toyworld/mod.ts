@@ -63,3 +63,14 @@ export { bestFit, refinedFit, type ShapeFit, type Template, TEMPLATE_SIZES, temp
 export { meanWithInterval, type MeanWithInterval } from "./reward/statistics.ts";
 export { TOY_MODEL_INDEX, TOY_SCHEDULER_CONFIG, TOY_TEXT_ENCODER_CONFIG, TOY_UNET_CONFIG } from "./model/toy_configs.ts";
 export { sampleToyImages, type SampleToyOptions, type ToyModel, toyPromptEncoder } from "./model/toy_sampler.ts";
+export {
+  checkTrainingPrompts,
+  HeldOutLeakError,
+  heldOutEvaluation,
+  type HeldOutEvaluationOptions,
+  type ToyEvaluationSet,
+  trainingPrompts,
+} from "./finetune/evaluation_set.ts";
+export { type EvaluateToyOptions, evaluateToyModel, type ToyEvaluation } from "./finetune/evaluate.ts";
+export { exactRewardScorer } from "./finetune/exact_reward_scorer.ts";
+export { fineTuneToySpo, TOY_SPO_DEFAULTS, type ToyFineTuneOptions, type ToyFineTuneResult } from "./finetune/fine_tune.ts";

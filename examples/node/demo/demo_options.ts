@@ -1,0 +1,88 @@
+// The demo's command line: parsed and checked before any work, with a usage text for mistakes.
+import { parseArgs } from "node:util";
+
+export type DemoScorer = "spm" | "exact";
+
+export interface DemoOptions {
+  out: string;
+  isOverwriteAllowed: boolean;
+  scorer: DemoScorer;
+  iterations: number;
+  evalCount: number;
+  steps: number;
+  seed: number;
+}
+
+/** A bad command line (exit code 2, with the usage). */
+export class DemoUsageError extends Error {
+  override name = "DemoUsageError";
+}
+
+export const DEMO_DEFAULTS = {
+  out: "demo-output",
+  scorer: "exact" as DemoScorer,
+  iterations: 16,
+  evalCount: 64,
+  steps: 10,
+  seed: 0,
+};
+
+export const DEMO_USAGE = `usage: npm run demo -- [options]
+
+Fine-tunes the toy world's base model with SPO and measures it on held-out prompts before and after.
+
+  --out <folder>       where everything is written (default ${DEMO_DEFAULTS.out}/); it must be empty or new
+  --overwrite          write into a folder that is not empty (files of an earlier demo are replaced)
+  --scorer spm|exact   SPO's step scorer: the toy step-aware preference model, or the exact reward
+                       of each candidate's x̂₀ (default ${DEMO_DEFAULTS.scorer})
+  --iterations <n>     SPO iterations of 4 prompts each (default ${DEMO_DEFAULTS.iterations})
+  --eval-count <n>     held-out prompts evaluated before and after, at least 2 (default ${DEMO_DEFAULTS.evalCount})
+  --steps <n>          DDIM steps of SPO's sampler and of the evaluation, at least 3 (default ${DEMO_DEFAULTS.steps})
+  --seed <n>           seed of the training prompts, noise and LoRA (default ${DEMO_DEFAULTS.seed})
+  --help               this text
+`;
+
+function positiveInteger(name: string, text: string, minimum: number): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < minimum)
+    throw new DemoUsageError(`--${name} is ${JSON.stringify(text)}: expected an integer ≥ ${minimum}`);
+  return value;
+}
+
+/** The options of `args` (without the node and script paths), or null for --help. */
+export function parseDemoOptions(args: readonly string[]): DemoOptions | null {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: [...args],
+      options: {
+        out: { type: "string" },
+        overwrite: { type: "boolean" },
+        scorer: { type: "string" },
+        iterations: { type: "string" },
+        "eval-count": { type: "string" },
+        steps: { type: "string" },
+        seed: { type: "string" },
+        help: { type: "boolean" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    throw new DemoUsageError((error as Error).message);
+  }
+  if (values.help) return null;
+  const scorer = (values.scorer as string | undefined) ?? DEMO_DEFAULTS.scorer;
+  if (scorer !== "spm" && scorer !== "exact") throw new DemoUsageError(`--scorer is ${JSON.stringify(scorer)}: expected spm or exact`);
+  const out = (values.out as string | undefined) ?? DEMO_DEFAULTS.out;
+  if (out.trim() === "") throw new DemoUsageError("--out is empty: expected a folder");
+  return {
+    out,
+    isOverwriteAllowed: values.overwrite === true,
+    scorer,
+    iterations: positiveInteger("iterations", (values.iterations as string | undefined) ?? String(DEMO_DEFAULTS.iterations), 1),
+    evalCount: positiveInteger("eval-count", (values["eval-count"] as string | undefined) ?? String(DEMO_DEFAULTS.evalCount), 2),
+    steps: positiveInteger("steps", (values.steps as string | undefined) ?? String(DEMO_DEFAULTS.steps), 3),
+    seed: positiveInteger("seed", (values.seed as string | undefined) ?? String(DEMO_DEFAULTS.seed), 0),
+  };
+}
