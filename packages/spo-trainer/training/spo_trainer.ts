@@ -10,7 +10,7 @@
  * @module
  */
 
-import { AdamW, add, clipGradNorm, noGrad, RandomGenerator, sum, square, type Tensor, tidy } from "@spo/wgpu-tensor";
+import { AdamW, add, clipGradNorm, GradScaler, noGrad, RandomGenerator, sum, square, type Tensor, tidy } from "@spo/wgpu-tensor";
 import type { DDIMScheduler } from "@spo/diffusion-unet";
 import { injectLora, type LoraAdapter, saveLora } from "@spo/lora";
 import {
@@ -74,6 +74,14 @@ export interface SpoTrainerOptions {
   onCheckpoint?: (event: { location: string; progress: TrainingProgress }) => void | Promise<void>;
   /** What the UNet predicts (default: the scheduler config's `predictionType`, else "epsilon"). */
   predictionType?: PredictionType;
+  /**
+   * Loss scaling for an f16 UNet (PRECISION_RULES.loraGradients): the loss is multiplied by the
+   * scale before backward, the gradients divided by it before clipping, and an update whose
+   * gradients hold an inf or NaN is skipped (LoRA and AdamW unchanged) and the scale lowered.
+   * Default: `new GradScaler()` (torch's rule: 2¹⁶, ×½ on overflow, ×2 after 2000 clean updates)
+   * when the UNet's weights are f16, none for f32; null turns it off.
+   */
+  gradScaler?: GradScaler | null;
 }
 
 /** A non-finite loss or LoRA norm: the run stops and no checkpoint is written with those weights. */
@@ -118,6 +126,10 @@ export class SpoTrainer {
   readonly adapter: LoraAdapter;
   readonly optimizer: AdamW;
   readonly generator: RandomGenerator;
+  /** Loss scaling (see {@link SpoTrainerOptions.gradScaler}); null when off. */
+  readonly scaler: GradScaler | null;
+  /** Updates skipped because a scaled gradient overflowed. */
+  skippedUpdates = 0;
   readonly metrics: UpdateMetrics[] = [];
   progress: TrainingProgress;
   readonly #models: SpoTrainerModels;
@@ -138,6 +150,8 @@ export class SpoTrainer {
     if (isSpo && !models.scorer) throw new RangeError("Cannot train with SPO: no scorer given (a StepScorer or a function)");
     this.#itemCount = data.length;
     this.#scorer = models.scorer ? asStepScorer(models.scorer) : null;
+    const isHalf = models.unet.parameters()[0]?.dtype === "f16";
+    this.scaler = options.gradScaler !== undefined ? options.gradScaler : isHalf ? new GradScaler() : null;
     this.adapter = injectLora(models.unet, {
       name: "spo",
       rank: config.loraRank,
@@ -314,7 +328,7 @@ export class SpoTrainer {
     let pending: MinibatchStats[] = [];
     for (let i = 0; i < batches.length; i++) {
       this.#event("train");
-      const stats = await step(batches[i], 1 / c.gradientAccumulationSteps);
+      const stats = await step(batches[i], (this.scaler?.scale ?? 1) / c.gradientAccumulationSteps);
       if (!Number.isFinite(stats.loss)) {
         this.optimizer.zeroGrad();
         throw new TrainingDivergedError(
@@ -336,8 +350,12 @@ export class SpoTrainer {
     context: { pairsKept: number; pairsOffered: number; meanScore: number | null; reward: number | null },
   ): Promise<void> {
     const c = this.config;
-    if (c.maxGradNorm !== null) clipGradNorm(this.optimizer.params, c.maxGradNorm).dispose();
-    this.optimizer.step();
+    // with loss scaling: unscale first (clipping sees true gradients), skip the step on inf/NaN
+    const gradientsFinite = this.scaler ? await this.scaler.unscale(this.optimizer) : true;
+    if (gradientsFinite && c.maxGradNorm !== null) clipGradNorm(this.optimizer.params, c.maxGradNorm).dispose();
+    if (this.scaler) {
+      if (!(await this.scaler.step(this.optimizer))) this.skippedUpdates++;
+    } else this.optimizer.step();
     this.optimizer.zeroGrad();
     this.progress.update++;
     const loraNorm = await this.loraNorm();
