@@ -1,0 +1,210 @@
+/**
+ * Trains the two toy preference models and writes them to `assets/spm/` (or `--out`):
+ * `npm run toyworld:train-spm -- [--base <model folder>] [--out <folder>] [--quick]`.
+ *
+ * SPO's recipe at toy scale, in three stages:
+ * 1. a "PickScore" stage: a plain CLIP-like scorer learns from rendered pairs (the prompt's rendering
+ *    against near misses and degraded copies, labelled by the exact reward; no UNet call);
+ * 2. the step-aware model starts from it with SPO's adaLN init and learns from pairs of base-model
+ *    samples of the same prompt (labelled by the exact reward) seen as x̂0 of the frozen base model at
+ *    t ~ U{0…999}, both images noised alike;
+ * 3. the step-agnostic model starts from the same stage-1 weights and learns from the same pairs,
+ *    clean only (the ablation's scorer).
+ * Then both are evaluated on pairs of base samples for held-out prompts at SPO's timesteps
+ * {0, 251, 501, 701, 951}; the accuracies go to `accuracy.json` beside the models.
+ * Seeded throughout: the same adapter gives the same weights.
+ */
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { loadDefaultClipTokenizer } from "@spo/clip/node";
+import {
+  evaluatePairwiseAccuracy,
+  type PairwiseAccuracy,
+  SPM_EVAL_TIMESTEPS,
+  type StepDenoiser,
+  StepPreferenceModel,
+  trainStepPreferenceModel,
+} from "@spo/step-preference-model";
+import { loadStepPreferenceModel } from "@spo/step-preference-model/node";
+import { Device, tensor } from "@spo/wgpu-tensor";
+import { loadToyModel, TOY_BASE_MODEL_URL } from "../model/load_toy_model_node.ts";
+import { sampleToyImages } from "../model/toy_sampler.ts";
+import { formatPrompt } from "../world/grammar.ts";
+import { IMAGE_SIZE } from "../world/render.ts";
+import { sampleScenes, type Split } from "../world/split.ts";
+import { type HostPairs, pairBatch, renderedPairs, sampledPairs } from "./preference_pairs.ts";
+import { saveToySpmFolder } from "./save_toy_spm_node.ts";
+import { TOY_SPM_CONFIG } from "./toy_spm_config.ts";
+import { toyStepDenoiser } from "./toy_denoiser.ts";
+
+/** The settings of the shipped models (`--quick` divides the sizes for a smoke run). */
+export const SPM_TRAINING = {
+  renderedPairs: 4096,
+  renderedSteps: 150,
+  renderedBatchPairs: 32,
+  samplePrompts: 48,
+  evalPrompts: 16,
+  samplesPerPrompt: 4,
+  sampleSteps: 10,
+  spmSteps: 100,
+  batchPairs: 16,
+  learningRate: 1e-3,
+  seed: 0,
+} as const;
+
+const { values } = parseArgs({
+  options: {
+    base: { type: "string", default: fileURLToPath(TOY_BASE_MODEL_URL) },
+    out: { type: "string", default: fileURLToPath(new URL("../assets/spm/", import.meta.url)) },
+    quick: { type: "boolean", default: false },
+  },
+});
+const scaled = (value: number) => (values.quick ? Math.max(1, Math.floor(value / 16)) : value);
+const settings = {
+  ...SPM_TRAINING,
+  renderedPairs: scaled(SPM_TRAINING.renderedPairs),
+  renderedSteps: scaled(SPM_TRAINING.renderedSteps),
+  samplePrompts: scaled(SPM_TRAINING.samplePrompts),
+  evalPrompts: scaled(SPM_TRAINING.evalPrompts),
+  spmSteps: scaled(SPM_TRAINING.spmSteps),
+};
+const started = performance.now();
+const seconds = () => ((performance.now() - started) / 1000).toFixed(0);
+const device = await Device.create();
+const tokenizer = await loadDefaultClipTokenizer();
+const base = await loadToyModel(values.base!, { device });
+const denoiser = memoised(toyStepDenoiser(base.components));
+
+/** Remembers x̂0 per request, so evaluating two models on the same pairs runs the UNet once. */
+function memoised(inner: StepDenoiser): StepDenoiser {
+  const cache = new Map<string, { shape: number[]; data: Float32Array }>();
+  return async (request) => {
+    const key = JSON.stringify([request.prompts, request.timesteps, request.noiseSeeds, fingerprint(await request.images.toArray())]);
+    let hit = cache.get(key);
+    if (!hit) {
+      const out = await inner(request);
+      hit = { shape: [...out.shape], data: Float32Array.from(await out.toArray()) };
+      out.dispose();
+      cache.set(key, hit);
+    }
+    return tensor(hit.data, hit.shape, { device });
+  };
+}
+
+/** A 32-bit FNV-1a hash of the values' bits (the images part of the cache key). */
+function fingerprint(values: ArrayLike<number>): number {
+  const bits = new Uint32Array(Float32Array.from(values).buffer);
+  let hash = 0x811c9dc5;
+  for (const b of bits) hash = Math.imul(hash ^ b, 0x01000193) >>> 0;
+  return hash;
+}
+
+/** Base-model samples, `samplesPerPrompt` seeds per prompt, in chunks (one UNet call per step each). */
+async function baseSamples(split: Split, promptCount: number, seed: number): Promise<{ images: Float32Array; prompts: string[] }> {
+  const prompts = sampleScenes(promptCount, { split, seed }).map(formatPrompt);
+  const per = settings.samplesPerPrompt;
+  const values = 3 * IMAGE_SIZE * IMAGE_SIZE;
+  const images = new Float32Array(promptCount * per * values);
+  const chunk = 16;
+  for (let start = 0; start < promptCount; start += chunk) {
+    const group = prompts.slice(start, start + chunk);
+    const rows = group.flatMap((p) => new Array<string>(per).fill(p));
+    const seeds = rows.map((_, i) => seed * 1_000_003 + (start * per + i));
+    images.set(await sampleToyImages(base.components, rows, { seeds, steps: settings.sampleSteps }), start * per * values);
+    console.log(`  sampled ${Math.min(start + chunk, promptCount) * per}/${promptCount * per} ${split} images (${seconds()} s)`);
+  }
+  return { images, prompts };
+}
+
+function describe(pairs: HostPairs): string {
+  const ties = pairs.labels.filter((l) => l === 0.5).length;
+  return `${pairs.labels.length} pairs (${ties} ties)`;
+}
+
+async function train(model: StepPreferenceModel, pairs: HostPairs, steps: number, batch: number, withDenoiser: boolean, name: string) {
+  const { losses } = await trainStepPreferenceModel(model, {
+    tokenizer,
+    pairs: (step) => pairBatch(pairs, step * batch, batch, device),
+    denoiser: withDenoiser ? denoiser : undefined,
+    steps,
+    lr: settings.learningRate,
+    weightDecay: 0.01,
+    warmupSteps: Math.ceil(steps / 10),
+    seed: settings.seed,
+    onStep: ({ step, loss }) => {
+      if (step % 25 === 0 || step === steps) console.log(`  ${name} step ${step}/${steps} loss ${loss.toFixed(4)} (${seconds()} s)`);
+    },
+  });
+  return losses;
+}
+
+// 1. the PickScore stage: a plain scorer on rendered pairs
+const rendered = renderedPairs(settings.renderedPairs, { seed: settings.seed });
+console.log(`stage 1: ${describe(rendered)} rendered from training prompts`);
+const pickScore = StepPreferenceModel.fromConfig(TOY_SPM_CONFIG, { device, isTimeConditioned: false, seed: settings.seed + 11 });
+await train(pickScore, rendered, settings.renderedSteps, settings.renderedBatchPairs, false, "stage 1");
+const scratch = await mkdtemp(join(tmpdir(), "toy-spm-"));
+await saveToySpmFolder(scratch, pickScore);
+pickScore.dispose();
+
+// 2–3. both models from the stage-1 weights, on pairs of base samples
+const train_ = await baseSamples("train", settings.samplePrompts, settings.seed + 1);
+const sampled = sampledPairs(train_.images, train_.prompts, settings.samplesPerPrompt);
+console.log(`stage 2: ${describe(sampled)} of base samples for ${settings.samplePrompts} training prompts`);
+const fromStage1 = (isTimeConditioned: boolean) =>
+  loadStepPreferenceModel(scratch, {
+    device,
+    config: { ...TOY_SPM_CONFIG },
+    isTimeConditioned,
+    initFromClip: isTimeConditioned,
+    seed: settings.seed + 13,
+  });
+const stepAware = await fromStage1(true);
+await train(stepAware, sampled, settings.spmSteps, settings.batchPairs, true, "step-aware");
+const stepAgnostic = await fromStage1(false);
+await train(stepAgnostic, sampled, settings.spmSteps, settings.batchPairs, false, "step-agnostic");
+await rm(scratch, { recursive: true, force: true });
+
+// evaluation on held-out prompts
+const held = await baseSamples("heldout", settings.evalPrompts, settings.seed + 2);
+const evalPairs = sampledPairs(held.images, held.prompts, settings.samplesPerPrompt);
+console.log(`evaluation: ${describe(evalPairs)} of base samples for ${settings.evalPrompts} held-out prompts`);
+const batches = Array.from({ length: Math.ceil(evalPairs.labels.length / 64) }, (_, i) =>
+  pairBatch(evalPairs, i * 64, Math.min(64, evalPairs.labels.length - i * 64), device),
+);
+const accuracy: Record<string, PairwiseAccuracy[]> = {};
+for (const [name, model] of [
+  ["step-aware", stepAware],
+  ["step-agnostic", stepAgnostic],
+] as const) {
+  accuracy[name] = await evaluatePairwiseAccuracy(model, batches, { tokenizer, denoiser, timesteps: SPM_EVAL_TIMESTEPS, seed: 5 });
+  console.log(
+    `${name}: ${accuracy[name].map((a) => `t=${a.timestep} ${(100 * a.accuracy).toFixed(1)} %`).join(", ")} (${accuracy[name][0]!.count} decided pairs)`,
+  );
+}
+
+const out = values.out!;
+const metadata = { base_model: "toyworld base_model", seed: String(settings.seed) };
+await saveToySpmFolder(join(out, "step_aware"), stepAware, metadata);
+await saveToySpmFolder(join(out, "step_agnostic"), stepAgnostic, metadata);
+const report = {
+  settings,
+  trainingPairs: { rendered: rendered.labels.length, sampled: sampled.labels.length },
+  evaluationPairs: evalPairs.labels.length,
+  accuracy,
+  wallSeconds: Number(seconds()),
+  adapter: device.adapter.description,
+};
+await writeFile(join(out, "accuracy.json"), `${JSON.stringify(report, null, 2)}\n`);
+console.log(`wrote ${out} in ${seconds()} s`);
+for (const b of batches) {
+  b.imagesA.dispose();
+  b.imagesB.dispose();
+}
+stepAware.dispose();
+stepAgnostic.dispose();
+base.dispose();
+device.destroy();
