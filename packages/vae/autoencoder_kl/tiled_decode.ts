@@ -8,7 +8,7 @@
  * @module
  */
 
-import { add, concat, mul, narrow, sub, type Tensor, tensor, tidy } from "@spo/wgpu-tensor";
+import { add, concat, type DType, mul, narrow, sub, type Tensor, tensor, tidy } from "@spo/wgpu-tensor";
 import type { AutoencoderKLConfig } from "./vae_config.ts";
 
 /** Options of tiled decoding. */
@@ -22,6 +22,8 @@ export interface VAETilingOptions {
 /** What a tiled decode needs of the model: its config and a plain decode of one tile. */
 export interface TileDecoder {
   readonly config: AutoencoderKLConfig;
+  /** dtype of the decoder's activations (an f16 VAE's feature maps take 2 bytes a value); default f32. */
+  readonly dtype?: DType;
   decode(z: Tensor): Tensor;
 }
 
@@ -130,7 +132,7 @@ export function tiledDecode(vae: TileDecoder, z: Tensor, options: VAETilingOptio
 
 /**
  * Decodes latents so that no feature map exceeds `maxBindingBytes` (a device's
- * `maxBindingBytes`): whole when it fits, else one image at a time, and each image in tiles when
+ * `maxBindingBytes`), counting the bytes of the VAE's dtype (2 a value for f16): whole when it fits, else one image at a time, and each image in tiles when
  * one image alone is too large. Throws a RangeError naming the limit when even 8-latent tiles are.
  *
  * @example
@@ -140,9 +142,10 @@ export function tiledDecode(vae: TileDecoder, z: Tensor, options: VAETilingOptio
  */
 export function decodeWithinLimit(vae: TileDecoder, z: Tensor, maxBindingBytes: number): Tensor {
   const [batch, , h, w] = z.shape as [number, number, number, number];
-  if (largestDecodeActivationBytes(vae.config, batch, h, w) <= maxBindingBytes) return vae.decode(z);
-  const oneImageFits = largestDecodeActivationBytes(vae.config, 1, h, w) <= maxBindingBytes;
-  const tileLatentSize = oneImageFits ? null : tileLatentSizeWithin(vae.config, maxBindingBytes);
+  const size = vae.dtype === "f16" ? 2 : 4;
+  if (largestDecodeActivationBytes(vae.config, batch, h, w, size) <= maxBindingBytes) return vae.decode(z);
+  const oneImageFits = largestDecodeActivationBytes(vae.config, 1, h, w, size) <= maxBindingBytes;
+  const tileLatentSize = oneImageFits ? null : tileLatentSizeWithin(vae.config, maxBindingBytes, size);
   if (!oneImageFits && tileLatentSize === null) {
     throw new RangeError(
       `Cannot decode latents of ${h}×${w}: even 8×8-latent tiles need more than ${maxBindingBytes} bytes in one binding`,

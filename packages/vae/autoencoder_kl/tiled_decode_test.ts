@@ -154,4 +154,21 @@ describe("tiled VAE decoding", () => {
     assert.throws(() => decodeWithinLimit(vae, z, 64), /even 8×8-latent tiles need more than 64 bytes/);
     z.dispose();
   });
+
+  test("an f16 VAE's tiles are sized for 2-byte values: what fits in f16 is decoded whole", async (t) => {
+    if (!device.hasF16) return t.diagnostic("no shader-f16 on this adapter");
+    const sd15 = autoencoderKLConfigFromDiffusers(SD15_VAE_CONFIG);
+    assert.equal(largestDecodeActivationBytes(sd15, 1, 64, 64, 2), 128 * 2 ** 20, "SD1.5's 512×512 decode fits 128 MiB in f16");
+    assert.equal(tileLatentSizeWithin(sd15, 64 * 2 ** 20, 2), 40);
+    const half = AutoencoderKL.fromConfig(TINY_VAE, { dtype: "f16" });
+    const z = randn([1, 4, 12, 12], { seed: 6 });
+    const inHalf = largestDecodeActivationBytes(half.config, 1, 12, 12, 2);
+    const plain = await toHost(half.decode(z));
+    // a limit between the f16 and the f32 size of the largest map: whole in f16 (tiles would differ)
+    assert.deepEqual((await toHost(decodeWithinLimit(half, z, inHalf))).data, plain.data);
+    // SD1.5 in f16 at a 64 MiB limit: 40-latent tiles (4-byte sizing gives 32)
+    assert.equal(tileLatentSizeWithin(sd15, 64 * 2 ** 20), 32);
+    z.dispose();
+    half.dispose();
+  });
 });
