@@ -20,7 +20,8 @@ function loraFiles(context: CaseContext): [string, string][] {
 export const unetLoraKind: KindRunner = {
   kind: "unet_lora",
   async run(context) {
-    const unet = await loadCaseUNet(context);
+    const unet = await loadCaseUNet(context, context.dtype);
+    if (context.dtype === "f16") context.ranInHalfPrecision(unet);
     const owned: Tensor[] = [];
     const upload = async (name: string) => {
       const { data, shape } = await context.float32(name);
