@@ -114,7 +114,7 @@ log(
 const run = await fineTuneToySpo(model, {
   scorer,
   iterations: options.iterations,
-  config: { seed: options.seed, steps },
+  config: { seed: options.seed, steps, learningRate: options.learningRate },
   onProgress: trainingProgressBar((text) => process.stderr.write(text), isTty),
 });
 process.stderr.write(`${isTty ? "\r" : ""}${progressWithEta("SPO done".padEnd(24), run.iterations, run.iterations, run.seconds)}\n`);

@@ -1,5 +1,6 @@
 // The demo's command line: parsed and checked before any work, with a usage text for mistakes.
 import { parseArgs } from "node:util";
+import { TOY_SPO_DEFAULTS } from "@spo/toyworld";
 
 export type DemoScorer = "spm" | "exact";
 
@@ -10,6 +11,7 @@ export interface DemoOptions {
   iterations: number;
   evalCount: number;
   steps: number;
+  learningRate: number;
   seed: number;
 }
 
@@ -23,7 +25,8 @@ export const DEMO_DEFAULTS = {
   scorer: "exact" as DemoScorer,
   iterations: 16,
   evalCount: 64,
-  steps: 10,
+  steps: TOY_SPO_DEFAULTS.steps!,
+  learningRate: TOY_SPO_DEFAULTS.learningRate!,
   seed: 0,
 };
 
@@ -38,6 +41,7 @@ Fine-tunes the toy world's base model with SPO and measures it on held-out promp
   --iterations <n>     SPO iterations of 4 prompts each (default ${DEMO_DEFAULTS.iterations})
   --eval-count <n>     held-out prompts evaluated before and after, at least 2 (default ${DEMO_DEFAULTS.evalCount})
   --steps <n>          DDIM steps of SPO's sampler and of the evaluation, at least 3 (default ${DEMO_DEFAULTS.steps})
+  --learning-rate <x>  AdamW's learning rate for the LoRA (default ${DEMO_DEFAULTS.learningRate})
   --seed <n>           seed of the training prompts, noise and LoRA (default ${DEMO_DEFAULTS.seed})
   --help               this text
 `;
@@ -46,6 +50,13 @@ function positiveInteger(name: string, text: string, minimum: number): number {
   const value = Number(text);
   if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < minimum)
     throw new DemoUsageError(`--${name} is ${JSON.stringify(text)}: expected an integer ≥ ${minimum}`);
+  return value;
+}
+
+function positiveNumber(name: string, text: string): number {
+  const value = Number(text);
+  if (text.trim() === "" || !Number.isFinite(value) || value <= 0)
+    throw new DemoUsageError(`--${name} is ${JSON.stringify(text)}: expected a positive number`);
   return value;
 }
 
@@ -62,6 +73,7 @@ export function parseDemoOptions(args: readonly string[]): DemoOptions | null {
         iterations: { type: "string" },
         "eval-count": { type: "string" },
         steps: { type: "string" },
+        "learning-rate": { type: "string" },
         seed: { type: "string" },
         help: { type: "boolean" },
       },
@@ -83,6 +95,7 @@ export function parseDemoOptions(args: readonly string[]): DemoOptions | null {
     iterations: positiveInteger("iterations", (values.iterations as string | undefined) ?? String(DEMO_DEFAULTS.iterations), 1),
     evalCount: positiveInteger("eval-count", (values["eval-count"] as string | undefined) ?? String(DEMO_DEFAULTS.evalCount), 2),
     steps: positiveInteger("steps", (values.steps as string | undefined) ?? String(DEMO_DEFAULTS.steps), 3),
+    learningRate: positiveNumber("learning-rate", (values["learning-rate"] as string | undefined) ?? String(DEMO_DEFAULTS.learningRate)),
     seed: positiveInteger("seed", (values.seed as string | undefined) ?? String(DEMO_DEFAULTS.seed), 0),
   };
 }
