@@ -50,6 +50,7 @@ export {
   type PairSource,
   type StepDenoiser,
 } from "./training/pairs.ts";
+export { contrastiveLoss } from "./training/contrastive_loss.ts";
 export { preferenceLoss } from "./training/preference_loss.ts";
 export {
   pairPixels,
