@@ -1,4 +1,5 @@
 import {
+  toDType,
   add,
   broadcastTo,
   concat,
@@ -63,7 +64,8 @@ export class CLIPVisionEmbeddings extends Module {
     }
     return tidy(() => {
       // 1. patches: [B, hidden, g, g] → [B, g², hidden]
-      const patches = this.patch_embedding.forward(pixelValues);
+      // (an f16 model takes f32 pixels: cast once to the weights' dtype, PRECISION_RULES.activations)
+      const patches = this.patch_embedding.forward(toDType(pixelValues, this.patch_embedding.weight.dtype));
       const tokens = permute(reshape(patches, [batch, hiddenSize, this.numPositions - 1]), [0, 2, 1]);
       // 2. the class token in front
       const classToken = broadcastTo(reshape(this.class_embedding, [1, 1, hiddenSize]), [batch, 1, hiddenSize]);

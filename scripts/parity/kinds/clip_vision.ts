@@ -20,12 +20,13 @@ export const clipVisionKind: KindRunner = {
     const { manifest, device } = context;
     const { reader, prefix } = await caseWeights(context);
     const hasProjection = reader.has(`${prefix}visual_projection.weight`);
-    const options = { init: "meta" as const, device };
+    const options = { init: "meta" as const, device, dtype: context.dtype };
     const model: CLIPVisionModel | CLIPVisionModelWithProjection = buildCaseModel(() =>
       hasProjection
         ? CLIPVisionModelWithProjection.fromConfig(manifest.config, options)
         : CLIPVisionModel.fromConfig(manifest.config, options),
     );
+    if (context.dtype === "f16") context.ranInHalfPrecision(model);
     const io = new CaseTensors(context);
     try {
       await loadClipWeights(model, reader, { prefix });
