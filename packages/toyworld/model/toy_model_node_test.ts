@@ -10,8 +10,8 @@ import { TOY_SCHEDULER_CONFIG, TOY_TEXT_ENCODER_CONFIG, TOY_UNET_CONFIG } from "
 
 /** SHA-256 of the shipped files, recorded with `sha256sum` when the weights were committed. */
 const SHIPPED_SHA256: Record<string, string> = {
-  "unet/diffusion_pytorch_model.safetensors": "6d5b33a042efe9bf0070f1caa24933bcc8c68ba43f9cba917893e6f632b0d25f",
-  "text_encoder/model.safetensors": "930bdf8b22dcd213f915693de3d8c9b4840d31bb8dc7d95d4d98dc83879c0459",
+  "unet/diffusion_pytorch_model.safetensors": "8d433959761d0486f53b879f1a99b4efc1ea9e9a1a8ebc5c149c9292639c2992",
+  "text_encoder/model.safetensors": "da23c10a3f9311243d2135b8661ed4fdfa817c553ab163178854eee480208e6b",
 };
 
 let device: Device;

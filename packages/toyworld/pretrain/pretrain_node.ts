@@ -16,7 +16,7 @@ import { worldBatch } from "../world/dataset.ts";
 import { IMAGE_SIZE } from "../world/render.ts";
 
 /** The settings of the shipped weights. */
-export const PRETRAIN_DEFAULTS = { steps: 150, batchSize: 16, learningRate: 1e-3, warmupSteps: 20, promptDropout: 0.1, seed: 0 } as const;
+export const PRETRAIN_DEFAULTS = { steps: 400, batchSize: 16, learningRate: 1e-3, warmupSteps: 20, promptDropout: 0.1, seed: 0 } as const;
 
 const { values } = parseArgs({
   options: {
