@@ -3,8 +3,10 @@
  * `npm run toyworld:train-spm -- [--base <model folder>] [--out <folder>] [--quick]`.
  *
  * SPO's recipe at toy scale, in three stages:
- * 1. a "PickScore" stage: a plain CLIP-like scorer learns from rendered pairs (the prompt's rendering
- *    against near misses and degraded copies, labelled by the exact reward; no UNet call);
+ * 1. a "PickScore" stage: a plain CLIP-like scorer, its text tower started from the base model's text
+ *    encoder, is pretrained contrastively on rendered images and their prompts, then learns from
+ *    rendered pairs (the prompt's rendering against near misses and degraded copies, labelled by the
+ *    exact reward); no UNet call;
  * 2. the step-aware model starts from it with SPO's adaLN init and learns from pairs of base-model
  *    samples of the same prompt (labelled by the exact reward) seen as x̂0 of the frozen base model at
  *    t ~ U{0…999}, both images noised alike;
@@ -36,14 +38,17 @@ import { formatPrompt } from "../world/grammar.ts";
 import { IMAGE_SIZE } from "../world/render.ts";
 import { sampleScenes, type Split } from "../world/split.ts";
 import { type HostPairs, pairBatch, renderedPairs, sampledPairs } from "./preference_pairs.ts";
+import { initTextTower, trainContrastive } from "./contrastive_stage.ts";
 import { saveToySpmFolder } from "./save_toy_spm_node.ts";
 import { TOY_SPM_CONFIG } from "./toy_spm_config.ts";
 import { toyStepDenoiser } from "./toy_denoiser.ts";
 
 /** The settings of the shipped models (`--quick` divides the sizes for a smoke run). */
 export const SPM_TRAINING = {
+  contrastiveSteps: 300,
+  contrastiveBatch: 64,
   renderedPairs: 4096,
-  renderedSteps: 150,
+  renderedSteps: 100,
   renderedBatchPairs: 32,
   samplePrompts: 48,
   evalPrompts: 16,
@@ -65,6 +70,7 @@ const { values } = parseArgs({
 const scaled = (value: number) => (values.quick ? Math.max(1, Math.floor(value / 16)) : value);
 const settings = {
   ...SPM_TRAINING,
+  contrastiveSteps: scaled(SPM_TRAINING.contrastiveSteps),
   renderedPairs: scaled(SPM_TRAINING.renderedPairs),
   renderedSteps: scaled(SPM_TRAINING.renderedSteps),
   samplePrompts: scaled(SPM_TRAINING.samplePrompts),
@@ -145,6 +151,18 @@ async function train(model: StepPreferenceModel, pairs: HostPairs, steps: number
 const rendered = renderedPairs(settings.renderedPairs, { seed: settings.seed });
 console.log(`stage 1: ${describe(rendered)} rendered from training prompts`);
 const pickScore = StepPreferenceModel.fromConfig(TOY_SPM_CONFIG, { device, isTimeConditioned: false, seed: settings.seed + 11 });
+await initTextTower(pickScore, base.components.textEncoder);
+await trainContrastive(pickScore, {
+  tokenizer,
+  steps: settings.contrastiveSteps,
+  batchSize: settings.contrastiveBatch,
+  lr: settings.learningRate,
+  seed: settings.seed,
+  onStep: (step, loss) => {
+    if (step % 25 === 0 || step === settings.contrastiveSteps)
+      console.log(`  contrastive step ${step}/${settings.contrastiveSteps} loss ${loss.toFixed(4)} (${seconds()} s)`);
+  },
+});
 await train(pickScore, rendered, settings.renderedSteps, settings.renderedBatchPairs, false, "stage 1");
 const scratch = await mkdtemp(join(tmpdir(), "toy-spm-"));
 await saveToySpmFolder(scratch, pickScore);
