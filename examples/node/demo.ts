@@ -7,14 +7,14 @@
 // 4. Measures it again on the same prompts and seeds, and writes into one output folder: the
 //    samples before and after (PNG), the loss and reward curves (SVG), summary.json, the metrics
 //    per update and the LoRA. Seeded: the same options give the same numbers on the same adapter.
-import { writeFile } from "node:fs/promises";
+import { access, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { saveLora } from "@spo/lora";
 import { writeLoraFile } from "@spo/lora/node";
 import { toPng } from "@spo/pipeline/node";
 import type { StepScorer } from "@spo/trainer";
 import { metricsChartSvg, metricsLine, progressWithEta } from "@spo/trainer/node";
-import * as toyworld from "@spo/toyworld/node";
 import {
   evaluateToyModel,
   exactRewardScorer,
@@ -23,16 +23,18 @@ import {
   IMAGE_SIZE,
   imageGrid,
   loadToyModel,
+  loadToySpm,
   meanWithInterval,
   renderScene,
   TOY_BASE_MODEL_URL,
+  TOY_SPM_URL,
   TOY_SPO_DEFAULTS,
   type ToyEvaluation,
 } from "@spo/toyworld/node";
 import { Device } from "@spo/wgpu-tensor";
 import { checkAdapter } from "./demo/adapter_check.ts";
 import { DEMO_USAGE, type DemoOptions, DemoUsageError, parseDemoOptions } from "./demo/demo_options.ts";
-import { DEMO_FILES, prepareOutputFolder } from "./demo/output_folder.ts";
+import { checkModelFolder, DEMO_FILES, prepareOutputFolder } from "./demo/output_folder.ts";
 import { trainingProgressBar } from "./demo/progress_bar.ts";
 
 const GRID_COLUMNS = 16;
@@ -46,6 +48,8 @@ async function parseOrExit(): Promise<{ options: DemoOptions; replaced: string[]
       process.stdout.write(DEMO_USAGE);
       process.exit(0);
     }
+    if (options.model !== null) await checkModelFolder(options.model);
+    await checkScorer(options.scorer);
     return { options, replaced: await prepareOutputFolder(options.out, options.isOverwriteAllowed) };
   } catch (error) {
     if (!(error instanceof DemoUsageError)) throw error;
@@ -54,14 +58,21 @@ async function parseOrExit(): Promise<{ options: DemoOptions; replaced: string[]
   }
 }
 
-/** SPO's scorer: the toy step-aware preference model once the package ships one, or the exact reward. */
+/** SPO's scorer: the toy step-aware preference model shipped with @spo/toyworld, or the exact reward. */
 async function loadScorer(kind: DemoOptions["scorer"], device: Device): Promise<StepScorer> {
   if (kind === "exact") return exactRewardScorer();
-  const loadToySpm = (toyworld as Record<string, unknown>).loadToySpm as
-    | ((kind: "step-aware", options: { device: Device }) => Promise<StepScorer>)
-    | undefined;
-  if (!loadToySpm) throw new DemoUsageError("--scorer spm: this checkout ships no toy step-aware preference model yet; use --scorer exact");
   return await loadToySpm("step-aware", { device });
+}
+
+/** Refuses `--scorer spm` before any work when this checkout has no toy SPM weights. */
+async function checkScorer(kind: DemoOptions["scorer"]): Promise<void> {
+  if (kind !== "spm") return;
+  const config = new URL("step_aware/config.json", TOY_SPM_URL);
+  await access(config).catch(() => {
+    throw new DemoUsageError(
+      `--scorer spm: the toy step-aware preference model is not in this checkout (${fileURLToPath(config)}); use --scorer exact`,
+    );
+  });
 }
 
 function formatReward(r: { mean: number; low: number; high: number }): string {
@@ -89,21 +100,15 @@ if (!(await checkAdapter(device, log))) {
 const preambleSeconds = (performance.now() - startedAt) / 1000;
 
 // 2. the base model on held-out prompts
-let scorer: StepScorer;
-try {
-  scorer = await loadScorer(options.scorer, device);
-} catch (error) {
-  if (!(error instanceof DemoUsageError)) throw error;
-  process.stderr.write(`demo: ${error.message}\n`);
-  device.destroy();
-  process.exit(2);
-}
-const pipe = await loadToyModel(TOY_BASE_MODEL_URL, { device });
+const scorer = await loadScorer(options.scorer, device);
+const pipe = await loadToyModel(options.model ?? TOY_BASE_MODEL_URL, { device });
 const model = pipe.components;
 const evaluationSet = heldOutEvaluation({ count: options.evalCount });
 const steps = options.steps;
 const evaluationOptions = { steps, guidanceScale: 5 };
-log(`\nbase model: ${model.unet.parameterCount().toLocaleString("en")} UNet parameters, 16×16 pixels, ${steps} DDIM steps, CFG 5`);
+log(
+  `\nbase model${options.model ? ` ${options.model}` : ""}: ${model.unet.parameterCount().toLocaleString("en")} UNet parameters, 16×16 pixels, ${steps} DDIM steps, CFG 5`,
+);
 const before = await evaluateToyModel(model, evaluationSet, { ...evaluationOptions, onProgress: evaluationProgress("held-out, before") });
 log(`held-out reward before: ${formatReward(before.reward)}`);
 
@@ -142,6 +147,7 @@ await writeFile(out(DEMO_FILES.metrics), run.metrics.map(metricsLine).join(""));
 await writeLoraFile(out(DEMO_FILES.lora), await saveLora(run.adapter, "diffusers"));
 const summary = {
   scorer: options.scorer,
+  model: options.model ?? "shipped base model",
   seed: options.seed,
   adapter: device.adapter.description,
   evaluationImages: options.evalCount,

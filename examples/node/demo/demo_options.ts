@@ -6,6 +6,8 @@ export type DemoScorer = "spm" | "exact";
 
 export interface DemoOptions {
   out: string;
+  /** A toy model folder (diffusers layout); null = the shipped base model. */
+  model: string | null;
   isOverwriteAllowed: boolean;
   scorer: DemoScorer;
   iterations: number;
@@ -36,6 +38,7 @@ Fine-tunes the toy world's base model with SPO and measures it on held-out promp
 
   --out <folder>       where everything is written (default ${DEMO_DEFAULTS.out}/); it must be empty or new
   --overwrite          write into a folder that is not empty (files of an earlier demo are replaced)
+  --model <folder>     the toy model to fine-tune (default: the shipped base model)
   --scorer spm|exact   SPO's step scorer: the toy step-aware preference model, or the exact reward
                        of each candidate's x̂₀ (default ${DEMO_DEFAULTS.scorer})
   --iterations <n>     SPO iterations of 4 prompts each (default ${DEMO_DEFAULTS.iterations})
@@ -69,6 +72,7 @@ export function parseDemoOptions(args: readonly string[]): DemoOptions | null {
       options: {
         out: { type: "string" },
         overwrite: { type: "boolean" },
+        model: { type: "string" },
         scorer: { type: "string" },
         iterations: { type: "string" },
         "eval-count": { type: "string" },
@@ -88,8 +92,11 @@ export function parseDemoOptions(args: readonly string[]): DemoOptions | null {
   if (scorer !== "spm" && scorer !== "exact") throw new DemoUsageError(`--scorer is ${JSON.stringify(scorer)}: expected spm or exact`);
   const out = (values.out as string | undefined) ?? DEMO_DEFAULTS.out;
   if (out.trim() === "") throw new DemoUsageError("--out is empty: expected a folder");
+  const model = (values.model as string | undefined) ?? null;
+  if (model !== null && model.trim() === "") throw new DemoUsageError("--model is empty: expected a toy model folder");
   return {
     out,
+    model,
     isOverwriteAllowed: values.overwrite === true,
     scorer,
     iterations: positiveInteger("iterations", (values.iterations as string | undefined) ?? String(DEMO_DEFAULTS.iterations), 1),

@@ -1,5 +1,7 @@
-// The demo's output folder: created when new, refused when it holds anything unless --overwrite.
-import { mkdir, readdir, stat } from "node:fs/promises";
+// The demo's folders: the output folder (created when new, refused when it holds anything unless
+// --overwrite) and the model folder of --model.
+import { access, mkdir, readdir, stat } from "node:fs/promises";
+import { join } from "node:path";
 import { DemoUsageError } from "./demo_options.ts";
 
 /** The demo's files, all in one folder. */
@@ -28,4 +30,11 @@ export async function prepareOutputFolder(folder: string, isOverwriteAllowed: bo
   await mkdir(folder, { recursive: true });
   const ours = new Set<string>(Object.values(DEMO_FILES));
   return existing.filter((name) => ours.has(name));
+}
+
+/** Throws `DemoUsageError` unless `folder` looks like a diffusers model folder (it has model_index.json). */
+export async function checkModelFolder(folder: string): Promise<void> {
+  await access(join(folder, "model_index.json")).catch(() => {
+    throw new DemoUsageError(`--model ${folder}: no model_index.json there; expected a toy model folder in diffusers layout`);
+  });
 }
