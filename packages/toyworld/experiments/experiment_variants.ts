@@ -12,7 +12,7 @@
 import type { SpoTrainConfig } from "@spo/trainer";
 
 /** Which scorer an SPO run uses. */
-export type VariantScorer = "step-aware" | "step-agnostic";
+export type VariantScorer = "step-aware" | "step-agnostic" | "exact";
 
 /** One run of the table. */
 export interface ExperimentVariant {
@@ -53,6 +53,15 @@ export const EXPERIMENT_VARIANTS: readonly ExperimentVariant[] = Object.freeze([
     label: "Diffusion-DPO",
     differs: "offline pairs of base-model samples labelled by the exact reward, β = 5000, random t; at least SPO's compute",
     method: "diffusion-dpo",
+  },
+  {
+    id: "spo-exact",
+    label: "SPO, exact-reward scorer",
+    differs:
+      "the exact reward of each x̂₀ in place of the SPM (an oracle, not in the paper: separates SPO's sampling and loss from the scorer's quality)",
+    method: "spo",
+    scorer: "exact",
+    config: { ...SPO_RECIPE },
   },
   {
     id: "agnostic",

@@ -4,7 +4,8 @@
 // results.md (table), results.json (settings, machine, summaries, records), reward_vs_compute.svg
 // and sample grids. `--quick` is a smoke run; `--help` lists the options.
 import { execFileSync } from "node:child_process";
-import { mkdir, writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { toPng } from "@spo/pipeline/node";
@@ -51,7 +52,7 @@ const device = await Device.create();
 Device.setDefault(device);
 
 // scorers: the toy preference models (or the exact reward for every SPO run with --scorer exact)
-async function tryLoadSpm(kind: VariantScorer): Promise<StepScorer | null> {
+async function tryLoadSpm(kind: "step-aware" | "step-agnostic"): Promise<StepScorer | null> {
   try {
     return await loadToySpm(kind, { device });
   } catch (error) {
@@ -61,6 +62,7 @@ async function tryLoadSpm(kind: VariantScorer): Promise<StepScorer | null> {
 }
 const stepAwareSpm = await tryLoadSpm("step-aware");
 const scorers = new Map<VariantScorer, StepScorer>();
+scorers.set("exact", exactRewardScorer());
 for (const kind of ["step-aware", "step-agnostic"] as const) {
   if (!variants.some((v) => v.scorer === kind)) continue;
   if (options.scorer === "exact") scorers.set(kind, exactRewardScorer());
@@ -110,6 +112,11 @@ const machine = {
   adapter: device.adapter.description,
   node: process.version,
   commit: git(["rev-parse", "--short", "HEAD"]),
+  // which base model was measured (the shipped folder may be replaced between runs)
+  baseUnetSha256: createHash("sha256")
+    .update(await readFile(new URL("unet/diffusion_pytorch_model.safetensors", TOY_BASE_MODEL_URL)))
+    .digest("hex")
+    .slice(0, 16),
 };
 const command = `npm run experiments --${process.argv.slice(2).length > 0 ? ` ${process.argv.slice(2).join(" ")}` : ""}`;
 
@@ -161,7 +168,7 @@ async function writeOutputs(): Promise<void> {
     "# Experiment results (generated)",
     "",
     `Command: \`${command}\` (scorer: ${options.scorer}); ${options.seeds} seed(s) × ${options.iterations} SPO iteration(s), ${options.evalCount} held-out images, ${options.steps} DDIM steps.`,
-    `Machine: ${machine.cpu} × ${machine.cores} cores, ${machine.memoryGiB} GiB, adapter ${machine.adapter}, Node ${machine.node}, commit ${machine.commit}; started ${startedAt.toISOString()}, written ${finishedAt.toISOString()} (${minutes} min).`,
+    `Machine: ${machine.cpu} × ${machine.cores} cores, ${machine.memoryGiB} GiB, adapter ${machine.adapter}, Node ${machine.node}, commit ${machine.commit}, base UNet sha256 ${machine.baseUnetSha256}…; started ${startedAt.toISOString()}, written ${finishedAt.toISOString()} (${minutes} min).`,
     `Runs finished: ${records.length}.`,
     "",
     "Held-out reward: mean exact reward of the (prompt, seed) images, averaged over training seeds with a 95 % Student-t interval; pooled: all images of all seeds, 95 % normal interval. Compute: UNet forward-equivalents of training (rows through the UNet, + 2 per row backpropagated), the mean over seeds; Diffusion-DPO's includes making its pairs.",
