@@ -6,7 +6,7 @@
 import { DDIMScheduler } from "@spo/diffusion-unet";
 import type { StepDenoiser } from "@spo/step-preference-model";
 import { guidedEpsilon, resolvePredictionType, sampleFromOutput } from "@spo/trainer";
-import { concat, randn, tidy } from "@spo/wgpu-tensor";
+import { concat, type Device, randn, tensor, tidy } from "@spo/wgpu-tensor";
 import { type ToyModel, toyPromptEncoder } from "../model/toy_sampler.ts";
 
 /** Options of `toyStepDenoiser`. */
@@ -49,4 +49,31 @@ export function toyStepDenoiser(model: ToyModel, options: ToyDenoiserOptions = {
       uncond.dispose();
     }
   };
+}
+
+/**
+ * A denoiser that remembers x̂0 per request (prompts, timesteps, noise seeds and a hash of the
+ * images), so evaluating several preference models on the same pairs runs the UNet once.
+ */
+export function memoisedDenoiser(inner: StepDenoiser, device: Device): StepDenoiser {
+  const cache = new Map<string, { shape: number[]; data: Float32Array }>();
+  return async (request) => {
+    const key = JSON.stringify([request.prompts, request.timesteps, request.noiseSeeds, fingerprint(await request.images.toArray())]);
+    let hit = cache.get(key);
+    if (!hit) {
+      const out = await inner(request);
+      hit = { shape: [...out.shape], data: Float32Array.from(await out.toArray()) };
+      out.dispose();
+      cache.set(key, hit);
+    }
+    return tensor(hit.data, hit.shape, { device });
+  };
+}
+
+/** A 32-bit FNV-1a hash of the values' bits. */
+function fingerprint(values: ArrayLike<number>): number {
+  const bits = new Uint32Array(Float32Array.from(values).buffer);
+  let hash = 0x811c9dc5;
+  for (const b of bits) hash = Math.imul(hash ^ b, 0x01000193) >>> 0;
+  return hash;
 }

@@ -26,22 +26,18 @@ import {
   evaluatePairwiseAccuracy,
   type PairwiseAccuracy,
   SPM_EVAL_TIMESTEPS,
-  type StepDenoiser,
   StepPreferenceModel,
   trainStepPreferenceModel,
 } from "@spo/step-preference-model";
 import { loadStepPreferenceModel } from "@spo/step-preference-model/node";
-import { Device, tensor } from "@spo/wgpu-tensor";
+import { Device } from "@spo/wgpu-tensor";
 import { loadToyModel, TOY_BASE_MODEL_URL } from "../model/load_toy_model_node.ts";
-import { sampleToyImages } from "../model/toy_sampler.ts";
-import { formatPrompt } from "../world/grammar.ts";
-import { IMAGE_SIZE } from "../world/render.ts";
-import { sampleScenes, type Split } from "../world/split.ts";
 import { type HostPairs, pairBatch, renderedPairs, sampledPairs } from "./preference_pairs.ts";
 import { initTextTower, trainContrastive } from "./contrastive_stage.ts";
 import { saveToySpmFolder } from "./save_toy_spm_node.ts";
 import { TOY_SPM_CONFIG } from "./toy_spm_config.ts";
-import { toyStepDenoiser } from "./toy_denoiser.ts";
+import { baseSamples } from "./base_samples.ts";
+import { memoisedDenoiser, toyStepDenoiser } from "./toy_denoiser.ts";
 
 /** The settings of the shipped models (`--quick` divides the sizes for a smoke run). */
 export const SPM_TRAINING = {
@@ -82,48 +78,9 @@ const seconds = () => ((performance.now() - started) / 1000).toFixed(0);
 const device = await Device.create();
 const tokenizer = await loadDefaultClipTokenizer();
 const base = await loadToyModel(values.base!, { device });
-const denoiser = memoised(toyStepDenoiser(base.components));
-
-/** Remembers x̂0 per request, so evaluating two models on the same pairs runs the UNet once. */
-function memoised(inner: StepDenoiser): StepDenoiser {
-  const cache = new Map<string, { shape: number[]; data: Float32Array }>();
-  return async (request) => {
-    const key = JSON.stringify([request.prompts, request.timesteps, request.noiseSeeds, fingerprint(await request.images.toArray())]);
-    let hit = cache.get(key);
-    if (!hit) {
-      const out = await inner(request);
-      hit = { shape: [...out.shape], data: Float32Array.from(await out.toArray()) };
-      out.dispose();
-      cache.set(key, hit);
-    }
-    return tensor(hit.data, hit.shape, { device });
-  };
-}
-
-/** A 32-bit FNV-1a hash of the values' bits (the images part of the cache key). */
-function fingerprint(values: ArrayLike<number>): number {
-  const bits = new Uint32Array(Float32Array.from(values).buffer);
-  let hash = 0x811c9dc5;
-  for (const b of bits) hash = Math.imul(hash ^ b, 0x01000193) >>> 0;
-  return hash;
-}
-
-/** Base-model samples, `samplesPerPrompt` seeds per prompt, in chunks (one UNet call per step each). */
-async function baseSamples(split: Split, promptCount: number, seed: number): Promise<{ images: Float32Array; prompts: string[] }> {
-  const prompts = sampleScenes(promptCount, { split, seed }).map(formatPrompt);
-  const per = settings.samplesPerPrompt;
-  const values = 3 * IMAGE_SIZE * IMAGE_SIZE;
-  const images = new Float32Array(promptCount * per * values);
-  const chunk = 16;
-  for (let start = 0; start < promptCount; start += chunk) {
-    const group = prompts.slice(start, start + chunk);
-    const rows = group.flatMap((p) => new Array<string>(per).fill(p));
-    const seeds = rows.map((_, i) => seed * 1_000_003 + (start * per + i));
-    images.set(await sampleToyImages(base.components, rows, { seeds, steps: settings.sampleSteps }), start * per * values);
-    console.log(`  sampled ${Math.min(start + chunk, promptCount) * per}/${promptCount * per} ${split} images (${seconds()} s)`);
-  }
-  return { images, prompts };
-}
+const sampling = { samplesPerPrompt: settings.samplesPerPrompt, steps: settings.sampleSteps };
+const log = (message: string) => console.log(`  ${message} (${seconds()} s)`);
+const denoiser = memoisedDenoiser(toyStepDenoiser(base.components), device);
 
 function describe(pairs: HostPairs): string {
   const ties = pairs.labels.filter((l) => l === 0.5).length;
@@ -169,7 +126,7 @@ await saveToySpmFolder(scratch, pickScore);
 pickScore.dispose();
 
 // 2–3. both models from the stage-1 weights, on pairs of base samples
-const train_ = await baseSamples("train", settings.samplePrompts, settings.seed + 1);
+const train_ = await baseSamples(base.components, "train", settings.samplePrompts, settings.seed + 1, sampling, log);
 const sampled = sampledPairs(train_.images, train_.prompts, settings.samplesPerPrompt);
 console.log(`stage 2: ${describe(sampled)} of base samples for ${settings.samplePrompts} training prompts`);
 const fromStage1 = (isTimeConditioned: boolean) =>
@@ -187,7 +144,7 @@ await train(stepAgnostic, sampled, settings.spmSteps, settings.batchPairs, false
 await rm(scratch, { recursive: true, force: true });
 
 // evaluation on held-out prompts
-const held = await baseSamples("heldout", settings.evalPrompts, settings.seed + 2);
+const held = await baseSamples(base.components, "heldout", settings.evalPrompts, settings.seed + 2, sampling, log);
 const evalPairs = sampledPairs(held.images, held.prompts, settings.samplesPerPrompt);
 console.log(`evaluation: ${describe(evalPairs)} of base samples for ${settings.evalPrompts} held-out prompts`);
 const batches = Array.from({ length: Math.ceil(evalPairs.labels.length / 64) }, (_, i) =>
