@@ -75,7 +75,7 @@ export { type EvaluateToyOptions, evaluateToyModel, type ToyEvaluation } from ".
 export { exactRewardScorer } from "./finetune/exact_reward_scorer.ts";
 export { fineTuneToySpo, TOY_SPO_DEFAULTS, type ToyFineTuneOptions, type ToyFineTuneResult } from "./finetune/fine_tune.ts";
 export { TOY_SPM_CONFIG, type ToySpmKind } from "./spm/toy_spm_config.ts";
-export { type ToyDenoiserOptions, toyStepDenoiser } from "./spm/toy_denoiser.ts";
+export { memoisedDenoiser, type ToyDenoiserOptions, toyStepDenoiser } from "./spm/toy_denoiser.ts";
 export {
   type HostPairs,
   nearMiss,
@@ -87,3 +87,4 @@ export {
   TIE_MARGIN,
 } from "./spm/preference_pairs.ts";
 export { type ContrastiveOptions, initTextTower, trainContrastive } from "./spm/contrastive_stage.ts";
+export { type BaseSampling, baseSamples } from "./spm/base_samples.ts";
