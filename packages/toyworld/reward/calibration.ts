@@ -7,7 +7,7 @@ import { refinedFit } from "./templates.ts";
 export interface FitCalibration {
   /** Side (fraction of the image) the best fit of the right shape reports. */
   side: number;
-  /** Dice of the right shape minus the best Dice of another shape (at least 0.04). */
+  /** Dice of the right shape minus the best Dice of another shape (at least 0.01). */
   margin: number;
 }
 
@@ -37,7 +37,7 @@ export function fitCalibration(shape: Shape, size: Size, imageSize: number): Fit
   const fits = SHAPES.map((s) => refinedFit(membership, s, imageSize));
   const named = fits[SHAPES.indexOf(shape)]!;
   const other = Math.max(...fits.filter((_, i) => SHAPES[i] !== shape).map((f) => f.dice));
-  const calibration = { side: named.template.side, margin: Math.max(0.04, named.dice - other) };
+  const calibration = { side: named.template.side, margin: Math.max(0.01, named.dice - other) };
   cache.set(key, calibration);
   return calibration;
 }

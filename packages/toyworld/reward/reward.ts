@@ -46,7 +46,6 @@ import { refinedFit, type Template } from "./templates.ts";
 export const REWARD_CONSTANTS = {
   adherenceWeight: 0.75,
   pureSigma: 0.1,
-  presenceDice: 0.8,
   shapeSharpness: 4,
   sizeTolerance: 0.1,
   sizeSigma: 0.15,
@@ -125,7 +124,6 @@ export function rewardDetails(image: Float32Array, prompt: string | Scene, optio
   const memberships = objects.map((o) => colourMembership(rgb, plane, COLOURS[o.colour], background));
   const fits = objects.map((o, i) => {
     const m = memberships[i]!;
-    const mass = m.reduce((a, b) => a + b, 0);
     const byShape = new Map(SHAPES.map((s) => [s, refinedFit(m, s, size)] as [Shape, ReturnType<typeof refinedFit>]));
     return { named: byShape.get(o.shape)!, other: Math.max(...SHAPES.filter((s) => s !== o.shape).map((s) => byShape.get(s)!.dice)) };
   });
@@ -133,7 +131,7 @@ export function rewardDetails(image: Float32Array, prompt: string | Scene, optio
   const objectScores = objects.map((_, i): ObjectScore => {
     const { named, other } = fits[i]!;
     const t = named.template;
-    const presence = Math.min(1, named.dice / C.presenceDice);
+    const presence = 1 - Math.sqrt(Math.max(0, 1 - named.dice));
     const calibration = fitCalibration(objects[i]!.shape, objects[i]!.size, size);
     const shape = sigmoid((C.shapeSharpness * (named.dice - other)) / calibration.margin);
     const size_ = gaussianBeyond(Math.abs(Math.log(t.side / calibration.side)), C.sizeTolerance, C.sizeSigma);
@@ -152,16 +150,19 @@ export function rewardDetails(image: Float32Array, prompt: string | Scene, optio
   });
   const adherence = mean(objectScores.map((o) => o.score));
 
-  // Aesthetic: background region = outside every fitted template, dilated by one pixel.
+  // Aesthetic: the object region = every fitted template's pixels, dilated by one; the background region = the rest.
   const covered = new Uint8Array(plane);
   for (const { named } of fits) for (const p of named.template.pixels) covered[p] = 1;
-  const backgroundMask = dilate(covered, size).map((v) => 1 - v);
-  const bgPurity = colourPurity(rgb, plane, background, C.pureSigma);
-  const clean = maskedMean(bgPurity, backgroundMask);
-  const pure = objects.map((o) => colourPurity(rgb, plane, COLOURS[o.colour], C.pureSigma));
-  let crisp = 0;
-  for (let p = 0; p < plane; p++) crisp += Math.max(bgPurity[p]!, ...pure.map((m) => m[p]!));
-  crisp /= plane;
+  const objectMask = dilate(covered, size);
+  const backgroundMask = objectMask.map((v) => 1 - v);
+  const clean = maskedMean(colourPurity(rgb, plane, background, C.pureSigma), backgroundMask);
+  const redraw = redrawFits(
+    fits.map((f) => f.named.template),
+    objects.map((o) => COLOURS[o.colour]),
+    background,
+    plane,
+  );
+  const crisp = maskedMean(closeness(rgb, redraw, plane, C.pureSigma), objectMask);
   const bgMean = maskedColour(rgb, plane, (p) => backgroundMask[p]!);
   const contrast = mean(
     objects.map((o, i) => {
@@ -216,6 +217,38 @@ function relationScore(first: Template, second: Template, direction: readonly [n
   const along = vx * direction[0] + vy * direction[1];
   const across = Math.abs(vx * direction[1] - vy * direction[0]);
   return sigmoid((along - C.relationMargin) / C.relationTemperature) * gaussianBeyond(across, C.placeTolerance + 0.02, C.placeSigma);
+}
+
+/** The fitted templates drawn the renderer's way (in prompt order, each over the last, coverage as opacity) in the named colours: CHW in [0, 1]. */
+function redrawFits(
+  templates: readonly Template[],
+  colours: readonly (readonly number[])[],
+  background: readonly number[],
+  plane: number,
+): Float32Array {
+  const out = new Float32Array(3 * plane);
+  for (let c = 0; c < 3; c++) out.fill(background[c]!, c * plane, (c + 1) * plane);
+  templates.forEach((t, i) => {
+    const colour = colours[i]!;
+    t.pixels.forEach((p, k) => {
+      const a = t.coverage[k]!;
+      for (let c = 0; c < 3; c++) out[c * plane + p] = out[c * plane + p]! * (1 - a) + colour[c]! * a;
+    });
+  });
+  return out;
+}
+
+/** exp(−‖a_p − b_p‖² / (2σ²)) for every pixel of two CHW images. */
+function closeness(a: Float32Array, b: Float32Array, plane: number, sigma: number): Float32Array {
+  const out = new Float32Array(plane);
+  const k = 1 / (2 * sigma * sigma);
+  for (let p = 0; p < plane; p++) {
+    const d0 = a[p]! - b[p]!;
+    const d1 = a[plane + p]! - b[plane + p]!;
+    const d2 = a[2 * plane + p]! - b[2 * plane + p]!;
+    out[p] = Math.exp(-(d0 * d0 + d1 * d1 + d2 * d2) * k);
+  }
+  return out;
 }
 
 function dilate(mask: Uint8Array, size: number): Uint8Array {
