@@ -173,6 +173,7 @@ async function writeOutputs(): Promise<void> {
     "",
     "Held-out reward: mean exact reward of the (prompt, seed) images, averaged over training seeds with a 95 % Student-t interval; pooled: all images of all seeds, 95 % normal interval. Compute: UNet forward-equivalents of training (rows through the UNet, + 2 per row backpropagated), the mean over seeds; Diffusion-DPO's includes making its pairs.",
     "",
+    "",
   ];
   await writeFile(join(options.out, "results.md"), `${header.join("\n")}${markdownTable(summaries)}`);
   await writeFile(
