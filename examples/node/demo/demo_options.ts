@@ -22,6 +22,8 @@ export class DemoUsageError extends Error {
   override name = "DemoUsageError";
 }
 
+// The exact reward is the default scorer while the shipped toy SPM ranks base samples at about
+// chance (packages/toyworld/README.md): SPO cannot raise the reward with a scorer that does not track it.
 export const DEMO_DEFAULTS = {
   out: "demo-output",
   scorer: "exact" as DemoScorer,
@@ -40,7 +42,8 @@ Fine-tunes the toy world's base model with SPO and measures it on held-out promp
   --overwrite          write into a folder that is not empty (files of an earlier demo are replaced)
   --model <folder>     the toy model to fine-tune (default: the shipped base model)
   --scorer spm|exact   SPO's step scorer: the toy step-aware preference model, or the exact reward
-                       of each candidate's x̂₀ (default ${DEMO_DEFAULTS.scorer})
+                       of each candidate's x̂₀ (default ${DEMO_DEFAULTS.scorer}: the shipped toy SPM is still near chance
+                       at ranking the base model's samples, see packages/toyworld/README.md)
   --iterations <n>     SPO iterations of 4 prompts each (default ${DEMO_DEFAULTS.iterations})
   --eval-count <n>     held-out prompts evaluated before and after, at least 2 (default ${DEMO_DEFAULTS.evalCount})
   --steps <n>          DDIM steps of SPO's sampler and of the evaluation, at least 3 (default ${DEMO_DEFAULTS.steps})
