@@ -7,10 +7,12 @@
  * Adherence (mean over the named objects). For object o of colour c_o on the named background, each
  * pixel's membership m(p) ∈ [0, 1] is how much of it is c_o mixed with the background (see
  * `colourMembership`: the projection onto the line from background to c_o, damped by what that
- * line does not explain; RGB in [0, 1]). Every shape s is fitted to m by soft
- * Dice D_s = 2 Σ m·T / (Σ m + Σ T) over anti-aliased templates T at every half-pixel centre and 14
- * sizes (0.16 … 0.56 of the side); Dice divides by all of m, so stray colour lowers it. Then
- *   presence = min(1, D_named / 0.8)                           (the named colour is there, in one blob)
+ * line does not explain; RGB in [0, 1]). Every shape s is fitted to m by squared soft
+ * Dice D_s = 2 Σ m·T / (Σ m² + Σ T²) over anti-aliased templates T (every half-pixel centre and 14
+ * sizes, 0.16 … 0.56 of the side, then a local search to 1⁄16 pixel, see `refinedFit`). D = 1 exactly
+ * when m equals the template's coverage, edges included, and 1 − D = ‖m − T‖² / (‖m‖² + ‖T‖²) is
+ * the fit's relative squared residual; Σ m² runs over the whole image, so stray colour lowers it. Then
+ *   presence = 1 − √(1 − D_named)                              (the named colour is there, drawn as that one silhouette)
  *   shape    = σ(4 · (D_named − max_{s ≠ named} D_s) / margin)    (it fits the named shape better than the others)
  *   size     = exp(−max(0, |ln(side / calibrated side)| − 0.1)² / (2 · 0.15²))
  *   place    = single: exp(−max(0, ‖centre − nominal centre‖ − 0.06)² / (2 · 0.08²))
@@ -18,19 +20,21 @@
  *                      components of (first centre − second centre) along and across the relation
  *   object   = presence · (shape + size + place) / 3
  * (sizes and centres are those of the best fit of the named shape, as fractions of the side; `margin`
- * and `calibrated side` are what the same fit finds on an exact, unjittered rendering of the named
- * shape and size, see `fitCalibration`: at 16 pixels a small circle and a small square differ by
- * only a few pixels, so the shape term is judged against what a perfect drawing achieves).
+ * (at least 0.01) and `calibrated side` are what the same fit finds on an exact, unjittered rendering
+ * of the named shape and size, see `fitCalibration`: at 16 pixels a small circle and a small square
+ * differ by only a few pixels, so the shape term is judged against what a perfect drawing achieves).
  *
- * Aesthetic = (clean + crisp + contrast) / 3:
- *   clean    = mean over background pixels (outside every fitted object, dilated by one pixel) of
- *              exp(−‖x_p − background‖² / (2 · 0.1²))
- *   crisp    = mean over all pixels of max(exp(−‖x_p − background‖² / (2 · 0.1²)), max_o exp(−‖x_p − c_o‖² / (2 · 0.1²))):
- *              pure colours score 1, blur's and noise's in-between colours less
+ * Aesthetic = (clean + crisp + contrast) / 3, over two regions: the object region R (every fitted
+ * template's pixels, dilated by one pixel) and the background region (the rest):
+ *   clean    = mean over the background region of exp(−‖x_p − background‖² / (2 · 0.1²))
+ *   crisp    = mean over R of exp(−‖x_p − x̂_p‖² / (2 · 0.1²)), x̂ the fitted templates redrawn the
+ *              renderer's way in the named colours: sharp, clean drawings score 1; blur's soft edges
+ *              and noise score less, whatever the object's size
  *   contrast = mean over objects of min(1, ‖mean colour inside the fit − mean background colour‖ / ‖c_o − background‖)
  *
- * Rendered ground truth scores about 0.9 (anti-aliased edges and jitter cost a little); a blank
- * canvas of the right colour about 0.17; uniform noise about 0.05.
+ * Rendered ground truth scores about 0.95 (colour jitter costs a little); soft blobs of the right
+ * colours in the right places about 0.55; a blank canvas of the right colour about 0.13; uniform
+ * noise about 0.07 (`corruption_table_node.ts` measures these).
  */
 import { nominalLayout } from "../world/layout.ts";
 import { parsePrompt } from "../world/parser.ts";
