@@ -39,10 +39,12 @@ export function metricsChartSvg(metrics: readonly UpdateMetrics[], options: { ti
   const top = 30;
   const present = SERIES.filter((s) => metrics.some((m) => typeof m[s.key] === "number" && Number.isFinite(m[s.key] as number)));
   const height = top + Math.max(present.length, 1) * (panelHeight + 20) + 20;
+  const title = `${escapeXml(options.title ?? "training metrics")} (${metrics.length} updates)`;
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
+    `<title>${title}</title>`, // the chart's text alternative, for screen readers
     `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="${left}" y="18" font-size="13">${escapeXml(options.title ?? "training metrics")} (${metrics.length} updates)</text>`,
+    `<text x="${left}" y="18" font-size="13">${title}</text>`,
   ];
   const xs = metrics.map((m) => m.update);
   const xMin = Math.min(...xs, 0);
