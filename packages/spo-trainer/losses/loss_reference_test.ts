@@ -110,6 +110,48 @@ describe("losses against float64 references", () => {
     numeric.forEach((g, i) => assert.ok(Math.abs(grad[i] - g) <= 2e-3 * scale, `element ${i}: ${grad[i]} vs ${g}`));
   });
 
+  it("stays finite when a log-ratio overflows e^d: the clamped pair gives the clip's loss and no gradient", async () => {
+    // a policy ε̂ 30 off the reference moves log π by far more than 88: e^d overflows
+    const shape = [2, 2, 2, 2];
+    const n = 16;
+    const x = f32(seededValues(11, n));
+    const ref = f32(seededValues(12, n));
+    const { mean, sigma } = referenceMeanSigma(REF, Float64Array.from(ref), [1, 1], Float64Array.from(x));
+    const child = (seed: number) => f32(Float64Array.from(seededValues(seed, n, -2, 2), (z, i) => mean[i] + sigma[Math.floor(i / 8)] * z));
+    const policyTensor = tensor(
+      Float32Array.from(ref, (r, i) => r + (i % 2 ? 30 : -30)),
+      shape,
+    );
+    policyTensor.requiresGrad = true;
+    const out = spoLoss(scheduler, {
+      policyEps: policyTensor,
+      refEps: tensor(ref, shape),
+      sample: tensor(x, shape),
+      winner: tensor(child(13), shape),
+      loser: tensor(child(14), shape),
+      timesteps: [1, 1],
+    });
+    const raw = [...(await out.rawRatioWin.toArray()), ...(await out.rawRatioLose.toArray())];
+    assert.ok(
+      raw.some((r) => r === Number.POSITIVE_INFINITY || r === 0),
+      `raw ratios ${raw}: the case must overflow`,
+    );
+    const ratios = [...(await out.ratioWin.toArray()), ...(await out.ratioLose.toArray())];
+    assert.ok(
+      ratios.every((r) => r >= 0.9 - 1e-6 && r <= 1.1 + 1e-6),
+      `clamped ratios ${ratios}`,
+    );
+    const value = await out.loss.item();
+    assert.ok(Number.isFinite(value), `loss ${value}`);
+    backward(out.loss);
+    const grad = await policyTensor.grad!.toArray();
+    assert.ok(grad.every(Number.isFinite), "gradient is finite");
+    assert.ok(
+      grad.every((g) => g === 0),
+      "every ratio is clamped, so no gradient flows",
+    );
+  });
+
   it("gives the Diffusion-DPO loss and gradient of the reference, finite for large margins", async () => {
     const rows = 2;
     const size = 6;
