@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { after, before, describe, test } from "node:test";
 import type { StepPreferenceScorer } from "@spo/step-preference-model";
-import { type Device, tensor } from "@spo/wgpu-tensor";
+import { type Device, narrow, tensor } from "@spo/wgpu-tensor";
 import { testDevice } from "@spo/wgpu-tensor/testing";
 import { loadToyModel, TOY_BASE_MODEL_URL } from "../model/load_toy_model_node.ts";
 import { renderPrompt } from "../world/render.ts";
@@ -94,7 +94,7 @@ describe("the toy denoiser (frozen base model, CFG, x̂0)", () => {
     // x̂0 = √ᾱ·x_t − √(1−ᾱ)·v̂ with 1 − ᾱ₁ ≈ 2e-4: the noise and the prediction enter ×0.014
     assert.ok(worst < 0.1, `max |x̂0 − x0| at t = 1: ${worst}`);
     const far = await denoiser({ images: x, prompts: PROMPTS, timesteps: [801, 301], noiseSeeds: [5, 6] });
-    const one = await narrowRow(x, 1);
+    const one = narrow(x, 0, 1, 1);
     const alone = await denoiser({ images: one, prompts: [PROMPTS[1]!], timesteps: [301], noiseSeeds: [6] });
     const farValues = await far.toArray();
     const aloneValues = await alone.toArray();
@@ -105,8 +105,3 @@ describe("the toy denoiser (frozen base model, CFG, x̂0)", () => {
     for (const t of [x, near, far, one, alone]) t.dispose();
   });
 });
-
-function narrowRow(x: ReturnType<typeof images>, row: number) {
-  const per = 3 * 16 * 16;
-  return x.toArray().then((v) => tensor(Float32Array.from(v).subarray(row * per, (row + 1) * per), [1, 3, 16, 16], { device }));
-}
