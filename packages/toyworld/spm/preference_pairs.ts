@@ -9,6 +9,7 @@
  */
 import type { PairBatch } from "@spo/step-preference-model";
 import { type Device, tensor } from "@spo/wgpu-tensor";
+import { boxBlur, gaussianNoise } from "../reward/corruptions.ts";
 import { rewardBatch } from "../reward/reward.ts";
 import { formatPrompt } from "../world/grammar.ts";
 import { IMAGE_SIZE, renderScene } from "../world/render.ts";
@@ -73,43 +74,13 @@ export function nearMiss(scene: Scene, random: WorldRandom): Scene {
     : { ...scene, second: mutateObject(random, scene.second) };
 }
 
-function blurred(image: Float32Array): Float32Array {
-  const out = new Float32Array(image.length);
-  const n = IMAGE_SIZE;
-  for (let c = 0; c < 3; c++)
-    for (let y = 0; y < n; y++)
-      for (let x = 0; x < n; x++) {
-        let sum = 0;
-        let count = 0;
-        for (let dy = -1; dy <= 1; dy++)
-          for (let dx = -1; dx <= 1; dx++) {
-            const yy = y + dy;
-            const xx = x + dx;
-            if (yy < 0 || yy >= n || xx < 0 || xx >= n) continue;
-            sum += image[c * n * n + yy * n + xx]!;
-            count++;
-          }
-        out[c * n * n + y * n + x] = sum / count;
-      }
-  return out;
-}
-
-function noisy(image: Float32Array, random: WorldRandom, sigma: number): Float32Array {
-  return image.map((v) => {
-    // Box–Muller
-    const u = Math.max(random.next(), 1e-12);
-    const g = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random.next());
-    return Math.min(1, Math.max(-1, v + sigma * g));
-  });
-}
-
 /** One image for a scene's prompt: its rendering or a near miss, degraded or not. */
 function candidate(scene: Scene, random: WorldRandom): Float32Array {
   const seed = random.int(2 ** 31);
   const image = renderScene(random.next() < 0.4 ? scene : nearMiss(scene, random), { seed });
   const degrade = random.next();
-  if (degrade < 0.2) return blurred(image);
-  if (degrade < 0.4) return noisy(image, random, random.uniform(0.05, 0.3));
+  if (degrade < 0.2) return boxBlur(image);
+  if (degrade < 0.4) return gaussianNoise(image, random.uniform(0.05, 0.3), random.int(2 ** 31));
   return image;
 }
 
