@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import fc from "fast-check";
-import { backward, tensor } from "@spo/wgpu-tensor";
+import { backward, sub, tensor } from "@spo/wgpu-tensor";
 import { fcRuns, seededValues, testDevice } from "@spo/wgpu-tensor/testing";
 import {
   referenceDiffusionDpoLoss,
@@ -110,7 +110,7 @@ describe("losses against float64 references", () => {
     numeric.forEach((g, i) => assert.ok(Math.abs(grad[i] - g) <= 2e-3 * scale, `element ${i}: ${grad[i]} vs ${g}`));
   });
 
-  it("stays finite when a log-ratio overflows e^d: the clamped pair gives the clip's loss and no gradient", async () => {
+  it("stays finite when a log-ratio passes e^88: the ratio is held at e^±80, the clamped pair gives the clip's loss and no gradient", async () => {
     // a policy ε̂ 30 off the reference moves log π by far more than 88: e^d overflows
     const shape = [2, 2, 2, 2];
     const n = 16;
@@ -131,11 +131,18 @@ describe("losses against float64 references", () => {
       loser: tensor(child(14), shape),
       timesteps: [1, 1],
     });
-    const raw = [...(await out.rawRatioWin.toArray()), ...(await out.rawRatioLose.toArray())];
+    const logRatios = [...(await sub(out.logpWin, out.logpWinRef).toArray()), ...(await sub(out.logpLose, out.logpLoseRef).toArray())];
     assert.ok(
-      raw.some((r) => r === Number.POSITIVE_INFINITY || r === 0),
-      `raw ratios ${raw}: the case must overflow`,
+      logRatios.some((d) => Math.abs(d) > 88),
+      `log-ratios ${logRatios}: the case must pass f32's e^88`,
     );
+    // the ratios before the clip are held at e^±80, finite, on the side of their log-ratio
+    const raw = [...(await out.rawRatioWin.toArray()), ...(await out.rawRatioLose.toArray())];
+    raw.forEach((r, i) => {
+      assert.ok(Number.isFinite(r), `raw ratio ${r} is finite`);
+      if (logRatios[i]! > 80) assert.ok(Math.abs(r / Math.exp(80) - 1) < 1e-5, `raw ratio ${r} for log-ratio ${logRatios[i]}`);
+      if (logRatios[i]! < -80) assert.ok(Math.abs(r / Math.exp(-80) - 1) < 1e-5, `raw ratio ${r} for log-ratio ${logRatios[i]}`);
+    });
     const ratios = [...(await out.ratioWin.toArray()), ...(await out.ratioLose.toArray())];
     assert.ok(
       ratios.every((r) => r >= 0.9 - 1e-6 && r <= 1.1 + 1e-6),

@@ -7,7 +7,10 @@
  * with the exact Gaussian log-likelihoods of `transitionLogProb`, both built from CFG-combined ε̂.
  * The clamp is two-sided on the ratio itself (not PPO's min), so a pair whose ratio leaves
  * [1 − ε, 1 + ε] in either direction stops contributing gradient. Winner and loser share x_t, t and
- * the prompt, so one policy ε̂ and one reference ε̂ serve both.
+ * the prompt, so one policy ε̂ and one reference ε̂ serve both. The log-ratio is limited to ±80 before
+ * the exponential: a policy sampled far from the reference (late steps, σ ≈ 0.02) easily has
+ * log-ratios past f32's e^88, and WGSL leaves an overflowing exp undefined. Nothing changes
+ * after the clamp: a limited ratio is still far outside [1 − ε, 1 + ε] and gets no gradient.
  *
  * @module
  */
@@ -53,12 +56,15 @@ export interface SpoLossOutput {
   /** Clamped ratios [B]. */
   ratioWin: Tensor;
   ratioLose: Tensor;
-  /** Unclamped ratios [B] (to count clamped rows). */
+  /** Ratios before the clip [B] (to count clamped rows), within e^±80 (`LOG_RATIO_LIMIT`). */
   rawRatioWin: Tensor;
   rawRatioLose: Tensor;
 }
 
 export const SPO_LOSS_DEFAULTS = { beta: 10, clipEps: 0.1, eta: 1 } as const;
+
+/** |log π_θ − log π_ref| beyond which a ratio is held (e^80 ≈ 5.5e34 stays finite in f32). */
+export const LOG_RATIO_LIMIT = 80;
 
 /**
  * SPO's loss for a minibatch of pairs. The caller disposes the outputs.
@@ -82,8 +88,9 @@ export function spoLoss(schedule: TransitionSchedule, inputs: SpoLossInputs, opt
     const logpWinRef = lp(refEps, winner);
     const logpLose = lp(policyEps, loser);
     const logpLoseRef = lp(refEps, loser);
-    const rawRatioWin = exp(sub(logpWin, logpWinRef));
-    const rawRatioLose = exp(sub(logpLose, logpLoseRef));
+    const ratioOf = (logp: Tensor, logpRef: Tensor) => exp(clamp(sub(logp, logpRef), -LOG_RATIO_LIMIT, LOG_RATIO_LIMIT));
+    const rawRatioWin = ratioOf(logpWin, logpWinRef);
+    const rawRatioLose = ratioOf(logpLose, logpLoseRef);
     const ratioWin = clamp(rawRatioWin, Math.fround(1 - clipEps), Math.fround(1 + clipEps));
     const ratioLose = clamp(rawRatioLose, Math.fround(1 - clipEps), Math.fround(1 + clipEps));
     const margin = sub(mul(log(ratioWin), beta), mul(log(ratioLose), beta));

@@ -83,8 +83,10 @@ export async function spoMinibatchStep(
     owned.push(...Object.values(out));
     const rw = await out.rawRatioWin.toArray();
     const rl = await out.rawRatioLose.toArray();
-    // WGSL's clamp maps NaN into [lo, hi] (torch's keeps NaN): a NaN log-prob must still stop the run
-    const allFinite = [...rw, ...rl].every(Number.isFinite);
+    // WGSL's clamp maps NaN into [lo, hi] (torch's keeps NaN), so the ratios cannot show a NaN
+    // log-prob: the log-probs themselves must be finite, or the run stops
+    const logProbs = await Promise.all([out.logpWin, out.logpWinRef, out.logpLose, out.logpLoseRef].map((t) => t.toArray()));
+    const allFinite = logProbs.every((values) => values.every(Number.isFinite));
     const lossValue = allFinite ? await out.loss.item() : Number.NaN;
     if (Number.isFinite(lossValue) && out.loss.requiresGrad) {
       const scaled = tidy(() => mul(out.loss, options.lossScale ?? 1));
