@@ -27,6 +27,8 @@ export interface RunSettings {
   iterations: number;
   /** Sampling steps of training and evaluation. */
   steps: number;
+  /** The LoRA's learning rate of SPO runs (a variant's own setting wins). */
+  learningRate: number;
   /** Monitor measurements during a run (evenly spaced in iterations or compute; the last at the end). */
   checkpoints: number;
   /** Prompts of the training split measured at each checkpoint. */
@@ -106,6 +108,7 @@ export async function runSpo(
     latentShape: latentShapeOf(model),
     steps: settings.steps,
     seed,
+    learningRate: settings.learningRate,
     ...variant.config,
   };
   const prompts = trainingPrompts(settings.iterations * config.sampleBatchSize!, { seed });

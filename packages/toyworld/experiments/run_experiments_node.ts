@@ -92,6 +92,7 @@ const settings: RunSettings = {
   iterations: options.iterations,
   steps: options.steps,
   checkpoints: options.checkpoints,
+  learningRate: options.learningRate,
   monitor,
   dpoComputeRatio: options.dpoComputeRatio,
   dpoPairShare: options.dpoPairShare,
