@@ -82,7 +82,7 @@ export type { ResizeAttrs } from "./ops/resize/resize_options.ts";
 export { type ScaledDotProductAttentionOptions, scaledDotProductAttention } from "./ops/attention/attention.ts";
 export { clipGradNorm, gradNorm } from "./optim/clip_grad.ts";
 export { assertFinite } from "./ops/finite/assert_finite.ts";
-export { GradScaler, type GradScalerOptions } from "./optim/grad_scaler.ts";
+export { GradScaler, type GradScalerOptions, type GradScalerState } from "./optim/grad_scaler.ts";
 export { conv2d, type Conv2dOptions } from "./ops/conv2d/conv2d.ts";
 export { linear, matmul, matmulFused, type MatmulFusedOptions, type MatmulOptions } from "./ops/matmul/matmul.ts";
 export type { Activation as MatmulActivation } from "./ops/matmul/matmul_epilogue.ts";

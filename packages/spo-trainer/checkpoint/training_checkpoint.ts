@@ -9,7 +9,7 @@
  */
 
 import { parseSafetensors, serializeSafetensors, type TensorInput, toFloat32Array } from "@spo/safetensors";
-import type { GeneratorState, OptimizerState } from "@spo/wgpu-tensor";
+import type { GeneratorState, GradScalerState, OptimizerState } from "@spo/wgpu-tensor";
 import type { UpdateMetrics } from "../metrics/update_metrics.ts";
 import type { SpoTrainConfig } from "../training/train_config.ts";
 
@@ -34,6 +34,8 @@ export interface TrainingCheckpoint {
   /** Adapter parameters by state-dict name (`unet.<path>.lora_A.weight`). */
   adapter: Map<string, { shape: number[]; data: Float32Array }>;
   optimizer: OptimizerState;
+  /** The loss scaler's scale and clean-step count (runs with f16 weights; absent otherwise). */
+  gradScaler?: GradScalerState;
 }
 
 /** A checkpoint's files by name. */
@@ -68,7 +70,13 @@ export function encodeCheckpoint(
     optimizer_step: String(checkpoint.optimizer.step),
     optimizer_hyperparameters: JSON.stringify(checkpoint.optimizer.hyperparameters),
   };
-  const json = { format: CHECKPOINT_FORMAT, progress: checkpoint.progress, config: checkpoint.config, metrics: checkpoint.metrics };
+  const json = {
+    format: CHECKPOINT_FORMAT,
+    progress: checkpoint.progress,
+    config: checkpoint.config,
+    metrics: checkpoint.metrics,
+    ...(checkpoint.gradScaler ? { gradScaler: checkpoint.gradScaler } : {}),
+  };
   return new Map([
     ["lora.safetensors", serializeSafetensors(lora.tensors, { ...lora.metadata, spo_trainer_update: String(checkpoint.progress.update) })],
     ["training_state.safetensors", serializeSafetensors(state, meta)],
@@ -105,6 +113,7 @@ export function decodeCheckpoint(files: CheckpointFiles): TrainingCheckpoint {
     metrics: json.metrics,
     adapter,
     optimizer: { step: Number(metadata.optimizer_step), hyperparameters: JSON.parse(metadata.optimizer_hyperparameters ?? "{}"), slots },
+    ...(json.gradScaler ? { gradScaler: json.gradScaler } : {}),
   };
 }
 

@@ -8,6 +8,7 @@ import { UNet2DConditionModel } from "@spo/diffusion-unet";
 import { type Device, GradScaler, type Tensor } from "@spo/wgpu-tensor";
 import { testDevice } from "@spo/wgpu-tensor/testing";
 import { meanPixels, sd15Scheduler, tinyUnet, tinyUnetConfig, wordPromptEncoder } from "../test/_tiny.ts";
+import { memoryCheckpointStore } from "../checkpoint/training_checkpoint.ts";
 import { SpoTrainer } from "./spo_trainer.ts";
 
 let device: Device;
@@ -144,6 +145,27 @@ describe("loss scaling in SpoTrainer", () => {
     // Unscaled, activation gradients below f16's smallest normal (6.1e-5) lose bits or flush to
     // zero; they are the small ones, so the difference stays a small part of the largest gradient.
     assert.ok(worst(g1024, g1) <= 1e-2, "scaled and unscaled gradients agree up to f16 underflow");
+  });
+
+  it("checkpoints the scale and its clean-step count, and a resumed run continues from them", async (t) => {
+    if (!device.hasF16) return t.diagnostic("no shader-f16 on this adapter");
+    const unet = halfUnet();
+    const store = memoryCheckpointStore();
+    // the first update overflows (scale 2⁴⁰ → 1024), the second is clean (1 clean step); the epoch's end checkpoints
+    const options = { prompts: PROMPTS, store };
+    const models = { unet, scheduler: sd15Scheduler(), promptEncoder: wordPromptEncoder, scorer: brightness };
+    const first = await SpoTrainer.create(models, SMALL, {
+      ...options,
+      gradScaler: new GradScaler({ initScale: 2 ** 40, backoffFactor: 2 ** -30 }),
+    });
+    await first.run();
+    const saved = first.scaler!.stateDict();
+    first.dispose();
+    assert.deepEqual(saved, { scale: 1024, cleanSteps: 1 });
+    const resumed = await SpoTrainer.create(models, SMALL, { ...options, resume: true, gradScaler: new GradScaler() });
+    assert.deepEqual(resumed.scaler!.stateDict(), saved, "the fresh scaler took the checkpoint's state");
+    resumed.dispose();
+    unet.dispose();
   });
 });
 

@@ -205,6 +205,7 @@ export class SpoTrainer {
     this.adapter.loadStateDict(entries, { strict: true });
     this.optimizer.loadStateDict(checkpoint.optimizer);
     this.generator.setState(checkpoint.progress.generator);
+    if (checkpoint.gradScaler && this.scaler) this.scaler.loadStateDict(checkpoint.gradScaler);
     this.progress = structuredClone(checkpoint.progress);
     this.metrics.push(...checkpoint.metrics);
     this.#secondsBefore = checkpoint.metrics.at(-1)?.seconds ?? 0;
@@ -436,6 +437,7 @@ export class SpoTrainer {
       metrics: this.metrics,
       adapter,
       optimizer: await this.optimizer.stateDict(),
+      ...(this.scaler ? { gradScaler: this.scaler.stateDict() } : {}),
     };
     const lora = await saveLora(this.adapter, "diffusers");
     const name = `checkpoint-${String(this.progress.iteration).padStart(6, "0")}`;

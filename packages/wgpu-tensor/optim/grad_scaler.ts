@@ -12,6 +12,13 @@ export interface GradScalerOptions {
   growthInterval?: number;
 }
 
+/** What a checkpoint keeps of a `GradScaler` to resume on the same schedule. */
+export interface GradScalerState {
+  scale: number;
+  /** Clean steps since the scale last changed. */
+  cleanSteps: number;
+}
+
 /**
  * Dynamic loss scaling for f16 training (torch.cuda.amp.GradScaler's rule): multiply the loss by
  * `scale` before backward so small f16 gradients do not flush to zero; `step` unscales the
@@ -33,6 +40,18 @@ export class GradScaler {
     this.growthFactor = options.growthFactor ?? 2;
     this.backoffFactor = options.backoffFactor ?? 0.5;
     this.growthInterval = options.growthInterval ?? 2000;
+  }
+
+  /** The scale and the clean-step count (a resumed run continues the same schedule). */
+  stateDict(): GradScalerState {
+    return { scale: this.scale, cleanSteps: this.#cleanSteps };
+  }
+
+  loadStateDict(state: GradScalerState): void {
+    if (!(state.scale > 0 && Number.isFinite(state.scale)) || !Number.isInteger(state.cleanSteps) || state.cleanSteps < 0)
+      throw new RangeError(`Cannot load a GradScaler state with scale ${state.scale} and ${state.cleanSteps} clean steps`);
+    this.scale = state.scale;
+    this.#cleanSteps = state.cleanSteps;
   }
 
   /** loss × scale */
