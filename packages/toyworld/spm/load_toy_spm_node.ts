@@ -25,7 +25,17 @@ export async function loadToySpmModel(kind: ToySpmKind = "step-aware", options: 
     throw new TypeError(`Cannot load a toy preference model of kind ${JSON.stringify(kind)}: expected "step-aware" or "step-agnostic"`);
   const root = options.folder ?? TOY_SPM_URL;
   const folder = join(typeof root === "string" ? root : fileURLToPath(root), FOLDERS[kind]);
-  const config = JSON.parse(await readFile(join(folder, "config.json"), "utf8")) as Record<string, unknown>;
+  let text: string;
+  try {
+    text = await readFile(join(folder, "config.json"), "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    throw new Error(
+      `Cannot load the toy ${kind} preference model: ${folder} has no config.json (train one with \`npm run toyworld:train-spm\`, or pass the folder holding ${FOLDERS[kind]}/)`,
+      { cause: error },
+    );
+  }
+  const config = JSON.parse(text) as Record<string, unknown>;
   return await loadStepPreferenceModel(folder, { device: options.device, config, isTimeConditioned: config.is_time_conditioned !== false });
 }
 

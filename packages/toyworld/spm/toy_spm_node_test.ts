@@ -2,6 +2,8 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { StepPreferenceScorer } from "@spo/step-preference-model";
 import { type Device, narrow, tensor } from "@spo/wgpu-tensor";
@@ -79,6 +81,14 @@ describe("the shipped toy preference models", () => {
       );
       for (const a of report.accuracy[kind]) assert.ok(a.accuracy >= 0 && a.accuracy <= 1 && a.count > 0);
     }
+  });
+});
+
+test("a folder without the model names the folder and the command that trains one", async () => {
+  const folder = join(tmpdir(), "spo-no-toy-spm");
+  await assert.rejects(loadToySpm("step-agnostic", { folder }), (error: unknown) => {
+    const message = (error as Error).message;
+    return message.includes(join(folder, "step_agnostic")) && message.includes("npm run toyworld:train-spm");
   });
 });
 
