@@ -47,6 +47,8 @@ export interface TrainedRun {
   updates: number;
   pairsKept: number;
   pairsOffered: number;
+  /** Share of the ratios clamped by SPO's clip, mean over updates (null without updates; Diffusion-DPO has no clip). */
+  clampedFraction: number | null;
   trainSeconds: number;
   /** CPU time of this process during training (all threads; lavapipe's included). */
   trainCpuSeconds: number;
@@ -140,11 +142,13 @@ export async function runSpo(
         next += every;
       }
     }
+    const clamped = trainer.metrics.map((m) => m.clampedFraction);
     return {
       iterations: settings.iterations,
       updates: trainer.metrics.length,
       pairsKept,
       pairsOffered,
+      clampedFraction: clamped.length > 0 ? clamped.reduce((a, b) => a + b, 0) / clamped.length : null,
       trainSeconds: monitor.seconds(),
       trainCpuSeconds: monitor.cpuSeconds(),
       curve: monitor.curve,
@@ -239,6 +243,7 @@ export async function runDiffusionDpo(
       updates: trainer.metrics.length,
       pairsKept: pairs.length,
       pairsOffered: prompts.length,
+      clampedFraction: null,
       trainSeconds: monitor.seconds(),
       trainCpuSeconds: monitor.cpuSeconds(),
       curve: monitor.curve,

@@ -38,6 +38,8 @@ export interface RunRecord {
   /** SPO: pairs kept over pairs offered, summed over iterations; DPO: pairs trained on and pairs made. */
   pairsKept: number;
   pairsOffered: number;
+  /** Share of the ratios outside SPO's clip [1 − ε, 1 + ε] (no gradient), mean over updates (absent in older results). */
+  clampedFraction?: number | null;
   curve: CurvePoint[];
 }
 

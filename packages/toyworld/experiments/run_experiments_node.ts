@@ -208,6 +208,7 @@ async function evaluateAndRecord(variant: ExperimentVariant, seed: number, run: 
     updates: run?.updates ?? 0,
     pairsKept: run?.pairsKept ?? 0,
     pairsOffered: run?.pairsOffered ?? 0,
+    clampedFraction: run?.clampedFraction ?? null,
     curve: run?.curve ?? [],
   };
   if (!run) record.compute = { rows: 0, gradientRows: 0, forwardEquivalents: 0 };
