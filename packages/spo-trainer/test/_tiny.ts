@@ -4,7 +4,8 @@
  * pseudo-random vector (no CLIP needed; the empty prompt is all zeros).
  */
 import { DDIMScheduler, SD15_SCHEDULER_CONFIG, UNet2DConditionModel } from "@spo/diffusion-unet";
-import { mean, noGrad, type Tensor, tensor } from "@spo/wgpu-tensor";
+import { injectLora, type LoraAdapter } from "@spo/lora";
+import { loadTensorInto, mean, noGrad, type RandomGenerator, randn, type Tensor, tensor } from "@spo/wgpu-tensor";
 import type { PromptEncoder } from "../sampler/guided_denoiser.ts";
 
 export const TINY_CONTEXT = { tokens: 4, dim: 8 } as const;
@@ -69,4 +70,26 @@ export async function meanPixels(images: Tensor): Promise<Float32Array> {
   const values = Float32Array.from(await m.toArray());
   m.dispose();
   return values;
+}
+
+/** A draw of N(0, 1) values of `shape` from `generator`, on the host. */
+export async function hostNormal(generator: RandomGenerator, shape: readonly number[]): Promise<Float32Array> {
+  const x = generator.randn([...shape]);
+  const values = Float32Array.from(await x.toArray());
+  x.dispose();
+  return values;
+}
+
+/**
+ * LoRA r4 on the attention projections with A and B both N(0, scale²) (seeds firstSeed, firstSeed + 1, …):
+ * B ≠ 0, so the policy differs from the reference and both factors get gradients.
+ */
+export async function randomLora(unet: Parameters<typeof injectLora>[0], scale: number, firstSeed: number): Promise<LoraAdapter> {
+  const adapter = injectLora(unet, { rank: 4, alpha: 4, init: "gaussian", targetModules: ["to_q", "to_k", "to_v", "to_out.0"], seed: 2 });
+  for (const [i, p] of adapter.parameters().entries()) {
+    const values = randn(p.shape, { seed: firstSeed + i });
+    loadTensorInto(p, { shape: p.shape, data: Float32Array.from(await values.toArray(), (v) => scale * v) });
+    values.dispose();
+  }
+  return adapter;
 }

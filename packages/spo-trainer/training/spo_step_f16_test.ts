@@ -5,10 +5,11 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { DDIMScheduler, SD15_SCHEDULER_CONFIG, UNet2DConditionModel } from "@spo/diffusion-unet";
-import { injectLora, type LoraAdapter } from "@spo/lora";
-import { cast, type Device, loadTensorInto, RandomGenerator, randn, type Tensor } from "@spo/wgpu-tensor";
+import type { LoraAdapter } from "@spo/lora";
+import { cast, type Device, RandomGenerator, randn, type Tensor } from "@spo/wgpu-tensor";
 import { testDevice } from "@spo/wgpu-tensor/testing";
 import type { SpoPair } from "../sampler/spo_sampler.ts";
+import { hostNormal, randomLora } from "../test/_tiny.ts";
 import { spoMinibatchStep } from "./spo_step.ts";
 
 let device: Device;
@@ -30,17 +31,6 @@ const CONFIG = {
   up_block_types: ["UpBlock2D", "CrossAttnUpBlock2D"],
 };
 const SHAPE = [4, 8, 8];
-
-/** LoRA r4 on the attention projections, A and B random (B ≠ 0, so policy ≠ reference and both get gradients). */
-async function withLora(unet: UNet2DConditionModel): Promise<LoraAdapter> {
-  const adapter = injectLora(unet, { rank: 4, alpha: 4, init: "gaussian", targetModules: ["to_q", "to_k", "to_v", "to_out.0"], seed: 2 });
-  for (const [i, p] of adapter.parameters().entries()) {
-    const values = randn(p.shape, { seed: 100 + i });
-    loadTensorInto(p, { shape: p.shape, data: Float32Array.from(await values.toArray(), (v) => 0.1 * v) });
-    values.dispose();
-  }
-  return adapter;
-}
 
 async function gradients(unet: UNet2DConditionModel, adapter: LoraAdapter, pairs: SpoPair[]) {
   const scheduler = DDIMScheduler.fromConfig(SD15_SCHEDULER_CONFIG);
@@ -64,12 +54,7 @@ test("an SPO minibatch with f16 UNet weights gives the f32 loss and LoRA gradien
   half.loadStateDict(casts);
   casts.forEach((value) => value.dispose());
   const g = new RandomGenerator(5);
-  const host = async () => {
-    const x = g.randn(SHAPE);
-    const values = Float32Array.from(await x.toArray());
-    x.dispose();
-    return values;
-  };
+  const host = () => hostNormal(g, SHAPE);
   const pairs: SpoPair[] = [];
   for (let i = 0; i < 2; i++)
     pairs.push({
@@ -82,8 +67,8 @@ test("an SPO minibatch with f16 UNet weights gives the f32 loss and LoRA gradien
       scoreWin: 1,
       scoreLose: 0,
     });
-  const a = await gradients(full, await withLora(full), pairs);
-  const b = await gradients(half, await withLora(half), pairs);
+  const a = await gradients(full, await randomLora(full, 0.1, 100), pairs);
+  const b = await gradients(half, await randomLora(half, 0.1, 100), pairs);
   let diff = 0;
   let norm = 0;
   a.grads.forEach((ga, k) =>

@@ -5,13 +5,13 @@
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { injectLora, type LoraAdapter, withAdaptersDisabled } from "@spo/lora";
-import { add, type Device, loadTensorInto, mul, noGrad, RandomGenerator, randn, sub, tensor } from "@spo/wgpu-tensor";
+import { withAdaptersDisabled } from "@spo/lora";
+import { add, type Device, mul, noGrad, RandomGenerator, randn, sub, tensor } from "@spo/wgpu-tensor";
 import { testDevice } from "@spo/wgpu-tensor/testing";
 import { transitionLogProb, transitionMean } from "../losses/transition_log_prob.ts";
 import { guidedEpsilon } from "../sampler/guided_denoiser.ts";
 import type { SpoPair } from "../sampler/spo_sampler.ts";
-import { sd15Scheduler, tinyUnet, wordPromptEncoder } from "../test/_tiny.ts";
+import { hostNormal, randomLora, sd15Scheduler, tinyUnet, wordPromptEncoder } from "../test/_tiny.ts";
 import { spoMinibatchStep } from "./spo_step.ts";
 
 let device: Device;
@@ -22,26 +22,10 @@ after(() => device?.destroy());
 
 const SHAPE = [4, 8, 8];
 
-/** A LoRA whose A and B are both random with standard deviation `scale` (B ≠ 0: policy ≠ reference). */
-async function movedLora(unet: ReturnType<typeof tinyUnet>, scale: number): Promise<LoraAdapter> {
-  const adapter = injectLora(unet, { rank: 4, alpha: 4, init: "gaussian", targetModules: ["to_q", "to_k", "to_v", "to_out.0"], seed: 2 });
-  for (const [i, p] of adapter.parameters().entries()) {
-    const values = randn(p.shape, { seed: 300 + i });
-    loadTensorInto(p, { shape: p.shape, data: Float32Array.from(await values.toArray(), (v) => scale * v) });
-    values.dispose();
-  }
-  return adapter;
-}
-
 /** Two pairs at `timestep`, every latent N(0, 1). */
 async function pairsAt(timestep: number, seed: number): Promise<SpoPair[]> {
   const g = new RandomGenerator(seed);
-  const host = async () => {
-    const x = g.randn(SHAPE);
-    const values = Float32Array.from(await x.toArray());
-    x.dispose();
-    return values;
-  };
+  const host = () => hostNormal(g, SHAPE);
   const pairs: SpoPair[] = [];
   for (const prompt of ["red circle", "blue square"])
     pairs.push({ sample: await host(), winner: await host(), loser: await host(), timestep, prompt, step: 19, scoreWin: 1, scoreLose: 0 });
@@ -52,7 +36,7 @@ test("children drawn from a policy far from the reference give a finite loss, ev
   // the trainer samples its children from the policy: once the LoRA has moved, the policy can explain
   // them far better than the reference at late steps (σ ≈ 0.02), and the ratio passes f32's e^88
   const unet = tinyUnet();
-  const adapter = await movedLora(unet, 8);
+  const adapter = await randomLora(unet, 8, 300);
   const scheduler = sd15Scheduler();
   scheduler.setTimesteps(20);
   const pairs = await pairsAt(1, 5);
@@ -102,7 +86,7 @@ test("children drawn from a policy far from the reference give a finite loss, ev
 
 test("a NaN in a child still gives a NaN loss", async () => {
   const unet = tinyUnet();
-  const adapter = await movedLora(unet, 0.1);
+  const adapter = await randomLora(unet, 0.1, 300);
   const scheduler = sd15Scheduler();
   scheduler.setTimesteps(20);
   const pairs = await pairsAt(501, 6);
