@@ -7,7 +7,7 @@
  * @module
  */
 
-import { backward, type Module, mul, noGrad, type Tensor, tidy } from "@spo/wgpu-tensor";
+import { backward, concat, type Module, mul, noGrad, reshape, type Tensor, tidy } from "@spo/wgpu-tensor";
 import { withAdaptersDisabled } from "@spo/lora";
 import { countClamped, spoLoss, type SpoLossOptions } from "../losses/spo_loss.ts";
 import { type PredictionType, resolvePredictionType } from "../losses/prediction_type.ts";
@@ -81,13 +81,21 @@ export async function spoMinibatchStep(
     owned.push(policyEps);
     const out = spoLoss(scheduler, { policyEps, refEps, sample, winner, loser, timesteps }, options);
     owned.push(...Object.values(out));
-    const rw = await out.rawRatioWin.toArray();
-    const rl = await out.rawRatioLose.toArray();
+    // one readback: the raw ratios, the four log-probs and the loss
+    const b = pairs.length;
+    const packed = noGrad(() =>
+      tidy(() =>
+        concat([out.rawRatioWin, out.rawRatioLose, out.logpWin, out.logpWinRef, out.logpLose, out.logpLoseRef, reshape(out.loss, [1])]),
+      ),
+    );
+    const host = await packed.toArray();
+    packed.dispose();
+    const rw = host.subarray(0, b);
+    const rl = host.subarray(b, 2 * b);
     // WGSL's clamp maps NaN into [lo, hi] (torch's keeps NaN), so the ratios cannot show a NaN
     // log-prob: the log-probs themselves must be finite, or the run stops
-    const logProbs = await Promise.all([out.logpWin, out.logpWinRef, out.logpLose, out.logpLoseRef].map((t) => t.toArray()));
-    const allFinite = logProbs.every((values) => values.every(Number.isFinite));
-    const lossValue = allFinite ? await out.loss.item() : Number.NaN;
+    const allFinite = host.subarray(2 * b, 6 * b).every(Number.isFinite);
+    const lossValue = allFinite ? host[6 * b]! : Number.NaN;
     if (Number.isFinite(lossValue) && out.loss.requiresGrad) {
       const scaled = tidy(() => mul(out.loss, options.lossScale ?? 1));
       backward(scaled);
