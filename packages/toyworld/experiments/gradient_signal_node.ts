@@ -28,21 +28,33 @@ import { loadToySpm } from "../spm/load_toy_spm_node.ts";
 import { offlinePairs } from "./experiment_run.ts";
 import { type GradientSignal, gradientSignal } from "./gradient_signal.ts";
 
-const { values } = parseArgs({
-  options: {
-    prompts: { type: "string", default: "96" },
-    batch: { type: "string", default: "8" },
-    seed: { type: "string", default: "0" },
-    out: { type: "string" },
-  },
-});
-const promptCount = Number(values.prompts);
-const batch = Number(values.batch);
-const seed = Number(values.seed);
-if (![promptCount, batch].every((v) => Number.isInteger(v) && v > 0) || !(Number.isInteger(seed) && seed >= 0)) {
+function usageExit(): never {
   process.stderr.write("usage: npm run experiments:gradient-signal -- [--prompts n] [--batch n] [--seed n] [--out file.json]\n");
   process.exit(2);
 }
+
+let parsed: ReturnType<typeof parseOptions>;
+try {
+  parsed = parseOptions();
+} catch {
+  usageExit();
+}
+const { values } = parsed;
+
+function parseOptions() {
+  return parseArgs({
+    options: {
+      prompts: { type: "string", default: "96" },
+      batch: { type: "string", default: "8" },
+      seed: { type: "string", default: "0" },
+      out: { type: "string" },
+    },
+  });
+}
+const promptCount = Number(values.prompts);
+const batch = Number(values.batch);
+const seed = Number(values.seed);
+if (![promptCount, batch].every((v) => Number.isInteger(v) && v > 0) || !(Number.isInteger(seed) && seed >= 0)) usageExit();
 
 const STEPS = 10;
 const device = await Device.create();

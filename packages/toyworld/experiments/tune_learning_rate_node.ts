@@ -15,24 +15,33 @@ import { meanWithInterval } from "../reward/statistics.ts";
 import { formatPrompt } from "../world/grammar.ts";
 import { sampleScenes } from "../world/split.ts";
 
-const { values } = parseArgs({
-  options: {
-    lr: { type: "string", default: "1e-2" },
-    iterations: { type: "string", default: "12" },
-    prompts: { type: "string", default: "8" },
-  },
-});
-const rates = values.lr.split(",").map(Number);
-const iterations = Number(values.iterations);
-const promptCount = Number(values.prompts);
-if (
-  !rates.every((r) => r > 0) ||
-  !(Number.isInteger(iterations) && iterations > 0) ||
-  !(Number.isInteger(promptCount) && promptCount > 0)
-) {
+function usageExit(): never {
   process.stderr.write("usage: npm run experiments:tune-lr -- --lr <a,b,…> [--iterations n] [--prompts n]\n");
   process.exit(2);
 }
+
+let parsed: ReturnType<typeof parseOptions>;
+try {
+  parsed = parseOptions();
+} catch {
+  usageExit();
+}
+const { values } = parsed;
+
+function parseOptions() {
+  return parseArgs({
+    options: {
+      lr: { type: "string", default: "1e-2" },
+      iterations: { type: "string", default: "12" },
+      prompts: { type: "string", default: "8" },
+    },
+  });
+}
+const rates = values.lr.split(",").map(Number);
+const iterations = Number(values.iterations);
+const promptCount = Number(values.prompts);
+if (!rates.every((r) => r > 0) || !(Number.isInteger(iterations) && iterations > 0) || !(Number.isInteger(promptCount) && promptCount > 0))
+  usageExit();
 
 const STEPS = 10;
 const REPEATS = 4;
