@@ -3,7 +3,7 @@
 //      (built only for decoding) decoding the latents to an image, the way decodeWithinLimit does;
 //  (b) one SPO training update: UNet with LoRA r4 on to_q/k/v/out.0 (f32), reference CFG pass,
 //      policy CFG pass, clipped loss, backward, AdamW step (f32 state), GradScaler in f16.
-// One configuration per run (peaks of one process do not mix):
+// One configuration per run (peaks of one process do not mix; `sd15_memory_all.ts` runs them all):
 //   node --conditions=@spo/source --import tsx benchmarks/sd15_memory.ts --part=generate|train [--dtype=f16] [--checkpointing]
 //        [--width=320] [--latent=64] [--steps=20] [--text-layers=12]
 // Defaults are full-size SD1.5 with random weights (512×512); heavy on a CPU adapter (a UNet CFG
@@ -201,4 +201,9 @@ if (part === "generate") {
   adapter.remove();
   unet.dispose();
 }
+// on a CPU adapter the "GPU" buffers live in this process (the resident set is what the machine
+// paid) and the driver's threads run in this process too: CPU seconds measure the work whatever the load
+const usage = process.resourceUsage();
+console.log(`max resident set ${(usage.maxRSS / 2 ** 20).toFixed(2)} GiB`);
+console.log(`cpu ${((usage.userCPUTime + usage.systemCPUTime) / 1e6).toFixed(0)} s`);
 device.destroy();
