@@ -157,7 +157,11 @@ if (part === "generate") {
   unet.requiresGrad_(false);
   unet.setGradientCheckpointing(isCheckpointing);
   const adapter = injectLora(unet, { rank: 4, alpha: 4, init: "gaussian", targetModules: ["to_q", "to_k", "to_v", "to_out.0"], seed: 2 });
-  const optimizer = new AdamW(adapter.parameters(), { lr: 1e-5, weightDecay: 1e-4 });
+  await device.sync();
+  const beforeOptimizer = live();
+  const optimizer = new AdamW(adapter.parameters(), { lr: 1e-5, weightDecay: 1e-4 }); // m and v are allocated here
+  await device.sync();
+  const optimizerBytes = live() - beforeOptimizer;
   const scaler = dtype === "f16" ? new GradScaler({ initScale: 1024 }) : null;
   const scheduler = DDIMScheduler.fromConfig(SD15_SCHEDULER_CONFIG);
   scheduler.setTimesteps(20);
@@ -192,10 +196,16 @@ if (part === "generate") {
     spoMinibatchStep({ unet, scheduler, promptEncoder }, [pair], shape, { lossScale: scaler?.scale ?? 1 }),
   );
   track();
-  const beforeStep = live();
-  await phase("AdamW step", async () => (scaler ? await scaler.step(optimizer) : optimizer.step()));
+  const scaleUsed = scaler?.scale;
+  const isTaken = await phase("AdamW step", async () => {
+    if (scaler) return scaler.step(optimizer);
+    optimizer.step();
+    return true;
+  });
   track();
-  console.log(`  loss ${stats.loss.toFixed(4)}; AdamW state ${((live() - beforeStep) / 2 ** 20).toFixed(2)} MiB f32`);
+  console.log(
+    `  loss ${stats.loss.toFixed(4)}; AdamW state ${(optimizerBytes / 2 ** 20).toFixed(2)} MiB f32; step ${isTaken ? "taken" : `skipped (a non-finite gradient at loss scale ${scaleUsed}; the scale is now ${scaler!.scale})`}`,
+  );
   console.log(`SPO update: peak ${gib(overallPeak)}, ${seconds(total)} wall`);
   optimizer.dispose();
   adapter.remove();

@@ -54,7 +54,7 @@ export { rand, randn, randomBits, type RandomOptions } from "./ops/random/random
 export { RandomGenerator } from "./ops/random/random_generator.ts";
 export { backward, type BackwardOptions, detach, releaseGraph } from "./autograd/backward.ts";
 export { loadTensorInto, Module, type LoadReport, StateDictError, type StateValue } from "./nn/module.ts";
-export type { InitMode, LayerOptions } from "./nn/init.ts";
+export type { InitMode, InitStream, LayerOptions } from "./nn/init.ts";
 export {
   dtypeFor,
   type ModelDType,
@@ -86,7 +86,7 @@ export { GradScaler, type GradScalerOptions, type GradScalerState } from "./opti
 export { conv2d, type Conv2dOptions } from "./ops/conv2d/conv2d.ts";
 export { linear, matmul, matmulFused, type MatmulFusedOptions, type MatmulOptions } from "./ops/matmul/matmul.ts";
 export type { Activation as MatmulActivation } from "./ops/matmul/matmul_epilogue.ts";
-export { constantParameter, layerOptions, uniformParameter } from "./nn/init.ts";
+export { constantParameter, layerOptions, uniformParameter, withInitStream } from "./nn/init.ts";
 export { Linear } from "./nn/linear.ts";
 export { Conv2d, type Conv2dOptions as Conv2dLayerOptions } from "./nn/conv2d.ts";
 export { GroupNorm, LayerNorm } from "./nn/norms.ts";

@@ -1,4 +1,4 @@
-import { type LayerOptions, LayerNorm, Linear, Module, type Tensor, tidy } from "@spo/wgpu-tensor";
+import { type LayerOptions, LayerNorm, Linear, Module, type Tensor, tidy, withInitStream } from "@spo/wgpu-tensor";
 import { type CLIPTextConfig, clipTextConfigFromTransformers } from "../transformer/clip_config.ts";
 import { CLIPEncoder } from "../transformer/clip_encoder.ts";
 import { textAttentionMask } from "./attention_mask.ts";
@@ -106,8 +106,9 @@ export class CLIPTextModel extends Module {
   readonly config: CLIPTextConfig;
   readonly text_model: CLIPTextTransformer;
 
-  constructor(config: CLIPTextConfig, options: LayerOptions = {}) {
+  constructor(config: CLIPTextConfig, given: LayerOptions = {}) {
     super();
+    const options = withInitStream(given); // a seeded build's weights depend on its seed alone
     this.config = config;
     this.text_model = this.registerModule("text_model", new CLIPTextTransformer(config, options));
   }
@@ -149,8 +150,9 @@ export class CLIPTextModelWithProjection extends Module {
   readonly text_model: CLIPTextTransformer;
   readonly text_projection: Linear;
 
-  constructor(config: CLIPTextConfig, options: LayerOptions = {}) {
+  constructor(config: CLIPTextConfig, given: LayerOptions = {}) {
     super();
+    const options = withInitStream(given); // a seeded build's weights depend on its seed alone
     this.config = config;
     this.text_model = this.registerModule("text_model", new CLIPTextTransformer(config, options));
     this.text_projection = this.registerModule(

@@ -1,4 +1,4 @@
-import { type LayerOptions, LayerNorm, Linear, Module, narrow, reshape, type Tensor, tidy } from "@spo/wgpu-tensor";
+import { type LayerOptions, LayerNorm, Linear, Module, narrow, reshape, type Tensor, tidy, withInitStream } from "@spo/wgpu-tensor";
 import { type CLIPVisionConfig, clipVisionConfigFromTransformers } from "../transformer/clip_config.ts";
 import { CLIPEncoder, type CLIPEncoderLayerFactory } from "../transformer/clip_encoder.ts";
 import { CLIPVisionEmbeddings } from "./clip_vision_embeddings.ts";
@@ -91,8 +91,9 @@ export class CLIPVisionModel extends Module {
   readonly config: CLIPVisionConfig;
   readonly vision_model: CLIPVisionTransformer;
 
-  constructor(config: CLIPVisionConfig, options: LayerOptions = {}) {
+  constructor(config: CLIPVisionConfig, given: LayerOptions = {}) {
     super();
+    const options = withInitStream(given); // a seeded build's weights depend on its seed alone
     this.config = config;
     this.vision_model = this.registerModule("vision_model", new CLIPVisionTransformer(config, options));
   }
@@ -128,8 +129,9 @@ export class CLIPVisionModelWithProjection extends Module {
   readonly vision_model: CLIPVisionTransformer;
   readonly visual_projection: Linear;
 
-  constructor(config: CLIPVisionConfig, options: LayerOptions = {}) {
+  constructor(config: CLIPVisionConfig, given: LayerOptions = {}) {
     super();
+    const options = withInitStream(given); // a seeded build's weights depend on its seed alone
     this.config = config;
     this.vision_model = this.registerModule("vision_model", new CLIPVisionTransformer(config, options));
     this.visual_projection = this.registerModule(

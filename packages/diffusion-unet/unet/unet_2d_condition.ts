@@ -11,6 +11,7 @@ import {
   type Tensor,
   tidy,
   toDType,
+  withInitStream,
 } from "@spo/wgpu-tensor";
 import { type BlockOptions, DownBlock, MidBlock, UpBlock } from "./blocks.ts";
 import { type UNetConfig, unetConfigFromDiffusers } from "./config.ts";
@@ -49,8 +50,9 @@ export class UNet2DConditionModel extends Module {
   readonly conv_norm_out: GroupNorm;
   readonly conv_out: Conv2d;
 
-  constructor(config: UNetConfig, options: LayerOptions = {}) {
+  constructor(config: UNetConfig, given: LayerOptions = {}) {
     super();
+    const options = withInitStream(given); // a seeded build's weights depend on its seed alone
     this.config = config;
     if (options.dtype !== undefined && options.dtype !== "f32" && options.dtype !== "f16") {
       throw new RangeError(`Cannot make a UNet2DConditionModel in ${options.dtype}: the dtype must be f32 or f16`);

@@ -118,4 +118,24 @@ describe("UNet2DConditionModel structure", () => {
     assert.equal(unet.up_blocks[1].attentions[0].transformer_blocks[0].attn1.heads, 2);
     assert.equal(unet.mid_block.attentions[0].transformer_blocks[0].attn1.heads, 4);
   });
+
+  test("a seeded UNet gets the same weights whatever was built before it in the process", async () => {
+    const config = {
+      ...SD15_UNET_CONFIG,
+      block_out_channels: [32, 64],
+      down_block_types: ["CrossAttnDownBlock2D", "DownBlock2D"],
+      up_block_types: ["UpBlock2D", "CrossAttnUpBlock2D"],
+      norm_num_groups: 8,
+      layers_per_block: 1,
+      cross_attention_dim: 16,
+    };
+    const first = UNet2DConditionModel.fromConfig(config, { seed: 3 });
+    const between = UNet2DConditionModel.fromConfig(config);
+    const again = UNet2DConditionModel.fromConfig(config, { seed: 3 });
+    const values = (m: UNet2DConditionModel) => Promise.all(m.parameters().map(async (p) => [...(await p.toArray())]));
+    const [a, b, c] = await Promise.all([first, between, again].map(values));
+    assert.deepEqual(c, a);
+    assert.notDeepEqual(b, a);
+    for (const m of [first, between, again]) m.dispose();
+  });
 });

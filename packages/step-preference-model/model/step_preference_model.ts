@@ -13,6 +13,7 @@ import {
   type Tensor,
   tidy,
   transpose,
+  withInitStream,
 } from "@spo/wgpu-tensor";
 import { type SpmConfigOptions, stepPreferenceConfigFromTransformers, type StepPreferenceModelConfig } from "./spm_config.ts";
 import { TimeConditionedVisionTransformer } from "./time_conditioned_vision.ts";
@@ -70,8 +71,9 @@ export class StepPreferenceModel extends Module {
   readonly logit_scale: Tensor;
   readonly t_embedder: TimestepEmbedder | null;
 
-  constructor(config: StepPreferenceModelConfig, options: LayerOptions = {}) {
+  constructor(config: StepPreferenceModelConfig, given: LayerOptions = {}) {
     super();
+    const options = withInitStream(given); // a seeded build's weights depend on its seed alone
     this.config = config;
     const { text, vision, projectionDim } = config;
     this.text_model = this.registerModule("text_model", new CLIPTextTransformer(text, options));

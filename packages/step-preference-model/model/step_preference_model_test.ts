@@ -102,4 +102,16 @@ describe("StepPreferenceModel", () => {
     assert.throws(() => agnostic.timeEmbedding([1]), /step-agnostic/);
     agnostic.dispose();
   });
+
+  test("a seeded model gets the same weights whatever was built before it in the process", async () => {
+    const { manifest } = spmFixture();
+    const values = (m: StepPreferenceModel) => Promise.all(m.parameters().map(async (p) => [...(await p.toArray())]));
+    const first = StepPreferenceModel.fromConfig(manifest.config, { device, seed: 9 });
+    const between = StepPreferenceModel.fromConfig(manifest.config, { device, seed: 10 });
+    const again = StepPreferenceModel.fromConfig(manifest.config, { device, seed: 9 });
+    const [a, b, c] = await Promise.all([first, between, again].map(values));
+    assert.deepEqual(c, a);
+    assert.notDeepEqual(b, a);
+    for (const m of [first, between, again]) m.dispose();
+  });
 });

@@ -1,4 +1,15 @@
-import { Conv2d, keep, type LayerOptions, type ModelDType, Module, ShapeError, type Tensor, tidy, toDType } from "@spo/wgpu-tensor";
+import {
+  Conv2d,
+  keep,
+  type LayerOptions,
+  type ModelDType,
+  Module,
+  ShapeError,
+  type Tensor,
+  tidy,
+  toDType,
+  withInitStream,
+} from "@spo/wgpu-tensor";
 import { VAEDecoder } from "./decoder.ts";
 import { DiagonalGaussianDistribution } from "./diagonal_gaussian.ts";
 import { VAEEncoder } from "./encoder.ts";
@@ -37,8 +48,9 @@ export class AutoencoderKL extends Module {
   /** Storage dtype of weights and activations (`options.dtype`, f32 by default); see PRECISION_RULES. */
   readonly dtype: ModelDType;
 
-  constructor(config: AutoencoderKLConfig, options: LayerOptions = {}) {
+  constructor(config: AutoencoderKLConfig, given: LayerOptions = {}) {
     super();
+    const options = withInitStream(given); // a seeded build's weights depend on its seed alone
     this.config = config;
     if (options.dtype !== undefined && options.dtype !== "f32" && options.dtype !== "f16") {
       throw new RangeError(`Cannot make an AutoencoderKL in ${options.dtype}: the dtype must be f32 or f16`);

@@ -11,6 +11,7 @@ import {
   type Tensor,
   tidy,
   upsampleNearest,
+  withInitStream,
 } from "@spo/wgpu-tensor";
 import { TAESDBlock } from "./taesd_block.ts";
 import { type TaesdConfig, taesdConfigFromJson } from "./taesd_config.ts";
@@ -115,8 +116,9 @@ export class TAESD extends Module {
   readonly encoder: TAESDEncoder;
   readonly decoder: TAESDDecoder;
 
-  constructor(config: TaesdConfig, options: LayerOptions = {}) {
+  constructor(config: TaesdConfig, given: LayerOptions = {}) {
     super();
+    const options = withInitStream(given); // a seeded build's weights depend on its seed alone
     this.config = config;
     this.encoder = this.registerModule("encoder", new TAESDEncoder(config, options));
     this.decoder = this.registerModule("decoder", new TAESDDecoder(config, options));

@@ -24,21 +24,44 @@ export interface LayerOptions {
   dtype?: DType;
   /** Seed of the default initialisation (each parameter draws from its own offset). */
   seed?: number;
+  /** The running offset of a seeded model build (made by {@link withInitStream}; layers share it). */
+  initStream?: InitStream;
 }
 
-let nextInitOffset = 0;
+/** A seed's Philox stream and the offset its next parameter draws from. */
+export interface InitStream {
+  readonly seed: number;
+  offset: number;
+}
+
+// Layers built without a seeded stream draw from one process-wide sequence, so two unseeded
+// builds differ (as two PyTorch builds without reseeding do).
+const unseeded: InitStream = { seed: 0x5eed, offset: 0 };
+
+/**
+ * The options of a model build with its own init stream when a `seed` is given: the model's
+ * weights then depend on the seed alone, not on what was built before it in the process (as
+ * `torch.manual_seed(seed)` right before building). Top-level models call it first thing; nested
+ * modules see the stream already there and share it.
+ */
+export function withInitStream<T extends LayerOptions>(options: T): T {
+  if (options.seed === undefined || options.initStream !== undefined) return options;
+  return { ...options, initStream: { seed: options.seed, offset: 0 } };
+}
 
 /** A parameter drawn uniformly from [−bound, bound] (PyTorch's kaiming_uniform(a=√5) for weights). */
 export function uniformParameter(shape: Shape, bound: number, options: LayerOptions): Tensor {
   const device = options.device ?? Device.default;
   if (options.init === "meta") return Tensor.meta(shape, options.dtype ?? "f32", device);
   if (options.init === "zeros") return zeros(shape, { device, dtype: options.dtype });
-  const offset = nextInitOffset;
-  nextInitOffset += Math.ceil(shape.reduce((a, b) => a * b, 1) / 4) + 1;
+  const stream = options.initStream ?? unseeded;
+  const seed = options.initStream?.seed ?? options.seed ?? unseeded.seed;
+  const offset = stream.offset;
+  stream.offset += Math.ceil(shape.reduce((a, b) => a * b, 1) / 4) + 1; // Philox yields 4 values per offset
   return keep(
     noGrad(() =>
       tidy(() => {
-        const values = mul(sub(rand(shape, { seed: options.seed ?? 0x5eed, offset, device }), 0.5), 2 * bound);
+        const values = mul(sub(rand(shape, { seed, offset, device }), 0.5), 2 * bound);
         return options.dtype && options.dtype !== "f32" ? cast(values, options.dtype) : values;
       }),
     ),
@@ -54,5 +77,5 @@ export function constantParameter(shape: Shape, value: number, options: LayerOpt
 
 /** Just the initialisation fields of a larger options object (so model options never leak into layers). */
 export function layerOptions(options: LayerOptions): LayerOptions {
-  return { init: options.init, device: options.device, dtype: options.dtype, seed: options.seed };
+  return { init: options.init, device: options.device, dtype: options.dtype, seed: options.seed, initStream: options.initStream };
 }
