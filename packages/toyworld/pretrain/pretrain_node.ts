@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { CLIPTextModel, loadDefaultClipTokenizer } from "@spo/clip/node";
 import { DDPMScheduler, UNet2DConditionModel } from "@spo/diffusion-unet";
 import { trainDiffusionModel } from "@spo/trainer";
-import { constantSchedule, Device } from "@spo/wgpu-tensor";
+import { constantSchedule, Device, withInitStream } from "@spo/wgpu-tensor";
 import { saveToyModelFolder } from "../model/save_model_node.ts";
 import { TOY_SCHEDULER_CONFIG, TOY_TEXT_ENCODER_CONFIG, TOY_UNET_CONFIG } from "../model/toy_configs.ts";
 import { worldBatch } from "../world/dataset.ts";
@@ -31,8 +31,15 @@ const batchSize = Number(values.batch);
 const out = values.out!;
 const device = await Device.create();
 const tokenizer = await loadDefaultClipTokenizer();
-const unet = UNet2DConditionModel.fromConfig(TOY_UNET_CONFIG, { seed: PRETRAIN_DEFAULTS.seed });
-const textEncoder = CLIPTextModel.fromConfig(TOY_TEXT_ENCODER_CONFIG, { seed: PRETRAIN_DEFAULTS.seed + 1 });
+const unetInit = withInitStream({ seed: PRETRAIN_DEFAULTS.seed });
+const unet = UNet2DConditionModel.fromConfig(TOY_UNET_CONFIG, unetInit);
+// The shipped weights were drawn when all layers shared one offset sequence: the text encoder's
+// stream starts where the UNet's ended, so these defaults still reproduce them.
+const textSeed = PRETRAIN_DEFAULTS.seed + 1;
+const textEncoder = CLIPTextModel.fromConfig(TOY_TEXT_ENCODER_CONFIG, {
+  seed: textSeed,
+  initStream: { seed: textSeed, offset: unetInit.initStream!.offset },
+});
 const noiseSchedule = DDPMScheduler.fromConfig(TOY_SCHEDULER_CONFIG).schedule;
 console.log(
   `toy base model: UNet ${unet.parameterCount().toLocaleString("en")} parameters, text encoder ${textEncoder.parameterCount().toLocaleString("en")}; ${steps} steps of ${batchSize} images → ${out}`,
