@@ -44,7 +44,7 @@ const unseeded: InitStream = { seed: 0x5eed, offset: 0 };
  * `torch.manual_seed(seed)` right before building). Top-level models call it first thing; nested
  * modules see the stream already there and share it.
  */
-export function withInitStream<T extends LayerOptions>(options: T): T {
+export function withInitStream<T extends LayerOptions>(options: T): T & Pick<LayerOptions, "initStream"> {
   if (options.seed === undefined || options.initStream !== undefined) return options;
   return { ...options, initStream: { seed: options.seed, offset: 0 } };
 }
