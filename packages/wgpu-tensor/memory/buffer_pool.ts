@@ -1,6 +1,6 @@
 /** Counters a user can read to see where GPU memory goes. */
 export interface MemoryStats {
-  /** Bytes held by live tensors (rounded up to the pool's bucket sizes). */
+  /** Bytes held by live tensors (rounded up to the pool's bucket sizes; parameters to 16 bytes). */
   liveBytes: number;
   /** Bytes kept in the pool for reuse, including those waiting for their last submit. */
   pooledBytes: number;
@@ -30,6 +30,15 @@ export function bucketBytes(byteLength: number): number {
 }
 
 /**
+ * The size of a buffer allocated for `byteLength` bytes without a bucket: a multiple of 16 bytes,
+ * so a vec4 read of the last elements stays inside. For long-lived tensors (parameters), where a
+ * bucket's up-to-25 % slack would be held for the model's whole life.
+ */
+export function exactBytes(byteLength: number): number {
+  return Math.max(16, Math.ceil(byteLength / 16) * 16);
+}
+
+/**
  * Storage buffers by size bucket. A released buffer is not reused until the commands already
  * recorded against it are submitted (`onSubmit`), because a later `queue.writeBuffer` to a reused
  * buffer would otherwise overtake reads that are still waiting in the open command encoder.
@@ -49,8 +58,9 @@ export class BufferPool {
     this.#capBytes = options.capBytes ?? 2 ** 30;
   }
 
-  acquire(byteLength: number): GPUBuffer {
-    const size = bucketBytes(byteLength);
+  /** A buffer of at least `byteLength` bytes: bucket-sized (reusable), or with `exact`, see {@link exactBytes}. */
+  acquire(byteLength: number, options: { exact?: boolean } = {}): GPUBuffer {
+    const size = options.exact ? exactBytes(byteLength) : bucketBytes(byteLength);
     const reused = this.#free.get(size)?.pop();
     const buffer = reused ?? this.#gpu.createBuffer({ size, usage: USAGE, label: `pool_${size}` });
     if (reused) this.#pooledBytes -= size;
@@ -70,7 +80,8 @@ export class BufferPool {
   /** Called after each queue submit: released buffers become reusable, over-cap ones are destroyed. */
   onSubmit(): void {
     for (const buffer of this.#waitingForSubmit) {
-      if (this.#pooledBytes > this.#capBytes) {
+      // an exact-size buffer that is no bucket's size would wait for a request of its very size
+      if (this.#pooledBytes > this.#capBytes || bucketBytes(buffer.size) !== buffer.size) {
         this.#pooledBytes -= buffer.size;
         buffer.destroy();
         continue;

@@ -3,7 +3,7 @@ import { after, before, describe, test } from "node:test";
 import fc from "fast-check";
 import type { Device } from "../device/device.ts";
 import { testDevice } from "../testing/mod.ts";
-import { BufferPool, bucketBytes } from "./buffer_pool.ts";
+import { BufferPool, bucketBytes, exactBytes } from "./buffer_pool.ts";
 
 let device: Device;
 before(async () => {
@@ -67,6 +67,26 @@ describe("BufferPool", () => {
     buffers.forEach((buffer) => pool.release(buffer));
     pool.onSubmit();
     assert.ok(pool.stats().pooledBytes <= 10_000 + 4096, `pooled ${pool.stats().pooledBytes}`);
+    pool.trim();
+  });
+
+  test("exact buffers hold the data rounded up to 16 bytes, and go back to the GPU unless a bucket has their size", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 1 << 20 }), (n) => {
+        const size = exactBytes(n);
+        return size >= n && size - n < 16 && size % 16 === 0;
+      }),
+    );
+    const pool = new BufferPool(device.gpu);
+    const odd = pool.acquire(1000, { exact: true }); // 1008 bytes: no bucket is that size
+    const even = pool.acquire(1024, { exact: true }); // 1024 bytes: a bucket's size
+    assert.deepEqual([odd.size, even.size], [1008, 1024]);
+    assert.equal(pool.stats().liveBytes, 1008 + 1024);
+    pool.release(odd);
+    pool.release(even);
+    pool.onSubmit();
+    assert.equal(pool.stats().pooledBytes, 1024, "the 1008-byte buffer was destroyed, the 1024-byte one kept");
+    assert.equal(pool.acquire(1000), even, "and a bucketed request reuses it");
     pool.trim();
   });
 });

@@ -7,14 +7,15 @@ import type { Device } from "../device/device.ts";
 export class Storage {
   readonly device: Device;
   readonly buffer: GPUBuffer;
-  /** Bytes of data (the buffer itself may be larger: it is rounded to a pool bucket). */
+  /** Bytes of data (the buffer itself may be larger: it is rounded to a pool bucket or to 16 bytes). */
   readonly byteLength: number;
   #refs = 1;
 
-  constructor(device: Device, byteLength: number) {
+  /** `exact`: sized to the data (16-byte multiple) instead of a pool bucket; for long-lived tensors. */
+  constructor(device: Device, byteLength: number, options: { exact?: boolean } = {}) {
     this.device = device;
     this.byteLength = byteLength;
-    this.buffer = device.pool.acquire(Math.max(byteLength, 4));
+    this.buffer = device.pool.acquire(Math.max(byteLength, 4), options);
   }
 
   retain(): this {

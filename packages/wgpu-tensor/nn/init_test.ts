@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { Device } from "../device/device.ts";
 import { testDevice } from "../testing/mod.ts";
+import { exactBytes } from "../memory/buffer_pool.ts";
 import { type LayerOptions, withInitStream } from "./init.ts";
 import { Linear } from "./linear.ts";
 import { Module } from "./module.ts";
@@ -64,5 +65,15 @@ describe("seeded initialisation", () => {
     const seeded = withInitStream({ seed: 3 });
     assert.deepEqual(seeded.initStream, { seed: 3, offset: 0 });
     assert.equal(withInitStream(seeded), seeded);
+  });
+
+  test("parameters are stored at their own size (16-byte multiples), not in pool buckets", async () => {
+    await device.sync();
+    const before = device.memory().liveBytes;
+    const layer = new Linear(5, 77, { device, seed: 1 }); // weight 1540 B (bucket 1792), bias 308 B (bucket 320)
+    await device.sync();
+    assert.equal(device.memory().liveBytes - before, exactBytes(5 * 77 * 4) + exactBytes(77 * 4));
+    assert.equal(layer.weight.buffer.size, 1552);
+    layer.dispose();
   });
 });

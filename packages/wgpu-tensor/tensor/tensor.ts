@@ -67,10 +67,13 @@ export class Tensor {
     return this.#isMeta;
   }
 
-  /** Gives a meta tensor real (uninitialised) GPU memory; no-op for other tensors. */
+  /**
+   * Gives a meta tensor real (uninitialised) GPU memory, sized to its data rather than to a pool
+   * bucket (parameters live as long as their model); no-op for other tensors.
+   */
   materialize(): this {
     if (!this.#isMeta) return this;
-    this.#storage = new Storage(this.device, this.byteLength);
+    this.#storage = new Storage(this.device, this.byteLength, { exact: true });
     this.#isMeta = false; // not scope-tracked: parameters outlive the scope that loads them
     return this;
   }
