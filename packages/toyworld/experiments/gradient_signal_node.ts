@@ -7,7 +7,6 @@
 // offline pairs. Training prompts only.
 //   npm run experiments:gradient-signal -- [--prompts 96] [--batch 8] [--seed 0] [--out file.json]
 import { writeFile } from "node:fs/promises";
-import { parseArgs } from "node:util";
 import { DDIMScheduler } from "@spo/diffusion-unet";
 import { injectLora } from "@spo/lora";
 import {
@@ -25,36 +24,26 @@ import { exactRewardScorer } from "../finetune/exact_reward_scorer.ts";
 import { loadToyModel } from "../model/load_toy_model_node.ts";
 import { toyPromptEncoder } from "../model/toy_sampler.ts";
 import { loadToySpm } from "../spm/load_toy_spm_node.ts";
+import { exitWithUsage, parseArgsOrExit } from "./cli_args_node.ts";
 import { offlinePairs } from "./experiment_run.ts";
 import { type GradientSignal, gradientSignal } from "./gradient_signal.ts";
 
-function usageExit(): never {
-  process.stderr.write("usage: npm run experiments:gradient-signal -- [--prompts n] [--batch n] [--seed n] [--out file.json]\n");
-  process.exit(2);
-}
-
-let parsed: ReturnType<typeof parseOptions>;
-try {
-  parsed = parseOptions();
-} catch {
-  usageExit();
-}
-const { values } = parsed;
-
-function parseOptions() {
-  return parseArgs({
+const USAGE = "npm run experiments:gradient-signal -- [--prompts n] [--batch n] [--seed n] [--out file.json]";
+const { values } = parseArgsOrExit(
+  {
     options: {
       prompts: { type: "string", default: "96" },
       batch: { type: "string", default: "8" },
       seed: { type: "string", default: "0" },
       out: { type: "string" },
     },
-  });
-}
+  },
+  USAGE,
+);
 const promptCount = Number(values.prompts);
 const batch = Number(values.batch);
 const seed = Number(values.seed);
-if (![promptCount, batch].every((v) => Number.isInteger(v) && v > 0) || !(Number.isInteger(seed) && seed >= 0)) usageExit();
+if (![promptCount, batch].every((v) => Number.isInteger(v) && v > 0) || !(Number.isInteger(seed) && seed >= 0)) exitWithUsage(USAGE);
 
 const STEPS = 10;
 const device = await Device.create();

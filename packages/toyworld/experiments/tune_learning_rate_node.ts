@@ -4,7 +4,6 @@
 // and the model is measured before and after (η = 0, fixed noise seeds) on those prompts (4 seeds
 // each) and on other training prompts. Differences are paired by image, with 95 % intervals.
 //   npm run experiments:tune-lr -- --lr 1e-2,3e-2 [--iterations 12] [--prompts 8]
-import { parseArgs } from "node:util";
 import { Device } from "@spo/wgpu-tensor";
 import { evaluateToyModel } from "../finetune/evaluate.ts";
 import type { ToyEvaluationSet } from "../finetune/evaluation_set.ts";
@@ -14,34 +13,24 @@ import { loadToyModel } from "../model/load_toy_model_node.ts";
 import { meanWithInterval } from "../reward/statistics.ts";
 import { formatPrompt } from "../world/grammar.ts";
 import { sampleScenes } from "../world/split.ts";
+import { exitWithUsage, parseArgsOrExit } from "./cli_args_node.ts";
 
-function usageExit(): never {
-  process.stderr.write("usage: npm run experiments:tune-lr -- --lr <a,b,…> [--iterations n] [--prompts n]\n");
-  process.exit(2);
-}
-
-let parsed: ReturnType<typeof parseOptions>;
-try {
-  parsed = parseOptions();
-} catch {
-  usageExit();
-}
-const { values } = parsed;
-
-function parseOptions() {
-  return parseArgs({
+const USAGE = "npm run experiments:tune-lr -- --lr <a,b,…> [--iterations n] [--prompts n]";
+const { values } = parseArgsOrExit(
+  {
     options: {
       lr: { type: "string", default: "1e-2" },
       iterations: { type: "string", default: "12" },
       prompts: { type: "string", default: "8" },
     },
-  });
-}
+  },
+  USAGE,
+);
 const rates = values.lr.split(",").map(Number);
 const iterations = Number(values.iterations);
 const promptCount = Number(values.prompts);
 if (!rates.every((r) => r > 0) || !(Number.isInteger(iterations) && iterations > 0) || !(Number.isInteger(promptCount) && promptCount > 0))
-  usageExit();
+  exitWithUsage(USAGE);
 
 const STEPS = 10;
 const REPEATS = 4;
