@@ -8,6 +8,7 @@ import { noGrad } from "../autograd/grad_mode.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import type { Shape } from "../tensor/shape.ts";
 import type { DType } from "../tensor/dtype.ts";
+import { loadTensorInto } from "./module.ts";
 
 /**
  * How a layer fills its parameters at construction:
@@ -73,8 +74,8 @@ export function uniformParameter(shape: Shape, bound: number, options: LayerOpti
  * model keeps its parameters for life, and the buckets' slack was 13 % of SD1.5's weights.
  */
 function asParameter(values: Tensor): Tensor {
-  const parameter = Tensor.meta(values.shape, values.dtype, values.device).materialize();
-  values.device.queue.copy(values.buffer, 0, parameter.buffer, 0, Math.ceil(values.byteLength / 4) * 4);
+  const parameter = Tensor.meta(values.shape, values.dtype, values.device);
+  loadTensorInto(parameter, values);
   values.dispose();
   return parameter;
 }
