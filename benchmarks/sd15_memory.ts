@@ -44,7 +44,20 @@ const side = Number(value("latent", "64"));
 const steps = Number(value("steps", "20"));
 const textLayers = Number(value("text-layers", "12"));
 const isCheckpointing = args.includes("--checkpointing");
-if (part !== "generate" && part !== "train") throw new RangeError(`--part must be generate or train, got ${part}`);
+const fail = (message: string): never => {
+  process.stderr.write(`sd15_memory: ${message}\n`);
+  process.exit(2);
+};
+if (part !== "generate" && part !== "train") fail(`--part must be generate or train, got ${part}`);
+for (const [flag, n] of [
+  ["width", width],
+  ["latent", side],
+  ["steps", steps],
+  ["text-layers", textLayers],
+] as const) {
+  if (!(Number.isInteger(n) && n > 0)) fail(`--${flag} must be a positive integer, got ${value(flag, "")}`);
+}
+if (!["f32", "f16"].includes(value("dtype", "f32"))) fail(`--dtype must be f32 or f16, got ${value("dtype", "")}`);
 
 const device = await Device.create();
 Device.setDefault(device);

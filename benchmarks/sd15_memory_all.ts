@@ -17,17 +17,20 @@ import { fileURLToPath } from "node:url";
 import { formatMemoryTable, jobArgs, jobName, MEMORY_JOBS, type MemoryResult, parseMemoryLog } from "./harness/memory_runs.ts";
 
 const args = process.argv.slice(2);
+const fail = (message: string): never => {
+  process.stderr.write(`sd15_memory_all: ${message}\n`);
+  process.exit(2);
+};
 const flag = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const out = flag("out") ?? "sd15_memory_runs";
 const only = flag("jobs")?.split(",");
 const passThrough = args.filter((a) => !a.startsWith("--out=") && !a.startsWith("--jobs="));
 for (const owned of ["--part=", "--dtype=", "--checkpointing"]) {
-  if (passThrough.some((a) => a.startsWith(owned)))
-    throw new RangeError(`${owned} is set per job by the matrix; run sd15_memory.ts for one job`);
+  if (passThrough.some((a) => a.startsWith(owned))) fail(`${owned} is set per job by the matrix; run sd15_memory.ts for one job`);
 }
 const stepArgs = passThrough.some((a) => a.startsWith("--steps=")) ? [] : ["--steps=1"];
 const unknown = only?.filter((name) => !MEMORY_JOBS.some((job) => jobName(job) === name)) ?? [];
-if (unknown.length > 0) throw new RangeError(`unknown job ${unknown.join(", ")}; jobs: ${MEMORY_JOBS.map(jobName).join(", ")}`);
+if (unknown.length > 0) fail(`unknown job ${unknown.join(", ")}; jobs: ${MEMORY_JOBS.map(jobName).join(", ")}`);
 const script = fileURLToPath(new URL("./sd15_memory.ts", import.meta.url));
 mkdirSync(out, { recursive: true });
 
