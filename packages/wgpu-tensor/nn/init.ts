@@ -1,6 +1,6 @@
 import { Device } from "../device/device.ts";
 import { tidy } from "../memory/scope.ts";
-import { full, zeros } from "../ops/creation/creation.ts";
+import { fillInPlace } from "../ops/creation/creation.ts";
 import { mul, sub } from "../ops/elementwise/elementwise_ops.ts";
 import { rand } from "../ops/random/random.ts";
 import { cast } from "../ops/cast/cast.ts";
@@ -54,7 +54,7 @@ export function withInitStream<T extends LayerOptions>(options: T): T & Pick<Lay
 export function uniformParameter(shape: Shape, bound: number, options: LayerOptions): Tensor {
   const device = options.device ?? Device.default;
   if (options.init === "meta") return Tensor.meta(shape, options.dtype ?? "f32", device);
-  if (options.init === "zeros") return asParameter(zeros(shape, { device, dtype: options.dtype }));
+  if (options.init === "zeros") return filledParameter(shape, 0, options.dtype ?? "f32", device);
   const stream = options.initStream ?? unseeded;
   const seed = options.initStream?.seed ?? options.seed ?? unseeded.seed;
   const offset = stream.offset;
@@ -80,11 +80,16 @@ function asParameter(values: Tensor): Tensor {
   return parameter;
 }
 
+/** A parameter at its own size holding one value, filled in place (no temporary copy). */
+function filledParameter(shape: Shape, value: number, dtype: DType, device: Device): Tensor {
+  return fillInPlace(Tensor.meta(shape, dtype, device).materialize(), value);
+}
+
 /** A parameter filled with one value (norm scales and shifts). */
 export function constantParameter(shape: Shape, value: number, options: LayerOptions): Tensor {
   const device = options.device ?? Device.default;
   if (options.init === "meta") return Tensor.meta(shape, options.dtype ?? "f32", device);
-  return asParameter(full(shape, options.init === "zeros" ? 0 : value, { device, dtype: options.dtype }));
+  return filledParameter(shape, options.init === "zeros" ? 0 : value, options.dtype ?? "f32", device);
 }
 
 /** Just the initialisation fields of a larger options object (so model options never leak into layers). */

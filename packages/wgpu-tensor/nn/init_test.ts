@@ -5,6 +5,7 @@ import { testDevice } from "../testing/mod.ts";
 import { exactBytes } from "../memory/buffer_pool.ts";
 import { type LayerOptions, withInitStream } from "./init.ts";
 import { Linear } from "./linear.ts";
+import { LayerNorm } from "./norms.ts";
 import { Module } from "./module.ts";
 
 let device: Device;
@@ -75,5 +76,21 @@ describe("seeded initialisation", () => {
     assert.equal(device.memory().liveBytes - before, exactBytes(5 * 77 * 4) + exactBytes(77 * 4));
     assert.equal(layer.weight.buffer.size, 1552);
     layer.dispose();
+  });
+
+  test("zero and constant parameters are filled in place: building them needs no temporary copy", async () => {
+    await device.sync();
+    const before = device.memory().liveBytes;
+    device.pool.resetPeak();
+    const layer = new Linear(1000, 300, { device, init: "zeros" });
+    const norm = new LayerNorm(300, { device });
+    await device.sync();
+    const exact = exactBytes(1000 * 300 * 4) + 3 * exactBytes(300 * 4);
+    assert.equal(device.memory().peakBytes - before, exact);
+    assert.ok((await layer.weight.toArray()).every((v) => v === 0));
+    assert.ok((await norm.weight!.toArray()).every((v) => v === 1));
+    assert.ok((await norm.bias!.toArray()).every((v) => v === 0));
+    layer.dispose();
+    norm.dispose();
   });
 });

@@ -74,6 +74,16 @@ export function full(shape: Shape, value: number, options: CreateOptions = {}): 
   return out;
 }
 
+/**
+ * Fills an existing tensor with `value` in place (no autograd): for parameters, whose storage is
+ * allocated at its own size rather than taken from an op's output.
+ */
+export function fillInPlace(out: Tensor, value: number): Tensor {
+  out.device.assertUsable("fillInPlace");
+  fillWindows(out.device, out, value, 0);
+  return out;
+}
+
 export function zeros(shape: Shape, options: CreateOptions = {}): Tensor {
   return full(shape, 0, options);
 }
