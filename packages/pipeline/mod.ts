@@ -37,7 +37,7 @@ export {
 } from "./encoding/prompt_encoder.ts";
 export { createScheduler, type SamplingScheduler, SCHEDULER_NAMES, type SchedulerName } from "./pipeline/scheduler_factory.ts";
 export { type RgbaImage, tensorToRgba, toImageData } from "./pipeline/images.ts";
-export { assemblePng, crc32, PNG_SIGNATURE, type PngImage, pngScanlines } from "./pipeline/png.ts";
+export { assemblePng, PNG_SIGNATURE, type PngImage, pngScanlines } from "./pipeline/png.ts";
 export {
   type GenerateOptions,
   type GenerateResult,
